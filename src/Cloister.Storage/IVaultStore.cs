@@ -1,0 +1,63 @@
+namespace Cloister.Storage;
+
+/// <summary>
+/// The router's persistence: tenants, wrapped keys, API keys, token records and the audit log.
+/// Key-free by construction: it stores ciphertext, hashes and wrapped keys only.
+/// Every mutating method that takes an <see cref="AuditEntry"/> commits it in the same transaction
+/// as the change, chained into the audit log, so an acknowledged change is always audited.
+/// Implementations: SQLite (embedded default); PostgreSQL later.
+/// </summary>
+public interface IVaultStore : IAsyncDisposable
+{
+    // Tenants and keys
+    Task CreateTenantAsync(TenantRecord tenant, IReadOnlyList<WrappedKeyRecord> keys, AuditEntry audit, CancellationToken cancellationToken);
+
+    Task<TenantRecord?> GetTenantAsync(string tenantId, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<WrappedKeyRecord>> GetWrappedKeysAsync(string tenantId, CancellationToken cancellationToken);
+
+    /// <summary>Adds a data-key version and makes it current, only if <paramref name="key"/>.Version is current + 1; false otherwise.</summary>
+    Task<bool> AddDataKeyVersionAsync(WrappedKeyRecord key, AuditEntry audit, CancellationToken cancellationToken);
+
+    // API keys
+    Task CreateApiKeyAsync(ApiKeyRecord key, AuditEntry audit, CancellationToken cancellationToken);
+
+    Task<ApiKeyRecord?> GetApiKeyAsync(string keyId, CancellationToken cancellationToken);
+
+    /// <summary>Revokes a key of the tenant; false if there is no such unrevoked key.</summary>
+    Task<bool> RevokeApiKeyAsync(string tenantId, string keyId, DateTimeOffset at, AuditEntry audit, CancellationToken cancellationToken);
+
+    // Tokens
+    /// <summary>
+    /// Inserts tokens of one tenant in one transaction, with <paramref name="audit"/> (may be null
+    /// when nothing was inserted). Outcomes are in input order; items that were not inserted leave no trace.
+    /// </summary>
+    Task<IReadOnlyList<InsertOutcome>> InsertTokensAsync(string tenantId, IReadOnlyList<TokenRecord> tokens, Func<IReadOnlyList<TokenRecord>, AuditEntry?> audit, CancellationToken cancellationToken);
+
+    Task<TokenRecord?> GetTokenAsync(string tenantId, string token, CancellationToken cancellationToken);
+
+    Task<bool> DeleteTokenAsync(string tenantId, string token, AuditEntry audit, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<TokenRecord>> FindByFingerprintAsync(string tenantId, byte[] fingerprint, int limit, CancellationToken cancellationToken);
+
+    Task<TokenRecord?> FindDeterministicAsync(string tenantId, byte[] deterministicKey, CancellationToken cancellationToken);
+
+    /// <summary>Deletes tokens whose expiry is at or before <paramref name="now"/>; returns how many.</summary>
+    Task<int> PurgeExpiredAsync(DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Deletes one expired token (found expired on access); no audit entry.</summary>
+    Task PurgeTokenAsync(string tenantId, string token, CancellationToken cancellationToken);
+
+    /// <summary>Tokens with a ciphertext under a data-key version below <paramref name="version"/> (rotation job).</summary>
+    Task<IReadOnlyList<TokenRecord>> GetTokensBelowKeyVersionAsync(string tenantId, int version, int limit, CancellationToken cancellationToken);
+
+    /// <summary>Tenants that still have ciphertexts under an old data-key version.</summary>
+    Task<IReadOnlyList<string>> GetTenantsNeedingReencryptionAsync(CancellationToken cancellationToken);
+
+    /// <summary>Replaces ciphertexts, each only if the row is still at FromVersion; returns how many changed.</summary>
+    Task<int> UpdateCiphertextsAsync(string tenantId, IReadOnlyList<CiphertextUpdate> updates, AuditEntry audit, CancellationToken cancellationToken);
+
+    // Audit
+    /// <summary>Appends an entry on its own (for actions with no other write, such as a reveal). Returns its sequence number once committed.</summary>
+    Task<long> AppendAuditAsync(AuditEntry entry, CancellationToken cancellationToken);
+}

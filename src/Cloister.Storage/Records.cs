@@ -1,0 +1,70 @@
+namespace Cloister.Storage;
+
+/// <summary>A tenant.</summary>
+public sealed record TenantRecord(string Id, string Name, int CurrentDataKeyVersion, DateTimeOffset CreatedAt);
+
+/// <summary>A tenant key wrapped by the master key (the store never sees an unwrapped key).</summary>
+public sealed record WrappedKeyRecord(string TenantId, string Purpose, int Version, byte[] Blob, DateTimeOffset CreatedAt);
+
+/// <summary>
+/// An API key. <paramref name="TenantId"/> is null for admin keys. Only the SHA-256 hash of the secret is stored.
+/// </summary>
+public sealed record ApiKeyRecord(
+    string Id,
+    string? TenantId,
+    byte[] SecretHash,
+    IReadOnlyList<string> Scopes,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? RevokedAt);
+
+/// <summary>A token and what the router stores about it: ciphertext and metadata, never the value.</summary>
+/// <param name="Ciphertext">AES-256-GCM ciphertext; null for fpe tokens (the token is its own ciphertext).</param>
+/// <param name="Fingerprint">HMAC of the value (search).</param>
+/// <param name="DeterministicKey">HMAC of format, alphabet, classifier and value; unique per tenant; null unless deterministic.</param>
+/// <param name="MetadataJson">Caller metadata (a JSON object) or null.</param>
+public sealed record TokenRecord(
+    string TenantId,
+    string Token,
+    string Format,
+    string? Alphabet,
+    string Classifier,
+    int KeyVersion,
+    byte[]? Ciphertext,
+    byte[]? Fingerprint,
+    byte[]? DeterministicKey,
+    string Mask,
+    string? MetadataJson,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? ExpiresAt);
+
+/// <summary>What happened to one token insert.</summary>
+public enum InsertStatus
+{
+    /// <summary>Stored.</summary>
+    Inserted,
+
+    /// <summary>The token string is already used in this tenant; draw another.</summary>
+    TokenTaken,
+
+    /// <summary>A deterministic token for this value already exists; see <see cref="InsertOutcome.Existing"/>.</summary>
+    DeterministicExists,
+}
+
+/// <summary>The outcome of one insert; <paramref name="Existing"/> is set for <see cref="InsertStatus.DeterministicExists"/>.</summary>
+public sealed record InsertOutcome(InsertStatus Status, TokenRecord? Existing = null);
+
+/// <summary>
+/// One audit entry before it is chained. Never holds a value or key: actions, ids and counts only.
+/// </summary>
+/// <param name="TenantId">The tenant acted on (null for admin actions not tied to one).</param>
+/// <param name="Actor">The API key id that acted ("system" for background jobs).</param>
+/// <param name="Action">A stable action name: token.create, token.reveal, token.delete, apikey.create, ...</param>
+/// <param name="Targets">Ids acted on (token strings, key ids).</param>
+/// <param name="Detail">Optional short non-secret detail.</param>
+public sealed record AuditEntry(string? TenantId, string Actor, string Action, IReadOnlyList<string> Targets, string? Detail = null);
+
+/// <summary>A chained audit row as stored.</summary>
+public sealed record AuditRow(long Seq, DateTimeOffset At, AuditEntry Entry, byte[] Mac);
+
+/// <summary>A ciphertext moved to a new data-key version by the rotation job.</summary>
+public sealed record CiphertextUpdate(string Token, int FromVersion, int ToVersion, byte[] Ciphertext);
