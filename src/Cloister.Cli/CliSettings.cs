@@ -1,0 +1,104 @@
+using System.CommandLine;
+using System.Text.Json;
+using Cloister.Client;
+
+namespace Cloister.Cli;
+
+/// <summary>Options every client command takes, and how they resolve: flag, then environment, then the data dir's files.</summary>
+internal static class GlobalOptions
+{
+    public static readonly Option<string?> Url = new("--url") { Description = "Server URL (default: $CLOISTER_URL, then <data-dir>/server.json, then http://127.0.0.1:8080).", Recursive = true };
+    public static readonly Option<string?> Key = new("--key") { Description = "API key (default: $CLOISTER_API_KEY / $CLOISTER_ADMIN_KEY, then <data-dir>/credentials.json).", Recursive = true };
+    public static readonly Option<string?> DataDir = new("--data-dir") { Description = "Data directory (default: $CLOISTER_DATA_DIR, then ./.cloister).", Recursive = true };
+    public static readonly Option<bool> Json = new("--json") { Description = "Print JSON instead of text.", Recursive = true };
+}
+
+/// <summary>A usage or environment problem reported as one line with a non-zero exit.</summary>
+internal sealed class CliException(string message, int exitCode = 1) : Exception(message)
+{
+    public int ExitCode { get; } = exitCode;
+}
+
+/// <summary>Resolved connection settings for one command.</summary>
+internal sealed class CliSettings
+{
+    private CliSettings(string dataDir, string url, string? certificateSha256, string? explicitKey, JsonElement? credentials, bool json)
+    {
+        DataDir = dataDir;
+        Url = url;
+        CertificateSha256 = certificateSha256;
+        _explicitKey = explicitKey;
+        _credentials = credentials;
+        Json = json;
+    }
+
+    private readonly string? _explicitKey;
+    private readonly JsonElement? _credentials;
+
+    public string DataDir { get; }
+
+    public string Url { get; }
+
+    public string? CertificateSha256 { get; }
+
+    public bool Json { get; }
+
+    public static string ResolveDataDir(ParseResult parse)
+        => parse.GetValue(GlobalOptions.DataDir) ?? Environment.GetEnvironmentVariable("CLOISTER_DATA_DIR") ?? ".cloister";
+
+    public static CliSettings From(ParseResult parse)
+    {
+        var dataDir = ResolveDataDir(parse);
+        var endpoint = ReadJson(Path.Combine(dataDir, "server.json"));
+        var url = parse.GetValue(GlobalOptions.Url)
+            ?? Environment.GetEnvironmentVariable("CLOISTER_URL")
+            ?? (endpoint?.TryGetProperty("url", out var u) == true ? u.GetString() : null)
+            ?? "http://127.0.0.1:8080";
+        var pin = endpoint?.TryGetProperty("certificateSha256", out var c) == true && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
+        return new CliSettings(dataDir, url, pin, parse.GetValue(GlobalOptions.Key), ReadJson(Path.Combine(dataDir, "credentials.json")), parse.GetValue(GlobalOptions.Json));
+    }
+
+    /// <summary>The tenant of the credentials file (default for --tenant).</summary>
+    public string? DefaultTenantId => Credential("tenantId");
+
+    public string TenantKey => _explicitKey ?? Environment.GetEnvironmentVariable("CLOISTER_API_KEY") ?? Credential("tenantKey")
+        ?? throw new CliException($"No API key: pass --key, set CLOISTER_API_KEY, or run 'cloister serve' once so that {Path.Combine(DataDir, "credentials.json")} exists.");
+
+    public string AdminKey => _explicitKey ?? Environment.GetEnvironmentVariable("CLOISTER_ADMIN_KEY") ?? Credential("adminKey")
+        ?? throw new CliException($"No admin key: pass --key, set CLOISTER_ADMIN_KEY, or run 'cloister serve' once so that {Path.Combine(DataDir, "credentials.json")} exists.");
+
+    public CloisterClient CreateClient(string apiKey)
+    {
+        if (!Uri.TryCreate(Url.EndsWith('/') ? Url : Url + "/", UriKind.Absolute, out var baseAddress))
+        {
+            throw new CliException($"'{Url}' is not a valid URL.", 2);
+        }
+
+        var handler = new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) };
+        if (CertificateSha256 is { } pin)
+        {
+            // The server's own self-signed certificate, recorded by `cloister serve` in server.json: trust exactly it.
+            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
+                errors == System.Net.Security.SslPolicyErrors.None
+                || (certificate is not null && string.Equals(certificate.GetCertHashString(System.Security.Cryptography.HashAlgorithmName.SHA256), pin, StringComparison.OrdinalIgnoreCase));
+        }
+
+        return new CloisterClient(new HttpClient(handler) { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(100) }, apiKey);
+    }
+
+    private string? Credential(string name)
+        => _credentials?.TryGetProperty(name, out var value) == true && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+    private static JsonElement? ReadJson(string path)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(File.ReadAllBytes(path));
+            return document.RootElement.Clone();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
+        {
+            return null;
+        }
+    }
+}

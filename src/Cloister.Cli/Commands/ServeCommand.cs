@@ -1,0 +1,81 @@
+using System.CommandLine;
+using Cloister.Server;
+using Cloister.Server.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Cloister.Cli.Commands;
+
+/// <summary>cloister serve: the router with the enclave and key broker in-process behind their message boundary.</summary>
+internal static class ServeCommand
+{
+    public static Command Build()
+    {
+        var urls = new Option<string[]>("--urls") { Description = "Addresses to listen on (default http://127.0.0.1:8080). Plain HTTP only on loopback unless --insecure-http.", AllowMultipleArgumentsPerToken = true };
+        var tlsCert = new Option<string?>("--tls-cert") { Description = "PEM certificate file for HTTPS." };
+        var tlsKey = new Option<string?>("--tls-key") { Description = "PEM private key file for HTTPS." };
+        var selfSigned = new Option<bool>("--tls-self-signed") { Description = "Generate (once) and use a self-signed certificate in the data directory." };
+        var insecure = new Option<bool>("--insecure-http") { Description = "Allow plain HTTP on a non-loopback address (logs a warning)." };
+        var fullSync = new Option<bool>("--full-sync") { Description = "fsync every commit (survives power loss; slower). Default: survives a process crash." };
+        var command = new Command("serve", "Run the Cloister server.") { urls, tlsCert, tlsKey, selfSigned, insecure, fullSync };
+        command.SetHandler(async (parse, cancellationToken) =>
+        {
+            var dataDir = Path.GetFullPath(CliSettings.ResolveDataDir(parse));
+            var requestedUrls = (parse.GetValue(urls) ?? []).SelectMany(u => u.Split([';', ','], StringSplitOptions.RemoveEmptyEntries)).ToList();
+            var options = new ServerOptions
+            {
+                DataDirectory = dataDir,
+                Urls = requestedUrls.Count > 0 ? requestedUrls : new ServerOptions().Urls,
+                TlsCertPath = parse.GetValue(tlsCert),
+                TlsKeyPath = parse.GetValue(tlsKey),
+                TlsSelfSigned = parse.GetValue(selfSigned),
+                InsecureHttp = parse.GetValue(insecure),
+                FullSync = parse.GetValue(fullSync),
+            };
+            return await RunAsync(options, cancellationToken);
+        });
+        return command;
+    }
+
+    private static async Task<int> RunAsync(ServerOptions options, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var enclave = InProcessPartition.Open(options.DataDirectory);
+            await using var host = await CloisterServer.BuildAsync(options, enclave.Transport, logging => logging.AddSimpleConsole(c =>
+            {
+                c.SingleLine = true;
+                c.TimestampFormat = "HH:mm:ss ";
+            }), cancellationToken);
+
+            Console.WriteLine($"cloister: data directory {options.DataDirectory} (SQLite, WAL, synchronous={(options.FullSync ? "FULL" : "NORMAL")})");
+            Console.WriteLine($"cloister: master key {enclave.MasterKeyPath}");
+            Console.WriteLine("cloister: enclave and key broker run in-process behind the message boundary (no hardware attestation yet)");
+            if (host.CredentialsPath is not null)
+            {
+                Console.WriteLine($"cloister: first start: admin key, default tenant and its key written to {host.CredentialsPath}");
+            }
+
+            await host.StartAsync(cancellationToken);
+            foreach (var address in host.Addresses)
+            {
+                Console.WriteLine($"cloister: listening on {address}");
+            }
+
+            if (host.CertificateSha256 is { } thumbprint)
+            {
+                Console.WriteLine($"cloister: TLS certificate SHA-256 {thumbprint}");
+            }
+
+            await host.App.WaitForShutdownAsync(cancellationToken);
+            return 0;
+        }
+        catch (ServerConfigurationException e)
+        {
+            return CliRunner.Fail(e.Message, 2);
+        }
+        catch (IOException e) when (e.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+        {
+            return CliRunner.Fail($"cannot listen: {e.Message}");
+        }
+    }
+}

@@ -1,0 +1,155 @@
+using Cloister.Protocol;
+using Cloister.Server.Auth;
+using Cloister.Server.Http;
+using Cloister.Server.Tenants;
+using Cloister.Server.Tokens;
+using Cloister.Storage;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Cloister.Server.Hosting;
+
+/// <summary>A configuration problem that stops the server with a one-line message.</summary>
+public sealed class ServerConfigurationException(string message) : Exception(message);
+
+/// <summary>
+/// Builds the router: Kestrel, the store, authentication, the HTTP surface and background jobs.
+/// The enclave is reached only through <paramref name="enclave"/>-shaped frames.
+/// </summary>
+public static class CloisterServer
+{
+    /// <summary>Builds (but does not start) the router.</summary>
+    public static async Task<RouterHost> BuildAsync(ServerOptions options, IFrameTransport enclave, Action<ILoggingBuilder>? logging, CancellationToken cancellationToken)
+    {
+        var invalid = options.Validate() ?? ListenPlan.Check(options, out var insecureNonLoopback);
+        if (invalid is not null)
+        {
+            throw new ServerConfigurationException(invalid);
+        }
+
+        SecureFiles.CreateDirectory(options.DataDirectory);
+        var firstStart = !File.Exists(Path.Combine(options.DataDirectory, SqliteVaultStore.DatabaseFileName));
+        var store = await SqliteVaultStore.OpenAsync(new StoreOptions(options.DataDirectory) { FullSync = options.FullSync }, TimeProvider.System, cancellationToken);
+
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+        builder.Logging.ClearProviders();
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        logging?.Invoke(builder.Logging);
+
+        builder.WebHost.UseKestrelHttpsConfiguration();
+        builder.WebHost.UseUrls([.. options.Urls]);
+        var certificate = options.HasTls ? Certificates.Load(options) : null;
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            // A full batch of maximal values, JSON-escaped, fits; requests are authenticated before their body is read.
+            kestrel.Limits.MaxRequestBodySize = (long)options.MaxBatchItems * ((2L * options.MaxValueBytes) + 8192);
+            if (certificate is not null)
+            {
+                kestrel.ConfigureHttpsDefaults(https => https.ServerCertificate = certificate);
+            }
+        });
+
+        var services = builder.Services;
+        services.AddSingleton(Options.Create(options));
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<IVaultStore>(store);
+        services.AddSingleton<TenantDirectory>();
+        services.AddSingleton(sp => new EnclaveClient(enclave, sp.GetRequiredService<TenantDirectory>()));
+        services.AddSingleton<ApiKeyAuthenticator>();
+        services.AddSingleton<TokenService>();
+        services.AddSingleton<TenantService>();
+        services.AddSingleton<ReencryptionSignal>();
+        services.AddSingleton<ReencryptionWorker>();
+        services.AddHostedService(sp => sp.GetRequiredService<ReencryptionWorker>());
+        services.AddHostedService<ExpiryPurger>();
+        services.AddProblemDetails();
+        services.AddOpenApi();
+        services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default));
+
+        var app = builder.Build();
+        app.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = HandleExceptionAsync });
+        app.UseStatusCodePages(StatusCodePageAsync);
+        app.MapOpenApi();
+        app.MapHealthEndpoints();
+        app.MapTenantEndpoints();
+        app.MapTokenEndpoints();
+
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Cloister");
+        if (insecureNonLoopback)
+        {
+            LogMessages.InsecureHttp(logger);
+        }
+
+        string? credentialsPath = null;
+        if (firstStart)
+        {
+            credentialsPath = await Bootstrap.CreateAsync(app.Services.GetRequiredService<TenantService>(), options.DataDirectory, cancellationToken);
+        }
+
+        return new RouterHost(app, options, certificate, credentialsPath);
+    }
+
+    private static async Task HandleExceptionAsync(HttpContext http)
+    {
+        var error = http.Features.Get<IExceptionHandlerFeature>()?.Error;
+        var result = error switch
+        {
+            EnclaveException e => Problems.FromEnclave(e.Error),
+            OperationCanceledException => Problems.Create(499, "request-cancelled", "Request cancelled"),
+            _ => Problems.Create(StatusCodes.Status500InternalServerError, "internal", "Internal error", "The server could not complete the request."),
+        };
+        await result.ExecuteAsync(http);
+    }
+
+    private static async Task StatusCodePageAsync(StatusCodeContext context)
+    {
+        var http = context.HttpContext;
+        var result = http.Response.StatusCode switch
+        {
+            StatusCodes.Status404NotFound => Problems.Create(404, "route-not-found", "Not found", "No route matches this path."),
+            StatusCodes.Status405MethodNotAllowed => Problems.Create(405, "method-not-allowed", "Method not allowed", $"{http.Request.Method} is not allowed on this route."),
+            StatusCodes.Status415UnsupportedMediaType => Problems.Create(415, "unsupported-media-type", "Unsupported media type", "Send application/json."),
+            var status => Problems.Create(status, "http-" + status, "HTTP " + status),
+        };
+        await result.ExecuteAsync(http);
+    }
+}
+
+/// <summary>A built router, ready to start.</summary>
+public sealed class RouterHost(WebApplication app, ServerOptions options, System.Security.Cryptography.X509Certificates.X509Certificate2? certificate, string? credentialsPath) : IAsyncDisposable
+{
+    /// <summary>The ASP.NET Core application.</summary>
+    public WebApplication App { get; } = app;
+
+    /// <summary>Where first start wrote the credentials; null when they already existed.</summary>
+    public string? CredentialsPath { get; } = credentialsPath;
+
+    /// <summary>The addresses Kestrel bound (after <see cref="StartAsync"/>), with real ports for port 0.</summary>
+    public IReadOnlyList<string> Addresses => App.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToList() ?? [];
+
+    /// <summary>The self-signed or operator certificate's SHA-256 thumbprint, when serving TLS.</summary>
+    public string? CertificateSha256 => certificate?.GetCertHashString(System.Security.Cryptography.HashAlgorithmName.SHA256);
+
+    /// <summary>Starts listening and records the address in server.json for the CLI.</summary>
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await App.StartAsync(cancellationToken);
+        var url = Addresses.FirstOrDefault() ?? options.Urls[0];
+        Bootstrap.WriteEndpoint(options.DataDirectory, new ServerEndpoint(url, CertificateSha256));
+    }
+
+    /// <summary>Runs one re-encryption pass now (tests and the CLI's rotate --wait).</summary>
+    public Task<int> ReencryptNowAsync(CancellationToken cancellationToken)
+        => App.Services.GetRequiredService<ReencryptionWorker>().RunOnceAsync(cancellationToken);
+
+    public async ValueTask DisposeAsync()
+    {
+        await App.DisposeAsync();
+        certificate?.Dispose();
+    }
+}

@@ -1,0 +1,10 @@
+using Microsoft.Extensions.Logging;
+
+namespace Cloister.Server.Hosting;
+
+/// <summary>Source-generated log messages with stable event ids. None takes a value or key.</summary>
+internal static partial class LogMessages
+{
+    [LoggerMessage(100, LogLevel.Warning, "--insecure-http: serving plain HTTP on a non-loopback address. API keys and values cross the network unencrypted.")]
+    public static partial void InsecureHttp(ILogger logger);
+}

@@ -1,0 +1,25 @@
+using System.Text.Json.Serialization;
+using Cloister.Server.Tenants;
+using Cloister.Server.Tokens;
+using Microsoft.AspNetCore.Mvc;
+
+namespace Cloister.Server.Http;
+
+/// <summary>Source-generated JSON for every HTTP body (camelCase).</summary>
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
+[JsonSerializable(typeof(CreateTokenRequest))]
+[JsonSerializable(typeof(BatchCreateRequest))]
+[JsonSerializable(typeof(TokenCreated))]
+[JsonSerializable(typeof(BatchCreated))]
+[JsonSerializable(typeof(TokenInfo))]
+[JsonSerializable(typeof(RevealedValue))]
+[JsonSerializable(typeof(SearchRequest))]
+[JsonSerializable(typeof(SearchResult))]
+[JsonSerializable(typeof(CreateTenantRequest))]
+[JsonSerializable(typeof(TenantCreated))]
+[JsonSerializable(typeof(CreateApiKeyRequest))]
+[JsonSerializable(typeof(ApiKeyCreated))]
+[JsonSerializable(typeof(DataKeyRotated))]
+[JsonSerializable(typeof(ProblemDetails))]
+[JsonSerializable(typeof(HttpValidationProblemDetails))]
+internal sealed partial class ApiJsonContext : JsonSerializerContext;

@@ -1,0 +1,82 @@
+using Cloister.Protocol;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+
+namespace Cloister.Server.Http;
+
+/// <summary>
+/// RFC 9457 problem details with stable types <c>urn:cloister:problem:{code}</c> (listed in docs/api.md).
+/// A detail names fields, scopes, formats and indexes, never a submitted value or a key.
+/// </summary>
+internal static class Problems
+{
+    public const string TypePrefix = "urn:cloister:problem:";
+
+    public static ProblemHttpResult Create(int status, string code, string title, string? detail = null, IDictionary<string, object?>? extensions = null)
+    {
+        var problem = new ProblemDetails
+        {
+            Status = status,
+            Type = TypePrefix + code,
+            Title = title,
+            Detail = detail,
+        };
+        problem.Extensions["code"] = code;
+        if (extensions is not null)
+        {
+            foreach (var (key, value) in extensions)
+            {
+                problem.Extensions[key] = value;
+            }
+        }
+
+        return TypedResults.Problem(problem);
+    }
+
+    public static ProblemHttpResult Unauthorized(string detail)
+        => Create(StatusCodes.Status401Unauthorized, "unauthorized", "Unauthorized", detail);
+
+    public static ProblemHttpResult Forbidden(string scope)
+        => Create(StatusCodes.Status403Forbidden, "missing-scope", "Forbidden", $"This API key lacks the scope '{scope}'.", new Dictionary<string, object?> { ["scope"] = scope });
+
+    public static ProblemHttpResult TokenNotFound()
+        => Create(StatusCodes.Status404NotFound, "token-not-found", "Token not found", "No such token in this tenant.");
+
+    public static ProblemHttpResult NotFound(string code, string title, string detail)
+        => Create(StatusCodes.Status404NotFound, code, title, detail);
+
+    public static ProblemHttpResult MalformedJson(string? path)
+        => Create(StatusCodes.Status400BadRequest, "malformed-json", "Malformed JSON", path is null ? "The request body is not valid JSON." : $"The request body is not valid JSON for this route (at {path}).");
+
+    public static ProblemHttpResult Invalid(string detail)
+        => Create(StatusCodes.Status400BadRequest, "invalid-request", "Invalid request", detail);
+
+    public static ProblemHttpResult Invalid(string code, string title, string detail)
+        => Create(StatusCodes.Status400BadRequest, code, title, detail);
+
+    /// <summary>Maps an enclave error to problem details (enclave details never carry values).</summary>
+    public static ProblemHttpResult FromEnclave(EnclaveError error, int? index = null)
+    {
+        var extensions = index is null ? null : new Dictionary<string, object?> { ["index"] = index };
+        var where = index is null ? "" : $"Item {index}: ";
+        return error.Code switch
+        {
+            EnclaveErrorCodes.SpaceExhausted => Create(StatusCodes.Status409Conflict, error.Code, "Token space exhausted", where + error.Detail, extensions),
+            EnclaveErrorCodes.UnknownFormat or EnclaveErrorCodes.UnknownAlphabet or EnclaveErrorCodes.InvalidValue
+                or EnclaveErrorCodes.InvalidCardNumber or EnclaveErrorCodes.DomainTooSmall or EnclaveErrorCodes.BadRequest
+                => Create(StatusCodes.Status400BadRequest, error.Code, TitleOf(error.Code), where + error.Detail, extensions),
+            EnclaveErrorCodes.DecryptFailed => Create(StatusCodes.Status500InternalServerError, "integrity-failure", "Stored ciphertext failed authentication", "The stored record could not be decrypted; it may have been tampered with.", extensions),
+            EnclaveErrorCodes.KeyUnavailable => Create(StatusCodes.Status503ServiceUnavailable, error.Code, "Keys unavailable", error.Detail, extensions),
+            _ => Create(StatusCodes.Status500InternalServerError, "internal", "Internal error", "The enclave could not complete the operation.", extensions),
+        };
+    }
+
+    private static string TitleOf(string code) => code switch
+    {
+        EnclaveErrorCodes.UnknownFormat => "Unknown token format",
+        EnclaveErrorCodes.UnknownAlphabet => "Unknown alphabet",
+        EnclaveErrorCodes.InvalidCardNumber => "Invalid card number",
+        EnclaveErrorCodes.DomainTooSmall => "Value too short for format-preserving encryption",
+        _ => "Invalid value",
+    };
+}

@@ -1,0 +1,67 @@
+namespace Cloister.Server;
+
+/// <summary>Router settings. Defaults are the embedded single-node defaults.</summary>
+public sealed record ServerOptions
+{
+    /// <summary>Where the database, key files and credentials live. Default <c>./.cloister</c>.</summary>
+    public string DataDirectory { get; init; } = ".cloister";
+
+    /// <summary>Addresses to listen on. Default <c>http://127.0.0.1:8080</c>.</summary>
+    public IReadOnlyList<string> Urls { get; init; } = ["http://127.0.0.1:8080"];
+
+    /// <summary>PEM certificate for HTTPS (with <see cref="TlsKeyPath"/>).</summary>
+    public string? TlsCertPath { get; init; }
+
+    /// <summary>PEM private key for HTTPS.</summary>
+    public string? TlsKeyPath { get; init; }
+
+    /// <summary>Generate (once) and use a self-signed certificate kept in the data directory.</summary>
+    public bool TlsSelfSigned { get; init; }
+
+    /// <summary>Allow plain HTTP on a non-loopback address (logs a warning at every start).</summary>
+    public bool InsecureHttp { get; init; }
+
+    /// <summary>Largest value accepted, in UTF-8 bytes. Default 64 KiB.</summary>
+    public int MaxValueBytes { get; init; } = 64 * 1024;
+
+    /// <summary>Most items in one batch. Default 1,000.</summary>
+    public int MaxBatchItems { get; init; } = 1_000;
+
+    /// <summary>Tokens re-encrypted per enclave round trip by the rotation job. Default 500.</summary>
+    public int ReencryptBatchSize { get; init; } = 500;
+
+    /// <summary>How often expired tokens are purged. Default one minute.</summary>
+    public TimeSpan PurgeInterval { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>SQLite synchronous=FULL (survives power loss) instead of NORMAL (survives a process crash). Default false.</summary>
+    public bool FullSync { get; init; }
+
+    /// <summary>Checks the settings; returns the first problem as a one-line message.</summary>
+    public string? Validate()
+    {
+        if (MaxValueBytes is < 1 or > 16 * 1024 * 1024)
+        {
+            return "MaxValueBytes must be between 1 and 16 MiB.";
+        }
+
+        if (MaxBatchItems is < 1 or > 100_000)
+        {
+            return "MaxBatchItems must be between 1 and 100,000.";
+        }
+
+        if ((TlsCertPath is null) != (TlsKeyPath is null))
+        {
+            return "--tls-cert and --tls-key go together.";
+        }
+
+        if (TlsCertPath is not null && TlsSelfSigned)
+        {
+            return "Choose either --tls-cert/--tls-key or --tls-self-signed, not both.";
+        }
+
+        return Urls.Count == 0 ? "At least one URL is needed." : null;
+    }
+
+    /// <summary>Whether a TLS certificate is configured.</summary>
+    public bool HasTls => TlsCertPath is not null || TlsSelfSigned;
+}

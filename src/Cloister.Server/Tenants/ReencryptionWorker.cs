@@ -1,0 +1,119 @@
+using Cloister.Protocol;
+using Cloister.Storage;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Cloister.Server.Tenants;
+
+/// <summary>Wakes the re-encryption worker after a rotation.</summary>
+internal sealed class ReencryptionSignal
+{
+    private readonly SemaphoreSlim _signal = new(0, 1);
+
+    public void Wake()
+    {
+        try
+        {
+            _signal.Release();
+        }
+        catch (SemaphoreFullException)
+        {
+            // Already signalled; one wake-up covers any number of rotations.
+        }
+    }
+
+    public Task<bool> WaitAsync(TimeSpan timeout, CancellationToken cancellationToken) => _signal.WaitAsync(timeout, cancellationToken);
+}
+
+/// <summary>
+/// Background job that moves ciphertexts under old data-key versions to the tenant's current version,
+/// in batches, each batch one enclave round trip and one compare-and-set store update (a token that
+/// changed meanwhile is skipped and picked up next pass). Runs at start, after each rotation, and hourly.
+/// </summary>
+internal sealed partial class ReencryptionWorker(IVaultStore store, EnclaveClient enclave, ReencryptionSignal signal, IOptions<ServerOptions> options, ILogger<ReencryptionWorker> log) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await RunOnceAsync(stoppingToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                LogFailed(log, e.GetType().Name);
+            }
+
+            try
+            {
+                await signal.WaitAsync(TimeSpan.FromHours(1), stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>Re-encrypts everything below each tenant's current version; returns how many tokens moved.</summary>
+    public async Task<int> RunOnceAsync(CancellationToken cancellationToken)
+    {
+        var moved = 0;
+        foreach (var tenantId in await store.GetTenantsNeedingReencryptionAsync(cancellationToken))
+        {
+            var tenant = await store.GetTenantAsync(tenantId, cancellationToken);
+            if (tenant is null)
+            {
+                continue;
+            }
+
+            var version = tenant.CurrentDataKeyVersion;
+            while (true)
+            {
+                var batch = await store.GetTokensBelowKeyVersionAsync(tenantId, version, options.Value.ReencryptBatchSize, cancellationToken);
+                if (batch.Count == 0)
+                {
+                    break;
+                }
+
+                var request = new ReencryptRequest(version, batch.Select(t => new RevealItem(t.Token, t.Format, t.Alphabet, t.KeyVersion, t.Ciphertext)).ToList()) { TenantId = tenantId };
+                var response = await enclave.SendAsync<ReencryptResponse>(request, cancellationToken);
+                var updates = new List<CiphertextUpdate>(batch.Count);
+                for (var i = 0; i < batch.Count; i++)
+                {
+                    if (response.Ciphertexts[i] is { } ciphertext)
+                    {
+                        updates.Add(new CiphertextUpdate(batch[i].Token, batch[i].KeyVersion, version, ciphertext));
+                    }
+                }
+
+                if (updates.Count > 0)
+                {
+                    moved += await store.UpdateCiphertextsAsync(tenantId, updates, new AuditEntry(tenantId, "system", "datakey.reencrypt", [tenantId], $"{updates.Count} tokens to version {version}"), cancellationToken);
+                }
+
+                if (updates.Count < batch.Count)
+                {
+                    // Ciphertexts that fail authentication would come back first forever; leave them for the next pass.
+                    LogStuck(log, tenantId, batch.Count - updates.Count);
+                    break;
+                }
+            }
+
+            LogDone(log, tenantId, version);
+        }
+
+        return moved;
+    }
+
+    [LoggerMessage(1, LogLevel.Warning, "Re-encryption pass failed ({ErrorType}); will retry.")]
+    private static partial void LogFailed(ILogger logger, string errorType);
+
+    [LoggerMessage(2, LogLevel.Warning, "Tenant {TenantId}: {Count} tokens could not be re-encrypted (ciphertext failed authentication).")]
+    private static partial void LogStuck(ILogger logger, string tenantId, int count);
+
+    [LoggerMessage(3, LogLevel.Information, "Tenant {TenantId}: all tokens are under data key version {Version}.")]
+    private static partial void LogDone(ILogger logger, string tenantId, int version);
+}

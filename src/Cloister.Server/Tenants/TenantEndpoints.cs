@@ -1,0 +1,91 @@
+using Cloister.Server.Auth;
+using Cloister.Server.Http;
+
+namespace Cloister.Server.Tenants;
+
+/// <summary>Admin routes: /v1/tenants. A tenant key gets 403 here.</summary>
+internal static class TenantEndpoints
+{
+    public static void MapTenantEndpoints(this IEndpointRouteBuilder routes)
+    {
+        var admin = routes.MapGroup("/v1/tenants").WithTags("Admin").RequireScope(Scopes.Admin);
+        admin.MapPost("/", CreateTenantAsync).Accepts<CreateTenantRequest>("application/json").Produces<TenantCreated>(StatusCodes.Status201Created);
+        admin.MapPost("/{id}/apikeys", CreateApiKeyAsync).Accepts<CreateApiKeyRequest>("application/json").Produces<ApiKeyCreated>(StatusCodes.Status201Created);
+        admin.MapDelete("/{id}/apikeys/{keyId}", RevokeApiKeyAsync);
+        admin.MapPost("/{id}/datakeys/rotate", RotateAsync).Produces<DataKeyRotated>();
+    }
+
+    private static async Task<IResult> CreateTenantAsync(HttpContext http, TenantService service)
+    {
+        var (body, problem) = await JsonBody.ReadAsync(http.Request, ApiJsonContext.Default.CreateTenantRequest);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        var name = body!.Name?.Trim();
+        if (string.IsNullOrEmpty(name) || name.Length > 200)
+        {
+            return Problems.Invalid("'name' is required: a string of 1-200 characters.");
+        }
+
+        var tenant = await service.CreateTenantAsync(name, ScopeFilter.CallerOf(http).KeyId, http.RequestAborted);
+        return TypedResults.Created($"/v1/tenants/{tenant.Id}", new TenantCreated(tenant.Id, tenant.Name));
+    }
+
+    private static async Task<IResult> CreateApiKeyAsync(string id, HttpContext http, TenantService service, TenantDirectory tenants)
+    {
+        var (body, problem) = await JsonBody.ReadAsync(http.Request, ApiJsonContext.Default.CreateApiKeyRequest);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        if (body!.Scopes is null || body.Scopes.Count == 0)
+        {
+            return Problems.Invalid($"'scopes' must be a non-empty array of: {string.Join(", ", Scopes.Tenant)}.");
+        }
+
+        var unknown = body.Scopes.FirstOrDefault(s => !Scopes.Tenant.Contains(s));
+        if (unknown is not null)
+        {
+            return Problems.Invalid("unknown-scope", "Unknown scope", $"'{Truncate(unknown)}' is not a tenant scope; use: {string.Join(", ", Scopes.Tenant)}.");
+        }
+
+        if (await tenants.GetAsync(id, http.RequestAborted) is null)
+        {
+            return TenantNotFound();
+        }
+
+        var scopes = body.Scopes.Distinct(StringComparer.Ordinal).ToList();
+        var (keyId, key) = await service.CreateApiKeyAsync(id, scopes, ScopeFilter.CallerOf(http).KeyId, http.RequestAborted);
+        return TypedResults.Created($"/v1/tenants/{id}/apikeys/{keyId}", new ApiKeyCreated(keyId, key, scopes));
+    }
+
+    private static async Task<IResult> RevokeApiKeyAsync(string id, string keyId, HttpContext http, TenantService service)
+    {
+        var revoked = await service.RevokeApiKeyAsync(id, keyId, ScopeFilter.CallerOf(http).KeyId, http.RequestAborted);
+        return revoked
+            ? TypedResults.NoContent()
+            : Problems.NotFound("apikey-not-found", "API key not found", "No such active API key in this tenant.");
+    }
+
+    private static async Task<IResult> RotateAsync(string id, HttpContext http, TenantService service, TenantDirectory tenants)
+    {
+        tenants.Evict(id);
+        var tenant = await tenants.GetAsync(id, http.RequestAborted);
+        if (tenant is null)
+        {
+            return TenantNotFound();
+        }
+
+        var version = await service.RotateDataKeyAsync(tenant, ScopeFilter.CallerOf(http).KeyId, http.RequestAborted);
+        return version is null
+            ? Problems.Create(StatusCodes.Status409Conflict, "rotation-conflict", "Rotation conflict", "Another rotation of this tenant's data key happened at the same time; retry.")
+            : TypedResults.Ok(new DataKeyRotated(id, version.Value));
+    }
+
+    private static IResult TenantNotFound() => Problems.NotFound("tenant-not-found", "Tenant not found", "No such tenant.");
+
+    private static string Truncate(string s) => s.Length <= 40 ? s : s[..40] + "…";
+}

@@ -1,0 +1,54 @@
+using Cloister.Crypto;
+using Cloister.Protocol;
+using Cloister.Server.Auth;
+using Cloister.Storage;
+
+namespace Cloister.Server.Tenants;
+
+/// <summary>Admin operations: tenants, API keys and data-key rotation.</summary>
+internal sealed class TenantService(IVaultStore store, EnclaveClient enclave, TenantDirectory tenants, ApiKeyAuthenticator authenticator, ReencryptionSignal reencrypt, TimeProvider time)
+{
+    public async Task<TenantRecord> CreateTenantAsync(string name, string actor, CancellationToken cancellationToken)
+    {
+        var id = "ten_" + Base58.RandomString(16);
+        var response = await enclave.SendAsync<CreateTenantKeysResponse>(new CreateTenantKeysRequest { TenantId = id }, cancellationToken);
+        var now = time.GetUtcNow();
+        var tenant = new TenantRecord(id, name, 1, now);
+        var keys = response.Keys.Select(k => new WrappedKeyRecord(id, k.Purpose, k.Version, k.Blob, now)).ToList();
+        await store.CreateTenantAsync(tenant, keys, new AuditEntry(id, actor, "tenant.create", [id]), cancellationToken);
+        return tenant;
+    }
+
+    /// <summary>Creates an API key; the secret is returned here only. Admin keys have a null tenant.</summary>
+    public async Task<(string Id, string Key)> CreateApiKeyAsync(string? tenantId, IReadOnlyList<string> scopes, string actor, CancellationToken cancellationToken)
+    {
+        var (id, key, hash) = ApiKeySecret.Generate();
+        var record = new ApiKeyRecord(id, tenantId, hash, scopes, time.GetUtcNow(), null);
+        await store.CreateApiKeyAsync(record, new AuditEntry(tenantId, actor, "apikey.create", [id], string.Join(' ', scopes)), cancellationToken);
+        return (id, key);
+    }
+
+    public async Task<bool> RevokeApiKeyAsync(string tenantId, string keyId, string actor, CancellationToken cancellationToken)
+    {
+        var revoked = await store.RevokeApiKeyAsync(tenantId, keyId, time.GetUtcNow(), new AuditEntry(tenantId, actor, "apikey.revoke", [keyId]), cancellationToken);
+        authenticator.Evict(keyId);
+        return revoked;
+    }
+
+    /// <summary>Adds a data-key version; null if another rotation won the race.</summary>
+    public async Task<int?> RotateDataKeyAsync(TenantRecord tenant, string actor, CancellationToken cancellationToken)
+    {
+        var version = tenant.CurrentDataKeyVersion + 1;
+        var response = await enclave.SendAsync<RotateDataKeyResponse>(new RotateDataKeyRequest(version) { TenantId = tenant.Id }, cancellationToken);
+        var key = new WrappedKeyRecord(tenant.Id, response.Key.Purpose, response.Key.Version, response.Key.Blob, time.GetUtcNow());
+        var added = await store.AddDataKeyVersionAsync(key, new AuditEntry(tenant.Id, actor, "datakey.rotate", [tenant.Id], $"version {version}"), cancellationToken);
+        tenants.Evict(tenant.Id);
+        if (!added)
+        {
+            return null;
+        }
+
+        reencrypt.Wake();
+        return version;
+    }
+}

@@ -1,0 +1,49 @@
+using Cloister.Storage;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Cloister.Server.Tokens;
+
+/// <summary>Deletes expired tokens periodically (an expired token already answers 404 on access).</summary>
+internal sealed partial class ExpiryPurger(IVaultStore store, TimeProvider time, IOptions<ServerOptions> options, ILogger<ExpiryPurger> log) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(options.Value.PurgeInterval, time);
+        do
+        {
+            try
+            {
+                var purged = await store.PurgeExpiredAsync(time.GetUtcNow(), stoppingToken);
+                if (purged > 0)
+                {
+                    LogPurged(log, purged);
+                }
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                LogFailed(log, e.GetType().Name);
+            }
+        }
+        while (await WaitAsync(timer, stoppingToken));
+    }
+
+    private static async Task<bool> WaitAsync(PeriodicTimer timer, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await timer.WaitForNextTickAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    [LoggerMessage(10, LogLevel.Information, "Purged {Count} expired tokens.")]
+    private static partial void LogPurged(ILogger logger, int count);
+
+    [LoggerMessage(11, LogLevel.Warning, "Expiry purge failed ({ErrorType}); will retry.")]
+    private static partial void LogFailed(ILogger logger, string errorType);
+}

@@ -1,0 +1,159 @@
+using System.Text.Json;
+using Cloister.Server.Auth;
+using Cloister.Server.Http;
+using Cloister.Storage;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+
+namespace Cloister.Server.Tokens;
+
+/// <summary>/v1/tokens: create, batch, metadata, reveal, delete, search.</summary>
+internal static class TokenEndpoints
+{
+    public static void MapTokenEndpoints(this IEndpointRouteBuilder routes)
+    {
+        var write = routes.MapGroup("/v1/tokens").WithTags("Tokens").RequireScope(Scopes.TokensWrite);
+        write.MapPost("/", CreateAsync).Accepts<CreateTokenRequest>("application/json").Produces<TokenCreated>(StatusCodes.Status201Created);
+        write.MapPost("/batch", CreateBatchAsync).Accepts<BatchCreateRequest>("application/json").Produces<BatchCreated>();
+        write.MapPost("/search", SearchAsync).Accepts<SearchRequest>("application/json").Produces<SearchResult>();
+        write.MapGet("/{token}", GetAsync).Produces<TokenInfo>();
+        write.MapDelete("/{token}", DeleteAsync);
+
+        routes.MapGroup("/v1/tokens").WithTags("Tokens").RequireScope(Scopes.TokensReveal)
+            .MapPost("/{token}/reveal", RevealAsync).Produces<RevealedValue>();
+    }
+
+    private static async Task<IResult> CreateAsync(HttpContext http, TokenService tokens, IOptions<ServerOptions> options, TimeProvider time)
+    {
+        var (body, problem) = await JsonBody.ReadAsync(http.Request, ApiJsonContext.Default.CreateTokenRequest);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        var (item, invalid) = TokenValidation.Validate(body, options.Value.MaxValueBytes, time.GetUtcNow());
+        if (invalid is not null)
+        {
+            return invalid;
+        }
+
+        var caller = ScopeFilter.CallerOf(http);
+        var outcome = await CreateOrConflictAsync(tokens, caller, [item!], http.RequestAborted);
+        if (outcome.Problem is not null)
+        {
+            return outcome.Problem;
+        }
+
+        var created = ToCreated(outcome.Tokens![0]);
+        return TypedResults.Created($"/v1/tokens/{Uri.EscapeDataString(created.Token)}", created);
+    }
+
+    private static async Task<IResult> CreateBatchAsync(HttpContext http, TokenService tokens, IOptions<ServerOptions> options, TimeProvider time)
+    {
+        var (body, problem) = await JsonBody.ReadAsync(http.Request, ApiJsonContext.Default.BatchCreateRequest);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        var max = options.Value.MaxBatchItems;
+        if (body!.Items is null || body.Items.Count == 0)
+        {
+            return Problems.Invalid("'items' must be a non-empty array.");
+        }
+
+        if (body.Items.Count > max)
+        {
+            return Problems.Invalid("batch-too-large", "Batch too large", $"A batch holds at most {max} items; this one has {body.Items.Count}.");
+        }
+
+        var now = time.GetUtcNow();
+        var items = new List<NewToken>(body.Items.Count);
+        for (var i = 0; i < body.Items.Count; i++)
+        {
+            var (item, invalid) = TokenValidation.Validate(body.Items[i], options.Value.MaxValueBytes, now, i);
+            if (invalid is not null)
+            {
+                return invalid;
+            }
+
+            items.Add(item!);
+        }
+
+        var outcome = await CreateOrConflictAsync(tokens, ScopeFilter.CallerOf(http), items, http.RequestAborted);
+        return outcome.Problem ?? (IResult)TypedResults.Ok(new BatchCreated(outcome.Tokens!.Select(ToCreated).ToList()));
+    }
+
+    private static async Task<(IReadOnlyList<TokenRecord>? Tokens, ProblemHttpResult? Problem)> CreateOrConflictAsync(TokenService tokens, Caller caller, IReadOnlyList<NewToken> items, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var outcome = await tokens.CreateAsync(caller.Tenant, caller.KeyId, items, cancellationToken);
+            return outcome.Error is null
+                ? (outcome.Tokens, null)
+                : (null, Problems.FromEnclave(outcome.Error, items.Count > 1 ? outcome.ErrorIndex : null));
+        }
+        catch (TokenConflictException e)
+        {
+            return (null, Problems.Create(StatusCodes.Status409Conflict, "token-conflict", "Token conflict", e.Message));
+        }
+    }
+
+    private static async Task<IResult> GetAsync(string token, HttpContext http, TokenService tokens)
+    {
+        var record = await tokens.GetAsync(ScopeFilter.CallerOf(http).Tenant, token, http.RequestAborted);
+        return record is null ? Problems.TokenNotFound() : TypedResults.Ok(ToInfo(record));
+    }
+
+    private static async Task<IResult> RevealAsync(string token, HttpContext http, TokenService tokens)
+    {
+        var caller = ScopeFilter.CallerOf(http);
+        var (value, error, found) = await tokens.RevealAsync(caller.Tenant, caller.KeyId, token, http.RequestAborted);
+        if (!found)
+        {
+            return Problems.TokenNotFound();
+        }
+
+        return error is not null ? Problems.FromEnclave(error) : TypedResults.Ok(new RevealedValue(value!));
+    }
+
+    private static async Task<IResult> DeleteAsync(string token, HttpContext http, TokenService tokens)
+    {
+        var caller = ScopeFilter.CallerOf(http);
+        var record = await tokens.GetAsync(caller.Tenant, token, http.RequestAborted);
+        if (record is null || !await tokens.DeleteAsync(caller.Tenant, caller.KeyId, token, http.RequestAborted))
+        {
+            return Problems.TokenNotFound();
+        }
+
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<IResult> SearchAsync(HttpContext http, TokenService tokens, IOptions<ServerOptions> options)
+    {
+        var (body, problem) = await JsonBody.ReadAsync(http.Request, ApiJsonContext.Default.SearchRequest);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        if (string.IsNullOrEmpty(body!.Value))
+        {
+            return Problems.Invalid("'value' is required and must be a non-empty string.");
+        }
+
+        if (body.Value.Length > options.Value.MaxValueBytes)
+        {
+            return Problems.Invalid("value-too-large", "Value too large", $"'value' exceeds the limit of {options.Value.MaxValueBytes} bytes.");
+        }
+
+        var found = await tokens.SearchAsync(ScopeFilter.CallerOf(http).Tenant, body.Value, http.RequestAborted);
+        return TypedResults.Ok(new SearchResult(found.Select(ToInfo).ToList()));
+    }
+
+    private static TokenCreated ToCreated(TokenRecord r) => new(r.Token, r.Format, r.Alphabet, r.Classifier, r.Mask, r.CreatedAt, r.ExpiresAt);
+
+    private static TokenInfo ToInfo(TokenRecord r) => new(
+        r.Token, r.Format, r.Alphabet, r.Classifier, r.Mask, r.DeterministicKey is not null, r.KeyVersion, r.CreatedAt, r.ExpiresAt,
+        r.MetadataJson is null ? null : JsonDocument.Parse(r.MetadataJson).RootElement.Clone());
+}

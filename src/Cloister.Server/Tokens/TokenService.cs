@@ -1,0 +1,197 @@
+using System.Security.Cryptography;
+using Cloister.Protocol;
+using Cloister.Server.Tenants;
+using Cloister.Storage;
+
+namespace Cloister.Server.Tokens;
+
+/// <summary>A validated item to tokenize.</summary>
+internal sealed record NewToken(string Value, string Format, string? Alphabet, string Classifier, bool Deterministic, DateTimeOffset? ExpiresAt, string? MetadataJson);
+
+/// <summary>Either the stored records (in request order) or the first failing item's enclave error.</summary>
+internal sealed record CreateOutcome(IReadOnlyList<TokenRecord>? Tokens, EnclaveError? Error, int ErrorIndex);
+
+/// <summary>
+/// The router's token operations: asks the enclave for tokens and ciphertexts, stores them with
+/// their audit entries, and never holds a key. Values pass through in transit only (unsealed routes).
+/// </summary>
+internal sealed class TokenService(IVaultStore store, EnclaveClient enclave, TenantDirectory tenants, TimeProvider time)
+{
+    public const string FpeFormat = "fpe";
+
+    // Upper bound on enclave round trips for one request: the enclave gives up on a token space after
+    // 8 random draws plus a scan of at most 4,096 candidates, so this is only a guard against a bug.
+    private const int MaxRounds = 5_000;
+
+    public async Task<CreateOutcome> CreateAsync(string tenantId, string actor, IReadOnlyList<NewToken> items, CancellationToken cancellationToken)
+    {
+        var tenant = await tenants.GetAsync(tenantId, cancellationToken) ?? throw new InvalidOperationException("Caller's tenant does not exist.");
+        var results = new TokenRecord?[items.Count];
+        var attempts = new int[items.Count];
+        var scanStarts = new ulong[items.Count];
+        for (var i = 0; i < scanStarts.Length; i++)
+        {
+            scanStarts[i] = BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8));
+        }
+
+        var pending = Enumerable.Range(0, items.Count).ToList();
+        for (var round = 0; pending.Count > 0; round++)
+        {
+            if (round >= MaxRounds)
+            {
+                throw new InvalidOperationException("Tokenization did not converge.");
+            }
+
+            var request = new TokenizeRequest(
+                tenant.CurrentDataKeyVersion,
+                pending.Select(i => ToItem(items[i], attempts[i], scanStarts[i])).ToList())
+            { TenantId = tenantId };
+            var response = await enclave.SendAsync<TokenizeResponse>(request, cancellationToken);
+
+            var now = time.GetUtcNow();
+            var records = new List<TokenRecord>(pending.Count);
+            for (var k = 0; k < pending.Count; k++)
+            {
+                var result = response.Results[k];
+                if (result.Error is not null)
+                {
+                    return new CreateOutcome(null, result.Error, pending[k]);
+                }
+
+                var item = items[pending[k]];
+                records.Add(new TokenRecord(
+                    tenantId, result.Token!, item.Format, item.Alphabet, item.Classifier, tenant.CurrentDataKeyVersion,
+                    result.Ciphertext, result.Fingerprint, result.DeterministicKey, result.Mask ?? "",
+                    item.MetadataJson, now, item.ExpiresAt));
+            }
+
+            var outcomes = await store.InsertTokensAsync(
+                tenantId,
+                records,
+                inserted => inserted.Count == 0 ? null : new AuditEntry(tenantId, actor, "token.create", inserted.Select(t => t.Token).ToList()),
+                cancellationToken);
+
+            var next = new List<int>();
+            for (var k = 0; k < pending.Count; k++)
+            {
+                var i = pending[k];
+                var existing = await ResolveAsync(tenantId, records[k], outcomes[k], now, cancellationToken);
+                if (existing is not null)
+                {
+                    results[i] = existing;
+                    continue;
+                }
+
+                if (outcomes[k].Status == InsertStatus.TokenTaken && items[i].Format != FpeFormat)
+                {
+                    attempts[i]++;
+                }
+
+                next.Add(i);
+            }
+
+            pending = next;
+        }
+
+        return new CreateOutcome(results!, null, -1);
+    }
+
+    /// <summary>The record that answers this item, or null to try it again.</summary>
+    private async Task<TokenRecord?> ResolveAsync(string tenantId, TokenRecord attempted, InsertOutcome outcome, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        switch (outcome.Status)
+        {
+            case InsertStatus.Inserted:
+                return attempted;
+            case InsertStatus.DeterministicExists when outcome.Existing is { } existing:
+                if (IsExpired(existing, now))
+                {
+                    await store.PurgeTokenAsync(tenantId, existing.Token, cancellationToken);
+                    return null;
+                }
+
+                return existing;
+            case InsertStatus.TokenTaken when attempted.Format == FpeFormat:
+                // FF1 is a permutation under the tenant's key and tweak: the same fpe token in the same
+                // alphabet can only come from the same value, so the existing record is this value's token.
+                var taken = await store.GetTokenAsync(tenantId, attempted.Token, cancellationToken);
+                if (taken is null || IsExpired(taken, now))
+                {
+                    if (taken is not null)
+                    {
+                        await store.PurgeTokenAsync(tenantId, taken.Token, cancellationToken);
+                    }
+
+                    return null;
+                }
+
+                if (taken.Format == FpeFormat && taken.Alphabet == attempted.Alphabet)
+                {
+                    return taken;
+                }
+
+                throw new TokenConflictException();
+            default:
+                return null;
+        }
+    }
+
+    private static TokenizeItem ToItem(NewToken item, int attempt, ulong scanStart)
+        => new(item.Value, item.Format, item.Alphabet, item.Classifier, item.Deterministic || item.Format == FpeFormat, attempt, scanStart);
+
+    public async Task<TokenRecord?> GetAsync(string tenantId, string token, CancellationToken cancellationToken)
+    {
+        var record = await store.GetTokenAsync(tenantId, token, cancellationToken);
+        if (record is not null && IsExpired(record, time.GetUtcNow()))
+        {
+            await store.PurgeTokenAsync(tenantId, token, cancellationToken);
+            return null;
+        }
+
+        return record;
+    }
+
+    /// <summary>Reveals a token's value; the audit entry is committed before the value is returned.</summary>
+    public async Task<(string? Value, EnclaveError? Error, bool Found)> RevealAsync(string tenantId, string actor, string token, CancellationToken cancellationToken)
+    {
+        var record = await GetAsync(tenantId, token, cancellationToken);
+        if (record is null)
+        {
+            return (null, null, false);
+        }
+
+        var request = new RevealRequest([new RevealItem(record.Token, record.Format, record.Alphabet, record.KeyVersion, record.Ciphertext)]) { TenantId = tenantId };
+        var response = await enclave.SendAsync<RevealResponse>(request, cancellationToken);
+        var result = response.Results[0];
+        if (result.Error is not null)
+        {
+            await store.AppendAuditAsync(new AuditEntry(tenantId, actor, "token.reveal.failed", [token], result.Error.Code), cancellationToken);
+            return (null, result.Error, true);
+        }
+
+        await store.AppendAuditAsync(new AuditEntry(tenantId, actor, "token.reveal", [token]), cancellationToken);
+        return (result.Value, null, true);
+    }
+
+    public Task<bool> DeleteAsync(string tenantId, string actor, string token, CancellationToken cancellationToken)
+        => store.DeleteTokenAsync(tenantId, token, new AuditEntry(tenantId, actor, "token.delete", [token]), cancellationToken);
+
+    public async Task<IReadOnlyList<TokenRecord>> SearchAsync(string tenantId, string value, CancellationToken cancellationToken)
+    {
+        var response = await enclave.SendAsync<FingerprintResponse>(new FingerprintRequest(value) { TenantId = tenantId }, cancellationToken);
+        var found = await store.FindByFingerprintAsync(tenantId, response.Fingerprint, 1_000, cancellationToken);
+        var now = time.GetUtcNow();
+        return found.Where(t => !IsExpired(t, now)).ToList();
+    }
+
+    private static bool IsExpired(TokenRecord record, DateTimeOffset now) => record.ExpiresAt is { } at && at <= now;
+}
+
+/// <summary>An fpe token collided with a token of another format (vanishingly rare): the value cannot be tokenized as fpe here.</summary>
+internal sealed class TokenConflictException : Exception
+{
+    public TokenConflictException()
+        : base("The format-preserving token for this value is already used by a token of another format.")
+    {
+    }
+}

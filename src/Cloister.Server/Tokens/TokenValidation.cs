@@ -1,0 +1,84 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Cloister.Server.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Cloister.Server.Tokens;
+
+/// <summary>Checks a create request's shape and limits before anything reaches the enclave.</summary>
+internal static partial class TokenValidation
+{
+    private const long MaxTtlSeconds = 10L * 366 * 24 * 3600;
+    private const int MaxMetadataBytes = 4096;
+
+    public static (NewToken? Item, ProblemHttpResult? Problem) Validate(CreateTokenRequest? request, int maxValueBytes, DateTimeOffset now, int? index = null)
+    {
+        var where = index is null ? "" : $"items[{index}].";
+        if (request is null)
+        {
+            return Fail($"{where.TrimEnd('.')} must be a JSON object.");
+        }
+
+        if (request.Value is null)
+        {
+            return Fail($"'{where}value' is required and must be a string.");
+        }
+
+        if (request.Value.Length == 0)
+        {
+            return Fail($"'{where}value' must not be empty.");
+        }
+
+        if (request.Value.Length > maxValueBytes || Encoding.UTF8.GetByteCount(request.Value) > maxValueBytes)
+        {
+            return (null, Problems.Invalid("value-too-large", "Value too large", $"'{where}value' exceeds the limit of {maxValueBytes} bytes."));
+        }
+
+        var format = request.Format ?? "random";
+        if (request.Alphabet is not null && format != TokenService.FpeFormat)
+        {
+            return Fail($"'{where}alphabet' applies only to the fpe format.");
+        }
+
+        var classifier = request.Classifier ?? "generic";
+        if (!ClassifierPattern().IsMatch(classifier))
+        {
+            return Fail($"'{where}classifier' must be 1-64 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit.");
+        }
+
+        DateTimeOffset? expiresAt = null;
+        if (request.TtlSeconds is { } ttl)
+        {
+            if (ttl <= 0 || ttl > MaxTtlSeconds)
+            {
+                return Fail($"'{where}ttlSeconds' must be between 1 and {MaxTtlSeconds}.");
+            }
+
+            expiresAt = now.AddSeconds(ttl);
+        }
+
+        string? metadata = null;
+        if (request.Metadata is { } element && element.ValueKind != JsonValueKind.Null)
+        {
+            if (element.ValueKind != JsonValueKind.Object)
+            {
+                return Fail($"'{where}metadata' must be a JSON object.");
+            }
+
+            metadata = element.GetRawText();
+            if (Encoding.UTF8.GetByteCount(metadata) > MaxMetadataBytes)
+            {
+                return Fail($"'{where}metadata' exceeds {MaxMetadataBytes} bytes.");
+            }
+        }
+
+        var alphabet = format == TokenService.FpeFormat ? request.Alphabet ?? "digits" : null;
+        return (new NewToken(request.Value, format, alphabet, classifier, request.Deterministic ?? false, expiresAt, metadata), null);
+
+        static (NewToken?, ProblemHttpResult?) Fail(string detail) => (null, Problems.Invalid(detail));
+    }
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,63}$")]
+    private static partial Regex ClassifierPattern();
+}
