@@ -1,0 +1,80 @@
+using System.Diagnostics;
+using System.Text.Json;
+
+namespace Cloister.Cli.Bench;
+
+/// <summary>
+/// A server started as a child process of this same executable, so the load generator and the server
+/// are separate processes as in production. Parses "listening on URL" from its output.
+/// </summary>
+internal sealed class ChildServer : IAsyncDisposable
+{
+    private readonly Process _process;
+
+    private ChildServer(Process process, string url)
+    {
+        _process = process;
+        Url = url;
+    }
+
+    public string Url { get; }
+
+    public static async Task<ChildServer> StartAsync(IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+    {
+        var start = new ProcessStartInfo(Environment.ProcessPath ?? throw new CliException("Cannot find this executable's path."))
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in EntryArguments().Concat(arguments))
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        var process = Process.Start(start) ?? throw new CliException("Could not start the server process.");
+        _ = process.StandardError.ReadToEndAsync(cancellationToken);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(60));
+        while (await process.StandardOutput.ReadLineAsync(timeout.Token) is { } line)
+        {
+            const string Marker = "listening on ";
+            var at = line.IndexOf(Marker, StringComparison.Ordinal);
+            if (at >= 0)
+            {
+                _ = DrainAsync(process.StandardOutput);
+                return new ChildServer(process, line[(at + Marker.Length)..].Trim());
+            }
+        }
+
+        throw new CliException($"The server process exited with code {(process.HasExited ? process.ExitCode : -1)} before listening.");
+    }
+
+    public static string ReadCredential(string dataDir, string name)
+    {
+        using var document = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(dataDir, "credentials.json")));
+        return document.RootElement.GetProperty(name).GetString()!;
+    }
+
+    // When run as `dotnet cloister.dll`, the child needs the dll path too.
+    private static IEnumerable<string> EntryArguments()
+        => Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet" ? [typeof(ChildServer).Assembly.Location] : [];
+
+    private static async Task DrainAsync(StreamReader reader)
+    {
+        while (await reader.ReadLineAsync() is not null)
+        {
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+
+        _process.Dispose();
+    }
+}

@@ -1,0 +1,167 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Text;
+using Cloister.Cli.Bench;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Cloister.Cli.Commands;
+
+/// <summary>
+/// cloister bench tokens: a load generator against a real server over loopback, with a bare ASP.NET
+/// endpoint measured in the same run as the baseline. Starts both servers as child processes unless
+/// --url points at a running one.
+/// </summary>
+internal static class BenchCommand
+{
+    public static Command Build()
+    {
+        var concurrency = new Option<int>("--concurrency") { Description = "Concurrent clients (default 32).", DefaultValueFactory = _ => 32 };
+        var duration = new Option<int>("--duration") { Description = "Seconds per phase (default 10).", DefaultValueFactory = _ => 10 };
+        var batchSize = new Option<int>("--batch-size") { Description = "Items per batch request (default 1000).", DefaultValueFactory = _ => 1000 };
+        var tokens = new Command("tokens", "Measure creates, batch creates and reveals per second with p50/p99, beside a bare ASP.NET endpoint.") { concurrency, duration, batchSize };
+        tokens.SetHandler((parse, cancellationToken) => RunTokensAsync(parse, parse.GetValue(concurrency), TimeSpan.FromSeconds(parse.GetValue(duration)), parse.GetValue(batchSize), cancellationToken));
+
+        var baseline = new Command("baseline-server", "A bare ASP.NET POST endpoint (the benchmark's baseline).") { Hidden = true };
+        baseline.SetHandler((_, cancellationToken) => RunBaselineServerAsync(cancellationToken));
+        return new Command("bench", "Load generators.") { tokens, baseline };
+    }
+
+    private static async Task<int> RunTokensAsync(ParseResult parse, int concurrency, TimeSpan duration, int batchSize, CancellationToken cancellationToken)
+    {
+        if (concurrency is < 1 or > 1024 || duration <= TimeSpan.Zero || batchSize is < 1 or > 1000)
+        {
+            throw new CliException("--concurrency must be 1-1024, --duration positive, --batch-size 1-1000.", 2);
+        }
+
+        var results = new List<LoadResult>();
+        Console.Error.WriteLine($"bench: {concurrency} clients, {duration.TotalSeconds:0} s per phase");
+
+        await using (var baseline = await ChildServer.StartAsync(["bench", "baseline-server"], cancellationToken))
+        {
+            using var http = CreateHttp(baseline.Url, concurrency, null);
+            results.Add(await LoadRun.RunAsync("baseline POST", concurrency, duration, null, 1, (_, ct) => PostAsync(http, "echo", "{\"value\":\"4111111111111111\"}", ct), cancellationToken));
+        }
+
+        var explicitUrl = parse.GetValue(GlobalOptions.Url);
+        var dataDir = Path.Combine(Path.GetTempPath(), "cloister-bench-" + Guid.NewGuid().ToString("N")[..8]);
+        await using var server = explicitUrl is null ? await ChildServer.StartAsync(["serve", "--data-dir", dataDir, "--urls", "http://127.0.0.1:0"], cancellationToken) : null;
+        try
+        {
+            var url = server?.Url ?? explicitUrl!;
+            var key = server is null ? CliSettings.From(parse).TenantKey : ChildServer.ReadCredential(dataDir, "tenantKey");
+            using var http = CreateHttp(url, concurrency, key);
+
+            var create = await LoadRun.RunAsync("create", concurrency, duration, null, 1, (i, ct) => PostAsync(http, "v1/tokens", CreateBody(i), ct), cancellationToken);
+            results.Add(create);
+            var batchBody = BatchBody(batchSize);
+            var batchClients = Math.Min(concurrency, 4);
+            results.Add(await LoadRun.RunAsync($"batch x{batchSize}", batchClients, duration, null, batchSize, (_, ct) => PostAsync(http, "v1/tokens/batch", batchBody, ct), cancellationToken));
+
+            var tokens = await SeedTokensAsync(http, 2_000, cancellationToken);
+            var reveal = await LoadRun.RunAsync("reveal", concurrency, duration, null, 1, (i, ct) => PostAsync(http, $"v1/tokens/{tokens[i % tokens.Count]}/reveal", "", ct), cancellationToken);
+            results.Add(reveal);
+
+            results.Add(await LoadRun.RunAsync("create @ half peak", concurrency, duration, create.RequestsPerSecond / 2, 1, (i, ct) => PostAsync(http, "v1/tokens", CreateBody(i), ct), cancellationToken));
+            results.Add(await LoadRun.RunAsync("reveal @ half peak", concurrency, duration, reveal.RequestsPerSecond / 2, 1, (i, ct) => PostAsync(http, $"v1/tokens/{tokens[i % tokens.Count]}/reveal", "", ct), cancellationToken));
+        }
+        finally
+        {
+            if (server is not null)
+            {
+                await server.DisposeAsync();
+                TryDelete(dataDir);
+            }
+        }
+
+        PrintTable(results, concurrency);
+        return results.Any(r => r.Errors > 0) ? 1 : 0;
+    }
+
+    private static void PrintTable(List<LoadResult> results, int concurrency)
+    {
+        var baseline = results[0].RequestsPerSecond;
+        Console.WriteLine();
+        Console.WriteLine($"| phase | clients | requests/s | items/s | p50 ms | p99 ms | errors | vs bare endpoint |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var r in results)
+        {
+            var clients = r.Name.StartsWith("batch", StringComparison.Ordinal) ? Math.Min(concurrency, 4) : concurrency;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {r.Name} | {clients} | {r.RequestsPerSecond:N0} | {r.ItemsPerSecond:N0} | {r.P50Ms:0.00} | {r.P99Ms:0.00} | {r.Errors} | {r.RequestsPerSecond / baseline:P0} |"));
+        }
+    }
+
+    private static HttpClient CreateHttp(string url, int concurrency, string? key)
+    {
+        var handler = new SocketsHttpHandler { MaxConnectionsPerServer = concurrency, PooledConnectionLifetime = Timeout.InfiniteTimeSpan };
+        var http = new HttpClient(handler) { BaseAddress = new Uri(url.TrimEnd('/') + "/"), Timeout = TimeSpan.FromSeconds(30) };
+        if (key is not null)
+        {
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        }
+
+        return http;
+    }
+
+    private static async Task<bool> PostAsync(HttpClient http, string path, string body, CancellationToken cancellationToken)
+    {
+        using var content = new StringContent(body, Encoding.UTF8, "application/json");
+        using var response = await http.PostAsync(path, content, cancellationToken);
+        await response.Content.LoadIntoBufferAsync(cancellationToken);
+        return response.IsSuccessStatusCode;
+    }
+
+    // Distinct 16-digit values so that nothing is deduplicated.
+    private static string CreateBody(int i) => $"{{\"value\":\"4{i:D15}\"}}";
+
+    private static string BatchBody(int size)
+        => "{\"items\":[" + string.Join(',', Enumerable.Range(0, size).Select(i => $"{{\"value\":\"5{Random.Shared.NextInt64(100_000_000_000_000):D15}\",\"format\":\"random\"}}")) + "]}";
+
+    private static async Task<List<string>> SeedTokensAsync(HttpClient http, int count, CancellationToken cancellationToken)
+    {
+        using var content = new StringContent(BatchBody(Math.Min(count, 1000)), Encoding.UTF8, "application/json");
+        var tokens = new List<string>();
+        while (tokens.Count < count)
+        {
+            using var response = await http.PostAsync("v1/tokens/batch", content, cancellationToken);
+            response.EnsureSuccessStatusCode();
+            using var document = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken));
+            tokens.AddRange(document.RootElement.GetProperty("items").EnumerateArray().Select(e => e.GetProperty("token").GetString()!));
+        }
+
+        return tokens;
+    }
+
+    private static async Task<int> RunBaselineServerAsync(CancellationToken cancellationToken)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        await using var app = builder.Build();
+        app.MapPost("/echo", async (HttpRequest request) =>
+        {
+            using var reader = new StreamReader(request.Body);
+            await reader.ReadToEndAsync();
+            return Results.Text("{\"ok\":true}", "application/json");
+        });
+        await app.StartAsync(cancellationToken);
+        Console.WriteLine($"listening on {app.Urls.First()}");
+        await app.WaitForShutdownAsync(cancellationToken);
+        return 0;
+    }
+
+    private static void TryDelete(string directory)
+    {
+        try
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}

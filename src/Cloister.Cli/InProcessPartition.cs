@@ -1,0 +1,42 @@
+using Cloister.Enclave;
+using Cloister.KeyBroker;
+using Cloister.Protocol;
+
+namespace Cloister.Cli;
+
+/// <summary>
+/// The enclave and the key broker, running in this process behind their message boundaries: the
+/// router gets only an <see cref="IFrameTransport"/> to the enclave, the enclave only one to the broker.
+/// A later issue moves each into its own process; the router's code does not change.
+/// </summary>
+internal sealed class InProcessPartition : IAsyncDisposable
+{
+    private readonly FileMasterKeyProvider _masterKey;
+
+    private InProcessPartition(FileMasterKeyProvider masterKey, IFrameTransport transport)
+    {
+        _masterKey = masterKey;
+        Transport = transport;
+    }
+
+    /// <summary>The router's transport to the enclave.</summary>
+    public IFrameTransport Transport { get; }
+
+    /// <summary>Where the master key file is.</summary>
+    public string MasterKeyPath => _masterKey.KeyPath;
+
+    public static InProcessPartition Open(string dataDirectory)
+    {
+        Directory.CreateDirectory(dataDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var masterKey = new FileMasterKeyProvider(new FileMasterKeyProviderOptions { DataDirectory = dataDirectory });
+        var broker = new InProcessTransport(new KeyBrokerHost(masterKey));
+        var enclave = new EnclaveHost(broker);
+        return new InProcessPartition(masterKey, new InProcessTransport(enclave));
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        _masterKey.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}
