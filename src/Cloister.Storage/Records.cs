@@ -18,10 +18,19 @@ public sealed record ApiKeyRecord(
     DateTimeOffset? RevokedAt);
 
 /// <summary>A token and what the router stores about it: ciphertext and metadata, never the value.</summary>
+/// <param name="TenantId">The owning tenant.</param>
+/// <param name="Token">The token string; unique within the tenant.</param>
+/// <param name="Format">The token format name.</param>
+/// <param name="Alphabet">The fpe alphabet, or null.</param>
+/// <param name="Classifier">The caller's data classifier.</param>
+/// <param name="KeyVersion">The data-key version of <paramref name="Ciphertext"/> (or of the fpe key).</param>
 /// <param name="Ciphertext">AES-256-GCM ciphertext; null for fpe tokens (the token is its own ciphertext).</param>
 /// <param name="Fingerprint">HMAC of the value (search).</param>
 /// <param name="DeterministicKey">HMAC of format, alphabet, classifier and value; unique per tenant; null unless deterministic.</param>
+/// <param name="Mask">The masked form shown instead of the value.</param>
 /// <param name="MetadataJson">Caller metadata (a JSON object) or null.</param>
+/// <param name="CreatedAt">When the token was created (stored to the millisecond).</param>
+/// <param name="ExpiresAt">When the token expires (stored to the millisecond), or null for never.</param>
 public sealed record TokenRecord(
     string TenantId,
     string Token,

@@ -1,0 +1,109 @@
+using Microsoft.Data.Sqlite;
+
+namespace Cloister.Storage;
+
+/// <summary>Creates and migrates the schema; the version lives in <c>PRAGMA user_version</c>.</summary>
+internal static class SqliteSchema
+{
+    public const int CurrentVersion = 1;
+
+    // Timestamps are unix milliseconds. STRICT makes SQLite enforce the column types.
+    // The token indexes are partial where the column is optional: smaller, and the queries that use
+    // them (fingerprint = ?, det_key = ?, expires_at <= ?, ciphertext IS NOT NULL) imply the condition.
+    private const string Version1 = """
+        CREATE TABLE tenants (
+            id TEXT NOT NULL PRIMARY KEY,
+            name TEXT NOT NULL,
+            current_key_version INTEGER NOT NULL,
+            created_at INTEGER NOT NULL
+        ) STRICT;
+
+        CREATE TABLE wrapped_keys (
+            tenant_id TEXT NOT NULL REFERENCES tenants (id),
+            purpose TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            blob BLOB NOT NULL,
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (tenant_id, purpose, version)
+        ) STRICT, WITHOUT ROWID;
+
+        CREATE TABLE api_keys (
+            id TEXT NOT NULL PRIMARY KEY,
+            tenant_id TEXT REFERENCES tenants (id),
+            secret_hash BLOB NOT NULL,
+            scopes TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            revoked_at INTEGER
+        ) STRICT;
+
+        CREATE TABLE tokens (
+            tenant_id TEXT NOT NULL REFERENCES tenants (id),
+            token TEXT NOT NULL,
+            format TEXT NOT NULL,
+            alphabet TEXT,
+            classifier TEXT NOT NULL,
+            key_version INTEGER NOT NULL,
+            ciphertext BLOB,
+            fingerprint BLOB,
+            det_key BLOB,
+            mask TEXT NOT NULL,
+            metadata TEXT,
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER,
+            PRIMARY KEY (tenant_id, token)
+        ) STRICT;
+        CREATE UNIQUE INDEX tokens_det_key ON tokens (tenant_id, det_key) WHERE det_key IS NOT NULL;
+        CREATE INDEX tokens_fingerprint ON tokens (tenant_id, fingerprint) WHERE fingerprint IS NOT NULL;
+        CREATE INDEX tokens_expires_at ON tokens (expires_at) WHERE expires_at IS NOT NULL;
+        CREATE INDEX tokens_key_version ON tokens (tenant_id, key_version) WHERE ciphertext IS NOT NULL;
+
+        CREATE TABLE audit (
+            seq INTEGER PRIMARY KEY,
+            at INTEGER NOT NULL,
+            tenant_id TEXT,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            targets TEXT NOT NULL,
+            detail TEXT,
+            mac BLOB NOT NULL
+        ) STRICT;
+        """;
+
+    public static void Migrate(SqliteConnection connection)
+    {
+        var version = Convert.ToInt32(Scalar(connection, "PRAGMA user_version"), System.Globalization.CultureInfo.InvariantCulture);
+        if (version > CurrentVersion)
+        {
+            throw new VaultStoreException($"{DataFiles.Database} has schema version {version}; this build knows up to {CurrentVersion}.");
+        }
+
+        if (version == CurrentVersion)
+        {
+            return;
+        }
+
+        using var transaction = connection.BeginTransaction();
+        if (version < 1)
+        {
+            Execute(connection, transaction, Version1);
+        }
+
+        Execute(connection, transaction, $"PRAGMA user_version = {CurrentVersion}");
+        transaction.Commit();
+    }
+
+    private static object? Scalar(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return command.ExecuteScalar();
+    }
+
+    private static void Execute(SqliteConnection connection, SqliteTransaction transaction, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+}
