@@ -1,0 +1,158 @@
+namespace Cloister.Storage.Tests;
+
+public sealed class TenantAndApiKeyTests
+{
+    private static readonly CancellationToken None = CancellationToken.None;
+
+    [Fact]
+    public async Task CreateTenant_StoresTenantKeysAndOneAuditEntry()
+    {
+        await using var h = await StoreHarness.OpenAsync();
+        await Make.CreateTenantAsync(h.S, "ten_a");
+
+        var tenant = await h.S.GetTenantAsync("ten_a", None);
+        Assert.Equal(Make.Tenant("ten_a"), tenant);
+        var keys = await h.S.GetWrappedKeysAsync("ten_a", None);
+        Assert.Equal(2, keys.Count);
+        Assert.Equal("data", keys[0].Purpose);
+        Assert.Equal(Make.Key("ten_a").Blob, keys[0].Blob);
+        Assert.Equal("fingerprint", keys[1].Purpose);
+        Assert.Equal(1, h.Scalar("SELECT count(*) FROM audit WHERE action = 'tenant.create'"));
+    }
+
+    [Fact]
+    public async Task GetTenant_Unknown_ReturnsNull()
+    {
+        await using var h = await StoreHarness.OpenAsync();
+        Assert.Null(await h.S.GetTenantAsync("ten_missing", None));
+        Assert.Empty(await h.S.GetWrappedKeysAsync("ten_missing", None));
+    }
+
+    [Fact]
+    public async Task CreateTenant_DuplicateId_ThrowsConflictAndLeavesNoTrace()
+    {
+        await using var h = await StoreHarness.OpenAsync();
+        await Make.CreateTenantAsync(h.S, "ten_a");
+
+        await Assert.ThrowsAsync<VaultStoreConflictException>(() => Make.CreateTenantAsync(h.S, "ten_a"));
+
+        Assert.Equal(1, h.Scalar("SELECT count(*) FROM audit"));
+        Assert.Equal(2, h.Scalar("SELECT count(*) FROM wrapped_keys"));
+        Assert.True(AuditVerifier.Verify(h.Directory).Ok);
+    }
+
+    [Fact]
+    public async Task AddDataKeyVersion_NextVersion_BecomesCurrent()
+    {
+        await using var h = await StoreHarness.OpenAsync();
+        await Make.CreateTenantAsync(h.S, "ten_a");
+
+        Assert.True(await h.S.AddDataKeyVersionAsync(Make.Key("ten_a", version: 2), Make.Audit("ten_a", "datakey.rotate", "ten_a"), None));
+
+        Assert.Equal(2, (await h.S.GetTenantAsync("ten_a", None))!.CurrentDataKeyVersion);
+        Assert.Contains(await h.S.GetWrappedKeysAsync("ten_a", None), k => k.Purpose == "data" && k.Version == 2);
+        Assert.Equal(1, h.Scalar("SELECT count(*) FROM audit WHERE action = 'datakey.rotate'"));
+    }
+
+    [Fact]
+    public async Task AddDataKeyVersion_NotCurrentPlusOne_ReturnsFalseWithoutChangeOrAudit()
+    {
+        await using var h = await StoreHarness.OpenAsync();
+        await Make.CreateTenantAsync(h.S, "ten_a");
+        Assert.True(await h.S.AddDataKeyVersionAsync(Make.Key("ten_a", version: 2), Make.Audit("ten_a", "datakey.rotate"), None));
+
+        // A second rotation that also read version 1 loses the race; skipping a version is refused too.
+        Assert.False(await h.S.AddDataKeyVersionAsync(Make.Key("ten_a", version: 2), Make.Audit("ten_a", "datakey.rotate"), None));
+        Assert.False(await h.S.AddDataKeyVersionAsync(Make.Key("ten_a", version: 4), Make.Audit("ten_a", "datakey.rotate"), None));
+        Assert.False(await h.S.AddDataKeyVersionAsync(Make.Key("ten_missing", version: 2), Make.Audit("ten_missing", "datakey.rotate"), None));
+
+        Assert.Equal(2, (await h.S.GetTenantAsync("ten_a", None))!.CurrentDataKeyVersion);
+        Assert.Equal(3, (await h.S.GetWrappedKeysAsync("ten_a", None)).Count);
+        Assert.Equal(1, h.Scalar("SELECT count(*) FROM audit WHERE action = 'datakey.rotate'"));
+    }
+
+    [Fact]
+    public async Task AddDataKeyVersion_ConcurrentRotations_ExactlyOneWins()
+    {
+        await using var h = await StoreHarness.OpenAsync();
+        await Make.CreateTenantAsync(h.S, "ten_a");
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ =>
+            Task.Run(() => h.S.AddDataKeyVersionAsync(Make.Key("ten_a", version: 2), Make.Audit("ten_a", "datakey.rotate"), None))));
+
+        Assert.Single(results, r => r);
+        Assert.Equal(2, (await h.S.GetTenantAsync("ten_a", None))!.CurrentDataKeyVersion);
+    }
+
+    [Fact]
+    public async Task CreateApiKey_RoundTripsTenantAndAdminKeys()
+    {
+        await using var h = await StoreHarness.OpenAsync();
+        await Make.CreateTenantAsync(h.S, "ten_a");
+        var tenantKey = new ApiKeyRecord("key_t", "ten_a", [1, 2, 3], ["tokens:write", "tokens:reveal"], StoreHarness.Start, null);
+        var adminKey = new ApiKeyRecord("key_admin", null, [9, 9], ["admin"], StoreHarness.Start, null);
+
+        await h.S.CreateApiKeyAsync(tenantKey, Make.Audit("ten_a", "apikey.create", "key_t"), None);
+        await h.S.CreateApiKeyAsync(adminKey, Make.Audit(null, "apikey.create", "key_admin"), None);
+
+        var loaded = await h.S.GetApiKeyAsync("key_t", None);
+        Assert.NotNull(loaded);
+        Assert.Equal("ten_a", loaded.TenantId);
+        Assert.Equal(tenantKey.SecretHash, loaded.SecretHash);
+        Assert.Equal(tenantKey.Scopes, loaded.Scopes);
+        Assert.Equal(StoreHarness.Start, loaded.CreatedAt);
+        Assert.Null(loaded.RevokedAt);
+        Assert.Null((await h.S.GetApiKeyAsync("key_admin", None))!.TenantId);
+        Assert.Null(await h.S.GetApiKeyAsync("key_missing", None));
+        Assert.Equal(2, h.Scalar("SELECT count(*) FROM audit WHERE action = 'apikey.create'"));
+    }
+
+    [Fact]
+    public async Task CreateApiKey_DuplicateId_ThrowsConflict()
+    {
+        await using var h = await StoreHarness.OpenAsync();
+        var key = new ApiKeyRecord("key_admin", null, [9], ["admin"], StoreHarness.Start, null);
+        await h.S.CreateApiKeyAsync(key, Make.Audit(null, "apikey.create", "key_admin"), None);
+
+        await Assert.ThrowsAsync<VaultStoreConflictException>(() => h.S.CreateApiKeyAsync(key, Make.Audit(null, "apikey.create", "key_admin"), None));
+        Assert.Equal(1, h.Scalar("SELECT count(*) FROM audit"));
+    }
+
+    [Fact]
+    public async Task CreateApiKey_UnknownTenant_ThrowsStoreExceptionAndLeavesNoTrace()
+    {
+        await using var h = await StoreHarness.OpenAsync();
+        var key = new ApiKeyRecord("key_t", "ten_missing", [1], ["tokens:write"], StoreHarness.Start, null);
+
+        await Assert.ThrowsAsync<VaultStoreException>(() => h.S.CreateApiKeyAsync(key, Make.Audit("ten_missing", "apikey.create", "key_t"), None));
+        Assert.Null(await h.S.GetApiKeyAsync("key_t", None));
+        Assert.Equal(0, h.Scalar("SELECT count(*) FROM audit"));
+    }
+
+    [Fact]
+    public async Task RevokeApiKey_OwnKey_SetsRevokedAtOnce()
+    {
+        await using var h = await StoreHarness.OpenAsync();
+        await Make.CreateTenantAsync(h.S, "ten_a");
+        await h.S.CreateApiKeyAsync(new ApiKeyRecord("key_t", "ten_a", [1], ["tokens:write"], StoreHarness.Start, null), Make.Audit("ten_a", "apikey.create"), None);
+        var at = StoreHarness.Start.AddMinutes(5);
+
+        Assert.True(await h.S.RevokeApiKeyAsync("ten_a", "key_t", at, Make.Audit("ten_a", "apikey.revoke", "key_t"), None));
+        Assert.False(await h.S.RevokeApiKeyAsync("ten_a", "key_t", at.AddMinutes(1), Make.Audit("ten_a", "apikey.revoke", "key_t"), None));
+
+        Assert.Equal(at, (await h.S.GetApiKeyAsync("key_t", None))!.RevokedAt);
+        Assert.Equal(1, h.Scalar("SELECT count(*) FROM audit WHERE action = 'apikey.revoke'"));
+    }
+
+    [Fact]
+    public async Task RevokeApiKey_OtherTenantsKey_ReturnsFalse()
+    {
+        await using var h = await StoreHarness.OpenAsync();
+        await Make.CreateTenantAsync(h.S, "ten_a");
+        await Make.CreateTenantAsync(h.S, "ten_b");
+        await h.S.CreateApiKeyAsync(new ApiKeyRecord("key_a", "ten_a", [1], ["tokens:write"], StoreHarness.Start, null), Make.Audit("ten_a", "apikey.create"), None);
+
+        Assert.False(await h.S.RevokeApiKeyAsync("ten_b", "key_a", StoreHarness.Start, Make.Audit("ten_b", "apikey.revoke", "key_a"), None));
+        Assert.Null((await h.S.GetApiKeyAsync("key_a", None))!.RevokedAt);
+    }
+}
