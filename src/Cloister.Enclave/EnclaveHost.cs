@@ -1,0 +1,294 @@
+using Cloister.Protocol;
+
+namespace Cloister.Enclave;
+
+/// <summary>
+/// The enclave's side of the router boundary: decodes an <see cref="EnclaveRequest"/> frame, does the
+/// work with the tenant's keys, and encodes the <see cref="EnclaveResponse"/>.
+/// </summary>
+/// <remarks>
+/// <para>Keys: the host keeps a keyring of unwrapped tenant keys. A request that needs a key it does
+/// not hold is answered <see cref="KeysRequiredResponse"/> unless it carries
+/// <see cref="EnclaveRequest.Keys"/>, in which case the host has the key broker (reached through
+/// <c>keyBroker</c>) unwrap the ones it lacks, caches them and proceeds. Disposing the host zeroes the
+/// keyring.</para>
+/// <para>Failures: a malformed frame or field is <c>bad-request</c>; a key that cannot be loaded is
+/// <c>key-unavailable</c>; a bug is <c>internal</c>. Nothing but cancellation of the caller's token
+/// escapes to the transport, and no error detail contains a value.</para>
+/// </remarks>
+public sealed class EnclaveHost : IFrameHandler, IDisposable
+{
+    private static readonly KeySpec[] NewTenantKeys =
+    [
+        new(KeyPurpose.Data, 1),
+        new(KeyPurpose.Fpe, KeyId.UnrotatedVersion),
+        new(KeyPurpose.Fingerprint, KeyId.UnrotatedVersion),
+    ];
+
+    private readonly KeyBrokerClient _broker;
+    private readonly Keyring _keyring = new();
+    private readonly TokenOperations _operations;
+
+    /// <summary>Create an enclave host whose keys come from the key broker behind <paramref name="keyBroker"/>.</summary>
+    public EnclaveHost(IFrameTransport keyBroker)
+    {
+        ArgumentNullException.ThrowIfNull(keyBroker);
+        _broker = new KeyBrokerClient(keyBroker);
+        _operations = new TokenOperations(_keyring);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<byte[]> HandleAsync(ReadOnlyMemory<byte> request, CancellationToken cancellationToken)
+    {
+        EnclaveResponse response;
+        try
+        {
+            var decoded = Decode(request.Span);
+            response = decoded is null
+                ? BadRequest("The frame is not an enclave request.")
+                : await DispatchAsync(decoded, cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception)
+        {
+            // The exception itself is not passed on: its message could quote a value.
+            response = Error(EnclaveErrorCodes.Internal, "The enclave failed to handle the request.");
+        }
+
+        return EnclaveCodec.Encode(response);
+    }
+
+    /// <summary>Zero every tenant key the enclave holds.</summary>
+    public void Dispose() => _keyring.Dispose();
+
+    private static EnclaveRequest? Decode(ReadOnlySpan<byte> frame)
+    {
+        try
+        {
+            return EnclaveCodec.DecodeRequest(frame);
+        }
+        catch (NotSupportedException)
+        {
+            // EnclaveCodec catches JsonException only; a frame without a known "$op" asks the
+            // serializer to create the abstract EnclaveRequest and fails with this instead.
+            return null;
+        }
+    }
+
+    private async Task<EnclaveResponse> DispatchAsync(EnclaveRequest request, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(request.TenantId)
+            || (request.Keys is not null && request.Keys.Any(key => key?.Purpose is null || key.Blob is null)))
+        {
+            return BadRequest("The request needs a tenant id, and each attached key a purpose and a blob.");
+        }
+
+        return request switch
+        {
+            CreateTenantKeysRequest => await CreateTenantKeysAsync(request.TenantId, cancellationToken),
+            RotateDataKeyRequest rotate => await RotateDataKeyAsync(rotate, cancellationToken),
+            TokenizeRequest tokenize => await TokenizeAsync(tokenize, cancellationToken),
+            RevealRequest reveal => await RevealAsync(reveal, cancellationToken),
+            ReencryptRequest reencrypt => await ReencryptAsync(reencrypt, cancellationToken),
+            FingerprintRequest fingerprint => await FingerprintAsync(fingerprint, cancellationToken),
+            _ => BadRequest("The operation is not known to this enclave."),
+        };
+    }
+
+    private async Task<EnclaveResponse> CreateTenantKeysAsync(string tenantId, CancellationToken cancellationToken)
+    {
+        var generated = await GenerateAsync(tenantId, NewTenantKeys, cancellationToken);
+        return generated is GenerateKeysResponse keys ? new CreateTenantKeysResponse(keys.Keys) : BrokerFailed(generated);
+    }
+
+    private async Task<EnclaveResponse> RotateDataKeyAsync(RotateDataKeyRequest request, CancellationToken cancellationToken)
+    {
+        // Version 1 is created with the tenant; a rotation always adds a later one.
+        if (request.NewVersion < 2)
+        {
+            return BadRequest("A rotation creates data key version 2 or later.");
+        }
+
+        var generated = await GenerateAsync(request.TenantId, [new KeySpec(KeyPurpose.Data, request.NewVersion)], cancellationToken);
+        return generated is GenerateKeysResponse { Keys: [var key] } ? new RotateDataKeyResponse(key) : BrokerFailed(generated);
+    }
+
+    private async Task<EnclaveResponse> TokenizeAsync(TokenizeRequest request, CancellationToken cancellationToken)
+    {
+        if (request.KeyVersion < 1 || request.Items is null || request.Items.Any(item => item?.Value is null || item.Attempt < 0))
+        {
+            return BadRequest("A tokenize request needs a key version of 1 or more and items with a value and a non-negative attempt.");
+        }
+
+        var needed = new HashSet<KeyId> { KeyId.Fingerprint(request.TenantId) };
+        foreach (var item in request.Items)
+        {
+            needed.Add(TokenFormats.Canonical(item.Format) == TokenFormats.Fpe
+                ? KeyId.Fpe(request.TenantId)
+                : KeyId.Data(request.TenantId, request.KeyVersion));
+        }
+
+        if (await LoadKeysAsync(request, needed, cancellationToken) is { } early)
+        {
+            return early;
+        }
+
+        if (!needed.All(_keyring.Contains))
+        {
+            return KeyUnavailable("The tenant's keys for this request are not among the keys the router attached.");
+        }
+
+        var results = new TokenizeResult[request.Items.Count];
+        for (var i = 0; i < results.Length; i++)
+        {
+            results[i] = _operations.Tokenize(request.TenantId, request.KeyVersion, request.Items[i]);
+        }
+
+        return new TokenizeResponse(results);
+    }
+
+    private async Task<EnclaveResponse> RevealAsync(RevealRequest request, CancellationToken cancellationToken)
+    {
+        if (!AreValid(request.Items))
+        {
+            return BadRequest("A reveal request needs items with a token.");
+        }
+
+        if (await LoadKeysAsync(request, KeysFor(request.TenantId, request.Items), cancellationToken) is { } early)
+        {
+            return early;
+        }
+
+        // Keys still missing after loading fail their own items (key-unavailable), not the batch.
+        var results = new RevealResult[request.Items.Count];
+        for (var i = 0; i < results.Length; i++)
+        {
+            results[i] = _operations.Reveal(request.TenantId, request.Items[i]);
+        }
+
+        return new RevealResponse(results);
+    }
+
+    private async Task<EnclaveResponse> ReencryptAsync(ReencryptRequest request, CancellationToken cancellationToken)
+    {
+        if (request.ToVersion < 1 || !AreValid(request.Items))
+        {
+            return BadRequest("A re-encrypt request needs a target version of 1 or more and items with a token.");
+        }
+
+        var target = KeyId.Data(request.TenantId, request.ToVersion);
+        var needed = KeysFor(request.TenantId, request.Items);
+        needed.Add(target);
+        if (await LoadKeysAsync(request, needed, cancellationToken) is { } early)
+        {
+            return early;
+        }
+
+        if (!_keyring.Contains(target))
+        {
+            return KeyUnavailable("The target data key version is not among the keys the router attached.");
+        }
+
+        var ciphertexts = new byte[]?[request.Items.Count];
+        for (var i = 0; i < ciphertexts.Length; i++)
+        {
+            ciphertexts[i] = _operations.Reencrypt(request.TenantId, request.ToVersion, request.Items[i]);
+        }
+
+        return new ReencryptResponse(ciphertexts);
+    }
+
+    private async Task<EnclaveResponse> FingerprintAsync(FingerprintRequest request, CancellationToken cancellationToken)
+    {
+        if (request.Value is null)
+        {
+            return BadRequest("A fingerprint request needs a value.");
+        }
+
+        if (await LoadKeysAsync(request, [KeyId.Fingerprint(request.TenantId)], cancellationToken) is { } early)
+        {
+            return early;
+        }
+
+        var fingerprint = _operations.Fingerprint(request.TenantId, request.Value);
+        return fingerprint is null
+            ? KeyUnavailable("The tenant's fingerprint key is not among the keys the router attached.")
+            : new FingerprintResponse(fingerprint);
+    }
+
+    /// <summary>
+    /// Make sure the keyring holds <paramref name="needed"/>: null to proceed (which may still leave
+    /// keys missing when the router did not attach them), otherwise the response to send instead.
+    /// </summary>
+    private async Task<EnclaveResponse?> LoadKeysAsync(EnclaveRequest request, IEnumerable<KeyId> needed, CancellationToken cancellationToken)
+    {
+        if (needed.All(_keyring.Contains))
+        {
+            return null;
+        }
+
+        if (request.Keys is null)
+        {
+            return new KeysRequiredResponse(request.TenantId);
+        }
+
+        // Everything attached that the keyring lacks, not only what this request needs: the router
+        // attaches all of the tenant's keys, and holding them all saves the next round trip.
+        var missing = request.Keys
+            .Where(key => !_keyring.Contains(new KeyId(request.TenantId, key.Purpose, key.Version)))
+            .ToList();
+        if (missing.Count == 0)
+        {
+            return null;
+        }
+
+        var response = await _broker.SendAsync(new UnwrapKeysRequest(missing) { TenantId = request.TenantId }, cancellationToken);
+        if (response is not UnwrapKeysResponse { Keys: { } keys })
+        {
+            return BrokerFailed(response);
+        }
+
+        _keyring.Add(request.TenantId, keys.Where(key => key?.Purpose is not null && key.Key is not null));
+        return null;
+    }
+
+    private Task<BrokerResponse> GenerateAsync(string tenantId, IReadOnlyList<KeySpec> keys, CancellationToken cancellationToken)
+        => _broker.SendAsync(new GenerateKeysRequest(keys) { TenantId = tenantId }, cancellationToken);
+
+    private static HashSet<KeyId> KeysFor(string tenantId, IEnumerable<RevealItem> items)
+    {
+        var needed = new HashSet<KeyId>();
+        foreach (var item in items)
+        {
+            if (TokenFormats.Canonical(item.Format) == TokenFormats.Fpe)
+            {
+                needed.Add(KeyId.Fpe(tenantId));
+            }
+            else if (item.Ciphertext is not null && item.KeyVersion >= 1)
+            {
+                needed.Add(KeyId.Data(tenantId, item.KeyVersion));
+            }
+        }
+
+        return needed;
+    }
+
+    private static bool AreValid(IReadOnlyList<RevealItem>? items)
+        => items is not null && items.All(item => item?.Token is not null);
+
+    private static EnclaveErrorResponse BrokerFailed(BrokerResponse response)
+    {
+        // The broker's code is safe to pass on: no value ever reaches the broker.
+        var code = response is BrokerErrorResponse error ? error.Error.Code : "unexpected-response";
+        return KeyUnavailable($"The key broker did not complete the request ({code}).");
+    }
+
+    private static EnclaveErrorResponse KeyUnavailable(string detail) => Error(EnclaveErrorCodes.KeyUnavailable, detail);
+
+    private static EnclaveErrorResponse BadRequest(string detail) => Error(EnclaveErrorCodes.BadRequest, detail);
+
+    private static EnclaveErrorResponse Error(string code, string detail) => new(new EnclaveError(code, detail));
+}
