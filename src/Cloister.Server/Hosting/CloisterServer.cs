@@ -18,14 +18,15 @@ public sealed class ServerConfigurationException(string message) : Exception(mes
 
 /// <summary>
 /// Builds the router: Kestrel, the store, authentication, the HTTP surface and background jobs.
-/// The enclave is reached only through <paramref name="enclave"/>-shaped frames.
+/// The enclave is reached only through message frames over an IFrameTransport.
 /// </summary>
 public static class CloisterServer
 {
     /// <summary>Builds (but does not start) the router.</summary>
     public static async Task<RouterHost> BuildAsync(ServerOptions options, IFrameTransport enclave, Action<ILoggingBuilder>? logging, CancellationToken cancellationToken)
     {
-        var invalid = options.Validate() ?? ListenPlan.Check(options, out var insecureNonLoopback);
+        var insecureNonLoopback = false;
+        var invalid = options.Validate() ?? ListenPlan.Check(options, out insecureNonLoopback);
         if (invalid is not null)
         {
             throw new ServerConfigurationException(invalid);
@@ -139,7 +140,8 @@ public sealed class RouterHost(WebApplication app, ServerOptions options, System
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await App.StartAsync(cancellationToken);
-        var url = Addresses.FirstOrDefault() ?? options.Urls[0];
+        var addresses = Addresses;
+        var url = addresses.Count > 0 ? addresses[0] : options.Urls[0];
         Bootstrap.WriteEndpoint(options.DataDirectory, new ServerEndpoint(url, CertificateSha256));
     }
 

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Serialization;
 using Cloister.Server.Tenants;
 using Cloister.Server.Tokens;

@@ -7,7 +7,7 @@ using Microsoft.Extensions.Options;
 namespace Cloister.Server.Tenants;
 
 /// <summary>Wakes the re-encryption worker after a rotation.</summary>
-internal sealed class ReencryptionSignal
+internal sealed class ReencryptionSignal : IDisposable
 {
     private readonly SemaphoreSlim _signal = new(0, 1);
 
@@ -24,6 +24,8 @@ internal sealed class ReencryptionSignal
     }
 
     public Task<bool> WaitAsync(TimeSpan timeout, CancellationToken cancellationToken) => _signal.WaitAsync(timeout, cancellationToken);
+
+    public void Dispose() => _signal.Dispose();
 }
 
 /// <summary>

@@ -85,7 +85,7 @@ internal static class TenantEndpoints
             : TypedResults.Ok(new DataKeyRotated(id, version.Value));
     }
 
-    private static IResult TenantNotFound() => Problems.NotFound("tenant-not-found", "Tenant not found", "No such tenant.");
+    private static Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult TenantNotFound() => Problems.NotFound("tenant-not-found", "Tenant not found", "No such tenant.");
 
     private static string Truncate(string s) => s.Length <= 40 ? s : s[..40] + "…";
 }

@@ -84,7 +84,7 @@ internal static class TokenEndpoints
         return outcome.Problem ?? (IResult)TypedResults.Ok(new BatchCreated(outcome.Tokens!.Select(ToCreated).ToList()));
     }
 
-    private static async Task<(IReadOnlyList<TokenRecord>? Tokens, ProblemHttpResult? Problem)> CreateOrConflictAsync(TokenService tokens, Caller caller, IReadOnlyList<NewToken> items, CancellationToken cancellationToken)
+    private static async Task<(IReadOnlyList<TokenRecord>? Tokens, ProblemHttpResult? Problem)> CreateOrConflictAsync(TokenService tokens, Caller caller, List<NewToken> items, CancellationToken cancellationToken)
     {
         try
         {
