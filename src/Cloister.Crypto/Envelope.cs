@@ -76,7 +76,7 @@ public static class Envelope
         return true;
     }
 
-    /// <summary>Span form of <see cref="TryOpen(ReadOnlySpan{byte}, ReadOnlySpan{byte}, ReadOnlySpan{byte}, out byte[])"/>; the destination is cleared on failure.</summary>
+    /// <summary>Span form of <see cref="TryOpen(ReadOnlySpan{byte}, ReadOnlySpan{byte}, ReadOnlySpan{byte}, out byte[])"/>; on failure no plaintext is left in the destination.</summary>
     /// <exception cref="ArgumentException">The key is not 32 bytes or the destination is shorter than the plaintext.</exception>
     public static bool TryOpen(ReadOnlySpan<byte> key32, ReadOnlySpan<byte> blob, ReadOnlySpan<byte> associatedData, Span<byte> destination, out int bytesWritten)
     {

@@ -77,7 +77,7 @@ public sealed class EnvelopeKey : IDisposable
         return true;
     }
 
-    /// <summary>Span form of TryOpen; the destination is cleared on failure.</summary>
+    /// <summary>Span form of TryOpen; on failure no plaintext is left in the destination.</summary>
     /// <exception cref="ArgumentException">The destination is shorter than the plaintext.</exception>
     public bool TryOpen(ReadOnlySpan<byte> blob, ReadOnlySpan<byte> associatedData, Span<byte> destination, out int bytesWritten)
     {

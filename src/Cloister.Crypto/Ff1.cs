@@ -64,9 +64,6 @@ public sealed partial class Ff1 : IDisposable
         _cipher = new AesBlockCipher(key, forceBclAes);
     }
 
-    /// <summary>The radix this instance was created for.</summary>
-    public int Radix => _radix;
-
     /// <summary>True when the AES block function runs on AES-NI rather than the BCL fallback.</summary>
     internal bool UsesAesNi => _cipher.UsesAesNi;
 

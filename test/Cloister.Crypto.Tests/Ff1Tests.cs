@@ -220,6 +220,29 @@ public sealed class Ff1Tests
         });
     }
 
+    [Theory]
+    [InlineData(10, 16)]
+    [InlineData(10, 40)]
+    [InlineData(62, 24)]
+    public void EncryptAndDecrypt_FastPath_AllocateNothing(int radix, int length)
+    {
+        using var ff1 = new Ff1(Key128, radix);
+        ushort[] plaintext = RandomNumerals(new Random(length), radix, length);
+        ushort[] ciphertext = new ushort[length];
+        byte[] tweak = new byte[20];
+        ff1.Encrypt(tweak, plaintext, ciphertext);
+        ff1.Decrypt(tweak, ciphertext, plaintext);
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 100; i++)
+        {
+            ff1.Encrypt(tweak, plaintext, ciphertext);
+            ff1.Decrypt(tweak, ciphertext, plaintext);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
     private static ushort[] RandomNumerals(Random random, int radix, int length)
     {
         ushort[] numerals = new ushort[length];
