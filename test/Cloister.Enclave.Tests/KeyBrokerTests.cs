@@ -1,0 +1,177 @@
+using System.Text;
+using Cloister.KeyBroker;
+using Cloister.Protocol;
+
+namespace Cloister.Enclave.Tests;
+
+public sealed class KeyBrokerTests : IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("cloister-broker-tests-").FullName;
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    [Fact]
+    public void MasterKey_IsCreatedOnFirstUse_As32BytesWithMode0600()
+    {
+        using var provider = NewProvider();
+
+        var path = Path.Combine(_directory, "master.key");
+        Assert.Equal(path, provider.KeyPath);
+        Assert.Equal(32, new FileInfo(path).Length);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
+        Assert.False(File.Exists(path + ".tmp"));
+    }
+
+    [Fact]
+    public async Task MasterKey_IsReloadedFromTheFile_SoOldWrappedKeysStillUnwrap()
+    {
+        WrappedKey wrapped;
+        using (var first = NewProvider())
+        {
+            wrapped = Assert.Single((await GenerateAsync(new KeyBrokerHost(first), "acme", KeyPurpose.Data, 1)).Keys);
+        }
+
+        using var second = NewProvider();
+        var unwrapped = await SendAsync(new KeyBrokerHost(second), new UnwrapKeysRequest([wrapped]) { TenantId = "acme" });
+
+        Assert.Equal(32, Assert.Single(Assert.IsType<UnwrapKeysResponse>(unwrapped).Keys).Key.Length);
+    }
+
+    [Theory]
+    [InlineData(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead, "0644")]
+    [InlineData(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead, "0640")]
+    [InlineData(UnixFileMode.UserRead | UnixFileMode.OtherWrite, "0402")]
+    public void MasterKey_WithGroupOrOtherPermissions_IsRefused(UnixFileMode mode, string shown)
+    {
+        NewProvider().Dispose();
+        var path = Path.Combine(_directory, "master.key");
+        File.SetUnixFileMode(path, mode);
+
+        var error = Assert.Throws<KeyBrokerException>(NewProvider);
+
+        Assert.Contains(shown, error.Message, StringComparison.Ordinal);
+        Assert.Contains("chmod 600", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(31)]
+    [InlineData(33)]
+    [InlineData(64)]
+    public void MasterKey_OfTheWrongSize_IsRefused(int size)
+    {
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite };
+        using (var stream = new FileStream(Path.Combine(_directory, "master.key"), options))
+        {
+            stream.Write(new byte[size]);
+        }
+
+        var error = Assert.Throws<KeyBrokerException>(NewProvider);
+
+        Assert.Contains($"{size} bytes", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void MasterKey_ThatIsADirectory_IsRefusedWithAClearMessage()
+    {
+        Directory.CreateDirectory(Path.Combine(_directory, "master.key"));
+
+        var error = Assert.Throws<KeyBrokerException>(NewProvider);
+
+        Assert.Contains("master.key", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void DataDirectory_IsCreatedOwnerOnly_WhenMissing()
+    {
+        var nested = Path.Combine(_directory, "data");
+
+        using var provider = new FileMasterKeyProvider(new FileMasterKeyProviderOptions { DataDirectory = nested });
+
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(nested));
+    }
+
+    [Theory]
+    [InlineData("other-tenant", KeyPurpose.Data, 1)]
+    [InlineData("acme", KeyPurpose.Fpe, 1)]
+    [InlineData("acme", KeyPurpose.Fingerprint, 1)]
+    [InlineData("acme", KeyPurpose.Data, 2)]
+    public async Task WrappedKey_DoesNotUnwrapUnderAnotherTenantPurposeOrVersion(string tenantId, string purpose, int version)
+    {
+        using var provider = NewProvider();
+        var broker = new KeyBrokerHost(provider);
+        var wrapped = Assert.Single((await GenerateAsync(broker, "acme", KeyPurpose.Data, 1)).Keys);
+
+        var response = await SendAsync(broker, new UnwrapKeysRequest([new WrappedKey(purpose, version, wrapped.Blob)]) { TenantId = tenantId });
+
+        Assert.Equal(BrokerErrorCodes.UnwrapFailed, Assert.IsType<BrokerErrorResponse>(response).Error.Code);
+    }
+
+    [Fact]
+    public async Task WrappedKey_UnwrapsUnderItsOwnTenantPurposeAndVersion()
+    {
+        using var provider = NewProvider();
+        var broker = new KeyBrokerHost(provider);
+        var generated = await GenerateAsync(broker, "acme", KeyPurpose.Data, 3);
+
+        var response = await SendAsync(broker, new UnwrapKeysRequest(generated.Keys) { TenantId = "acme" });
+
+        var key = Assert.Single(Assert.IsType<UnwrapKeysResponse>(response).Keys);
+        Assert.Equal((KeyPurpose.Data, 3, 32), (key.Purpose, key.Version, key.Key.Length));
+    }
+
+    [Fact]
+    public async Task GeneratedKeys_AreDistinct()
+    {
+        using var provider = NewProvider();
+        var broker = new KeyBrokerHost(provider);
+        var generated = await SendAsync(broker, new GenerateKeysRequest([new(KeyPurpose.Data, 1), new(KeyPurpose.Fpe, 1), new(KeyPurpose.Fingerprint, 1)]) { TenantId = "acme" });
+
+        var unwrapped = Assert.IsType<UnwrapKeysResponse>(await SendAsync(broker, new UnwrapKeysRequest(Assert.IsType<GenerateKeysResponse>(generated).Keys) { TenantId = "acme" }));
+
+        Assert.Equal(3, unwrapped.Keys.Select(key => Convert.ToHexString(key.Key)).Distinct().Count());
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("not json")]
+    [InlineData("{}")]
+    [InlineData("{\"tenantId\":\"acme\"}")]
+    [InlineData("{\"$op\":\"launchMissiles\",\"tenantId\":\"acme\"}")]
+    [InlineData("{\"$op\":\"generateKeys\",\"tenantId\":\"acme\"}")]
+    [InlineData("{\"$op\":\"generateKeys\",\"tenantId\":\"acme\",\"keys\":[]}")]
+    [InlineData("{\"$op\":\"generateKeys\",\"tenantId\":\"acme\",\"keys\":[null]}")]
+    [InlineData("{\"$op\":\"generateKeys\",\"tenantId\":\"acme\",\"keys\":[{\"purpose\":\"master\",\"version\":1}]}")]
+    [InlineData("{\"$op\":\"generateKeys\",\"tenantId\":\"acme\",\"keys\":[{\"purpose\":\"data\",\"version\":0}]}")]
+    [InlineData("{\"$op\":\"generateKeys\",\"tenantId\":\"\",\"keys\":[{\"purpose\":\"data\",\"version\":1}]}")]
+    [InlineData("{\"$op\":\"unwrapKeys\",\"tenantId\":\"acme\",\"keys\":[{\"purpose\":\"data\",\"version\":1}]}")]
+    public async Task MalformedFrames_AreBadRequest(string frame)
+    {
+        using var provider = NewProvider();
+
+        var response = BrokerCodec.DecodeResponse(await new KeyBrokerHost(provider).HandleAsync(Encoding.UTF8.GetBytes(frame), CancellationToken.None));
+
+        Assert.Equal(BrokerErrorCodes.BadRequest, Assert.IsType<BrokerErrorResponse>(response).Error.Code);
+    }
+
+    [Fact]
+    public async Task UnwrapFailure_ReleasesNoneOfTheOtherKeys()
+    {
+        using var provider = NewProvider();
+        var broker = new KeyBrokerHost(provider);
+        var good = (await GenerateAsync(broker, "acme", KeyPurpose.Data, 1)).Keys[0];
+        var bad = good with { Version = 2 };
+
+        var response = await SendAsync(broker, new UnwrapKeysRequest([good, bad]) { TenantId = "acme" });
+
+        Assert.IsType<BrokerErrorResponse>(response);
+    }
+
+    private FileMasterKeyProvider NewProvider() => new(new FileMasterKeyProviderOptions { DataDirectory = _directory });
+
+    private static async Task<GenerateKeysResponse> GenerateAsync(KeyBrokerHost broker, string tenantId, string purpose, int version)
+        => Assert.IsType<GenerateKeysResponse>(await SendAsync(broker, new GenerateKeysRequest([new KeySpec(purpose, version)]) { TenantId = tenantId }));
+
+    private static async Task<BrokerResponse> SendAsync(KeyBrokerHost broker, BrokerRequest request)
+        => BrokerCodec.DecodeResponse(await broker.HandleAsync(BrokerCodec.Encode(request), CancellationToken.None))!;
+}
