@@ -39,6 +39,7 @@ public static class CloisterServer
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
         logging?.Invoke(builder.Logging);
 
         builder.WebHost.UseKestrelHttpsConfiguration();
@@ -114,7 +115,7 @@ public static class CloisterServer
         {
             StatusCodes.Status404NotFound => Problems.Create(404, "route-not-found", "Not found", "No route matches this path."),
             StatusCodes.Status405MethodNotAllowed => Problems.Create(405, "method-not-allowed", "Method not allowed", $"{http.Request.Method} is not allowed on this route."),
-            StatusCodes.Status415UnsupportedMediaType => Problems.Create(415, "unsupported-media-type", "Unsupported media type", "Send application/json."),
+            StatusCodes.Status415UnsupportedMediaType => Problems.Create(415, "unsupported-media-type", "Unsupported media type", "Send the body as JSON with the header 'Content-Type: application/json'."),
             var status => Problems.Create(status, "http-" + status, "HTTP " + status),
         };
         await result.ExecuteAsync(http);
