@@ -1,0 +1,241 @@
+using System.Collections.Concurrent;
+using System.Net.Security;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Cloister.Cli;
+using Cloister.Server;
+using Cloister.Server.Hosting;
+using Cloister.Storage;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Cloister.IntegrationTests.Support;
+
+/// <summary>A tenant created for a test, with one API key.</summary>
+public sealed record TenantHandle(string Id, string Key, string? KeyId);
+
+/// <summary>
+/// A real router on Kestrel (127.0.0.1, port 0) with the in-process enclave and key broker, a SQLite
+/// store in a temporary data directory, and every log event captured. Records every exchange.
+/// </summary>
+public sealed class TestServer : IAsyncDisposable
+{
+    public static readonly string[] AllTenantScopes = ["tokens:write", "tokens:reveal", "functions:deploy", "functions:invoke", "attestation"];
+
+    private readonly InProcessPartition _partition;
+    private readonly IVaultStore _store;
+    private readonly TempDirectory? _ownedDirectory;
+    private readonly ConcurrentQueue<ApiResponse> _exchanges = new();
+
+    private TestServer(RouterHost host, InProcessPartition partition, IVaultStore store, TempDirectory? ownedDirectory, string dataDirectory, CapturingLoggerProvider logs)
+    {
+        Host = host;
+        _partition = partition;
+        _store = store;
+        _ownedDirectory = ownedDirectory;
+        DataDirectory = dataDirectory;
+        Logs = logs;
+
+        var address = new Uri(host.Addresses[0]);
+        var builder = new UriBuilder(address);
+        if (builder.Host is "0.0.0.0" or "[::]" or "::")
+        {
+            builder.Host = "127.0.0.1";
+        }
+
+        BaseAddress = builder.Uri;
+        Http = CreateHttpClient();
+
+        using var credentials = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(dataDirectory, "credentials.json")));
+        AdminKey = credentials.RootElement.GetProperty("adminKey").GetString()!;
+        DefaultTenant = new TenantHandle(
+            credentials.RootElement.GetProperty("tenantId").GetString()!,
+            credentials.RootElement.GetProperty("tenantKey").GetString()!,
+            null);
+    }
+
+    public RouterHost Host { get; }
+
+    public string DataDirectory { get; }
+
+    public Uri BaseAddress { get; }
+
+    public HttpClient Http { get; }
+
+    public CapturingLoggerProvider Logs { get; }
+
+    public string AdminKey { get; }
+
+    /// <summary>The tenant and key of credentials.json (the key holds every tenant scope).</summary>
+    public TenantHandle DefaultTenant { get; }
+
+    /// <summary>Every exchange made through this object, in completion order.</summary>
+    public IReadOnlyList<ApiResponse> Exchanges => [.. _exchanges];
+
+    /// <summary>Builds and starts a server. With <paramref name="dataDirectory"/> null a temporary one is created and removed on dispose.</summary>
+    public static async Task<TestServer> StartAsync(
+        string? dataDirectory = null,
+        LogLevel logLevel = LogLevel.Information,
+        Func<ServerOptions, ServerOptions>? configure = null)
+    {
+        var owned = dataDirectory is null ? TempDirectory.Create("server") : null;
+        var directory = dataDirectory ?? owned!.Path;
+        var options = new ServerOptions { DataDirectory = directory, Urls = ["http://127.0.0.1:0"] };
+        options = configure?.Invoke(options) ?? options;
+
+        var logs = new CapturingLoggerProvider();
+        var partition = InProcessPartition.Open(directory);
+        try
+        {
+            var host = await CloisterServer.BuildAsync(
+                options,
+                partition.Transport,
+                logging =>
+                {
+                    logging.SetMinimumLevel(logLevel);
+                    logging.AddProvider(logs);
+                },
+                CancellationToken.None);
+            var store = host.App.Services.GetRequiredService<IVaultStore>();
+            await host.StartAsync(CancellationToken.None);
+            return new TestServer(host, partition, store, owned, directory, logs);
+        }
+        catch
+        {
+            await partition.DisposeAsync();
+            owned?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>An HTTP client for this server; for HTTPS it trusts exactly the server's certificate.</summary>
+    public HttpClient CreateHttpClient()
+    {
+        var handler = new SocketsHttpHandler();
+        if (Host.CertificateSha256 is { } pin)
+        {
+            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
+                errors == SslPolicyErrors.None
+                || (certificate is not null && string.Equals(certificate.GetCertHashString(HashAlgorithmName.SHA256), pin, StringComparison.OrdinalIgnoreCase));
+        }
+
+        return new HttpClient(handler) { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+    }
+
+    public static string Json(object body) => JsonSerializer.Serialize(body);
+
+    /// <summary>Sends a request with <c>Authorization: Bearer {key}</c> (no header when <paramref name="key"/> is null).</summary>
+    public Task<ApiResponse> SendAsync(HttpMethod method, string path, string? key, string? json = null, HttpClient? client = null)
+        => SendWithAuthorizationAsync(method, path, key is null ? null : "Bearer " + key, json, "application/json", client);
+
+    /// <summary>Sends a request with a raw Authorization header value and any content type.</summary>
+    public async Task<ApiResponse> SendWithAuthorizationAsync(HttpMethod method, string path, string? authorization, string? body, string mediaType = "application/json", HttpClient? client = null)
+    {
+        using var request = new HttpRequestMessage(method, new Uri(BaseAddress, path));
+        if (authorization is not null)
+        {
+            request.Headers.TryAddWithoutValidation("Authorization", authorization);
+        }
+
+        if (body is not null)
+        {
+            request.Content = new StringContent(body, Encoding.UTF8, mediaType);
+        }
+
+        using var response = await (client ?? Http).SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        var headers = response.Headers.ToString() + response.Content.Headers;
+        var result = new ApiResponse(method.Method, path, response.StatusCode, response.Content.Headers.ContentType?.MediaType, headers, text);
+        _exchanges.Enqueue(result);
+        return result;
+    }
+
+    public static string TokenPath(string token) => "/v1/tokens/" + Uri.EscapeDataString(token);
+
+    public Task<ApiResponse> CreateAsync(string key, object body, HttpClient? client = null)
+        => SendAsync(HttpMethod.Post, "/v1/tokens", key, Json(body), client);
+
+    /// <summary>Creates a token and returns the 201 answer (fails the test otherwise).</summary>
+    public async Task<ApiResponse> CreateOkAsync(string key, object body, HttpClient? client = null)
+        => (await CreateAsync(key, body, client)).Expect(201);
+
+    public async Task<string> CreateTokenAsync(string key, object body, HttpClient? client = null)
+        => (await CreateOkAsync(key, body, client)).Text("token");
+
+    public Task<ApiResponse> BatchAsync(string key, IEnumerable<object> items)
+        => SendAsync(HttpMethod.Post, "/v1/tokens/batch", key, Json(new { items }));
+
+    public Task<ApiResponse> GetAsync(string key, string token, HttpClient? client = null)
+        => SendAsync(HttpMethod.Get, TokenPath(token), key, null, client);
+
+    public Task<ApiResponse> RevealAsync(string key, string token, HttpClient? client = null)
+        => SendAsync(HttpMethod.Post, TokenPath(token) + "/reveal", key, null, client);
+
+    public async Task<string> RevealValueAsync(string key, string token, HttpClient? client = null)
+        => (await RevealAsync(key, token, client)).Expect(200).Text("value");
+
+    public Task<ApiResponse> DeleteAsync(string key, string token)
+        => SendAsync(HttpMethod.Delete, TokenPath(token), key);
+
+    public Task<ApiResponse> SearchAsync(string key, string value)
+        => SendAsync(HttpMethod.Post, "/v1/tokens/search", key, Json(new { value }));
+
+    /// <summary>The tokens a search returns (fails the test unless it answers 200).</summary>
+    public async Task<IReadOnlyList<string>> SearchTokensAsync(string key, string value)
+        => [.. (await SearchAsync(key, value)).Expect(200).Json.GetProperty("tokens").EnumerateArray().Select(t => t.GetProperty("token").GetString()!)];
+
+    /// <summary>Creates a tenant and a key for it holding <paramref name="scopes"/> (all tenant scopes when none are given).</summary>
+    public async Task<TenantHandle> CreateTenantAsync(params string[] scopes)
+    {
+        var tenant = (await SendAsync(HttpMethod.Post, "/v1/tenants", AdminKey, Json(new { name = "test-" + Guid.NewGuid().ToString("N")[..8] }))).Expect(201);
+        var id = tenant.Text("id");
+        var (keyId, key) = await CreateApiKeyAsync(id, scopes);
+        return new TenantHandle(id, key, keyId);
+    }
+
+    /// <summary>Creates an API key for a tenant; returns its id and secret.</summary>
+    public async Task<(string Id, string Key)> CreateApiKeyAsync(string tenantId, params string[] scopes)
+    {
+        var created = (await SendAsync(HttpMethod.Post, $"/v1/tenants/{tenantId}/apikeys", AdminKey, Json(new { scopes = scopes.Length == 0 ? AllTenantScopes : scopes }))).Expect(201);
+        return (created.Text("id"), created.Text("key"));
+    }
+
+    public async Task RevokeApiKeyAsync(string tenantId, string keyId)
+        => (await SendAsync(HttpMethod.Delete, $"/v1/tenants/{tenantId}/apikeys/{keyId}", AdminKey)).Expect(204);
+
+    public async Task<int> RotateAsync(string tenantId)
+        => (await SendAsync(HttpMethod.Post, $"/v1/tenants/{tenantId}/datakeys/rotate", AdminKey)).Expect(200).Json.GetProperty("version").GetInt32();
+
+    /// <summary>Every log line captured so far.</summary>
+    public IReadOnlyList<LogEntry> LogEntries => Logs.Entries;
+
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        await Host.App.StopAsync(CancellationToken.None);
+        await Host.DisposeAsync();
+        // The store is disposed here too (idempotent), so a data directory can be reopened even if the host does not release it.
+        await _store.DisposeAsync();
+        await _partition.DisposeAsync();
+        _ownedDirectory?.Dispose();
+    }
+}
+
+/// <summary>One server shared by the tests of a class (each test makes its own tenants, so they do not couple).</summary>
+public sealed class ServerFixture : IAsyncLifetime
+{
+    private TestServer? _server;
+
+    public TestServer Server => _server ?? throw new InvalidOperationException("The fixture has not started.");
+
+    public async Task InitializeAsync() => _server = await TestServer.StartAsync();
+
+    public async Task DisposeAsync()
+    {
+        if (_server is not null)
+        {
+            await _server.DisposeAsync();
+        }
+    }
+}
