@@ -12,7 +12,6 @@ internal sealed class TokenOperations(Keyring keyring)
     public TokenizeResult Tokenize(string tenantId, int keyVersion, TokenizeItem item)
     {
         var value = item.Value;
-        var format = TokenFormats.Canonical(item.Format);
         if (value.Length == 0)
         {
             return Failed(EnclaveErrorCodes.InvalidValue, "The value is empty.");
@@ -23,77 +22,17 @@ internal sealed class TokenOperations(Keyring keyring)
             return Failed(EnclaveErrorCodes.InvalidValue, "The value is not well-formed Unicode text.");
         }
 
-        string token;
-        string mask;
-        long spaceSize;
-        string alphabetName = string.Empty;
-        byte[]? ciphertext = null;
-        if (format == TokenFormats.Random)
+        var format = TokenFormats.Canonical(item.Format);
+        IssuedToken issued;
+        var failure = format switch
         {
-            spaceSize = RandomTokens.SpaceSize;
-            if (TokenAttempts.Plan(spaceSize, item.Attempt, item.ScanStart).Kind == AttemptKind.Exhausted)
-            {
-                return Exhausted(spaceSize);
-            }
-
-            token = RandomTokens.Draw(value);
-            mask = RandomTokens.Mask;
-        }
-        else if (format == TokenFormats.Fpe)
+            TokenFormats.Random => RandomToken(item, out issued),
+            TokenFormats.Fpe => FpeToken(tenantId, item, out issued),
+            _ => DigitToken(format, item, out issued),
+        };
+        if (failure is not null)
         {
-            var alphabet = FpeAlphabet.Find(item.Alphabet);
-            if (alphabet is null)
-            {
-                return Failed(EnclaveErrorCodes.UnknownAlphabet, "The fpe alphabet is not one of digits, lower-alnum, alnum.");
-            }
-
-            if (value.Length > FpeTokens.MaxLength)
-            {
-                return Failed(EnclaveErrorCodes.InvalidValue, $"The fpe format takes at most {FpeTokens.MaxLength} characters.");
-            }
-
-            if (!keyring.TryGetFpe(tenantId, out var ciphers))
-            {
-                return Failed(EnclaveErrorCodes.KeyUnavailable, "The tenant's fpe key is not loaded.");
-            }
-
-            if (!FpeTokens.TryTransform(ciphers, alphabet, value, encrypt: true, out var encrypted, out spaceSize))
-            {
-                return Failed(EnclaveErrorCodes.DomainTooSmall, "The value has too few alphabet characters for fpe (the alphabet's size to the power of their count must be at least 1,000,000).");
-            }
-
-            // The token is a function of the value: a retry cannot produce another one (see TokenAttempts).
-            if (item.Attempt > 0)
-            {
-                return Exhausted(spaceSize, "An fpe token is a function of its value, and this value's token is taken.");
-            }
-
-            // An FF1 fixed point (about one value in radix^n) would make the token equal the value.
-            if (string.Equals(encrypted, value, StringComparison.Ordinal))
-            {
-                return Exhausted(spaceSize, "FF1 maps this value to itself, so it has no fpe token.");
-            }
-
-            token = encrypted!;
-            mask = MaskOf(alphabet, value);
-            alphabetName = alphabet.Name;
-        }
-        else
-        {
-            if (DigitTemplate.TryCreate(format, value, out var template) is { } invalid)
-            {
-                return new TokenizeResult(null, null, null, null, null, 0, invalid);
-            }
-
-            spaceSize = template!.SpaceSize;
-            var plan = TokenAttempts.Plan(spaceSize, item.Attempt, item.ScanStart);
-            if (plan.Kind == AttemptKind.Exhausted)
-            {
-                return Exhausted(spaceSize);
-            }
-
-            token = template.Token(plan);
-            mask = template.Mask;
+            return failure;
         }
 
         if (!keyring.TryGetFingerprintKey(tenantId, out var fingerprintKey))
@@ -101,6 +40,7 @@ internal sealed class TokenOperations(Keyring keyring)
             return Failed(EnclaveErrorCodes.KeyUnavailable, "The tenant's fingerprint key is not loaded.");
         }
 
+        byte[]? ciphertext = null;
         if (format != TokenFormats.Fpe)
         {
             if (!keyring.TryGetDataKey(tenantId, keyVersion, out var dataKey))
@@ -108,14 +48,14 @@ internal sealed class TokenOperations(Keyring keyring)
                 return Failed(EnclaveErrorCodes.KeyUnavailable, "The tenant's data key of this version is not loaded.");
             }
 
-            ciphertext = ValueCrypto.Seal(dataKey, tenantId, token, keyVersion, value);
+            ciphertext = ValueCrypto.Seal(dataKey, tenantId, issued.Token, keyVersion, value);
         }
 
         var fingerprint = ValueCrypto.Fingerprint(fingerprintKey, value);
         var deterministicKey = item.Deterministic
-            ? ValueCrypto.DeterministicKey(fingerprintKey, format, alphabetName, item.Classifier ?? string.Empty, value)
+            ? ValueCrypto.DeterministicKey(fingerprintKey, format, issued.AlphabetName, item.Classifier ?? string.Empty, value)
             : null;
-        return new TokenizeResult(token, ciphertext, fingerprint, deterministicKey, mask, spaceSize, null);
+        return new TokenizeResult(issued.Token, ciphertext, fingerprint, deterministicKey, issued.Mask, issued.SpaceSize, null);
     }
 
     public RevealResult Reveal(string tenantId, RevealItem item)
@@ -171,16 +111,92 @@ internal sealed class TokenOperations(Keyring keyring)
             return new EnclaveError(EnclaveErrorCodes.UnknownFormat, "The format is not one of random, numeric, pan, pan-last4, ssn-last4, fpe.");
         }
 
+        if (item.Ciphertext is null)
+        {
+            return DecryptFailed;
+        }
+
         if (!keyring.TryGetDataKey(tenantId, item.KeyVersion, out var dataKey))
         {
             return new EnclaveError(EnclaveErrorCodes.KeyUnavailable, "The tenant's data key of this version is not loaded.");
         }
 
-        if (item.Ciphertext is null || !ValueCrypto.TryOpen(dataKey, tenantId, item.Token, item.KeyVersion, item.Ciphertext, out value))
+        if (!ValueCrypto.TryOpen(dataKey, tenantId, item.Token, item.KeyVersion, item.Ciphertext, out value))
         {
             return DecryptFailed;
         }
 
+        return null;
+    }
+
+    private static TokenizeResult? RandomToken(TokenizeItem item, out IssuedToken issued)
+    {
+        issued = default;
+        if (TokenAttempts.Plan(RandomTokens.SpaceSize, item.Attempt, item.ScanStart).Kind == AttemptKind.Exhausted)
+        {
+            return Exhausted(RandomTokens.SpaceSize);
+        }
+
+        issued = new IssuedToken(RandomTokens.Draw(item.Value), RandomTokens.Mask, RandomTokens.SpaceSize, string.Empty);
+        return null;
+    }
+
+    private static TokenizeResult? DigitToken(string format, TokenizeItem item, out IssuedToken issued)
+    {
+        issued = default;
+        if (DigitTemplate.TryCreate(format, item.Value, out var template) is { } invalid)
+        {
+            return new TokenizeResult(null, null, null, null, null, 0, invalid);
+        }
+
+        var plan = TokenAttempts.Plan(template!.SpaceSize, item.Attempt, item.ScanStart);
+        if (plan.Kind == AttemptKind.Exhausted)
+        {
+            return Exhausted(template.SpaceSize);
+        }
+
+        issued = new IssuedToken(template.Token(plan), template.Mask, template.SpaceSize, string.Empty);
+        return null;
+    }
+
+    private TokenizeResult? FpeToken(string tenantId, TokenizeItem item, out IssuedToken issued)
+    {
+        issued = default;
+        var value = item.Value;
+        var alphabet = FpeAlphabet.Find(item.Alphabet);
+        if (alphabet is null)
+        {
+            return Failed(EnclaveErrorCodes.UnknownAlphabet, "The fpe alphabet is not one of digits, lower-alnum, alnum.");
+        }
+
+        if (value.Length > FpeTokens.MaxLength)
+        {
+            return Failed(EnclaveErrorCodes.InvalidValue, $"The fpe format takes at most {FpeTokens.MaxLength} characters.");
+        }
+
+        if (!keyring.TryGetFpe(tenantId, out var ciphers))
+        {
+            return Failed(EnclaveErrorCodes.KeyUnavailable, "The tenant's fpe key is not loaded.");
+        }
+
+        if (!FpeTokens.TryTransform(ciphers, alphabet, value, encrypt: true, out var token, out var spaceSize))
+        {
+            return Failed(EnclaveErrorCodes.DomainTooSmall, "The value has too few alphabet characters for fpe (the alphabet's size to the power of their count must be at least 1,000,000).");
+        }
+
+        // The token is a function of the value: a retry cannot produce another one (see TokenAttempts).
+        if (item.Attempt > 0)
+        {
+            return Exhausted(spaceSize, "An fpe token is a function of its value, and this value's token is taken.");
+        }
+
+        // An FF1 fixed point (about one value in radix^n) would make the token equal the value.
+        if (string.Equals(token, value, StringComparison.Ordinal))
+        {
+            return Exhausted(spaceSize, "FF1 maps this value to itself, so it has no fpe token.");
+        }
+
+        issued = new IssuedToken(token!, MaskOf(alphabet, value), spaceSize, alphabet.Name);
         return null;
     }
 
@@ -217,3 +233,9 @@ internal sealed class TokenOperations(Keyring keyring)
         return true;
     }
 }
+
+/// <summary>
+/// A token drawn for a value, with what the result reports beside it. <c>AlphabetName</c> is the fpe
+/// alphabet bound into the deterministic key; empty for other formats.
+/// </summary>
+internal readonly record struct IssuedToken(string Token, string Mask, long SpaceSize, string AlphabetName);
