@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Net.Http;
 using System.Net.Sockets;
 using Cloister.Client;
 

@@ -12,11 +12,13 @@ namespace Cloister.Cli;
 internal sealed class InProcessPartition : IAsyncDisposable
 {
     private readonly FileMasterKeyProvider _masterKey;
+    private readonly EnclaveHost _enclave;
 
-    private InProcessPartition(FileMasterKeyProvider masterKey, IFrameTransport transport)
+    private InProcessPartition(FileMasterKeyProvider masterKey, EnclaveHost enclave)
     {
         _masterKey = masterKey;
-        Transport = transport;
+        _enclave = enclave;
+        Transport = new InProcessTransport(enclave);
     }
 
     /// <summary>The router's transport to the enclave.</summary>
@@ -30,12 +32,12 @@ internal sealed class InProcessPartition : IAsyncDisposable
         Directory.CreateDirectory(dataDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         var masterKey = new FileMasterKeyProvider(new FileMasterKeyProviderOptions { DataDirectory = dataDirectory });
         var broker = new InProcessTransport(new KeyBrokerHost(masterKey));
-        var enclave = new EnclaveHost(broker);
-        return new InProcessPartition(masterKey, new InProcessTransport(enclave));
+        return new InProcessPartition(masterKey, new EnclaveHost(broker));
     }
 
     public ValueTask DisposeAsync()
     {
+        _enclave.Dispose(); // zeroes the keyring
         _masterKey.Dispose();
         return ValueTask.CompletedTask;
     }

@@ -21,8 +21,9 @@ public static class EnclaveCodec
         {
             return JsonSerializer.Deserialize(frame, ProtocolJsonContext.Default.EnclaveRequest);
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or NotSupportedException)
         {
+            // NotSupportedException: a frame without a known "$op" discriminator.
             return null;
         }
     }
@@ -34,8 +35,9 @@ public static class EnclaveCodec
         {
             return JsonSerializer.Deserialize(frame, ProtocolJsonContext.Default.EnclaveResponse);
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or NotSupportedException)
         {
+            // NotSupportedException: a frame without a known "$op" discriminator.
             return null;
         }
     }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Cloister.Server;
 using Cloister.Server.Hosting;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Cloister.Cli.Commands;

@@ -85,7 +85,7 @@ internal sealed partial class ReencryptionWorker(IVaultStore store, EnclaveClien
                 var updates = new List<CiphertextUpdate>(batch.Count);
                 for (var i = 0; i < batch.Count; i++)
                 {
-                    if (response.Ciphertexts[i] is { } ciphertext)
+                    if (response.Ciphertexts[i] is { Length: > 0 } ciphertext)
                     {
                         updates.Add(new CiphertextUpdate(batch[i].Token, batch[i].KeyVersion, version, ciphertext));
                     }
