@@ -89,12 +89,18 @@ public sealed partial class SqliteVaultStore : IVaultStore
                 DataFiles.Open(databasePath, FileMode.CreateNew, FileAccess.Write, FileShare.ReadWrite).Dispose();
             }
 
+            // WAL + synchronous=NORMAL: a commit is in the WAL (the OS's page cache) before COMMIT returns, so it
+            // survives kill -9; FULL also fsyncs the WAL at every commit, for power loss.
+            // wal_autocheckpoint 10,000 pages (~40 MB) instead of 1,000: random token and fingerprint keys dirty
+            // pages all over the indexes, and checkpointing less often copies (and fsyncs) each page once for many
+            // commits; in a 100k-token insert run (1,000-token batches) it cut CPU per token by about a quarter.
+            // cache_size 64 MB keeps those indexes in memory on the writer.
             var synchronous = options.FullSync ? "FULL" : "NORMAL";
             db = PreparedConnection.Open(
                 databasePath,
                 SqliteOpenMode.ReadWriteCreate,
                 options.BusyTimeout,
-                $"PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;");
+                $"PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 10000;");
             SqliteSchema.Migrate(db.Connection);
 
             var (logSeq, logMac) = ReadLogEnd(db);

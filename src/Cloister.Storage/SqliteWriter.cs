@@ -129,7 +129,19 @@ internal sealed class SqliteWriter : IAsyncDisposable
 
             if (group.Count > 0)
             {
-                CommitGroup(group);
+                try
+                {
+                    CommitGroup(group);
+                }
+                catch (Exception error)
+                {
+                    // A bug must not stop the loop: every later caller would wait forever.
+                    foreach (var operation in group)
+                    {
+                        operation.Fail(error);
+                    }
+                }
+
                 group.Clear();
             }
         }
