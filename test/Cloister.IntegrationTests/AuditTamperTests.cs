@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Cloister.IntegrationTests.Support;
-using Microsoft.Data.Sqlite;
 
 namespace Cloister.IntegrationTests;
 
@@ -31,31 +30,13 @@ public sealed class AuditFixture : IAsyncLifetime
             await server.Host.ReencryptNowAsync(CancellationToken.None);
         }
 
-        using var connection = Open(_data.Path);
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT count(*) FROM audit";
-        EntryCount = Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+        EntryCount = VaultDatabase.Scalar(_data.Path, "SELECT count(*) FROM audit");
     }
 
     public Task DisposeAsync()
     {
         _data.Dispose();
         return Task.CompletedTask;
-    }
-
-    public static SqliteConnection Open(string dataDirectory)
-    {
-        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = Path.Combine(dataDirectory, "vault.db"), Pooling = false }.ToString());
-        connection.Open();
-        return connection;
-    }
-
-    public static void Execute(string dataDirectory, string sql)
-    {
-        using var connection = Open(dataDirectory);
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        Assert.Equal(1, command.ExecuteNonQuery());
     }
 }
 
@@ -88,7 +69,7 @@ public sealed class AuditTamperTests(AuditFixture fixture) : IClassFixture<Audit
     public async Task Verify_EditedAction_ExitsOneNamingEntry3()
     {
         using var copy = TempDirectory.CopyOf(fixture.DataDirectory);
-        AuditFixture.Execute(copy.Path, "UPDATE audit SET action = 'token.delete' WHERE seq = 3");
+        VaultDatabase.ExecuteOne(copy.Path, "UPDATE audit SET action = 'token.delete' WHERE seq = 3");
 
         var result = await CloisterProcess.RunAsync("audit", "verify", "--data-dir", copy.Path);
 
@@ -104,7 +85,7 @@ public sealed class AuditTamperTests(AuditFixture fixture) : IClassFixture<Audit
     public async Task Verify_AnyEditedColumn_ExitsOneNamingTheEntry(string change)
     {
         using var copy = TempDirectory.CopyOf(fixture.DataDirectory);
-        AuditFixture.Execute(copy.Path, $"UPDATE audit SET {change} WHERE seq = 5");
+        VaultDatabase.ExecuteOne(copy.Path, $"UPDATE audit SET {change} WHERE seq = 5");
 
         var result = await CloisterProcess.RunAsync("audit", "verify", "--data-dir", copy.Path, "--json");
 
@@ -119,7 +100,7 @@ public sealed class AuditTamperTests(AuditFixture fixture) : IClassFixture<Audit
     {
         using var copy = TempDirectory.CopyOf(fixture.DataDirectory);
         var middle = fixture.EntryCount / 2;
-        AuditFixture.Execute(copy.Path, $"DELETE FROM audit WHERE seq = {middle}");
+        VaultDatabase.ExecuteOne(copy.Path, $"DELETE FROM audit WHERE seq = {middle}");
 
         var result = await CloisterProcess.RunAsync("audit", "verify", "--data-dir", copy.Path);
 
@@ -131,7 +112,7 @@ public sealed class AuditTamperTests(AuditFixture fixture) : IClassFixture<Audit
     public async Task Verify_DeletedLastRow_ExitsOneNamingIt()
     {
         using var copy = TempDirectory.CopyOf(fixture.DataDirectory);
-        AuditFixture.Execute(copy.Path, $"DELETE FROM audit WHERE seq = {fixture.EntryCount}");
+        VaultDatabase.ExecuteOne(copy.Path, $"DELETE FROM audit WHERE seq = {fixture.EntryCount}");
 
         var result = await CloisterProcess.RunAsync("audit", "verify", "--data-dir", copy.Path);
 
@@ -143,7 +124,7 @@ public sealed class AuditTamperTests(AuditFixture fixture) : IClassFixture<Audit
     public async Task Verify_DeletedFirstRow_ExitsOneNamingIt()
     {
         using var copy = TempDirectory.CopyOf(fixture.DataDirectory);
-        AuditFixture.Execute(copy.Path, "DELETE FROM audit WHERE seq = 1");
+        VaultDatabase.ExecuteOne(copy.Path, "DELETE FROM audit WHERE seq = 1");
 
         var result = await CloisterProcess.RunAsync("audit", "verify", "--data-dir", copy.Path);
 

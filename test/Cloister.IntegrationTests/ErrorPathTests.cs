@@ -37,6 +37,8 @@ public sealed class ErrorPathTests(ServerFixture fixture) : IClassFixture<Server
         { J("{'value': 'x', 'ttlSeconds': -5}"), "invalid-request" },
         { J("{'value': 'x', 'classifier': 'Not A Classifier!'}"), "invalid-request" },
         { J("{'value': 'x', 'metadata': [1, 2]}"), "invalid-request" },
+        { J("{'value': 'x', 'metadata': {'big': '" + new string('m', 4200) + "'}}"), "invalid-request" },
+        { J("{'value': 'x', 'ttlSeconds': 999999999999}"), "invalid-request" },
     };
 
     [Theory]
@@ -54,13 +56,8 @@ public sealed class ErrorPathTests(ServerFixture fixture) : IClassFixture<Server
     [InlineData("{'value': 'x', 'ttlSeconds': 'soon'}")]
     [InlineData("[1, 2]")]
     [InlineData("\"just a string\"")]
-    public async Task CreateToken_WrongJsonTypes_Returns400Problem(string body)
-    {
-        var response = await _server.SendAsync(HttpMethod.Post, "/v1/tokens", Key, J(body));
-        Assert.Equal(400, response.StatusCode);
-        Assert.Equal("application/problem+json", response.MediaType);
-        Assert.Contains(response.Type, new[] { ProblemAssert.TypePrefix + "malformed-json", ProblemAssert.TypePrefix + "invalid-request" });
-    }
+    public async Task CreateToken_WrongJsonTypes_IsMalformedJson(string body)
+        => ProblemAssert.Is(await _server.SendAsync(HttpMethod.Post, "/v1/tokens", Key, J(body)), 400, "malformed-json");
 
     [Fact]
     public async Task CreateToken_EmptyBody_IsInvalidRequest()
@@ -211,40 +208,18 @@ public sealed class ErrorPathTests(ServerFixture fixture) : IClassFixture<Server
     [Theory]
     [InlineData("{}", "invalid-request")]
     [InlineData("{'scopes': []}", "invalid-request")]
-    [InlineData("{'scopes': 'tokens:write'}", null)]
+    [InlineData("{'scopes': 'tokens:write'}", "malformed-json")]
     [InlineData("{oops", "malformed-json")]
-    public async Task CreateApiKey_BadBody_Returns400Problem(string body, string? code)
-    {
-        var response = await _server.SendAsync(HttpMethod.Post, $"/v1/tenants/{_server.DefaultTenant.Id}/apikeys", _server.AdminKey, J(body));
-        if (code is null)
-        {
-            Assert.Equal(400, response.StatusCode);
-            Assert.Equal("application/problem+json", response.MediaType);
-        }
-        else
-        {
-            ProblemAssert.Is(response, 400, code);
-        }
-    }
+    public async Task CreateApiKey_BadBody_Returns400Problem(string body, string code)
+        => ProblemAssert.Is(await _server.SendAsync(HttpMethod.Post, $"/v1/tenants/{_server.DefaultTenant.Id}/apikeys", _server.AdminKey, J(body)), 400, code);
 
     [Theory]
     [InlineData("{}", "invalid-request")]
     [InlineData("{'name': '   '}", "invalid-request")]
-    [InlineData("{'name': 7}", null)]
+    [InlineData("{'name': 7}", "malformed-json")]
     [InlineData("{oops", "malformed-json")]
-    public async Task CreateTenant_BadBody_Returns400Problem(string body, string? code)
-    {
-        var response = await _server.SendAsync(HttpMethod.Post, "/v1/tenants", _server.AdminKey, J(body));
-        if (code is null)
-        {
-            Assert.Equal(400, response.StatusCode);
-            Assert.Equal("application/problem+json", response.MediaType);
-        }
-        else
-        {
-            ProblemAssert.Is(response, 400, code);
-        }
-    }
+    public async Task CreateTenant_BadBody_Returns400Problem(string body, string code)
+        => ProblemAssert.Is(await _server.SendAsync(HttpMethod.Post, "/v1/tenants", _server.AdminKey, J(body)), 400, code);
 
     [Theory]
     [InlineData("GET", "/v1/nope")]
@@ -254,13 +229,76 @@ public sealed class ErrorPathTests(ServerFixture fixture) : IClassFixture<Server
     public async Task UnknownRoute_Returns404RouteNotFound(string method, string path)
         => ProblemAssert.Is(await _server.SendAsync(new HttpMethod(method), path, Key), 404, "route-not-found");
 
-    [Fact]
-    public async Task WrongMethod_Returns405Problem()
+    [Theory]
+    [InlineData("PUT", "/v1/tokens")]
+    [InlineData("GET", "/v1/tenants")]
+    [InlineData("PUT", "/v1/tokens/tok_x/reveal")]
+    [InlineData("PATCH", "/v1/tenants")]
+    public async Task WrongMethod_Returns405MethodNotAllowed(string method, string path)
+        => ProblemAssert.Is(await _server.SendAsync(new HttpMethod(method), path, Key, J("{'value': 'x'}")), 405, "method-not-allowed");
+
+    [Theory]
+    [InlineData("text/plain")]
+    [InlineData("application/x-www-form-urlencoded")]
+    public async Task CreateToken_BodyNotSentAsJson_Returns415UnsupportedMediaType(string mediaType)
     {
-        var response = await _server.SendAsync(HttpMethod.Put, "/v1/tokens", Key, J("{'value': 'x'}"));
-        Assert.Equal(405, response.StatusCode);
+        var response = await _server.SendWithAuthorizationAsync(HttpMethod.Post, "/v1/tokens", "Bearer " + Key, J("{'value': 'not json content type'}"), mediaType);
+        ProblemAssert.Is(response, 415, "unsupported-media-type");
+    }
+
+    [Fact]
+    public async Task Search_ValueLimit_CountsUtf8BytesLikeCreate()
+    {
+        (await _server.SearchAsync(Key, new string('é', 32 * 1024))).Expect(200);
+        ProblemAssert.Is(await _server.SearchAsync(Key, new string('é', (32 * 1024) + 1)), 400, "value-too-large");
+    }
+
+    [Fact]
+    public async Task CreateToken_LoneSurrogate_IsRejectedNotStored()
+    {
+        var response = await _server.SendAsync(HttpMethod.Post, "/v1/tokens", Key, J("{'value': 'abc\\ud800def'}"));
+        Assert.Equal(400, response.StatusCode);
         Assert.Equal("application/problem+json", response.MediaType);
-        Assert.StartsWith(ProblemAssert.TypePrefix, response.Type, StringComparison.Ordinal);
+        Assert.Contains(response.Type, new[] { ProblemAssert.TypePrefix + "malformed-json", ProblemAssert.TypePrefix + "invalid-value" });
+    }
+
+    [Fact]
+    public async Task CreateToken_EmptyFormat_IsEitherRejectedOrTheDefault_NeverAFormatNamedEmpty()
+    {
+        var response = await _server.CreateAsync(Key, new { value = "x", format = "" });
+        if (response.StatusCode == 400)
+        {
+            ProblemAssert.Is(response, 400, "unknown-format");
+            return;
+        }
+
+        response.Expect(201);
+        Assert.Equal("random", response.Text("format"));
+        Assert.Equal("random", (await _server.GetAsync(Key, response.Text("token"))).Expect(200).Text("format"));
+    }
+
+    [Theory]
+    [InlineData("RANDOM")]
+    [InlineData(" random")]
+    public async Task CreateToken_FormatThatIsNotExactlyAKnownName_IsUnknownFormat(string format)
+    {
+        var response = await _server.CreateAsync(Key, new { value = "x", format });
+        ProblemAssert.Is(response, 400, "unknown-format");
+    }
+
+    [Theory]
+    [InlineData(1, "{'value': 'ok'}, {}")]
+    [InlineData(2, "{'value': 'ok'}, {'value': 'ok'}, {'value': 'x', 'ttlSeconds': 0}")]
+    [InlineData(1, "{'value': 'ok'}, {'value': '4111111111111112', 'format': 'pan'}")]
+    [InlineData(0, "{'value': '4111111111111112', 'format': 'pan'}")]
+    [InlineData(3, "{'value': 'a'}, {'value': 'b'}, {'value': 'c'}, {'value': 'x', 'format': 'bogus'}")]
+    public async Task Batch_InvalidItem_ProblemNamesTheItemIndex(int index, string items)
+    {
+        var response = await _server.SendAsync(HttpMethod.Post, "/v1/tokens/batch", Key, J("{'items': [" + items + "]}"));
+        Assert.Equal(400, response.StatusCode);
+        Assert.Equal("application/problem+json", response.MediaType);
+        Assert.True(response.Json.TryGetProperty("index", out var named), $"no 'index' member: {response.Body}");
+        Assert.Equal(index, named.GetInt32());
     }
 
     [Fact]

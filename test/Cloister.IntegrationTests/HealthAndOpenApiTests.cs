@@ -8,10 +8,10 @@ public sealed class HealthAndOpenApiTests(ServerFixture fixture) : IClassFixture
     private readonly TestServer _server = fixture.Server;
 
     [Theory]
-    [InlineData("/healthz")]
-    [InlineData("/readyz")]
-    public async Task Probe_WithoutAKey_Returns200(string path)
-        => (await _server.SendAsync(HttpMethod.Get, path, null)).Expect(200);
+    [InlineData("/healthz", "ok")]
+    [InlineData("/readyz", "ready")]
+    public async Task Probe_WithoutAKey_Returns200(string path, string body)
+        => Assert.Equal(body, (await _server.SendAsync(HttpMethod.Get, path, null)).Expect(200).Body.Trim());
 
     [Fact]
     public async Task OpenApi_IsServed_AndListsTheTokenAndTenantRoutes()

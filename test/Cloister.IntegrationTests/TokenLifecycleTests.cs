@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Cloister.IntegrationTests.Support;
-using Microsoft.Data.Sqlite;
 
 namespace Cloister.IntegrationTests;
 
@@ -339,16 +338,32 @@ public sealed class TokenLifecycleTests(ServerFixture fixture) : IClassFixture<S
     }
 
     [Fact]
+    public async Task Expired_DeterministicToken_IsReplacedByANewTokenOnTheNextCreate()
+    {
+        var tenant = await _server.CreateTenantAsync();
+        var value = Values.Unique("det-expiring");
+        var first = await _server.CreateTokenAsync(tenant.Key, new { value, deterministic = true, ttlSeconds = 1 });
+
+        await Task.Delay(TimeSpan.FromMilliseconds(1500));
+
+        var second = await _server.CreateTokenAsync(tenant.Key, new { value, deterministic = true });
+        Assert.NotEqual(first, second);
+        Assert.Equal(value, await _server.RevealValueAsync(tenant.Key, second));
+        ProblemAssert.Is(await _server.RevealAsync(tenant.Key, first), 404, "token-not-found");
+        Assert.Equal([second], await _server.SearchTokensAsync(tenant.Key, value));
+    }
+
+    [Fact]
     public async Task Expired_Token_IsPurgedFromTheStoreOnAccess()
     {
         var tenant = await _server.CreateTenantAsync();
         var token = await _server.CreateTokenAsync(tenant.Key, new { value = "short-lived", ttlSeconds = 1 });
-        Assert.Equal(1, CountTokenRows(tenant.Id, token));
+        Assert.Equal(1L, CountTokenRows(tenant.Id, token));
 
         await Task.Delay(TimeSpan.FromMilliseconds(1500));
         ProblemAssert.Is(await _server.GetAsync(tenant.Key, token), 404, "token-not-found");
 
-        Assert.Equal(0, CountTokenRows(tenant.Id, token));
+        Assert.Equal(0L, CountTokenRows(tenant.Id, token));
     }
 
     [Fact]
@@ -416,6 +431,32 @@ public sealed class TokenLifecycleTests(ServerFixture fixture) : IClassFixture<S
         Assert.Empty(await _server.SearchTokensAsync(tenant.Key, good));
     }
 
+    [Theory]
+    [InlineData("random", true)]
+    [InlineData("pan", true)]
+    [InlineData("fpe", false)]
+    public async Task Batch_SameValueTwice_Deterministic_GetsOneToken(string format, bool deterministic)
+    {
+        var tenant = await _server.CreateTenantAsync();
+        var value = Values.Card();
+        var batch = (await _server.BatchAsync(tenant.Key, [new { value, format, deterministic }, new { value = "other", format = "random", deterministic }, new { value, format, deterministic }])).Expect(200);
+        var items = batch.Json.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("token").GetString()!).ToList();
+        Assert.Equal(items[0], items[2]);
+        Assert.NotEqual(items[0], items[1]);
+        Assert.Equal([items[0]], (await _server.SearchTokensAsync(tenant.Key, value)).ToList());
+        Assert.Equal(value, await _server.RevealValueAsync(tenant.Key, items[0]));
+    }
+
+    [Fact]
+    public async Task Fpe_SameValueAgain_ReturnsTheFirstTokenAndItsClassifier()
+    {
+        var tenant = await _server.CreateTenantAsync();
+        var first = await _server.CreateOkAsync(tenant.Key, new { value = "4111-1111-1111-1111", format = "fpe", classifier = "card" });
+        var again = await _server.CreateOkAsync(tenant.Key, new { value = "4111-1111-1111-1111", format = "fpe", classifier = "other" });
+        Assert.Equal(first.Text("token"), again.Text("token"));
+        Assert.Equal("card", again.Text("classifier"));
+    }
+
     [Fact]
     public async Task Numeric_OneDigitValue_Has9TokensThenTokenSpaceExhausted()
     {
@@ -442,20 +483,6 @@ public sealed class TokenLifecycleTests(ServerFixture fixture) : IClassFixture<S
         Assert.Equal(freed, await _server.CreateTokenAsync(tenant.Key, new { value = "7", format = "numeric" }));
     }
 
-    private int CountTokenRows(string tenantId, string token)
-    {
-        var connectionString = new SqliteConnectionStringBuilder
-        {
-            DataSource = Path.Combine(_server.DataDirectory, "vault.db"),
-            Mode = SqliteOpenMode.ReadOnly,
-            Pooling = false,
-        }.ToString();
-        using var connection = new SqliteConnection(connectionString);
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT count(*) FROM tokens WHERE tenant_id = $tenant AND token = $token";
-        command.Parameters.AddWithValue("$tenant", tenantId);
-        command.Parameters.AddWithValue("$token", token);
-        return Convert.ToInt32(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
-    }
+    private long CountTokenRows(string tenantId, string token)
+        => VaultDatabase.Scalar(_server.DataDirectory, "SELECT count(*) FROM tokens WHERE tenant_id = $tenant AND token = $token", ("$tenant", tenantId), ("$token", token));
 }
