@@ -95,4 +95,44 @@ public sealed class ConcurrencyTests
             Assert.Equal(values[i], await server.RevealValueAsync(tenant.Key, tokens[0]));
         }
     }
+
+    [Fact]
+    public async Task ParallelCreatesAndReveals_WhileTheDataKeyRotates_AllRevealAndEndAtTheNewVersion()
+    {
+        await using var server = await TestServer.StartAsync();
+        var tenant = await server.CreateTenantAsync();
+        var created = new ConcurrentBag<(string Token, string Value)>();
+
+        var writers = Enumerable.Range(0, 4).Select(worker => Task.Run(async () =>
+        {
+            using var client = server.CreateHttpClient();
+            for (var i = 0; i < 150; i++)
+            {
+                var value = $"w{worker}-{i}-{Guid.NewGuid():N}";
+                var token = await server.CreateTokenAsync(tenant.Key, new { value }, client);
+                created.Add((token, value));
+                Assert.Equal(value, await server.RevealValueAsync(tenant.Key, token, client));
+            }
+        })).ToList();
+
+        var rotations = 0;
+        while (!writers.All(w => w.IsCompleted) && rotations < 3)
+        {
+            await Task.Delay(50);
+            await server.RotateAsync(tenant.Id);
+            rotations++;
+        }
+
+        await Task.WhenAll(writers);
+        await server.Host.ReencryptNowAsync(CancellationToken.None);
+
+        var finalVersion = 1 + rotations;
+        foreach (var (token, value) in created)
+        {
+            Assert.Equal(finalVersion, (await server.GetAsync(tenant.Key, token)).Expect(200).Json.GetProperty("keyVersion").GetInt32());
+            Assert.Equal(value, await server.RevealValueAsync(tenant.Key, token));
+        }
+
+        Assert.Equal(600, created.Count);
+    }
 }
