@@ -146,6 +146,33 @@ public sealed class CliTests(ServerFixture fixture) : IClassFixture<ServerFixtur
         Assert.Equal("default tenant", await _server.RevealValueAsync(_server.DefaultTenant.Key, token));
     }
 
+    [Fact]
+    public async Task Commands_TakeUrlAndKeysFromTheEnvironment_WithoutADataDirectory()
+    {
+        using var empty = TempDirectory.Create("cli-env");
+        var environment = new Dictionary<string, string>
+        {
+            ["CLOISTER_URL"] = _server.BaseAddress.ToString(),
+            ["CLOISTER_API_KEY"] = _server.DefaultTenant.Key,
+            ["CLOISTER_ADMIN_KEY"] = _server.AdminKey,
+            ["CLOISTER_DATA_DIR"] = empty.Path,
+        };
+
+        var created = await CloisterProcess.RunAsync(["tokens", "create", "from the environment"], environment: environment);
+        var token = Assert.Single(Ok(created).StdoutLines);
+        Assert.Equal("from the environment", Assert.Single(Ok(await CloisterProcess.RunAsync(["tokens", "reveal", token], environment: environment)).StdoutLines));
+        Assert.StartsWith("ten_", Assert.Single(Ok(await CloisterProcess.RunAsync(["tenants", "create", "env"], environment: environment)).StdoutLines), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Commands_TakeUrlAndKeyFromFlags()
+    {
+        using var empty = TempDirectory.Create("cli-flags");
+        var created = Ok(await CloisterProcess.RunAsync("tokens", "create", "from flags", "--url", _server.BaseAddress.ToString(), "--key", _server.DefaultTenant.Key, "--data-dir", empty.Path));
+        var token = Assert.Single(created.StdoutLines);
+        Assert.Equal("from flags", await _server.RevealValueAsync(_server.DefaultTenant.Key, token));
+    }
+
     private static JsonElement Parse(CliResult result)
     {
         try

@@ -367,6 +367,27 @@ public sealed class TokenLifecycleTests(ServerFixture fixture) : IClassFixture<S
     }
 
     [Fact]
+    public async Task Expired_Tokens_ArePurgedInTheBackgroundWithoutBeingTouched()
+    {
+        await using var server = await TestServer.StartAsync(configure: o => o with { PurgeInterval = TimeSpan.FromMilliseconds(200) });
+        var tenant = server.DefaultTenant;
+        var expiring = await server.CreateTokenAsync(tenant.Key, new { value = "purge me", ttlSeconds = 1 });
+        var kept = await server.CreateTokenAsync(tenant.Key, new { value = "keep me" });
+
+        var deadline = DateTimeOffset.UtcNow.AddSeconds(30);
+        while (Count(server, tenant.Id, expiring) > 0 && DateTimeOffset.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.Equal(0L, Count(server, tenant.Id, expiring));
+        Assert.Equal(1L, Count(server, tenant.Id, kept));
+
+        static long Count(TestServer server, string tenantId, string token)
+            => VaultDatabase.Scalar(server.DataDirectory, "SELECT count(*) FROM tokens WHERE tenant_id = $tenant AND token = $token", ("$tenant", tenantId), ("$token", token));
+    }
+
+    [Fact]
     public async Task Batch_AnswersInRequestOrder_AndEveryItemReveals()
     {
         var tenant = await _server.CreateTenantAsync();

@@ -33,6 +33,19 @@ public sealed class TransportSecurityTests
     }
 
     [Fact]
+    public async Task Serve_PlainHttpOnAllInterfaces_WithoutTls_ExitsWithOneLine()
+    {
+        using var data = TempDirectory.Create("serve-insecure");
+        var result = await CloisterProcess.RunAsync("serve", "--data-dir", data.Path, "--urls", "http://0.0.0.0:0");
+
+        Assert.NotEqual(0, result.ExitCode);
+        var line = Assert.Single(result.StderrLines);
+        Assert.StartsWith("cloister:", line, StringComparison.Ordinal);
+        Assert.Contains("--insecure-http", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("listening", result.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Start_PlainHttpOnAllInterfaces_WithInsecureHttp_StartsAndLogsAWarning()
     {
         await using var server = await TestServer.StartAsync(configure: o => o with { Urls = ["http://0.0.0.0:0"], InsecureHttp = true });

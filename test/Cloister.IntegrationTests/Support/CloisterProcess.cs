@@ -25,9 +25,14 @@ public static partial class CloisterProcess
     public static string DotnetPath { get; } = LocateDotnet();
 
     /// <summary>Runs a command to completion (fails the test after <paramref name="timeout"/>, default one minute).</summary>
-    public static async Task<CliResult> RunAsync(IEnumerable<string> args, string? stdin = null, TimeSpan? timeout = null)
+    public static async Task<CliResult> RunAsync(IEnumerable<string> args, string? stdin = null, TimeSpan? timeout = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         using var process = new Process { StartInfo = StartInfo(args) };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            process.StartInfo.Environment[name] = value;
+        }
+
         process.StartInfo.RedirectStandardInput = true;
         process.Start();
         var stdout = process.StandardOutput.ReadToEndAsync();
