@@ -152,7 +152,10 @@ public sealed class RouterHost(WebApplication app, ServerOptions options, System
 
     public async ValueTask DisposeAsync()
     {
+        // The container does not dispose instances it was handed: release the store (and its lock) here.
+        var store = App.Services.GetRequiredService<IVaultStore>();
         await App.DisposeAsync();
+        await store.DisposeAsync();
         certificate?.Dispose();
     }
 }

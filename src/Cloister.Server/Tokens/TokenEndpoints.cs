@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 using Cloister.Server.Auth;
 using Cloister.Server.Http;
@@ -38,7 +39,7 @@ internal static class TokenEndpoints
         }
 
         var caller = ScopeFilter.CallerOf(http);
-        var outcome = await CreateOrConflictAsync(tokens, caller, [item!], http.RequestAborted);
+        var outcome = await CreateOrConflictAsync(tokens, caller, [item!], batch: false, http.RequestAborted);
         if (outcome.Problem is not null)
         {
             return outcome.Problem;
@@ -80,18 +81,18 @@ internal static class TokenEndpoints
             items.Add(item!);
         }
 
-        var outcome = await CreateOrConflictAsync(tokens, ScopeFilter.CallerOf(http), items, http.RequestAborted);
+        var outcome = await CreateOrConflictAsync(tokens, ScopeFilter.CallerOf(http), items, batch: true, http.RequestAborted);
         return outcome.Problem ?? (IResult)TypedResults.Ok(new BatchCreated(outcome.Tokens!.Select(ToCreated).ToList()));
     }
 
-    private static async Task<(IReadOnlyList<TokenRecord>? Tokens, ProblemHttpResult? Problem)> CreateOrConflictAsync(TokenService tokens, Caller caller, List<NewToken> items, CancellationToken cancellationToken)
+    private static async Task<(IReadOnlyList<TokenRecord>? Tokens, ProblemHttpResult? Problem)> CreateOrConflictAsync(TokenService tokens, Caller caller, List<NewToken> items, bool batch, CancellationToken cancellationToken)
     {
         try
         {
             var outcome = await tokens.CreateAsync(caller.Tenant, caller.KeyId, items, cancellationToken);
             return outcome.Error is null
                 ? (outcome.Tokens, null)
-                : (null, Problems.FromEnclave(outcome.Error, items.Count > 1 ? outcome.ErrorIndex : null));
+                : (null, Problems.FromEnclave(outcome.Error, batch ? outcome.ErrorIndex : null));
         }
         catch (TokenConflictException e)
         {
@@ -142,7 +143,7 @@ internal static class TokenEndpoints
             return Problems.Invalid("'value' is required and must be a non-empty string.");
         }
 
-        if (body.Value.Length > options.Value.MaxValueBytes)
+        if (Encoding.UTF8.GetByteCount(body.Value) > options.Value.MaxValueBytes)
         {
             return Problems.Invalid("value-too-large", "Value too large", $"'value' exceeds the limit of {options.Value.MaxValueBytes} bytes.");
         }

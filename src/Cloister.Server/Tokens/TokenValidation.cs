@@ -15,6 +15,7 @@ internal static partial class TokenValidation
     public static (NewToken? Item, ProblemHttpResult? Problem) Validate(CreateTokenRequest? request, int maxValueBytes, DateTimeOffset now, int? index = null)
     {
         var where = index is null ? "" : $"items[{index}].";
+        var extensions = index is null ? null : new Dictionary<string, object?> { ["index"] = index };
         if (request is null)
         {
             return Fail($"{where.TrimEnd('.')} must be a JSON object.");
@@ -32,11 +33,13 @@ internal static partial class TokenValidation
 
         if (request.Value.Length > maxValueBytes || Encoding.UTF8.GetByteCount(request.Value) > maxValueBytes)
         {
-            return (null, Problems.Invalid("value-too-large", "Value too large", $"'{where}value' exceeds the limit of {maxValueBytes} bytes."));
+            return (null, Problems.Create(StatusCodes.Status400BadRequest, "value-too-large", "Value too large", $"'{where}value' exceeds the limit of {maxValueBytes} bytes.", extensions));
         }
 
-        var format = request.Format ?? "random";
-        if (request.Alphabet is not null && format != TokenService.FpeFormat)
+        // An empty string means the default, as an absent field does.
+        var format = string.IsNullOrEmpty(request.Format) ? "random" : request.Format;
+        var requestedAlphabet = string.IsNullOrEmpty(request.Alphabet) ? null : request.Alphabet;
+        if (requestedAlphabet is not null && format != TokenService.FpeFormat)
         {
             return Fail($"'{where}alphabet' applies only to the fpe format.");
         }
@@ -73,10 +76,11 @@ internal static partial class TokenValidation
             }
         }
 
-        var alphabet = format == TokenService.FpeFormat ? request.Alphabet ?? "digits" : null;
+        var alphabet = format == TokenService.FpeFormat ? requestedAlphabet ?? "digits" : null;
         return (new NewToken(request.Value, format, alphabet, classifier, request.Deterministic ?? false, expiresAt, metadata), null);
 
-        static (NewToken?, ProblemHttpResult?) Fail(string detail) => (null, Problems.Invalid(detail));
+        (NewToken?, ProblemHttpResult?) Fail(string detail)
+            => (null, Problems.Create(StatusCodes.Status400BadRequest, "invalid-request", "Invalid request", detail, extensions));
     }
 
     [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,63}$")]
