@@ -7,7 +7,7 @@ namespace Cloister.Cli;
 /// <summary>Options every client command takes, and how they resolve: flag, then environment, then the data dir's files.</summary>
 internal static class GlobalOptions
 {
-    public static readonly Option<string?> Url = new("--url") { Description = "Server URL (default: $CLOISTER_URL, then <data-dir>/server.json, then http://127.0.0.1:8080).", Recursive = true };
+    public static readonly Option<string?> Url = new("--url") { Description = "Server URL (default: $CLOISTER_URL, then <data-dir>/server.json when the key also comes from <data-dir>, then http://127.0.0.1:8080).", Recursive = true };
     public static readonly Option<string?> Key = new("--key") { Description = "API key (default: $CLOISTER_API_KEY / $CLOISTER_ADMIN_KEY, then <data-dir>/credentials.json).", Recursive = true };
     public static readonly Option<string?> DataDir = new("--data-dir") { Description = "Data directory (default: $CLOISTER_DATA_DIR, then ./.cloister).", Recursive = true };
     public static readonly Option<bool> Json = new("--json") { Description = "Print JSON instead of text.", Recursive = true };
@@ -49,13 +49,20 @@ internal sealed class CliSettings
     public static CliSettings From(ParseResult parse)
     {
         var dataDir = ResolveDataDir(parse);
-        var endpoint = ReadJson(Path.Combine(dataDir, "server.json"));
+        var explicitKey = parse.GetValue(GlobalOptions.Key);
+        var keyFromElsewhere = explicitKey is not null
+            || Environment.GetEnvironmentVariable("CLOISTER_API_KEY") is not null
+            || Environment.GetEnvironmentVariable("CLOISTER_ADMIN_KEY") is not null;
+
+        // server.json is trusted only together with that directory's own credentials: a key given on the
+        // command line or in the environment is never sent to an address some ./.cloister/server.json names.
+        var endpoint = keyFromElsewhere ? null : ReadJson(Path.Combine(dataDir, "server.json"));
         var url = parse.GetValue(GlobalOptions.Url)
             ?? Environment.GetEnvironmentVariable("CLOISTER_URL")
             ?? (endpoint?.TryGetProperty("url", out var u) == true ? u.GetString() : null)
             ?? "http://127.0.0.1:8080";
         var pin = endpoint?.TryGetProperty("certificateSha256", out var c) == true && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
-        return new CliSettings(dataDir, url, pin, parse.GetValue(GlobalOptions.Key), ReadJson(Path.Combine(dataDir, "credentials.json")), parse.GetValue(GlobalOptions.Json));
+        return new CliSettings(dataDir, url, pin, explicitKey, ReadJson(Path.Combine(dataDir, "credentials.json")), parse.GetValue(GlobalOptions.Json));
     }
 
     /// <summary>The tenant of the credentials file (default for --tenant).</summary>

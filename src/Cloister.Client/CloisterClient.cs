@@ -56,6 +56,12 @@ public sealed class CloisterClient
     public Task RevokeApiKeyAsync(string tenantId, string keyId, CancellationToken cancellationToken = default)
         => SendAsync<object, object>(HttpMethod.Delete, $"v1/tenants/{Uri.EscapeDataString(tenantId)}/apikeys/{Uri.EscapeDataString(keyId)}", null, null, null, cancellationToken);
 
+    public Task<ApiKeyCreated> CreateAdminKeyAsync(CancellationToken cancellationToken = default)
+        => SendAsync<object, ApiKeyCreated>(HttpMethod.Post, "v1/admin/apikeys", null, null, ClientJsonContext.Default.ApiKeyCreated, cancellationToken);
+
+    public Task RevokeAdminKeyAsync(string keyId, CancellationToken cancellationToken = default)
+        => SendAsync<object, object>(HttpMethod.Delete, $"v1/admin/apikeys/{Uri.EscapeDataString(keyId)}", null, null, null, cancellationToken);
+
     public Task<DataKeyRotated> RotateDataKeyAsync(string tenantId, CancellationToken cancellationToken = default)
         => SendAsync<object, DataKeyRotated>(HttpMethod.Post, $"v1/tenants/{Uri.EscapeDataString(tenantId)}/datakeys/rotate", null, null, ClientJsonContext.Default.DataKeyRotated, cancellationToken);
 

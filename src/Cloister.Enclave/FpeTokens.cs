@@ -6,12 +6,33 @@ namespace Cloister.Enclave;
 
 /// <summary>
 /// The <c>fpe</c> format: FF1 (AES-256, the tenant's FF1 key and tweak, <see cref="FpeCiphers"/>) over the value's
-/// characters that are in the alphabet; other characters stay where they are.
+/// characters that are in the alphabet; the few <see cref="Separators"/> stay where they are.
 /// </summary>
 internal static class FpeTokens
 {
     /// <summary>Longest fpe value in characters; keeps every buffer on the stack.</summary>
     public const int MaxLength = 256;
+
+    /// <summary>
+    /// The only characters outside the alphabet an fpe value may hold. They stay in place in the
+    /// token, so they are plaintext in it (and in masks, URLs and the audit log): a short fixed set of
+    /// punctuation, never free text, and nothing that needs escaping in a URL path.
+    /// </summary>
+    public const string Separators = " -.@_+:()";
+
+    /// <summary>Whether every character of <paramref name="value"/> is in the alphabet or is a separator.</summary>
+    public static bool HasOnlySeparatorsOutside(FpeAlphabet alphabet, string value)
+    {
+        foreach (var c in value)
+        {
+            if (alphabet.NumeralOf(c) < 0 && !Separators.Contains(c, StringComparison.Ordinal))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 
     /// <summary>
     /// Encrypt (tokenize) or decrypt (reveal) <paramref name="input"/>. False when it has too few

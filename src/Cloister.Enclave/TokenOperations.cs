@@ -179,6 +179,11 @@ internal sealed class TokenOperations(Keyring keyring)
             return Failed(EnclaveErrorCodes.KeyUnavailable, "The tenant's fpe key is not loaded.");
         }
 
+        if (!FpeTokens.HasOnlySeparatorsOutside(alphabet, value))
+        {
+            return Failed(EnclaveErrorCodes.InvalidValue, $"An fpe value may contain only characters of its alphabet and the separators '{FpeTokens.Separators}', which stay in place.");
+        }
+
         if (!FpeTokens.TryTransform(ciphers, alphabet, value, encrypt: true, out var token, out var spaceSize))
         {
             return Failed(EnclaveErrorCodes.DomainTooSmall, "The value has too few alphabet characters for fpe (the alphabet's size to the power of their count must be at least 1,000,000).");

@@ -24,8 +24,8 @@ public interface IVaultStore : IAsyncDisposable
 
     Task<ApiKeyRecord?> GetApiKeyAsync(string keyId, CancellationToken cancellationToken);
 
-    /// <summary>Revokes a key of the tenant; false if there is no such unrevoked key.</summary>
-    Task<bool> RevokeApiKeyAsync(string tenantId, string keyId, DateTimeOffset at, AuditEntry audit, CancellationToken cancellationToken);
+    /// <summary>Revokes a key of the tenant (null: an admin key); false if there is no such unrevoked key.</summary>
+    Task<bool> RevokeApiKeyAsync(string? tenantId, string keyId, DateTimeOffset at, AuditEntry audit, CancellationToken cancellationToken);
 
     // Tokens
     /// <summary>

@@ -164,7 +164,7 @@ public sealed partial class SqliteVaultStore
         }, cancellationToken);
 
     /// <remarks>Matches the key's tenant exactly (a null <paramref name="tenantId"/> matches admin keys).</remarks>
-    public Task<bool> RevokeApiKeyAsync(string tenantId, string keyId, DateTimeOffset at, AuditEntry audit, CancellationToken cancellationToken)
+    public Task<bool> RevokeApiKeyAsync(string? tenantId, string keyId, DateTimeOffset at, AuditEntry audit, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(keyId);
         ValidateEntry(audit);

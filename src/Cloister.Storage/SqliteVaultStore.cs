@@ -77,11 +77,18 @@ public sealed partial class SqliteVaultStore : IVaultStore
         {
             lockFile = AcquireLock(directory);
 
-            var key = AuditKeyFile.LoadOrCreate(Path.Combine(directory, DataFiles.AuditKey));
+            var databasePath = Path.Combine(directory, DataFiles.Database);
+            var keyPath = Path.Combine(directory, DataFiles.AuditKey);
+            if (!File.Exists(keyPath) && File.Exists(databasePath) && new FileInfo(databasePath).Length > 0)
+            {
+                // A new key would silently start a chain nobody can check the old entries against.
+                throw new VaultStoreException($"{DataFiles.AuditKey} is missing but {DataFiles.Database} exists: restore {DataFiles.AuditKey} from a backup (the audit log cannot be verified or extended without it).");
+            }
+
+            var key = AuditKeyFile.LoadOrCreate(keyPath);
             hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, key);
             CryptographicOperations.ZeroMemory(key);
 
-            var databasePath = Path.Combine(directory, DataFiles.Database);
             if (!File.Exists(databasePath))
             {
                 // An empty file is an empty database; creating it here makes it (and SQLite's -wal and -shm,

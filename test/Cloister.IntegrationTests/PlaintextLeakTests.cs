@@ -99,6 +99,7 @@ public sealed class LeakFixture : IAsyncLifetime
             new { value = string.Concat(Enumerable.Repeat(Canary, 4)), format = "numeric" },
             new { value = string.Concat(Enumerable.Repeat(Canary, 8)), format = "fpe", alphabet = "alnum" },
             new { value = Card[..5], format = "fpe" },
+            new { value = "Patient " + Canary + " MRN 12345678", format = "fpe" },
             new { value = Canary, alphabet = "digits" },
             new { value = Canary, ttlSeconds = 0 },
             new { value = Canary, classifier = "NOT VALID" },

@@ -41,32 +41,39 @@ internal static class AdminCommands
     {
         var tenant = TenantOption();
         var scopes = new Option<string[]>("--scopes") { Description = $"Scopes, comma- or space-separated (default: all of {string.Join(", ", TenantScopes)}).", AllowMultipleArgumentsPerToken = true };
-        var create = new Command("create", "Create a tenant API key; prints the key (shown only once).") { tenant, scopes };
+        var admin = new Option<bool>("--admin") { Description = "Create an admin key instead (to replace the current one)." };
+        var create = new Command("create", "Create a tenant API key (or with --admin an admin key); prints the key (shown only once).") { tenant, scopes, admin };
         create.SetHandler(async (parse, cancellationToken) =>
         {
             var settings = CliSettings.From(parse);
-            var requested = (parse.GetValue(scopes) ?? []).SelectMany(s => s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList();
-            var key = await settings.CreateClient(settings.AdminKey).CreateApiKeyAsync(TenantOf(parse, tenant, settings), requested.Count == 0 ? TenantScopes : requested, cancellationToken);
-            if (settings.Json)
+            if (parse.GetValue(admin))
             {
-                Output.Json(key, ClientJsonContext.Default.ApiKeyCreated);
-            }
-            else
-            {
-                Output.Fields(("id", key.Id), ("key", key.Key), ("scopes", string.Join(' ', key.Scopes)));
-                Console.Error.WriteLine("Store the key now: it is not shown again.");
+                PrintKey(await settings.CreateClient(settings.AdminKey).CreateAdminKeyAsync(cancellationToken), settings);
+                return 0;
             }
 
+            var requested = (parse.GetValue(scopes) ?? []).SelectMany(s => s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList();
+            PrintKey(await settings.CreateClient(settings.AdminKey).CreateApiKeyAsync(TenantOf(parse, tenant, settings), requested.Count == 0 ? TenantScopes : requested, cancellationToken), settings);
             return 0;
         });
 
         var revokeTenant = TenantOption();
         var keyId = new Argument<string>("key-id") { Description = "The key's id (not the key itself)." };
-        var revoke = new Command("revoke", "Revoke a tenant API key.") { revokeTenant, keyId };
+        var revokeAdmin = new Option<bool>("--admin") { Description = "Revoke an admin key (not the one in use)." };
+        var revoke = new Command("revoke", "Revoke a tenant API key (or with --admin an admin key).") { revokeTenant, keyId, revokeAdmin };
         revoke.SetHandler(async (parse, cancellationToken) =>
         {
             var settings = CliSettings.From(parse);
-            await settings.CreateClient(settings.AdminKey).RevokeApiKeyAsync(TenantOf(parse, revokeTenant, settings), parse.GetValue(keyId)!, cancellationToken);
+            var client = settings.CreateClient(settings.AdminKey);
+            if (parse.GetValue(revokeAdmin))
+            {
+                await client.RevokeAdminKeyAsync(parse.GetValue(keyId)!, cancellationToken);
+            }
+            else
+            {
+                await client.RevokeApiKeyAsync(TenantOf(parse, revokeTenant, settings), parse.GetValue(keyId)!, cancellationToken);
+            }
+
             if (!settings.Json)
             {
                 Console.WriteLine("revoked");
@@ -75,6 +82,18 @@ internal static class AdminCommands
             return 0;
         });
         return new Command("apikeys", "Manage tenant API keys (admin key).") { create, revoke };
+    }
+
+    private static void PrintKey(ApiKeyCreated key, CliSettings settings)
+    {
+        if (settings.Json)
+        {
+            Output.Json(key, ClientJsonContext.Default.ApiKeyCreated);
+            return;
+        }
+
+        Output.Fields(("id", key.Id), ("key", key.Key), ("scopes", string.Join(' ', key.Scopes)));
+        Console.Error.WriteLine("Store the key now: it is not shown again.");
     }
 
     private static Command DataKeys()

@@ -14,6 +14,9 @@ internal sealed class ApiKeyAuthenticator(IVaultStore store, TimeProvider time)
     private static readonly TimeSpan CacheLifetime = TimeSpan.FromSeconds(5);
     private readonly ConcurrentDictionary<string, (ApiKeyRecord? Row, DateTimeOffset Until)> _cache = new(StringComparer.Ordinal);
 
+    // Bumped by every eviction: a row read before a revocation committed must not be cached after it.
+    private long _generation;
+
     public async ValueTask<Caller?> AuthenticateAsync(string presented, CancellationToken cancellationToken)
     {
         if (!ApiKeySecret.TryParse(presented, out var id, out var hash))
@@ -24,13 +27,17 @@ internal sealed class ApiKeyAuthenticator(IVaultStore store, TimeProvider time)
         var now = time.GetUtcNow();
         if (!_cache.TryGetValue(id, out var entry) || entry.Until <= now)
         {
+            var generation = Interlocked.Read(ref _generation);
             entry = (await store.GetApiKeyAsync(id, cancellationToken), now + CacheLifetime);
             if (_cache.Count > 100_000)
             {
                 _cache.Clear();
             }
 
-            _cache[id] = entry;
+            if (Interlocked.Read(ref _generation) == generation)
+            {
+                _cache[id] = entry;
+            }
         }
 
         var row = entry.Row;
@@ -42,5 +49,10 @@ internal sealed class ApiKeyAuthenticator(IVaultStore store, TimeProvider time)
         return new Caller(row.Id, row.TenantId, row.Scopes.ToHashSet(StringComparer.Ordinal));
     }
 
-    public void Evict(string keyId) => _cache.TryRemove(keyId, out _);
+    /// <summary>Call after a revocation has committed.</summary>
+    public void Evict(string keyId)
+    {
+        Interlocked.Increment(ref _generation);
+        _cache.TryRemove(keyId, out _);
+    }
 }

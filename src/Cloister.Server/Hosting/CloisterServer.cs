@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -37,6 +38,11 @@ public static class CloisterServer
         var store = await SqliteVaultStore.OpenAsync(new StoreOptions(options.DataDirectory) { FullSync = options.FullSync }, TimeProvider.System, cancellationToken);
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+
+        // Everything is configured explicitly from ServerOptions. Without this, a "Kestrel:Endpoints"
+        // section from the environment or an appsettings.json could bind addresses the listen plan never saw.
+        builder.Configuration.Sources.Clear();
+        builder.Configuration.AddInMemoryCollection();
         builder.Logging.ClearProviders();
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
@@ -48,8 +54,8 @@ public static class CloisterServer
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
-            // A full batch of maximal values, JSON-escaped, fits; requests are authenticated before their body is read.
-            kestrel.Limits.MaxRequestBodySize = (long)options.MaxBatchItems * ((2L * options.MaxValueBytes) + 8192);
+            // The batch route raises its own limit; requests are authenticated before their body is read.
+            kestrel.Limits.MaxRequestBodySize = JsonBody.DefaultLimit;
             if (certificate is not null)
             {
                 kestrel.ConfigureHttpsDefaults(https => https.ServerCertificate = certificate);
@@ -142,6 +148,14 @@ public sealed class RouterHost(WebApplication app, ServerOptions options, System
     {
         await App.StartAsync(cancellationToken);
         var addresses = Addresses;
+
+        // Belt and braces: whatever bound, it must pass the same plan the configured URLs passed.
+        if (ListenPlan.Check(options with { Urls = addresses }, out _) is { } unsafeBinding)
+        {
+            await App.StopAsync(CancellationToken.None);
+            throw new ServerConfigurationException($"Refusing to serve: {unsafeBinding}");
+        }
+
         var url = addresses.Count > 0 ? addresses[0] : options.Urls[0];
         Bootstrap.WriteEndpoint(options.DataDirectory, new ServerEndpoint(url, CertificateSha256));
     }

@@ -5,10 +5,13 @@ internal static class SecureFiles
 {
     public static void WriteAllBytes(string path, ReadOnlySpan<byte> content)
     {
+        // A stale temp file (or a planted symlink) is removed, not written through: CreateNew then makes a
+        // fresh file with our mode instead of inheriting another file's permissions.
         var temp = path + ".tmp";
+        File.Delete(temp);
         using (var stream = new FileStream(temp, new FileStreamOptions
         {
-            Mode = FileMode.Create,
+            Mode = FileMode.CreateNew,
             Access = FileAccess.Write,
             UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
         }))

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Cloister.Server.Http;
@@ -11,9 +12,17 @@ namespace Cloister.Server.Http;
 /// </summary>
 internal static class JsonBody
 {
-    public static async ValueTask<(T? Value, ProblemHttpResult? Problem)> ReadAsync<T>(HttpRequest request, JsonTypeInfo<T> type)
+    /// <summary>Body limit of every route but the batch one: a maximal value JSON-escaped (×6) plus metadata fits.</summary>
+    public const long DefaultLimit = 1024 * 1024;
+
+    public static async ValueTask<(T? Value, ProblemHttpResult? Problem)> ReadAsync<T>(HttpRequest request, JsonTypeInfo<T> type, long? limit = null)
         where T : class
     {
+        if (limit is not null && request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
+        {
+            size.MaxRequestBodySize = limit;
+        }
+
         if (request.ContentLength == 0)
         {
             return (null, Problems.Invalid("The request body is empty; send a JSON object."));

@@ -13,6 +13,31 @@ internal static class TenantEndpoints
         admin.MapPost("/{id}/apikeys", CreateApiKeyAsync).Accepts<CreateApiKeyRequest>("application/json").Produces<ApiKeyCreated>(StatusCodes.Status201Created);
         admin.MapDelete("/{id}/apikeys/{keyId}", RevokeApiKeyAsync);
         admin.MapPost("/{id}/datakeys/rotate", RotateAsync).Produces<DataKeyRotated>();
+
+        // Admin keys themselves: mint a replacement, then revoke the old one with it.
+        var adminKeys = routes.MapGroup("/v1/admin/apikeys").WithTags("Admin").RequireScope(Scopes.Admin);
+        adminKeys.MapPost("/", CreateAdminKeyAsync).Produces<ApiKeyCreated>(StatusCodes.Status201Created);
+        adminKeys.MapDelete("/{keyId}", RevokeAdminKeyAsync);
+    }
+
+    private static async Task<IResult> CreateAdminKeyAsync(HttpContext http, TenantService service)
+    {
+        var (keyId, key) = await service.CreateApiKeyAsync(null, [Scopes.Admin], ScopeFilter.CallerOf(http).KeyId, http.RequestAborted);
+        return TypedResults.Created($"/v1/admin/apikeys/{keyId}", new ApiKeyCreated(keyId, key, [Scopes.Admin]));
+    }
+
+    private static async Task<IResult> RevokeAdminKeyAsync(string keyId, HttpContext http, TenantService service)
+    {
+        var caller = ScopeFilter.CallerOf(http);
+        if (keyId == caller.KeyId)
+        {
+            // Guarantees an admin key always remains: revoke the old key with its replacement.
+            return Problems.Create(StatusCodes.Status409Conflict, "revoke-own-key", "Cannot revoke the key in use", "Create another admin key and revoke this one with it.");
+        }
+
+        return await service.RevokeApiKeyAsync(null, keyId, caller.KeyId, http.RequestAborted)
+            ? TypedResults.NoContent()
+            : Problems.NotFound("apikey-not-found", "API key not found", "No such active admin key.");
     }
 
     private static async Task<IResult> CreateTenantAsync(HttpContext http, TenantService service)

@@ -28,7 +28,7 @@ internal sealed class TenantService(IVaultStore store, EnclaveClient enclave, Te
         return (id, key);
     }
 
-    public async Task<bool> RevokeApiKeyAsync(string tenantId, string keyId, string actor, CancellationToken cancellationToken)
+    public async Task<bool> RevokeApiKeyAsync(string? tenantId, string keyId, string actor, CancellationToken cancellationToken)
     {
         var revoked = await store.RevokeApiKeyAsync(tenantId, keyId, time.GetUtcNow(), new AuditEntry(tenantId, actor, "apikey.revoke", [keyId]), cancellationToken);
         authenticator.Evict(keyId);

@@ -51,7 +51,9 @@ internal static class TokenEndpoints
 
     private static async Task<IResult> CreateBatchAsync(HttpContext http, TokenService tokens, IOptions<ServerOptions> options, TimeProvider time)
     {
-        var (body, problem) = await JsonBody.ReadAsync(http.Request, ApiJsonContext.Default.BatchCreateRequest);
+        // Only the batch route takes large bodies: a full batch of maximal values, JSON-escaped.
+        var limit = (long)options.Value.MaxBatchItems * ((2L * options.Value.MaxValueBytes) + 8192);
+        var (body, problem) = await JsonBody.ReadAsync(http.Request, ApiJsonContext.Default.BatchCreateRequest, limit);
         if (problem is not null)
         {
             return problem;
@@ -115,7 +117,14 @@ internal static class TokenEndpoints
             return Problems.TokenNotFound();
         }
 
-        return error is not null ? Problems.FromEnclave(error) : TypedResults.Ok(new RevealedValue(value!));
+        if (error is not null)
+        {
+            return Problems.FromEnclave(error);
+        }
+
+        // A value must not linger in a shared or browser cache.
+        http.Response.Headers.CacheControl = "no-store";
+        return TypedResults.Ok(new RevealedValue(value!));
     }
 
     private static async Task<IResult> DeleteAsync(string token, HttpContext http, TokenService tokens)
@@ -148,7 +157,8 @@ internal static class TokenEndpoints
             return Problems.Invalid("value-too-large", "Value too large", $"'value' exceeds the limit of {options.Value.MaxValueBytes} bytes.");
         }
 
-        var found = await tokens.SearchAsync(ScopeFilter.CallerOf(http).Tenant, body.Value, http.RequestAborted);
+        var caller = ScopeFilter.CallerOf(http);
+        var found = await tokens.SearchAsync(caller.Tenant, caller.KeyId, body.Value, http.RequestAborted);
         return TypedResults.Ok(new SearchResult(found.Select(ToInfo).ToList()));
     }
 

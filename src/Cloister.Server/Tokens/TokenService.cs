@@ -19,9 +19,9 @@ internal sealed class TokenService(IVaultStore store, EnclaveClient enclave, Ten
 {
     public const string FpeFormat = "fpe";
 
-    // Upper bound on enclave round trips for one request: the enclave gives up on a token space after
-    // 8 random draws plus a scan of at most 4,096 candidates, so this is only a guard against a bug.
-    private const int MaxRounds = 5_000;
+    // Upper bound on collision retries (items resent) in one request. One item needs at most 8 random
+    // draws plus a scan of 4,096 candidates; a request whose items need far more is refused.
+    private const int MaxRetriesPerRequest = 20_000;
 
     public async Task<CreateOutcome> CreateAsync(string tenantId, string actor, IReadOnlyList<NewToken> items, CancellationToken cancellationToken)
     {
@@ -34,66 +34,95 @@ internal sealed class TokenService(IVaultStore store, EnclaveClient enclave, Ten
             scanStarts[i] = BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8));
         }
 
+        // Tokens this request stored, undone if a later retry round fails: a request succeeds or fails whole.
+        var created = new List<string>();
+        var retries = 0;
         var pending = Enumerable.Range(0, items.Count).ToList();
-        for (var round = 0; pending.Count > 0; round++)
+        try
         {
-            if (round >= MaxRounds)
+            while (pending.Count > 0)
             {
-                throw new InvalidOperationException("Tokenization did not converge.");
-            }
+                var request = new TokenizeRequest(
+                    tenant.CurrentDataKeyVersion,
+                    pending.Select(i => ToItem(items[i], attempts[i], scanStarts[i])).ToList())
+                { TenantId = tenantId };
+                var response = await enclave.SendAsync<TokenizeResponse>(request, cancellationToken);
 
-            var request = new TokenizeRequest(
-                tenant.CurrentDataKeyVersion,
-                pending.Select(i => ToItem(items[i], attempts[i], scanStarts[i])).ToList())
-            { TenantId = tenantId };
-            var response = await enclave.SendAsync<TokenizeResponse>(request, cancellationToken);
-
-            var now = time.GetUtcNow();
-            var records = new List<TokenRecord>(pending.Count);
-            for (var k = 0; k < pending.Count; k++)
-            {
-                var result = response.Results[k];
-                if (result.Error is not null)
+                var now = time.GetUtcNow();
+                var records = new List<TokenRecord>(pending.Count);
+                for (var k = 0; k < pending.Count; k++)
                 {
-                    return new CreateOutcome(null, result.Error, pending[k]);
+                    var result = response.Results[k];
+                    if (result.Error is not null)
+                    {
+                        await UndoAsync(tenantId, actor, created, cancellationToken);
+                        return new CreateOutcome(null, result.Error, pending[k]);
+                    }
+
+                    var item = items[pending[k]];
+                    records.Add(new TokenRecord(
+                        tenantId, result.Token!, item.Format, item.Alphabet, item.Classifier, tenant.CurrentDataKeyVersion,
+                        result.Ciphertext, result.Fingerprint, result.DeterministicKey, result.Mask ?? "",
+                        item.MetadataJson, now, item.ExpiresAt));
                 }
 
-                var item = items[pending[k]];
-                records.Add(new TokenRecord(
-                    tenantId, result.Token!, item.Format, item.Alphabet, item.Classifier, tenant.CurrentDataKeyVersion,
-                    result.Ciphertext, result.Fingerprint, result.DeterministicKey, result.Mask ?? "",
-                    item.MetadataJson, now, item.ExpiresAt));
-            }
+                var outcomes = await store.InsertTokensAsync(
+                    tenantId,
+                    records,
+                    inserted => inserted.Count == 0 ? null : new AuditEntry(tenantId, actor, "token.create", inserted.Select(t => t.Token).ToList()),
+                    cancellationToken);
 
-            var outcomes = await store.InsertTokensAsync(
-                tenantId,
-                records,
-                inserted => inserted.Count == 0 ? null : new AuditEntry(tenantId, actor, "token.create", inserted.Select(t => t.Token).ToList()),
-                cancellationToken);
-
-            var next = new List<int>();
-            for (var k = 0; k < pending.Count; k++)
-            {
-                var i = pending[k];
-                var existing = await ResolveAsync(tenantId, records[k], outcomes[k], now, cancellationToken);
-                if (existing is not null)
+                var next = new List<int>();
+                for (var k = 0; k < pending.Count; k++)
                 {
-                    results[i] = existing;
-                    continue;
+                    var i = pending[k];
+                    if (outcomes[k].Status == InsertStatus.Inserted)
+                    {
+                        created.Add(records[k].Token);
+                    }
+
+                    var existing = await ResolveAsync(tenantId, records[k], outcomes[k], now, cancellationToken);
+                    if (existing is not null)
+                    {
+                        results[i] = existing;
+                        continue;
+                    }
+
+                    if (outcomes[k].Status == InsertStatus.TokenTaken && items[i].Format != FpeFormat)
+                    {
+                        attempts[i]++;
+                    }
+
+                    next.Add(i);
                 }
 
-                if (outcomes[k].Status == InsertStatus.TokenTaken && items[i].Format != FpeFormat)
+                // Bounds the work one request can make the single writer do when many items land in nearly full spaces.
+                retries += next.Count;
+                if (retries > MaxRetriesPerRequest)
                 {
-                    attempts[i]++;
+                    await UndoAsync(tenantId, actor, created, cancellationToken);
+                    return new CreateOutcome(null, new EnclaveError(EnclaveErrorCodes.SpaceExhausted, "Too many token collisions in one request: these values' token spaces are nearly full."), next[0]);
                 }
 
-                next.Add(i);
+                pending = next;
             }
-
-            pending = next;
+        }
+        catch (TokenConflictException)
+        {
+            await UndoAsync(tenantId, actor, created, cancellationToken);
+            throw;
         }
 
         return new CreateOutcome(results!, null, -1);
+    }
+
+    /// <summary>Deletes (audited) the tokens a failing request had already stored, so that it fails whole.</summary>
+    private async Task UndoAsync(string tenantId, string actor, List<string> created, CancellationToken cancellationToken)
+    {
+        foreach (var token in created)
+        {
+            await store.DeleteTokenAsync(tenantId, token, new AuditEntry(tenantId, actor, "token.delete", [token], "request failed; undoing its earlier tokens"), CancellationToken.None);
+        }
     }
 
     /// <summary>The record that answers this item, or null to try it again.</summary>
@@ -125,7 +154,8 @@ internal sealed class TokenService(IVaultStore store, EnclaveClient enclave, Ten
                     return null;
                 }
 
-                if (taken.Format == FpeFormat && taken.Alphabet == attempted.Alphabet)
+                // Same value; but a different classifier would silently hand back someone else's record.
+                if (taken.Format == FpeFormat && taken.Alphabet == attempted.Alphabet && taken.Classifier == attempted.Classifier)
                 {
                     return taken;
                 }
@@ -176,22 +206,29 @@ internal sealed class TokenService(IVaultStore store, EnclaveClient enclave, Ten
     public Task<bool> DeleteAsync(string tenantId, string actor, string token, CancellationToken cancellationToken)
         => store.DeleteTokenAsync(tenantId, token, new AuditEntry(tenantId, actor, "token.delete", [token]), cancellationToken);
 
-    public async Task<IReadOnlyList<TokenRecord>> SearchAsync(string tenantId, string value, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<TokenRecord>> SearchAsync(string tenantId, string actor, string value, CancellationToken cancellationToken)
     {
         var response = await enclave.SendAsync<FingerprintResponse>(new FingerprintRequest(value) { TenantId = tenantId }, cancellationToken);
         var found = await store.FindByFingerprintAsync(tenantId, response.Fingerprint, 1_000, cancellationToken);
         var now = time.GetUtcNow();
-        return found.Where(t => !IsExpired(t, now)).ToList();
+        var live = found.Where(t => !IsExpired(t, now)).ToList();
+
+        // Search answers "does this value have a token?", so each one is audited (the matches, never the value).
+        await store.AppendAuditAsync(new AuditEntry(tenantId, actor, "token.search", live.Select(t => t.Token).ToList(), $"{live.Count} found"), cancellationToken);
+        return live;
     }
 
     private static bool IsExpired(TokenRecord record, DateTimeOffset now) => record.ExpiresAt is { } at && at <= now;
 }
 
-/// <summary>An fpe token collided with a token of another format (vanishingly rare): the value cannot be tokenized as fpe here.</summary>
+/// <summary>
+/// An fpe token is taken by a record that is not this request's: the same value under another
+/// classifier, or (vanishingly rare) a token of another format.
+/// </summary>
 internal sealed class TokenConflictException : Exception
 {
     public TokenConflictException()
-        : base("The format-preserving token for this value is already used by a token of another format.")
+        : base("This value's fpe token already exists with another classifier (or is taken by a token of another format).")
     {
     }
 }

@@ -83,6 +83,6 @@ internal static partial class TokenValidation
             => (null, Problems.Create(StatusCodes.Status400BadRequest, "invalid-request", "Invalid request", detail, extensions));
     }
 
-    [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,63}$")]
+    [GeneratedRegex(@"^[a-z0-9][a-z0-9._-]{0,63}\z")]
     private static partial Regex ClassifierPattern();
 }
