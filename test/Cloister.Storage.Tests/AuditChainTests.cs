@@ -224,6 +224,19 @@ public sealed class AuditChainTests
     }
 
     [Fact]
+    public async Task Open_KeyMissingButDatabaseExists_RefusesInsteadOfStartingANewChain()
+    {
+        await using var h = await LogWithAsync(4);
+        await h.CloseAsync();
+        File.Delete(Path.Combine(h.Directory, SqliteVaultStore.AuditKeyFileName));
+
+        var error = await Assert.ThrowsAsync<VaultStoreException>(() => h.ReopenAsync());
+
+        Assert.Contains("audit.key is missing", error.Message, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(h.Directory, SqliteVaultStore.AuditKeyFileName)));
+    }
+
+    [Fact]
     public async Task Verify_WithAnotherKey_FailsAtTheFirstEntry()
     {
         await using var h = await LogWithAsync(4);
