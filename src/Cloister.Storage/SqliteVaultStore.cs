@@ -35,13 +35,15 @@ public sealed partial class SqliteVaultStore : IVaultStore
 
     private readonly SqliteWriter _writer;
     private readonly ReadConnectionPool _reads;
+    private readonly WalCheckpointer _checkpointer;
     private readonly FileStream _lock;
     private int _disposed;
 
-    private SqliteVaultStore(SqliteWriter writer, ReadConnectionPool reads, FileStream lockFile)
+    private SqliteVaultStore(SqliteWriter writer, ReadConnectionPool reads, WalCheckpointer checkpointer, FileStream lockFile)
     {
         _writer = writer;
         _reads = reads;
+        _checkpointer = checkpointer;
         _lock = lockFile;
     }
 
@@ -98,16 +100,17 @@ public sealed partial class SqliteVaultStore : IVaultStore
 
             // WAL + synchronous=NORMAL: a commit is in the WAL (the OS's page cache) before COMMIT returns, so it
             // survives kill -9; FULL also fsyncs the WAL at every commit, for power loss.
-            // wal_autocheckpoint 10,000 pages (~40 MB) instead of 1,000: random token and fingerprint keys dirty
-            // pages all over the indexes, and checkpointing less often copies (and fsyncs) each page once for many
-            // commits; in a 100k-token insert run (1,000-token batches) it cut CPU per token by about a quarter.
+            // Checkpoints run in the background (WalCheckpointer); the writer's own autocheckpoint at 50,000 pages
+            // (~200 MB) is only a backstop. Random token and fingerprint keys dirty pages all over the indexes, and
+            // checkpointing less often than SQLite's default 1,000 pages copies (and fsyncs) each page once for many
+            // commits: in a 100k-token insert run (1,000-token batches) 10,000 pages cut CPU per token by a quarter.
             // cache_size 64 MB keeps those indexes in memory on the writer.
             var synchronous = options.FullSync ? "FULL" : "NORMAL";
             db = PreparedConnection.Open(
                 databasePath,
                 SqliteOpenMode.ReadWriteCreate,
                 options.BusyTimeout,
-                $"PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 10000;");
+                $"PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 50000;");
             SqliteSchema.Migrate(db.Connection);
 
             var (logSeq, logMac) = ReadLogEnd(db);
@@ -117,7 +120,8 @@ public sealed partial class SqliteVaultStore : IVaultStore
 
             var writer = new SqliteWriter(db, head, hmac, time, seq, mac);
             var reads = new ReadConnectionPool(databasePath, options.BusyTimeout, maxIdle: Math.Clamp(Environment.ProcessorCount * 2, 4, 16));
-            var store = new SqliteVaultStore(writer, reads, lockFile);
+            var checkpointer = new WalCheckpointer(databasePath, options.BusyTimeout);
+            var store = new SqliteVaultStore(writer, reads, checkpointer, lockFile);
             db = null;
             head = null;
             hmac = null;
@@ -164,6 +168,7 @@ public sealed partial class SqliteVaultStore : IVaultStore
 
         // Queued writes finish first; readers close before the writer so its close is the last one,
         // which checkpoints the WAL into vault.db.
+        await _checkpointer.DisposeAsync().ConfigureAwait(false);
         _reads.Dispose();
         await _writer.DisposeAsync().ConfigureAwait(false);
         _lock.Dispose();
