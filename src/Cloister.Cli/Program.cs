@@ -16,4 +16,29 @@ foreach (var command in AdminCommands.Build())
 
 root.Subcommands.Add(AuditCommands.Build());
 root.Subcommands.Add(BenchCommand.Build());
-return await root.Parse(args).InvokeAsync();
+var parse = root.Parse(args.Length == 0 ? ["--help"] : args);
+if (parse.Errors.Count > 0)
+{
+    // One line, not a page of help: the usage is one --help away. An unrecognized word explains more than
+    // the "required command was not provided" that comes with it.
+    var error = parse.Errors.FirstOrDefault(e => e.Message.StartsWith("Unrecognized", StringComparison.Ordinal)) ?? parse.Errors[0];
+    var message = error.Message
+        .Replace("System.Nullable`1[System.Int64]", "integer", StringComparison.Ordinal)
+        .Replace("System.Int32", "integer", StringComparison.Ordinal)
+        .TrimEnd('.');
+    var command = string.Join(' ', ["cloister", .. CommandPath(parse.CommandResult)]);
+    return CliRunner.Fail($"{message} (see '{command} --help')", 2);
+}
+
+return await parse.InvokeAsync();
+
+static IEnumerable<string> CommandPath(System.CommandLine.Parsing.CommandResult result)
+{
+    var names = new Stack<string>();
+    for (System.CommandLine.Parsing.SymbolResult? r = result; r is System.CommandLine.Parsing.CommandResult c && c.Parent is not null; r = r.Parent)
+    {
+        names.Push(c.Command.Name);
+    }
+
+    return names;
+}
