@@ -20,7 +20,8 @@ namespace Cloister.Attestation.Policy;
 /// <item><c>maxVmpl</c>: integer 0..3.</item>
 /// <item><c>minimumTcb</c>: object, "bootloader", "tee", "snp", "microcode", "fmc" → integer 0..255.</item>
 /// <item><c>affirmingTcbStatuses</c>, <c>warningTcbStatuses</c>: arrays of Intel TCB statuses (UpToDate, SWHardeningNeeded,
-/// ConfigurationNeeded, ConfigurationAndSWHardeningNeeded, OutOfDate, OutOfDateConfigurationNeeded, Revoked); a status may not be in both.</item>
+/// ConfigurationNeeded, ConfigurationAndSWHardeningNeeded, OutOfDate, OutOfDateConfigurationNeeded, Revoked, and TDX's TDRelaunchAdvised,
+/// TDRelaunchAdvisedConfigurationNeeded); a status may not be in both.</item>
 /// <item><c>maxAgeSeconds</c>: positive integer, or null for no maximum.</item>
 /// <item><c>expectedReportData</c>, <c>expectedNonce</c>: hex string, or null.</item>
 /// <item><c>allowedSigners</c>: array of "vcek", "vlek".</item>
@@ -48,6 +49,9 @@ public static class AppraisalPolicyJson
     [
         "UpToDate", "SWHardeningNeeded", "ConfigurationNeeded", "ConfigurationAndSWHardeningNeeded",
         "OutOfDate", "OutOfDateConfigurationNeeded", "Revoked",
+
+        // TDX TCB info (Intel PCS v4) adds these for TD-preserving module updates.
+        "TDRelaunchAdvised", "TDRelaunchAdvisedConfigurationNeeded",
     ];
 
     private static readonly string[] KnownSigners = ["vcek", "vlek"];
