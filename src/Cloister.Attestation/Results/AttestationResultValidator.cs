@@ -1,0 +1,118 @@
+using System.Diagnostics.CodeAnalysis;
+
+namespace Cloister.Attestation.Results;
+
+/// <summary>A signed attestation result whose signature, times and claims checked out.</summary>
+/// <param name="Result">The verdict, claims and checks as the verifier reported them.</param>
+/// <param name="PolicyId">The policy the evidence was appraised under.</param>
+/// <param name="IssuedAt">"iat".</param>
+/// <param name="ExpiresAt">"exp", when the issuer set one.</param>
+/// <param name="KeyId">The kid of the key that signed it.</param>
+/// <param name="Algorithm">"ES256" or "ES384".</param>
+/// <param name="PayloadJson">The signed claim set as JSON, for claims this type does not model.</param>
+public sealed record VerifiedAttestationResult(
+    AttestationResult Result,
+    string PolicyId,
+    DateTimeOffset IssuedAt,
+    DateTimeOffset? ExpiresAt,
+    string KeyId,
+    string Algorithm,
+    string PayloadJson);
+
+/// <summary>The outcome of validating a signed attestation result: valid with the result, or invalid with a reason.</summary>
+public sealed record AttestationResultValidation
+{
+    private AttestationResultValidation(VerifiedAttestationResult? token, string? error)
+    {
+        Token = token;
+        Error = error;
+    }
+
+    /// <summary>Whether the token is authentic, current and well-formed. Says nothing about the verdict inside.</summary>
+    [MemberNotNullWhen(true, nameof(Token))]
+    [MemberNotNullWhen(false, nameof(Error))]
+    public bool IsValid => Token is not null;
+
+    /// <summary>The verified result, when valid.</summary>
+    public VerifiedAttestationResult? Token { get; }
+
+    /// <summary>Why the token was refused, when invalid.</summary>
+    public string? Error { get; }
+
+    internal static AttestationResultValidation Valid(VerifiedAttestationResult token) => new(token, null);
+
+    internal static AttestationResultValidation Invalid(string error) => new(null, error);
+}
+
+/// <summary>
+/// Checks a signed attestation result for a relying party: the kid names a key of the trusted key set, the alg is that
+/// key's (ES256 or ES384; never "none", never chosen by the token), the signature verifies, "iat" is not in the future
+/// and "exp" (if present) has not passed, give or take the clock skew, and the claims are a consistent EAR claim set.
+/// Never throws for a bad token.
+/// </summary>
+/// <remarks>A valid token can still carry a contraindicated verdict: look at <c>Token.Result.Verdict</c>.</remarks>
+public sealed class AttestationResultValidator
+{
+    private readonly List<AttestationJwk> _keys;
+    private readonly TimeSpan _clockSkew;
+
+    /// <summary>Trusts <paramref name="keys"/> (kids must be unique).</summary>
+    /// <param name="keys">The issuer's keys.</param>
+    /// <param name="clockSkew">Tolerance on iat/exp; default 60 seconds.</param>
+    public AttestationResultValidator(IEnumerable<AttestationJwk> keys, TimeSpan? clockSkew = null)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        _keys = [.. keys];
+        if (_keys.Select(k => k.Kid).Distinct(StringComparer.Ordinal).Count() != _keys.Count)
+        {
+            throw new ArgumentException("two keys with the same kid", nameof(keys));
+        }
+
+        _clockSkew = clockSkew ?? TimeSpan.FromSeconds(60);
+        if (_clockSkew < TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(clockSkew), "clock skew must not be negative");
+        }
+    }
+
+    /// <summary>Builds a validator from a JWKS document; a bad document is an error value.</summary>
+    public static bool TryCreate(string jwksJson, [NotNullWhen(true)] out AttestationResultValidator? validator, [NotNullWhen(false)] out string? error, TimeSpan? clockSkew = null)
+    {
+        validator = null;
+        if (!AttestationJwks.TryParse(jwksJson, out var keys, out error))
+        {
+            return false;
+        }
+
+        validator = new AttestationResultValidator(keys, clockSkew);
+        return true;
+    }
+
+    /// <summary>Validates <paramref name="token"/> at time <paramref name="now"/>.</summary>
+    public AttestationResultValidation Validate(string? token, DateTimeOffset now)
+    {
+        if (!JoseJws.TryVerify(token, _keys, out var payload, out var key, out var error))
+        {
+            return AttestationResultValidation.Invalid(error);
+        }
+
+        if (!EarClaimSet.TryRead(payload, out var result, out var policyId, out var issuedAt, out var expiresAt, out error))
+        {
+            return AttestationResultValidation.Invalid(error);
+        }
+
+        if (issuedAt - now > _clockSkew)
+        {
+            return AttestationResultValidation.Invalid($"claims: issued in the future ({issuedAt:O})");
+        }
+
+        // Differences, not sums: DateTimeOffset arithmetic near its limits throws, a TimeSpan difference does not.
+        if (expiresAt is { } exp && now - exp >= _clockSkew)
+        {
+            return AttestationResultValidation.Invalid($"claims: expired at {exp:O}");
+        }
+
+        return AttestationResultValidation.Valid(new VerifiedAttestationResult(
+            result, policyId, issuedAt, expiresAt, key.Kid, key.Alg, System.Text.Encoding.UTF8.GetString(payload)));
+    }
+}

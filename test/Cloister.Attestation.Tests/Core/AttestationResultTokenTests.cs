@@ -1,0 +1,364 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Cloister.Attestation.Results;
+
+namespace Cloister.Attestation.Tests.Core;
+
+public sealed class AttestationResultTokenTests : IDisposable
+{
+    private static readonly DateTimeOffset Now = new(2026, 1, 15, 12, 0, 0, TimeSpan.Zero);
+
+    private readonly ECDsa _p256 = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+    private readonly ECDsa _p384 = ECDsa.Create(ECCurve.NamedCurves.nistP384);
+
+    public void Dispose()
+    {
+        _p256.Dispose();
+        _p384.Dispose();
+    }
+
+    public static AttestationResult SampleResult => new(
+        Verdict.Warning,
+        new AttestationClaims
+        {
+            Tee = TeeType.Sgx,
+            Measurement = "aa" + new string('0', 62),
+            Debug = false,
+            Tcb = "sgx=0f0f pce=13",
+            TcbStatus = "ConfigurationAndSWHardeningNeeded",
+            AdvisoryIds = ["INTEL-SA-00289", "INTEL-SA-00615"],
+            ReportData = "d447b55d",
+            Nonce = null,
+            IssuedAt = new DateTimeOffset(2025, 7, 1, 0, 0, 0, 123, TimeSpan.Zero),
+            Extra = new Dictionary<string, string> { ["mrsigner"] = "bb", ["signer"] = "pck" },
+        },
+        [
+            Check.Pass("quote-signature"),
+            Check.Warn("tcb-status", "tcb-status: ConfigurationAndSWHardeningNeeded"),
+            Check.NotEvaluated("measurement", "measurement: not pinned by the policy"),
+        ]);
+
+    [Theory]
+    [InlineData(256, "ES256")]
+    [InlineData(384, "ES384")]
+    public void SignedResult_Validates_AndGivesTheClaimsBack(int curveBits, string alg)
+    {
+        var key = curveBits == 256 ? _p256 : _p384;
+        var signer = new AttestationResultSigner(key);
+        Assert.Equal(alg, signer.Algorithm);
+
+        var token = signer.Sign(SampleResult, "prod-2026", Now, TimeSpan.FromMinutes(10));
+        var validation = Validator(signer).Validate(token, Now.AddMinutes(1));
+
+        Assert.True(validation.IsValid, validation.Error);
+        var verified = validation.Token;
+        Assert.Equal("prod-2026", verified.PolicyId);
+        Assert.Equal(alg, verified.Algorithm);
+        Assert.Equal(signer.KeyId, verified.KeyId);
+        Assert.Equal(Now, verified.IssuedAt);
+        Assert.Equal(Now.AddMinutes(10), verified.ExpiresAt);
+        Assert.Equal(Verdict.Warning, verified.Result.Verdict);
+        Assert.Equal(SampleResult.Checks, verified.Result.Checks);
+        var claims = verified.Result.Claims;
+        var expected = SampleResult.Claims;
+        Assert.Equal(expected.Tee, claims.Tee);
+        Assert.Equal(expected.Measurement, claims.Measurement);
+        Assert.Equal(expected.Debug, claims.Debug);
+        Assert.Equal(expected.Tcb, claims.Tcb);
+        Assert.Equal(expected.TcbStatus, claims.TcbStatus);
+        Assert.Equal(expected.AdvisoryIds, claims.AdvisoryIds);
+        Assert.Equal(expected.ReportData, claims.ReportData);
+        Assert.Null(claims.Nonce);
+        Assert.Equal(expected.IssuedAt, claims.IssuedAt);
+        Assert.Equal(expected.Extra, claims.Extra);
+    }
+
+    [Fact]
+    public void Payload_IsAnEarClaimSet_ShapedLikeTheVeraisonSamples()
+    {
+        var token = new AttestationResultSigner(_p256, "cloister-test/1").Sign(SampleResult, "prod-2026", Now);
+        using var payload = JsonDocument.Parse(Decode(token.Split('.')[1]));
+        using var sample = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "vectors", "ear", "veraison-ear_ear-claims.json")));
+
+        var root = payload.RootElement;
+        foreach (var member in sample.RootElement.EnumerateObject())
+        {
+            Assert.True(root.TryGetProperty(member.Name, out var ours), $"missing {member.Name}");
+            Assert.Equal(member.Value.ValueKind, ours.ValueKind);
+        }
+
+        Assert.Equal(sample.RootElement.GetProperty("eat_profile").GetString(), root.GetProperty("eat_profile").GetString());
+        Assert.Equal(Now.ToUnixTimeSeconds(), root.GetProperty("iat").GetInt64());
+        Assert.False(root.TryGetProperty("exp", out _));
+        Assert.Equal("cloister-test/1", root.GetProperty("ear.verifier-id").GetProperty("build").GetString());
+        Assert.Equal("Cloister", root.GetProperty("ear.verifier-id").GetProperty("developer").GetString());
+        var submod = Assert.Single(root.GetProperty("submods").EnumerateObject());
+        Assert.Equal("sgx", submod.Name);
+        Assert.Equal("warning", submod.Value.GetProperty("ear.status").GetString());
+        Assert.Equal("prod-2026", submod.Value.GetProperty("ear.appraisal-policy-id").GetString());
+
+        Assert.Equal("sgx", root.GetProperty("tee").GetString());
+        Assert.Equal("warning", root.GetProperty("verdict").GetString());
+        Assert.Equal("prod-2026", root.GetProperty("policyId").GetString());
+        Assert.Equal(JsonValueKind.False, root.GetProperty("debug").ValueKind);
+        Assert.Equal(JsonValueKind.Null, root.GetProperty("nonce").ValueKind);
+        Assert.Equal(["INTEL-SA-00289", "INTEL-SA-00615"], root.GetProperty("advisoryIds").EnumerateArray().Select(e => e.GetString()));
+        var check = root.GetProperty("checks")[1];
+        Assert.Equal("tcb-status", check.GetProperty("name").GetString());
+        Assert.Equal("fail", check.GetProperty("status").GetString());
+        Assert.Equal("tcb-status: ConfigurationAndSWHardeningNeeded", check.GetProperty("reason").GetString());
+        Assert.Equal("not-evaluated", root.GetProperty("checks")[2].GetProperty("status").GetString());
+
+        using var header = JsonDocument.Parse(Decode(token.Split('.')[0]));
+        Assert.Equal("ES256", header.RootElement.GetProperty("alg").GetString());
+        Assert.Equal("JWT", header.RootElement.GetProperty("typ").GetString());
+    }
+
+    [Fact]
+    public void TamperedPayload_IsInvalid()
+    {
+        var signer = new AttestationResultSigner(_p256);
+        var parts = signer.Sign(SampleResult, "default", Now).Split('.');
+        var payload = Encoding.UTF8.GetString(Decode(parts[1])).Replace("\"verdict\":\"warning\"", "\"verdict\":\"affirming\"", StringComparison.Ordinal)
+            .Replace("\"ear.status\":\"warning\"", "\"ear.status\":\"affirming\"", StringComparison.Ordinal);
+        var forged = $"{parts[0]}.{Encode(Encoding.UTF8.GetBytes(payload))}.{parts[2]}";
+
+        var validation = Validator(signer).Validate(forged, Now);
+
+        Assert.False(validation.IsValid);
+        Assert.Equal("jws: signature invalid", validation.Error);
+    }
+
+    [Fact]
+    public void TamperedHeader_IsInvalid()
+    {
+        var signer = new AttestationResultSigner(_p256);
+        var parts = signer.Sign(SampleResult, "default", Now).Split('.');
+        var header = $$"""{"alg":"ES256","kid":"{{signer.KeyId}}","typ":"at+jwt"}""";
+
+        var validation = Validator(signer).Validate($"{Encode(Encoding.UTF8.GetBytes(header))}.{parts[1]}.{parts[2]}", Now);
+
+        Assert.False(validation.IsValid);
+        Assert.Equal("jws: signature invalid", validation.Error);
+    }
+
+    [Fact]
+    public void EveryFlippedSignatureByte_IsInvalid()
+    {
+        var signer = new AttestationResultSigner(_p256);
+        var parts = signer.Sign(SampleResult, "default", Now).Split('.');
+        var signature = Decode(parts[2]);
+        var validator = Validator(signer);
+        for (var i = 0; i < signature.Length; i++)
+        {
+            var mutated = (byte[])signature.Clone();
+            mutated[i] ^= 0x01;
+            Assert.False(validator.Validate($"{parts[0]}.{parts[1]}.{Encode(mutated)}", Now).IsValid);
+        }
+    }
+
+    [Fact]
+    public void AlgNone_IsInvalid_EvenWithTheRightKid()
+    {
+        var signer = new AttestationResultSigner(_p256);
+        var parts = signer.Sign(SampleResult, "default", Now).Split('.');
+        var header = Encode(Encoding.UTF8.GetBytes($$"""{"alg":"none","kid":"{{signer.KeyId}}"}"""));
+
+        foreach (var token in new[] { $"{header}.{parts[1]}.", $"{header}.{parts[1]}.{parts[2]}" })
+        {
+            var validation = Validator(signer).Validate(token, Now);
+            Assert.False(validation.IsValid);
+            Assert.Contains("none", validation.Error, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void Hs256KeyedWithThePublicKey_IsInvalid()
+    {
+        var signer = new AttestationResultSigner(_p256);
+        var parts = signer.Sign(SampleResult, "default", Now).Split('.');
+        var header = Encode(Encoding.UTF8.GetBytes($$"""{"alg":"HS256","kid":"{{signer.KeyId}}"}"""));
+        var input = $"{header}.{parts[1]}";
+        var mac = HMACSHA256.HashData(Encoding.UTF8.GetBytes(signer.ExportJwks()), Encoding.ASCII.GetBytes(input));
+
+        var validation = Validator(signer).Validate($"{input}.{Encode(mac)}", Now);
+
+        Assert.False(validation.IsValid);
+        Assert.Contains("HS256", validation.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void UnknownKid_IsInvalid()
+    {
+        var token = new AttestationResultSigner(_p256, keyId: "someone-else").Sign(SampleResult, "default", Now);
+        var validation = Validator(new AttestationResultSigner(_p256)).Validate(token, Now);
+        Assert.False(validation.IsValid);
+        Assert.StartsWith("jws: no key with kid", validation.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void WrongKeyUnderTheTrustedKid_IsInvalid()
+    {
+        var trusted = new AttestationResultSigner(_p256);
+        using var attacker = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var token = new AttestationResultSigner(attacker, keyId: trusted.KeyId).Sign(SampleResult, "default", Now);
+
+        var validation = Validator(trusted).Validate(token, Now);
+
+        Assert.False(validation.IsValid);
+        Assert.Equal("jws: signature invalid", validation.Error);
+    }
+
+    [Fact]
+    public void AlgOfAnotherCurve_UnderTheTrustedKid_IsInvalid()
+    {
+        var trusted = new AttestationResultSigner(_p256);
+        var token = new AttestationResultSigner(_p384, keyId: trusted.KeyId).Sign(SampleResult, "default", Now);
+
+        var validation = Validator(trusted).Validate(token, Now);
+
+        Assert.False(validation.IsValid);
+        Assert.Contains("does not match", validation.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ExpiredOrFutureTokens_AreInvalid_WithinTheSkew()
+    {
+        var signer = new AttestationResultSigner(_p256);
+        var token = signer.Sign(SampleResult, "default", Now, TimeSpan.FromMinutes(5));
+        var validator = Validator(signer);
+
+        Assert.True(validator.Validate(token, Now.AddMinutes(5).AddSeconds(59)).IsValid);
+        Assert.StartsWith("claims: expired", validator.Validate(token, Now.AddMinutes(6)).Error, StringComparison.Ordinal);
+        Assert.True(validator.Validate(token, Now.AddSeconds(-59)).IsValid);
+        Assert.StartsWith("claims: issued in the future", validator.Validate(token, Now.AddMinutes(-2)).Error, StringComparison.Ordinal);
+        Assert.True(validator.Validate(token, DateTimeOffset.MaxValue).IsValid is false);
+        Assert.False(validator.Validate(token, DateTimeOffset.MinValue).IsValid);
+    }
+
+    [Fact]
+    public void HeaderKeyHintsAndCrit_AreRefused()
+    {
+        var signer = new AttestationResultSigner(_p256);
+        foreach (var extra in new[] { "\"jwk\":{}", "\"jku\":\"https://evil\"", "\"x5c\":[]", "\"crit\":[\"b64\"],\"b64\":false" })
+        {
+            var header = Encoding.UTF8.GetBytes($$"""{"alg":"ES256","kid":"{{signer.KeyId}}",{{extra}}}""");
+            var token = SignWithHeader(_p256, header, Encoding.UTF8.GetBytes("{}"));
+            var validation = Validator(signer).Validate(token, Now);
+            Assert.False(validation.IsValid);
+            Assert.DoesNotContain("signature invalid", validation.Error, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void AuthenticButInconsistentClaims_AreInvalid()
+    {
+        var signer = new AttestationResultSigner(_p256);
+        var header = Encoding.UTF8.GetBytes($$"""{"alg":"ES256","kid":"{{signer.KeyId}}"}""");
+        var good = Decode(signer.Sign(SampleResult, "default", Now).Split('.')[1]);
+        var goodText = Encoding.UTF8.GetString(good);
+        foreach (var payload in new[]
+        {
+            goodText.Replace("\"ear.status\":\"warning\"", "\"ear.status\":\"affirming\"", StringComparison.Ordinal),
+            goodText.Replace("\"eat_profile\":\"tag:github.com,2023:veraison/ear\"", "\"eat_profile\":\"x\"", StringComparison.Ordinal),
+            goodText.Replace("\"tee\":\"sgx\"", "\"tee\":\"tdx\"", StringComparison.Ordinal),
+            goodText.Replace("\"status\":\"fail\"", "\"status\":\"failed\"", StringComparison.Ordinal),
+            goodText.Replace("{\"eat_profile\"", "{\"iat\":1,\"eat_profile\"", StringComparison.Ordinal),
+            "[]",
+            "not json",
+        })
+        {
+            var validation = Validator(signer).Validate(SignWithHeader(_p256, header, Encoding.UTF8.GetBytes(payload)), Now);
+            Assert.False(validation.IsValid);
+            Assert.StartsWith("claims:", validation.Error, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void MalformedTokens_AreInvalid_AndNeverThrow()
+    {
+        var signer = new AttestationResultSigner(_p256);
+        var token = signer.Sign(SampleResult, "default", Now);
+        var validator = Validator(signer);
+        var random = new Random(7638);
+        List<string?> tokens = [null, "", ".", "..", "...", "a.b.c", token + ".", token + " ", " " + token, token + "=", token.Replace('-', '+').Replace('_', '/'), new string('a', 2 * 1024 * 1024)];
+        for (var length = 0; length < token.Length; length++)
+        {
+            tokens.Add(token[..length]);
+        }
+
+        const string alphabet = "ABCabc012-_.=+/ {}\"";
+        for (var i = 0; i < 300; i++)
+        {
+            tokens.Add(new string([.. Enumerable.Range(0, random.Next(0, 200)).Select(_ => alphabet[random.Next(alphabet.Length)])]));
+        }
+
+        foreach (var candidate in tokens)
+        {
+            var validation = validator.Validate(candidate, Now);
+            Assert.False(validation.IsValid, candidate);
+            Assert.False(string.IsNullOrEmpty(validation.Error));
+        }
+    }
+
+    [Fact]
+    public void VeraisonSampleKey_SignsAndVerifiesTheVeraisonClaimSets()
+    {
+        using var skey = JsonDocument.Parse(File.ReadAllBytes(Vector("veraison-ear_skey.json")));
+        using var key = ECDsa.Create(new ECParameters
+        {
+            Curve = ECCurve.NamedCurves.nistP256,
+            D = Decode(skey.RootElement.GetProperty("d").GetString()!),
+            Q = new ECPoint
+            {
+                X = Decode(skey.RootElement.GetProperty("x").GetString()!),
+                Y = Decode(skey.RootElement.GetProperty("y").GetString()!),
+            },
+        });
+        var pkey = File.ReadAllText(Vector("veraison-ear_pkey.json"));
+        Assert.True(AttestationJwks.TryParse($$"""{"keys":[{{pkey}}]}""", out var keys, out var error), error);
+        var jwk = Assert.Single(keys);
+        Assert.Equal("ES256", jwk.Alg);
+        Assert.Equal(jwk.Thumbprint, jwk.Kid);
+
+        var signer = new AttestationResultSigner(key);
+        Assert.Equal(jwk.Kid, signer.KeyId);
+        Assert.Equal(jwk.X, signer.PublicKey.X);
+
+        foreach (var file in Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "vectors", "ear"), "veraison-ear_ear-claims*.json"))
+        {
+            var claims = File.ReadAllBytes(file);
+            var token = JoseJws.Sign(claims, key, "ES256", jwk.Kid);
+            Assert.True(JoseJws.TryVerify(token, keys, out var payload, out _, out error), error);
+            Assert.Equal(claims, payload);
+        }
+
+        // Our own results under the Veraison key verify with the Veraison public JWK.
+        var validator = new AttestationResultValidator(keys);
+        Assert.True(validator.Validate(signer.Sign(SampleResult, "default", Now), Now).IsValid);
+    }
+
+    private static AttestationResultValidator Validator(AttestationResultSigner signer)
+    {
+        Assert.True(AttestationResultValidator.TryCreate(signer.ExportJwks(), out var validator, out var error), error);
+        return validator;
+    }
+
+    private static string SignWithHeader(ECDsa key, byte[] header, byte[] payload)
+    {
+        var input = $"{Encode(header)}.{Encode(payload)}";
+        var hash = key.KeySize == 384 ? HashAlgorithmName.SHA384 : HashAlgorithmName.SHA256;
+        return $"{input}.{Encode(key.SignData(Encoding.ASCII.GetBytes(input), hash, DSASignatureFormat.IeeeP1363FixedFieldConcatenation))}";
+    }
+
+    private static string Vector(string name) => Path.Combine(AppContext.BaseDirectory, "vectors", "ear", name);
+
+    private static string Encode(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    private static byte[] Decode(string text)
+    {
+        var padded = text.Replace('-', '+').Replace('_', '/');
+        return Convert.FromBase64String(padded + new string('=', (4 - padded.Length % 4) % 4));
+    }
+}
