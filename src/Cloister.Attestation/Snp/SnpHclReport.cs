@@ -16,6 +16,12 @@ internal readonly ref struct SnpHclReport
     /// <summary>IGVM report type of the hardware report: 2 = SEV-SNP.</summary>
     public const uint ReportTypeSnp = 2;
 
+    /// <summary>
+    /// Upper bound on a whole HCL report. Azure's is about 2.6 KB (header, report, a ~1 KB claims JSON, padding);
+    /// the bound keeps hashing of attacker-sized claims cheap.
+    /// </summary>
+    public const int MaxSize = 64 * 1024;
+
     private SnpHclReport(ReadOnlySpan<byte> hardwareReport, ReadOnlySpan<byte> claims, uint hashType)
     {
         HardwareReport = hardwareReport;
@@ -39,6 +45,12 @@ internal readonly ref struct SnpHclReport
         if (!IsHcl(raw))
         {
             reason = "hcl: missing HCLA signature";
+            return false;
+        }
+
+        if (raw.Length > MaxSize)
+        {
+            reason = $"size: HCL report of {raw.Length} bytes exceeds the {MaxSize}-byte limit";
             return false;
         }
 
