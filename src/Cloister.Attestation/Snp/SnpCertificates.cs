@@ -77,16 +77,32 @@ internal static class SnpCertificates
     {
         try
         {
-            var certificate = new AsnReader(certificateDer, AsnEncodingRules.DER).ReadSequence();
+            var outer = new AsnReader(certificateDer, AsnEncodingRules.DER);
+            var certificate = outer.ReadSequence();
             var tbs = certificate.ReadEncodedValue();
-            var algorithm = certificate.ReadSequence();
+            var algorithmEncoded = certificate.ReadEncodedValue();
             var signature = certificate.ReadBitString(out var unusedBits);
-            if (certificate.HasData || unusedBits != 0)
+            if (outer.HasData || certificate.HasData || unusedBits != 0)
             {
                 reason = "malformed certificate";
                 return false;
             }
 
+            // RFC 5280 4.1.1.2: the unsigned outer algorithm must equal the signed one inside the TBS.
+            var tbsFields = new AsnReader(tbs, AsnEncodingRules.DER).ReadSequence();
+            if (tbsFields.PeekTag().HasSameClassAndValue(new Asn1Tag(TagClass.ContextSpecific, 0)))
+            {
+                tbsFields.ReadEncodedValue();
+            }
+
+            tbsFields.ReadEncodedValue();
+            if (!tbsFields.ReadEncodedValue().Span.SequenceEqual(algorithmEncoded.Span))
+            {
+                reason = "the outer signature algorithm differs from the signed one";
+                return false;
+            }
+
+            var algorithm = new AsnReader(algorithmEncoded, AsnEncodingRules.DER).ReadSequence();
             if (algorithm.ReadObjectIdentifier() != RsaPssOid)
             {
                 reason = "signature algorithm is not RSASSA-PSS";
@@ -141,11 +157,8 @@ internal static class SnpCertificates
             switch (tag.TagValue)
             {
                 case 0:
-                    {
-                        var hash = field.ReadSequence();
-                        hashOk = hash.ReadObjectIdentifier() == Sha384Oid;
-                        break;
-                    }
+                    hashOk = IsSha384AlgorithmIdentifier(field);
+                    break;
 
                 case 1:
                     {
@@ -155,8 +168,7 @@ internal static class SnpCertificates
                             return false;
                         }
 
-                        var mgfHash = mgf.ReadSequence();
-                        mgfOk = mgfHash.ReadObjectIdentifier() == Sha384Oid;
+                        mgfOk = IsSha384AlgorithmIdentifier(mgf) && !mgf.HasData;
                         break;
                     }
 
@@ -173,9 +185,31 @@ internal static class SnpCertificates
                 default:
                     return false;
             }
+
+            if (field.HasData)
+            {
+                return false;
+            }
         }
 
         return hashOk && mgfOk && saltOk;
+    }
+
+    /// <summary>Reads AlgorithmIdentifier { sha384, NULL or absent } exactly.</summary>
+    private static bool IsSha384AlgorithmIdentifier(AsnReader reader)
+    {
+        var identifier = reader.ReadSequence();
+        if (identifier.ReadObjectIdentifier() != Sha384Oid)
+        {
+            return false;
+        }
+
+        if (identifier.HasData)
+        {
+            identifier.ReadNull();
+        }
+
+        return !identifier.HasData;
     }
 
     /// <summary>Reads a small non-negative DER INTEGER (the VCEK SPL extensions; ucodeSPL can take two bytes).</summary>
