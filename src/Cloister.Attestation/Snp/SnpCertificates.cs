@@ -17,16 +17,18 @@ internal static class SnpCertificates
     private const string Mgf1Oid = "1.2.840.113549.1.1.8";
 
     /// <summary>Every DER certificate in the inputs: DER entries as they are, PEM entries split into their blocks.</summary>
-    public static List<byte[]> DecodeInputs(IReadOnlyList<byte[]>? inputs, List<string> problems)
+    /// <returns>Each certificate with the index of the input it came from.</returns>
+    public static List<(byte[] Der, int Source)> DecodeInputs(IReadOnlyList<byte[]>? inputs, List<string> problems)
     {
-        var result = new List<byte[]>();
+        var result = new List<(byte[] Der, int Source)>();
         if (inputs is null)
         {
             return result;
         }
 
-        foreach (var input in inputs)
+        for (var index = 0; index < inputs.Count; index++)
         {
+            var input = inputs[index];
             if (input is null || input.Length == 0)
             {
                 problems.Add("empty certificate input");
@@ -41,7 +43,7 @@ internal static class SnpCertificates
 
             if (input[0] == 0x30)
             {
-                result.Add(input);
+                result.Add((input, index));
                 continue;
             }
 
@@ -55,7 +57,7 @@ internal static class SnpCertificates
                     var der = new byte[fields.DecodedDataLength];
                     if (Convert.TryFromBase64Chars(text[fields.Base64Data], der, out var written) && written == der.Length)
                     {
-                        result.Add(der);
+                        result.Add((der, index));
                         found = true;
                     }
                 }

@@ -28,6 +28,13 @@ internal sealed class SnpVerifiedLeaf
 {
     private const string AmdOidPrefix = "1.3.6.1.4.1.3704.1.";
 
+    /// <summary>Keys kept per certificate: about one per thread verifying concurrently.</summary>
+    private const int MaxPooledKeys = 16;
+
+    // Importing a P-384 key costs about as much as a verification (~0.9 ms vs ~0.6 ms here, OpenSSL 3.0), so
+    // verified keys are reused. A pool rather than one shared instance: ECDsa is not documented as thread-safe.
+    private readonly ConcurrentBag<ECDsa> _keys = [];
+
     private SnpVerifiedLeaf(SnpAmdAnchor anchor, X509Certificate2 certificate, byte[] subjectPublicKeyInfo)
     {
         Anchor = anchor;
@@ -135,6 +142,32 @@ internal sealed class SnpVerifiedLeaf
             leaf.ReadExtensions(certificate);
             reason = null;
             return leaf;
+        }
+    }
+
+    /// <summary>Verifies an ECDSA P-384/SHA-384 signature (IEEE P1363 r‖s) over <paramref name="data"/> with this certificate's key.</summary>
+    public bool VerifySignature(ReadOnlySpan<byte> data, ReadOnlySpan<byte> signature)
+    {
+        if (!_keys.TryTake(out var key))
+        {
+            key = ECDsa.Create();
+            key.ImportSubjectPublicKeyInfo(SubjectPublicKeyInfo, out _);
+        }
+
+        try
+        {
+            return key.VerifyData(data, signature, HashAlgorithmName.SHA384, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
+        }
+        finally
+        {
+            if (_keys.Count < MaxPooledKeys)
+            {
+                _keys.Add(key);
+            }
+            else
+            {
+                key.Dispose();
+            }
         }
     }
 

@@ -153,40 +153,58 @@ public sealed class SnpVerifier : IEvidenceVerifier
 
     private SnpVerifiedLeaf? FindVerifiedLeaf(IReadOnlyList<byte[]>? inputs, out string reason)
     {
-        var problems = new List<string>();
-        var ders = SnpCertificates.DecodeInputs(inputs, problems);
-
-        // Hot path: a certificate verified before is found by its hash without parsing it again.
-        foreach (var der in ders)
+        // Hot path: an input seen before (a DER certificate, or a PEM holding one) is found by its hash, without decoding.
+        if (inputs is not null)
         {
-            if (_cache.TryGet(SnpCertificateKey.Of(der), out var cached) && cached is not null)
+            foreach (var input in inputs)
             {
-                reason = string.Empty;
-                return cached;
+                if (input is { Length: > 0 and <= SnpCertificates.MaxCertificateInputBytes }
+                    && _cache.TryGet(SnpCertificateKey.Of(input), out var cached) && cached is not null)
+                {
+                    reason = string.Empty;
+                    return cached;
+                }
             }
         }
 
+        var problems = new List<string>();
+        var ders = SnpCertificates.DecodeInputs(inputs, problems);
         string? firstFailure = null;
-        foreach (var der in ders)
+        foreach (var (der, source) in ders)
         {
             if (SnpAmdRoots.IsBuiltIn(der))
             {
                 continue;
             }
 
-            var leaf = SnpVerifiedLeaf.TryVerify(der, out var failure);
-            if (leaf is not null)
+            var key = SnpCertificateKey.Of(der);
+            var leaf = _cache.TryGet(key, out var cached) ? cached : null;
+            if (leaf is null)
             {
-                _cache.Add(SnpCertificateKey.Of(der), leaf);
-                reason = string.Empty;
-                return leaf;
+                leaf = SnpVerifiedLeaf.TryVerify(der, out var failure);
+                if (leaf is null)
+                {
+                    // A leaf's own failure says more than an unknown issuer (e.g. a non-built-in ASK beside it).
+                    if (firstFailure is null || (firstFailure.StartsWith("issuer-unknown", StringComparison.Ordinal) && !failure!.StartsWith("issuer-unknown", StringComparison.Ordinal)))
+                    {
+                        firstFailure = failure;
+                    }
+
+                    continue;
+                }
+
+                _cache.Add(key, leaf);
             }
 
-            // A leaf's own failure says more than an unknown issuer (e.g. a non-built-in ASK beside it).
-            if (firstFailure is null || (firstFailure.StartsWith("issuer-unknown", StringComparison.Ordinal) && !failure!.StartsWith("issuer-unknown", StringComparison.Ordinal)))
+            var input = inputs![source];
+            if (!ReferenceEquals(input, der))
             {
-                firstFailure = failure;
+                // The PEM that held it maps to the same verified certificate.
+                _cache.Add(SnpCertificateKey.Of(input), leaf);
             }
+
+            reason = string.Empty;
+            return leaf;
         }
 
         reason = firstFailure
@@ -226,9 +244,7 @@ public sealed class SnpVerifier : IEvidenceVerifier
         bool valid;
         try
         {
-            using var key = ECDsa.Create();
-            key.ImportSubjectPublicKeyInfo(leaf.SubjectPublicKeyInfo, out _);
-            valid = key.VerifyData(report.SignedBytes, signature, HashAlgorithmName.SHA384, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
+            valid = leaf.VerifySignature(report.SignedBytes, signature);
         }
         catch (CryptographicException)
         {
