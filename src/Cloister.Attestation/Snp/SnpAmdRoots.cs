@@ -15,6 +15,7 @@ internal sealed class SnpAmdAnchor
         IntermediateDer = Intermediate.RawData;
         ArkDer = Ark.RawData;
         IntermediateSubject = Intermediate.SubjectName.RawData;
+        IntermediateName = Intermediate.GetNameInfo(X509NameType.SimpleName, false);
         NotBefore = Max(SnpCertificates.NotBefore(Intermediate), SnpCertificates.NotBefore(Ark));
         NotAfter = Min(SnpCertificates.NotAfter(Intermediate), SnpCertificates.NotAfter(Ark));
         SelfCheckError = SelfCheck(arkSha256);
@@ -34,6 +35,9 @@ internal sealed class SnpAmdAnchor
     public byte[] ArkDer { get; }
 
     public byte[] IntermediateSubject { get; }
+
+    /// <summary>The ASK/ASVK common name, e.g. "SEV-Milan" or "SEV-VLEK-Milan".</summary>
+    public string IntermediateName { get; }
 
     /// <summary>The window in which both the ARK and the intermediate are valid.</summary>
     public DateTimeOffset NotBefore { get; }
@@ -63,7 +67,7 @@ internal sealed class SnpAmdAnchor
 
         if (!SnpCertificates.VerifyRsaPssSignature(IntermediateDer, arkKey, out reason))
         {
-            return $"built-in {Intermediate.GetNameInfo(X509NameType.SimpleName, false)} signature by ARK-{Product}: {reason}";
+            return $"built-in {IntermediateName} signature by ARK-{Product}: {reason}";
         }
 
         return null;

@@ -43,6 +43,12 @@ internal readonly ref struct SnpReport
     public const ulong PolicyDebug = 1UL << 19;
     public const ulong PolicyMbzMask = ~((1UL << 26) - 1);
 
+    // "Must be zero" byte ranges per version: v2 has no CPUID bytes (0x188.. reserved as a whole); the mitigation
+    // vectors at 0x1F8 exist from v5.
+    private static readonly (int Start, int End, string Name)[] ReservedV2 = ReservedRanges(0x188, 0x208);
+    private static readonly (int Start, int End, string Name)[] ReservedV3 = ReservedRanges(0x18B, 0x208);
+    private static readonly (int Start, int End, string Name)[] ReservedV5 = ReservedRanges(0x18B, 0x1F8);
+
     private readonly ReadOnlySpan<byte> _raw;
 
     private SnpReport(ReadOnlySpan<byte> raw) => _raw = raw;
@@ -191,19 +197,11 @@ internal readonly ref struct SnpReport
             return "signer info bits 5-31 must be zero";
         }
 
-        // v2 has no CPUID bytes, so 0x188.. is reserved as a whole.
-        var cpuidEnd = Version >= 3 ? 0x18B : 0x188;
-        var ranges = new (int Start, int End, string Name)[]
+        var ranges = Version switch
         {
-            (0x04C, 0x050, "0x04C"),
-            (cpuidEnd, 0x1A0, "0x18B"),
-            (0x1EB, 0x1EC, "0x1EB"),
-            (0x1EF, 0x1F0, "0x1EF"),
-            (0x1F8, Version >= 5 ? 0x1F8 : 0x208, "0x1F8 (mitigation vectors before v5)"),
-            (0x208, 0x2A0, "0x208"),
-            (SignatureROffset + P384ComponentLength, SignatureSOffset, "signature R high bytes"),
-            (SignatureSOffset + P384ComponentLength, 0x330, "signature S high bytes"),
-            (0x330, Size, "0x330"),
+            2 => ReservedV2,
+            < 5 => ReservedV3,
+            _ => ReservedV5,
         };
         foreach (var (start, end, name) in ranges)
         {
@@ -215,6 +213,19 @@ internal readonly ref struct SnpReport
 
         return null;
     }
+
+    private static (int Start, int End, string Name)[] ReservedRanges(int cpuidEnd, int mitigationEnd) =>
+    [
+        (0x04C, 0x050, "0x04C"),
+        (cpuidEnd, 0x1A0, cpuidEnd == 0x188 ? "0x188" : "0x18B"),
+        (0x1EB, 0x1EC, "0x1EB"),
+        (0x1EF, 0x1F0, "0x1EF"),
+        (0x1F8, mitigationEnd, "0x1F8 (mitigation vectors before v5)"),
+        (0x208, 0x2A0, "0x208"),
+        (SignatureROffset + P384ComponentLength, SignatureSOffset, "signature R high bytes"),
+        (SignatureSOffset + P384ComponentLength, 0x330, "signature S high bytes"),
+        (0x330, Size, "0x330"),
+    ];
 
     /// <summary>R‖S big-endian (IEEE P1363) from the little-endian, zero-extended fields.</summary>
     public void WriteP1363Signature(Span<byte> destination)

@@ -103,7 +103,7 @@ internal sealed class SnpVerifiedLeaf
                 return null;
             }
 
-            var intermediateName = anchor.Intermediate.GetNameInfo(X509NameType.SimpleName, false);
+            var intermediateName = anchor.IntermediateName;
             if (anchor.SelfCheckError is not null)
             {
                 reason = $"anchor-invalid: {anchor.SelfCheckError}";

@@ -106,7 +106,7 @@ public sealed class SnpVerifier : IEvidenceVerifier
         else
         {
             var leafName = SnpVerifiedLeaf.SignerName(leaf.Signer);
-            checks.Add(Check.Pass("vcek-chain", $"ok: {leafName} signed by the built-in {leaf.Anchor.Intermediate.GetNameInfo(System.Security.Cryptography.X509Certificates.X509NameType.SimpleName, false)} under ARK-{leaf.Product}"));
+            checks.Add(Check.Pass("vcek-chain", $"ok: {leafName} signed by the built-in {leaf.Anchor.IntermediateName} under ARK-{leaf.Product}"));
             checks.Add(CheckValidity(leaf, leafName, at));
             checks.Add(CheckSignature(report, leaf, leafName));
         }
