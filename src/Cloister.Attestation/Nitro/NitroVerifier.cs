@@ -161,7 +161,7 @@ public sealed class NitroVerifier : IEvidenceVerifier
         return true;
     }
 
-    private Check VerifyChain(NitroDocument document, out ECParameters? leafKey)
+    private Check VerifyChain(NitroDocument document, out NitroLeafKey? leafKey)
     {
         leafKey = null;
         var key = NitroChainCache.KeyOf(document);
@@ -267,7 +267,7 @@ public sealed class NitroVerifier : IEvidenceVerifier
         }
     }
 
-    private static void TryReadLeafKey(NitroDocument document, out ECParameters? leafKey)
+    private static void TryReadLeafKey(NitroDocument document, out NitroLeafKey? leafKey)
     {
         leafKey = null;
         try
@@ -281,17 +281,18 @@ public sealed class NitroVerifier : IEvidenceVerifier
     }
 
     /// <summary>The leaf's public key when it is ECDSA P-384, else null.</summary>
-    private static ECParameters? ReadKey(X509Certificate2 leaf)
+    private static NitroLeafKey? ReadKey(X509Certificate2 leaf)
     {
         try
         {
-            using var key = leaf.GetECDsaPublicKey();
+            var key = leaf.GetECDsaPublicKey();
             if (key is null || key.KeySize != 384)
             {
+                key?.Dispose();
                 return null;
             }
 
-            return key.ExportParameters(includePrivateParameters: false);
+            return new NitroLeafKey(key);
         }
         catch (CryptographicException)
         {
@@ -299,9 +300,9 @@ public sealed class NitroVerifier : IEvidenceVerifier
         }
     }
 
-    private static Check VerifySignature(NitroDocument document, ECParameters? leafKey)
+    private static Check VerifySignature(NitroDocument document, NitroLeafKey? leafKey)
     {
-        if (leafKey is not { } parameters)
+        if (leafKey is null)
         {
             return Check.Fail(SignatureCheck, "leaf-key: the document's certificate has no readable ECDSA P-384 key");
         }
@@ -309,8 +310,7 @@ public sealed class NitroVerifier : IEvidenceVerifier
         var toBeSigned = SigStructure(document.Protected.Span, document.Payload.Span);
         try
         {
-            using var key = ECDsa.Create(parameters);
-            var valid = key.VerifyData(toBeSigned, document.Signature.Span, HashAlgorithmName.SHA384, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
+            var valid = leafKey.VerifyP1363(toBeSigned, document.Signature.Span);
             return valid
                 ? Check.Pass(SignatureCheck, "ES384 over the COSE Sig_structure")
                 : Check.Fail(SignatureCheck, "signature-invalid: the ES384 signature does not verify with the document's certificate");
