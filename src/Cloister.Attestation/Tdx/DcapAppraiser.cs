@@ -48,6 +48,11 @@ internal static class DcapAppraiser
         {
             return AttestationResult.Unreadable(tee, "quote-structure", $"quote-structure: malformed input ({e.Message})");
         }
+        catch (InvalidOperationException e)
+        {
+            // System.Text.Json reports some malformed input this way (e.g. invalid UTF-8 in a string).
+            return AttestationResult.Unreadable(tee, "quote-structure", $"quote-structure: malformed input ({e.Message})");
+        }
         catch (ArgumentException e)
         {
             return AttestationResult.Unreadable(tee, "quote-structure", $"quote-structure: malformed input ({e.Message})");

@@ -184,6 +184,13 @@ internal sealed class DcapCollateral
     private bool TryAddJson(byte[] json, out string error)
     {
         error = "";
+        if (!System.Text.Unicode.Utf8.IsValid(json))
+        {
+            // JsonElement.GetString throws on invalid UTF-8 inside strings; refuse it up front.
+            error = "JSON is not valid UTF-8";
+            return false;
+        }
+
         try
         {
             using var document = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 16 });
