@@ -107,6 +107,10 @@ internal static class DcapAppraiser
             {
                 checks.Add(Check.Fail("pck-chain", $"pck-chain: {chainError}"));
             }
+            else if (IsCa(pck))
+            {
+                checks.Add(Check.Fail("pck-chain", "pck-chain: the certificate in the PCK position is a CA certificate"));
+            }
             else if (!DcapPckExtension.TryRead(pck, out pckExtension))
             {
                 checks.Add(Check.Fail("pck-chain", "pck-chain: PCK certificate has no readable SGX extension (FMSPC, PCE-ID, TCB)"));
@@ -133,7 +137,10 @@ internal static class DcapAppraiser
         }
         else
         {
-            (tcbStatus, advisories) = AppraiseCollateral(tee, quote, evidence.Collateral, pck, pckChain, pckExtension, policy, at, checks);
+            // Certificates given beside the evidence (e.g. a TCB Signing chain) are extra collateral; the PCK chain
+            // always comes from the quote itself.
+            var items = evidence.Certificates is { Count: > 0 } certificates ? [.. evidence.Collateral, .. certificates] : evidence.Collateral;
+            (tcbStatus, advisories) = AppraiseCollateral(tee, quote, items, pck, pckChain, pckExtension, policy, at, checks);
         }
 
         // Policy on the report.
@@ -167,7 +174,9 @@ internal static class DcapAppraiser
                 extra["mrservicetd"] = Convert.ToHexStringLower(quote.MrServiceTd);
             }
 
-            checks.Add(debug && !policy.AllowDebug
+            checks.Add(quote.QeReport.Debug
+                ? Check.Fail("debug", "debug: the quoting enclave is a debug enclave")
+                : debug && !policy.AllowDebug
                 ? Check.Fail("debug", "debug: TD attribute bit 0 (DEBUG) is set")
                 : Check.Pass("debug", debug ? "debug: DEBUG set, allowed by policy" : "debug: not a debug TD"));
 
@@ -193,7 +202,9 @@ internal static class DcapAppraiser
             extra["isv_svn"] = enclave.IsvSvn.ToString(System.Globalization.CultureInfo.InvariantCulture);
             extra["attributes"] = Convert.ToHexStringLower(enclave.Attributes);
             extra["miscselect"] = enclave.MiscSelect.ToString("x8", System.Globalization.CultureInfo.InvariantCulture);
-            checks.Add(debug && !policy.AllowDebug
+            checks.Add(quote.QeReport.Debug
+                ? Check.Fail("debug", "debug: the quoting enclave is a debug enclave")
+                : debug && !policy.AllowDebug
                 ? Check.Fail("debug", "debug: enclave ATTRIBUTES.DEBUG is set")
                 : Check.Pass("debug", debug ? "debug: DEBUG set, allowed by policy" : "debug: not a debug enclave"));
         }

@@ -220,6 +220,41 @@ public sealed class DcapPolicyAndCollateralTests
     }
 
     [Fact]
+    public void TcbSigningChain_GivenAsCertificates_IsUsedForSeparateCollateral()
+    {
+        var items = new List<byte[]> { Read("tdx/trustee_tcbInfo.json"), Read("tdx/trustee_enclaveIdentity.json") };
+        items.AddRange(CrlsFromBundle("tdx/dcapqvl_tdx_quote_outdated_collateral.json"));
+        var evidence = new EvidenceBundle(TeeType.Tdx, Read("tdx/trustee_tdx_quote_6.dat"), [Read("tdx/dcapqvl_tcb_signing_chain_2025.pem")], items);
+
+        var result = new TdxVerifier().Verify(evidence, DefaultPolicy, At("2025-11-01"));
+
+        Assert.Equal("OutOfDate", result.Claims.TcbStatus);
+        Assert.DoesNotContain("signer", CheckOf(result, "collateral").Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TwoTcbInfos_AreRefused()
+    {
+        var result = new TdxVerifier().Verify(
+            new EvidenceBundle(TeeType.Tdx, Read(TdxQuote), [], [Read(TdxCollateral), Read("tdx/trustee_tcbInfo.json")]), DefaultPolicy, At("2025-07-01"));
+
+        Assert.Equal(Verdict.Contraindicated, result.Verdict);
+        Assert.Contains("second", CheckOf(result, "collateral").Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void MissingTcbSigningChain_FailsTheCollateral()
+    {
+        var items = new List<byte[]> { Read("tdx/trustee_tcbInfo.json"), Read("tdx/trustee_enclaveIdentity.json") };
+
+        var result = new TdxVerifier().Verify(new EvidenceBundle(TeeType.Tdx, Read("tdx/trustee_tdx_quote_6.dat"), [], items), DefaultPolicy, At("2025-11-01"));
+
+        Assert.Equal(Verdict.Contraindicated, result.Verdict);
+        Assert.Contains("no signing certificate", CheckOf(result, "collateral").Reason, StringComparison.Ordinal);
+        Assert.Equal(CheckStatus.NotEvaluated, CheckOf(result, "tcb-status").Status);
+    }
+
+    [Fact]
     public void ConcurrentVerifications_AllAffirm()
     {
         var results = new AttestationResult[64];
