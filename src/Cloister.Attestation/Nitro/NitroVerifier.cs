@@ -243,8 +243,9 @@ public sealed class NitroVerifier : IEvidenceVerifier
                     return Check.Fail(ChainCheck, $"chain-order: certificate {i} of the chain is not the cabundle's, in reverse order");
                 }
 
-                var from = new DateTimeOffset(element.NotBefore);
-                var to = new DateTimeOffset(element.NotAfter);
+                // Via UTC: a local-time conversion of an extreme date could fall outside DateTimeOffset's range.
+                var from = new DateTimeOffset(element.NotBefore.ToUniversalTime(), TimeSpan.Zero);
+                var to = new DateTimeOffset(element.NotAfter.ToUniversalTime(), TimeSpan.Zero);
                 notBefore = from > notBefore ? from : notBefore;
                 notAfter = to < notAfter ? to : notAfter;
             }
