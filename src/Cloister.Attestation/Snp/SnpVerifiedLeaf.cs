@@ -139,7 +139,15 @@ internal sealed class SnpVerifiedLeaf
             }
 
             var leaf = new SnpVerifiedLeaf(anchor, certificate, spki);
-            leaf.ReadExtensions(certificate);
+            try
+            {
+                leaf.ReadExtensions(certificate);
+            }
+            catch (CryptographicException)
+            {
+                leaf.ExtensionError ??= "the extensions cannot be read";
+            }
+
             reason = null;
             return leaf;
         }
