@@ -77,7 +77,10 @@ public sealed class AttestationVerifier
             return AttestationResult.Unreadable(tee, "internal", $"internal: the {name} verifier reported {result.Claims.Tee} claims");
         }
 
-        List<Check> checks = [Check.Pass("tee-allowed", $"tee-allowed: {name}"), .. result.Checks];
+        // Verifiers that already judge the TEE type themselves keep their check; the others get one here.
+        List<Check> checks = result.Checks.Any(c => c.Name is "tee-allowed" or "tee-type")
+            ? [.. result.Checks]
+            : [Check.Pass("tee-allowed", $"tee-allowed: {name}"), .. result.Checks];
         var worst = checks.Max(c => c.Impact);
         return new AttestationResult(worst > result.Verdict ? worst : result.Verdict, result.Claims, checks);
     }

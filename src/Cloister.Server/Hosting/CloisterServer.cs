@@ -1,4 +1,5 @@
 using Cloister.Protocol;
+using Cloister.Server.Attestation;
 using Cloister.Server.Auth;
 using Cloister.Server.Http;
 using Cloister.Server.Tenants;
@@ -71,6 +72,7 @@ public static class CloisterServer
         services.AddSingleton<ApiKeyAuthenticator>();
         services.AddSingleton<TokenService>();
         services.AddSingleton<TenantService>();
+        services.AddSingleton<AttestationService>();
         services.AddSingleton<ReencryptionSignal>();
         services.AddSingleton<ReencryptionWorker>();
         services.AddHostedService(sp => sp.GetRequiredService<ReencryptionWorker>());
@@ -86,6 +88,7 @@ public static class CloisterServer
         app.MapHealthEndpoints();
         app.MapTenantEndpoints();
         app.MapTokenEndpoints();
+        app.MapAttestationEndpoints();
 
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Cloister");
         if (insecureNonLoopback)

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Cloister.Server.Attestation;
 using Cloister.Server.Tenants;
 using Cloister.Server.Tokens;
 using Microsoft.AspNetCore.Mvc;
@@ -21,6 +22,8 @@ namespace Cloister.Server.Http;
 [JsonSerializable(typeof(CreateApiKeyRequest))]
 [JsonSerializable(typeof(ApiKeyCreated))]
 [JsonSerializable(typeof(DataKeyRotated))]
+[JsonSerializable(typeof(VerifyEvidenceRequest))]
+[JsonSerializable(typeof(VerifyEvidenceResponse))]
 [JsonSerializable(typeof(ProblemDetails))]
 [JsonSerializable(typeof(HttpValidationProblemDetails))]
 internal sealed partial class ApiJsonContext : JsonSerializerContext;

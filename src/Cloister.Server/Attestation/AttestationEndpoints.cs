@@ -1,0 +1,91 @@
+using Cloister.Attestation;
+using Cloister.Attestation.Policy;
+using Cloister.Server.Auth;
+using Cloister.Server.Http;
+
+namespace Cloister.Server.Attestation;
+
+/// <summary>/v1/attestation: verify evidence (scope attestation) and publish the result-signing key.</summary>
+internal static class AttestationEndpoints
+{
+    // Evidence with its certificates and collateral (TCB info, QE identity, CRLs) fits comfortably.
+    private const long BodyLimit = 8 * 1024 * 1024;
+
+    public static void MapAttestationEndpoints(this IEndpointRouteBuilder routes)
+    {
+        routes.MapGroup("/v1/attestation").WithTags("Attestation").RequireScope(Scopes.Attestation)
+            .MapPost("/verify", VerifyAsync).Accepts<VerifyEvidenceRequest>("application/json").Produces<VerifyEvidenceResponse>();
+        routes.MapGet("/v1/attestation/jwks", (AttestationService service) => TypedResults.Text(service.Jwks, "application/jwk-set+json")).WithTags("Attestation");
+    }
+
+    private static async Task<IResult> VerifyAsync(HttpContext http, AttestationService service, TimeProvider time)
+    {
+        var (body, problem) = await JsonBody.ReadAsync(http.Request, ApiJsonContext.Default.VerifyEvidenceRequest, BodyLimit);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        if (!TeeNames.TryParse(body!.Type, out var tee))
+        {
+            return Problems.Invalid("unknown-tee", "Unknown evidence type", $"'type' must be one of: {string.Join(", ", TeeNames.All)}.");
+        }
+
+        if (!TryDecode(body.Evidence, out var evidence) || evidence.Length == 0)
+        {
+            return Problems.Invalid("'evidence' is required: the evidence bytes in base64.");
+        }
+
+        var certificates = new List<byte[]>();
+        foreach (var (item, i) in (body.Certificates ?? []).Select((c, i) => (c, i)))
+        {
+            if (!TryDecode(item, out var bytes))
+            {
+                return Problems.Invalid($"'certificates[{i}]' is not base64.");
+            }
+
+            certificates.Add(bytes);
+        }
+
+        var collateral = new List<byte[]>();
+        foreach (var (item, i) in (body.Collateral ?? []).Select((c, i) => (c, i)))
+        {
+            if (!TryDecode(item, out var bytes))
+            {
+                return Problems.Invalid($"'collateral[{i}]' is not base64.");
+            }
+
+            collateral.Add(bytes);
+        }
+
+        var policy = new AppraisalPolicy();
+        if (body.Policy is { ValueKind: not System.Text.Json.JsonValueKind.Null } element && !AppraisalPolicyJson.TryParse(element, out policy, out var error))
+        {
+            return Problems.Invalid("invalid-policy", "Invalid appraisal policy", error);
+        }
+
+        var now = time.GetUtcNow();
+        var (result, token) = service.Verify(new EvidenceBundle(tee, evidence, certificates, collateral.Count == 0 ? null : collateral), policy!, body.At ?? now, now);
+        return TypedResults.Ok(new VerifyEvidenceResponse(
+            AttestationService.NameOf(result.Verdict), token, policy!.Id, AttestationService.ToDto(result.Claims), result.Checks.Select(AttestationService.ToDto).ToList()));
+    }
+
+    private static bool TryDecode(string? base64, out byte[] bytes)
+    {
+        bytes = [];
+        if (base64 is null)
+        {
+            return false;
+        }
+
+        try
+        {
+            bytes = Convert.FromBase64String(base64);
+            return true;
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+    }
+}
