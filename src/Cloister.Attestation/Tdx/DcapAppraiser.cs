@@ -8,7 +8,10 @@ namespace Cloister.Attestation.Tdx;
 /// <summary>The DCAP appraisal shared by <see cref="TdxVerifier"/> and <see cref="SgxVerifier"/>.</summary>
 internal static class DcapAppraiser
 {
+    private const string PckSubject = "Intel SGX PCK Certificate";
+    private const string TcbSigningSubject = "Intel SGX TCB Signing";
     private const ulong TdAttributeDebug = 1UL << 0;
+    private static readonly string[] PckIssuers = ["Intel SGX PCK Platform CA", "Intel SGX PCK Processor CA"];
     private const ulong TdAttributeSeptVeDisable = 1UL << 28;
 
     public static AttestationResult Verify(TeeType tee, EvidenceBundle? evidence, AppraisalPolicy? policy, DateTimeOffset at)
@@ -107,9 +110,10 @@ internal static class DcapAppraiser
             {
                 checks.Add(Check.Fail("pck-chain", $"pck-chain: {chainError}"));
             }
-            else if (IsCa(pck))
+            else if (IsCa(pck) || pck.GetNameInfo(X509NameType.SimpleName, false) != PckSubject
+                || !PckIssuers.Contains(pck.GetNameInfo(X509NameType.SimpleName, true)))
             {
-                checks.Add(Check.Fail("pck-chain", "pck-chain: the certificate in the PCK position is a CA certificate"));
+                checks.Add(Check.Fail("pck-chain", $"pck-chain: the leaf is not an Intel SGX PCK Certificate issued by the Platform or Processor CA ({pck.Subject})"));
             }
             else if (!DcapPckExtension.TryRead(pck, out pckExtension))
             {
@@ -471,11 +475,12 @@ internal static class DcapAppraiser
         }
 
         var candidates = chain.Count > 0 ? chain : collateral.LooseCertificates;
-        var leaf = candidates.FirstOrDefault(c => !IsCa(c));
+        // Only Intel's TCB Signing certificate may sign collateral: any other leaf under the root (a PCK) must not.
+        var leaf = candidates.FirstOrDefault(c => !IsCa(c) && c.GetNameInfo(X509NameType.SimpleName, false) == TcbSigningSubject);
         signer = leaf;
         if (leaf is null)
         {
-            problems.Add($"no signing certificate for the {what}");
+            problems.Add($"no signing certificate (Intel SGX TCB Signing) for the {what}");
             return null;
         }
 
