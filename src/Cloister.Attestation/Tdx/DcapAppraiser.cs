@@ -192,6 +192,7 @@ internal static class DcapAppraiser
                     ? Check.Fail("sept-ve-disable", "sept-ve-disable: TD attribute bit 28 (SEPT_VE_DISABLE) is not set and the policy requires it")
                     : Check.Pass("sept-ve-disable", "sept-ve-disable: not set, not required by policy"));
 
+            checks.Add(CheckTdAttributesAndXfam(attributes, System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(quote.Xfam)));
             checks.Add(CheckRtmrs(quote, policy));
         }
         else
@@ -281,6 +282,28 @@ internal static class DcapAppraiser
         return key.VerifyData(quote.QeReport.Raw, quote.QeReportSignature, HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation)
             ? Check.Pass("qe-report-signature", "qe-report-signature: valid by the PCK")
             : Check.Fail("qe-report-signature", "qe-report-signature: invalid (QE report tampered or wrong PCK)");
+    }
+
+    /// <summary>
+    /// Reserved TD attribute bits and XFAM fixed bits (go-tdx-guest's tdAttributesFixed0 and xfamFixed0/1). Known TD
+    /// attributes: DEBUG (0), LASS (27), SEPT_VE_DISABLE (28), MIGRATABLE (29), PKS (30), KL (31), PERFMON (63).
+    /// </summary>
+    internal static Check CheckTdAttributesAndXfam(ulong attributes, ulong xfam)
+    {
+        const ulong KnownTdAttributes = 1UL | (1UL << 27) | (1UL << 28) | (1UL << 29) | (1UL << 30) | (1UL << 31) | (1UL << 63);
+        const ulong XfamFixed1 = 0x3;
+        const ulong XfamFixed0 = 0x0006DBE7;
+        if ((attributes & ~KnownTdAttributes) != 0)
+        {
+            return Check.Fail("td-attributes", $"td-attributes: reserved TD attribute bits set (0x{attributes & ~KnownTdAttributes:x16})");
+        }
+
+        if ((xfam & XfamFixed1) != XfamFixed1 || (xfam & ~XfamFixed0) != 0)
+        {
+            return Check.Fail("td-attributes", $"td-attributes: XFAM 0x{xfam:x16} violates the fixed bits (1: 0x3, 0: 0x6dbe7)");
+        }
+
+        return Check.Pass("td-attributes", $"td-attributes: 0x{attributes:x16}, XFAM 0x{xfam:x16}");
     }
 
     private static Check CheckRtmrs(DcapQuote quote, AppraisalPolicy policy)
