@@ -8,7 +8,10 @@ namespace Cloister.Attestation.Tdx;
 /// <summary>The DCAP appraisal shared by <see cref="TdxVerifier"/> and <see cref="SgxVerifier"/>.</summary>
 internal static class DcapAppraiser
 {
+    private const string PckSubject = "Intel SGX PCK Certificate";
+    private const string TcbSigningSubject = "Intel SGX TCB Signing";
     private const ulong TdAttributeDebug = 1UL << 0;
+    private static readonly string[] PckIssuers = ["Intel SGX PCK Platform CA", "Intel SGX PCK Processor CA"];
     private const ulong TdAttributeSeptVeDisable = 1UL << 28;
 
     public static AttestationResult Verify(TeeType tee, EvidenceBundle? evidence, AppraisalPolicy? policy, DateTimeOffset at)
@@ -107,9 +110,10 @@ internal static class DcapAppraiser
             {
                 checks.Add(Check.Fail("pck-chain", $"pck-chain: {chainError}"));
             }
-            else if (IsCa(pck))
+            else if (IsCa(pck) || pck.GetNameInfo(X509NameType.SimpleName, false) != PckSubject
+                || !PckIssuers.Contains(pck.GetNameInfo(X509NameType.SimpleName, true)))
             {
-                checks.Add(Check.Fail("pck-chain", "pck-chain: the certificate in the PCK position is a CA certificate"));
+                checks.Add(Check.Fail("pck-chain", $"pck-chain: the leaf is not an Intel SGX PCK Certificate issued by the Platform or Processor CA ({pck.Subject})"));
             }
             else if (!DcapPckExtension.TryRead(pck, out pckExtension))
             {
@@ -188,6 +192,7 @@ internal static class DcapAppraiser
                     ? Check.Fail("sept-ve-disable", "sept-ve-disable: TD attribute bit 28 (SEPT_VE_DISABLE) is not set and the policy requires it")
                     : Check.Pass("sept-ve-disable", "sept-ve-disable: not set, not required by policy"));
 
+            checks.Add(CheckTdAttributesAndXfam(attributes, System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(quote.Xfam)));
             checks.Add(CheckRtmrs(quote, policy));
         }
         else
@@ -277,6 +282,28 @@ internal static class DcapAppraiser
         return key.VerifyData(quote.QeReport.Raw, quote.QeReportSignature, HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation)
             ? Check.Pass("qe-report-signature", "qe-report-signature: valid by the PCK")
             : Check.Fail("qe-report-signature", "qe-report-signature: invalid (QE report tampered or wrong PCK)");
+    }
+
+    /// <summary>
+    /// Reserved TD attribute bits and XFAM fixed bits (go-tdx-guest's tdAttributesFixed0 and xfamFixed0/1). Known TD
+    /// attributes: DEBUG (0), LASS (27), SEPT_VE_DISABLE (28), MIGRATABLE (29), PKS (30), KL (31), PERFMON (63).
+    /// </summary>
+    internal static Check CheckTdAttributesAndXfam(ulong attributes, ulong xfam)
+    {
+        const ulong KnownTdAttributes = 1UL | (1UL << 27) | (1UL << 28) | (1UL << 29) | (1UL << 30) | (1UL << 31) | (1UL << 63);
+        const ulong XfamFixed1 = 0x3;
+        const ulong XfamFixed0 = 0x0006DBE7;
+        if ((attributes & ~KnownTdAttributes) != 0)
+        {
+            return Check.Fail("td-attributes", $"td-attributes: reserved TD attribute bits set (0x{attributes & ~KnownTdAttributes:x16})");
+        }
+
+        if ((xfam & XfamFixed1) != XfamFixed1 || (xfam & ~XfamFixed0) != 0)
+        {
+            return Check.Fail("td-attributes", $"td-attributes: XFAM 0x{xfam:x16} violates the fixed bits (1: 0x3, 0: 0x6dbe7)");
+        }
+
+        return Check.Pass("td-attributes", $"td-attributes: 0x{attributes:x16}, XFAM 0x{xfam:x16}");
     }
 
     private static Check CheckRtmrs(DcapQuote quote, AppraisalPolicy policy)
@@ -471,11 +498,12 @@ internal static class DcapAppraiser
         }
 
         var candidates = chain.Count > 0 ? chain : collateral.LooseCertificates;
-        var leaf = candidates.FirstOrDefault(c => !IsCa(c));
+        // Only Intel's TCB Signing certificate may sign collateral: any other leaf under the root (a PCK) must not.
+        var leaf = candidates.FirstOrDefault(c => !IsCa(c) && c.GetNameInfo(X509NameType.SimpleName, false) == TcbSigningSubject);
         signer = leaf;
         if (leaf is null)
         {
-            problems.Add($"no signing certificate for the {what}");
+            problems.Add($"no signing certificate (Intel SGX TCB Signing) for the {what}");
             return null;
         }
 

@@ -43,6 +43,11 @@ internal sealed class DcapEnclaveReport
     public ReadOnlySpan<byte> ReportData => Raw.AsSpan(320, 64);
 
     public static DcapEnclaveReport From(ReadOnlySpan<byte> bytes) => new(bytes[..Size].ToArray());
+
+    /// <summary>The SGX REPORT reserved ranges (20..32, 96..128, 160..192, 262..304) must be zero.</summary>
+    public static bool ReservedAreZero(ReadOnlySpan<byte> report)
+        => !report[20..32].ContainsAnyExcept((byte)0) && !report[96..128].ContainsAnyExcept((byte)0)
+            && !report[160..192].ContainsAnyExcept((byte)0) && !report[262..304].ContainsAnyExcept((byte)0);
 }
 
 /// <summary>
@@ -279,6 +284,18 @@ internal sealed class DcapQuote
         if (!inner.TryTake(pckSize, out var pckChain))
         {
             error = $"quote-structure: PCK chain size {pckSize} runs past the certification data";
+            return false;
+        }
+
+        if (!DcapEnclaveReport.ReservedAreZero(qeReport))
+        {
+            error = "quote-structure: reserved bytes of the QE report are not zero";
+            return false;
+        }
+
+        if (kind == DcapBodyKind.SgxEnclave && !DcapEnclaveReport.ReservedAreZero(data.Slice(bodyOffset, bodySize)))
+        {
+            error = "quote-structure: reserved bytes of the enclave report are not zero";
             return false;
         }
 

@@ -255,6 +255,22 @@ public sealed class DcapPolicyAndCollateralTests
     }
 
     [Fact]
+    public void CollateralSignedUnderAPckChain_IsRefused()
+    {
+        var quote = Read(TdxQuote);
+        int pem = quote.AsSpan().IndexOf("-----BEGIN"u8);
+        var pckChain = System.Text.Encoding.ASCII.GetString(quote.AsSpan(pem)).TrimEnd('\0');
+        var bundle = JsonNode.Parse(Read(TdxCollateral))!.AsObject();
+        bundle["tcb_info_issuer_chain"] = pckChain;
+        var forged = JsonSerializer.SerializeToUtf8Bytes(bundle);
+
+        var result = new TdxVerifier().Verify(new EvidenceBundle(TeeType.Tdx, quote, [], [forged]), DefaultPolicy, At("2025-07-01"));
+
+        Assert.Equal(Verdict.Contraindicated, result.Verdict);
+        Assert.Contains("no signing certificate (Intel SGX TCB Signing) for the TCB info", CheckOf(result, "collateral").Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void ConcurrentVerifications_AllAffirm()
     {
         var results = new AttestationResult[64];
