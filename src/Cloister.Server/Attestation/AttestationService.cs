@@ -3,6 +3,7 @@ using Cloister.Attestation;
 using Cloister.Attestation.Policy;
 using Cloister.Attestation.Results;
 using Cloister.Server.Hosting;
+using Microsoft.Extensions.Options;
 
 namespace Cloister.Server.Attestation;
 
@@ -19,9 +20,9 @@ internal sealed class AttestationService : IDisposable
     private readonly AttestationResultSigner _signer;
     private readonly AttestationVerifier _verifier;
 
-    public AttestationService(ServerOptions options)
+    public AttestationService(IOptions<ServerOptions> options)
     {
-        _key = LoadOrCreateKey(Path.Combine(options.DataDirectory, SigningKeyFile));
+        _key = LoadOrCreateKey(Path.Combine(options.Value.DataDirectory, SigningKeyFile));
         _signer = new AttestationResultSigner(_key);
         _verifier = AttestationVerifiers.CreateDefault();
     }

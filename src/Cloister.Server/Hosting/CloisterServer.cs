@@ -90,6 +90,9 @@ public static class CloisterServer
         app.MapTokenEndpoints();
         app.MapAttestationEndpoints();
 
+        // Created now rather than on the first request: the result-signing key exists from first start.
+        app.Services.GetRequiredService<AttestationService>();
+
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Cloister");
         if (insecureNonLoopback)
         {
