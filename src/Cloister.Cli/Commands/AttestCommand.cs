@@ -124,7 +124,12 @@ internal static class AttestCommand
         {
             json.WriteStartObject();
             json.WriteString("name", check.Name);
-            json.WriteString("status", check.Status.ToString().ToLowerInvariant());
+            json.WriteString("status", check.Status switch
+            {
+                CheckStatus.Pass => "pass",
+                CheckStatus.Fail => "fail",
+                _ => "not-evaluated",
+            });
             json.WriteString("reason", check.Reason);
             json.WriteString("impact", check.Impact.ToString().ToLowerInvariant());
             json.WriteEndObject();
