@@ -46,6 +46,9 @@ public sealed record AppraisalPolicy
     /// <summary>Expected report data / user data (lower-case hex), or null.</summary>
     public string? ExpectedReportData { get; init; }
 
+    /// <summary>Expected SEV-SNP HOST_DATA (32 bytes, lower-case hex), or null.</summary>
+    public string? ExpectedHostData { get; init; }
+
     /// <summary>Expected nonce (lower-case hex), or null.</summary>
     public string? ExpectedNonce { get; init; }
 

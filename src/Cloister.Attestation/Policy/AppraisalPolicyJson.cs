@@ -23,7 +23,7 @@ namespace Cloister.Attestation.Policy;
 /// ConfigurationNeeded, ConfigurationAndSWHardeningNeeded, OutOfDate, OutOfDateConfigurationNeeded, Revoked, and TDX's TDRelaunchAdvised,
 /// TDRelaunchAdvisedConfigurationNeeded); a status may not be in both.</item>
 /// <item><c>maxAgeSeconds</c>: positive integer, or null for no maximum.</item>
-/// <item><c>expectedReportData</c>, <c>expectedNonce</c>: hex string, or null.</item>
+/// <item><c>expectedReportData</c>, <c>expectedHostData</c> (SEV-SNP), <c>expectedNonce</c>: hex string, or null.</item>
 /// <item><c>allowedSigners</c>: array of "vcek", "vlek".</item>
 /// <item><c>allowedProducts</c>: array of "Milan", "Genoa", "Turin" (empty = any).</item>
 /// </list>
@@ -203,6 +203,7 @@ public static class AppraisalPolicyJson
         }
 
         WriteNullableString(writer, "expectedReportData", policy.ExpectedReportData);
+        WriteNullableString(writer, "expectedHostData", policy.ExpectedHostData);
         WriteNullableString(writer, "expectedNonce", policy.ExpectedNonce);
         WriteArray(writer, "allowedSigners", policy.AllowedSigners.Order(StringComparer.Ordinal));
         WriteArray(writer, "allowedProducts", policy.AllowedProducts.Order(StringComparer.Ordinal));
@@ -243,10 +244,11 @@ public static class AppraisalPolicyJson
                 "warningTcbStatuses" => policy with { WarningTcbStatuses = ReadNameSet(name, value, KnownTcbStatuses) },
                 "maxAgeSeconds" => policy with { MaxAge = ReadMaxAge(name, value) },
                 "expectedReportData" => policy with { ExpectedReportData = ReadNullableHex(name, value) },
+                "expectedHostData" => policy with { ExpectedHostData = ReadNullableHex(name, value) },
                 "expectedNonce" => policy with { ExpectedNonce = ReadNullableHex(name, value) },
                 "allowedSigners" => policy with { AllowedSigners = ReadNameSet(name, value, KnownSigners) },
                 "allowedProducts" => policy with { AllowedProducts = ReadNameSet(name, value, KnownProducts) },
-                _ => throw new PolicyFieldException($"{name}: unknown field (known: id, allowedTees, measurements, expectedRegisters, allowDebug, allowMigrationAgent, maxVmpl, allowSmt, requireSeptVeDisable, minimumTcb, affirmingTcbStatuses, warningTcbStatuses, maxAgeSeconds, expectedReportData, expectedNonce, allowedSigners, allowedProducts)"),
+                _ => throw new PolicyFieldException($"{name}: unknown field (known: id, allowedTees, measurements, expectedRegisters, allowDebug, allowMigrationAgent, maxVmpl, allowSmt, requireSeptVeDisable, minimumTcb, affirmingTcbStatuses, warningTcbStatuses, maxAgeSeconds, expectedReportData, expectedHostData, expectedNonce, allowedSigners, allowedProducts)"),
             };
         }
 

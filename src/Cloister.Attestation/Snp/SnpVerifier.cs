@@ -11,7 +11,7 @@ namespace Cloister.Attestation.Snp;
 /// </summary>
 /// <remarks>
 /// Check names (stable): format, tee-allowed, reserved-fields, vcek-chain, cert-validity, report-signature, signer,
-/// product, tcb-extensions, chip-id, debug, migration-agent, smt, vmpl, tcb-minimum, measurement, report-data,
+/// product, tcb-extensions, chip-id, debug, migration-agent, smt, vmpl, tcb-minimum, measurement, report-data, host-data,
 /// runtime-claims (HCL only), provisional-firmware. Each reason starts with a stable code ("debug: …", "expired: …").
 /// Verified VCEK/VLEK certificates are cached (bounded, thread-safe) by the SHA-256 of their DER; an instance is safe
 /// to share between threads.
@@ -128,6 +128,7 @@ public sealed class SnpVerifier : IEvidenceVerifier
         var measurement = SnpHex.ToHex(report.Measurement);
         checks.Add(CheckMeasurement(measurement, policy));
         checks.Add(CheckReportData(report.ReportData, policy.ExpectedReportData));
+        checks.Add(CheckHostData(report.HostData, policy.ExpectedHostData));
 
         string? runtimeClaimsHash = null;
         if (isHcl)
@@ -436,6 +437,23 @@ public sealed class SnpVerifier : IEvidenceVerifier
         }
 
         return Check.Fail("measurement", $"measurement-mismatch: MEASUREMENT {measurement} is not among the policy's measurements");
+    }
+
+    private static Check CheckHostData(ReadOnlySpan<byte> hostData, string? expectedHex)
+    {
+        if (expectedHex is null)
+        {
+            return Check.NotEvaluated("host-data", "not-requested: the policy expects no host data");
+        }
+
+        if (!SnpHex.TryParse(expectedHex, out var expected) || expected.Length != hostData.Length)
+        {
+            return Check.Fail("host-data", "policy-invalid: the expected host data is not 32 bytes of hex");
+        }
+
+        return CryptographicOperations.FixedTimeEquals(hostData, expected)
+            ? Check.Pass("host-data", "ok: HOST_DATA equals the expected value")
+            : Check.Fail("host-data", "host-data-mismatch: HOST_DATA differs from the expected value");
     }
 
     private static Check CheckReportData(ReadOnlySpan<byte> reportData, string? expectedHex)

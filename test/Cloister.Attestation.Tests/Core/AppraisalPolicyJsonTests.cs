@@ -20,6 +20,7 @@ public sealed class AppraisalPolicyJsonTests
           "warningTcbStatuses": ["ConfigurationNeeded"],
           "maxAgeSeconds": 300,
           "expectedReportData": "D447B55D",
+          "expectedHostData": "00FF",
           "expectedNonce": "0102",
           "allowedSigners": ["vcek"],
           "allowedProducts": ["Genoa", "Milan"]
@@ -75,6 +76,7 @@ public sealed class AppraisalPolicyJsonTests
         Assert.Equal(["ConfigurationNeeded"], policy.WarningTcbStatuses);
         Assert.Equal(TimeSpan.FromMinutes(5), policy.MaxAge);
         Assert.Equal("d447b55d", policy.ExpectedReportData);
+        Assert.Equal("00ff", policy.ExpectedHostData);
         Assert.Equal("0102", policy.ExpectedNonce);
         Assert.Equal(["vcek"], policy.AllowedSigners);
         Assert.Equal(["Genoa", "Milan"], policy.AllowedProducts.Order(StringComparer.Ordinal));

@@ -30,6 +30,38 @@ public sealed class SnpPolicyTests
     }
 
     [Fact]
+    public void ExpectedHostData_WhenEqual_IsAffirmingWithAPass()
+    {
+        var hostData = Verify(Report, Vcek, At20240601).Claims.Extra["host_data"];
+
+        var result = Verify(Report, Vcek, At20240601, new AppraisalPolicy { ExpectedHostData = hostData });
+
+        Assert.Equal(Verdict.Affirming, result.Verdict);
+        Assert.Equal(CheckStatus.Pass, Check(result, "host-data").Status);
+    }
+
+    [Fact]
+    public void ExpectedHostData_WhenDifferent_IsContraindicated()
+    {
+        var hostData = Verify(Report, Vcek, At20240601).Claims.Extra["host_data"];
+        var other = (hostData[0] == 'f' ? "e" : "f") + hostData[1..];
+
+        var result = Verify(Report, Vcek, At20240601, new AppraisalPolicy { ExpectedHostData = other });
+
+        Assert.Equal(["host-data"], Failed(result));
+        Assert.StartsWith("host-data-mismatch:", Check(result, "host-data").Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ExpectedHostData_NotRequested_IsNotEvaluatedAndHarmless()
+    {
+        var result = Verify(Report, Vcek, At20240601);
+
+        Assert.Equal(CheckStatus.NotEvaluated, Check(result, "host-data").Status);
+        Assert.Equal(Verdict.Affirming, result.Verdict);
+    }
+
+    [Fact]
     public void ExpectedReportData_WhenEqual_IsAffirming()
     {
         var reportData = Verify(Report, Vcek, At20240601).Claims.ReportData!;
