@@ -3,6 +3,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 
 namespace Cloister.Functions;
 
@@ -64,6 +65,12 @@ public static class FunctionManifestJson
             return false;
         }
 
+        if (!Utf8.IsValid(utf8Json))
+        {
+            error = "manifest: not valid UTF-8";
+            return false;
+        }
+
         JsonDocument document;
         try
         {
@@ -90,7 +97,17 @@ public static class FunctionManifestJson
 
         using (document)
         {
-            return TryParseRoot(document.RootElement, out manifest, out error);
+            try
+            {
+                return TryParseRoot(document.RootElement, out manifest, out error);
+            }
+            catch (InvalidOperationException)
+            {
+                // A string escape with no Unicode meaning (a lone surrogate such as "\ud800").
+                manifest = null;
+                error = "manifest: a string is not valid Unicode";
+                return false;
+            }
         }
     }
 
