@@ -1,0 +1,354 @@
+using System.Formats.Tar;
+using System.IO.Compression;
+using System.Text;
+
+namespace Cloister.Functions.Tests;
+
+public sealed class FunctionBundleTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("cloister-bundle-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void ReadTarGz_RegularFilesAndDirectories_GivesSortedNormalizedFiles()
+    {
+        var bundle = TestArchives.Read(TestArchives.TarGz(w =>
+        {
+            TestArchives.Entry(w, TarEntryType.Directory, "./");
+            TestArchives.Entry(w, TarEntryType.Directory, "./lib/");
+            TestArchives.File(w, "./lib/util.py", "x = 1\n");
+            TestArchives.File(w, "handler.py", "def handle(e, c): return e\n");
+            TestArchives.File(w, "bin//tool", "#!/bin/sh\n", (UnixFileMode)0b111_101_101);
+        }));
+
+        Assert.Equal(["bin/tool", "handler.py", "lib/util.py"], bundle.Files.Select(f => f.Path));
+        Assert.True(bundle.Files[0].Executable);
+        Assert.False(bundle.Files[1].Executable);
+        Assert.True(bundle.TryGetFile("lib/util.py", out var util));
+        Assert.Equal("x = 1\n", Encoding.UTF8.GetString(util.Content.Span));
+        Assert.Equal(bundle.Files.Sum(f => f.Content.Length), bundle.TotalBytes);
+    }
+
+    [Theory]
+    [InlineData(TarEntryFormat.Ustar)]
+    [InlineData(TarEntryFormat.Gnu)]
+    [InlineData(TarEntryFormat.Pax)]
+    public void ReadTarGz_EveryCommonFormat_IsAccepted(TarEntryFormat format)
+    {
+        var bundle = TestArchives.Read(TestArchives.TarGz(w => TestArchives.File(w, "handler.py", "pass\n", format: format), format));
+
+        Assert.Single(bundle.Files);
+    }
+
+    [Theory]
+    [InlineData("../evil.py", "'..'")]
+    [InlineData("lib/../../evil.py", "'..'")]
+    [InlineData("/etc/passwd", "absolute path")]
+    [InlineData("a\\..\\b.py", "backslash")]
+    [InlineData("a\u0007b.py", "control character")]
+    public void ReadTarGz_UnsafePath_IsRefused(string name, string expected)
+    {
+        var archive = TestArchives.TarGz(w => TestArchives.File(w, name, "x"));
+
+        Assert.False(TestArchives.TryRead(archive, out var bundle, out var error));
+        Assert.Null(bundle);
+        Assert.Contains(expected, error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(TarEntryType.SymbolicLink, "symbolic link")]
+    [InlineData(TarEntryType.HardLink, "hard link")]
+    [InlineData(TarEntryType.CharacterDevice, "device or FIFO")]
+    [InlineData(TarEntryType.BlockDevice, "device or FIFO")]
+    [InlineData(TarEntryType.Fifo, "device or FIFO")]
+    public void ReadTarGz_NonRegularEntry_IsRefused(TarEntryType type, string expected)
+    {
+        var archive = TestArchives.TarGz(w =>
+        {
+            TestArchives.File(w, "handler.py", "pass\n");
+            TestArchives.Entry(w, type, "link.py", type is TarEntryType.SymbolicLink or TarEntryType.HardLink ? "/etc/shadow" : null);
+        });
+
+        Assert.False(TestArchives.TryRead(archive, out _, out var error));
+        Assert.Equal($"bundle: 'link.py' is a {expected}; only regular files are allowed", error);
+    }
+
+    [Theory]
+    [InlineData("handler.py", "handler.py")]
+    [InlineData("handler.py", "./handler.py")]
+    [InlineData("lib/a.py", "lib//a.py")]
+    public void ReadTarGz_DuplicatePath_IsRefused(string first, string second)
+    {
+        var archive = TestArchives.TarGz(w =>
+        {
+            TestArchives.File(w, first, "one");
+            TestArchives.File(w, second, "two");
+        });
+
+        Assert.False(TestArchives.TryRead(archive, out _, out var error));
+        Assert.StartsWith("bundle: duplicate path", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ReadTarGz_PathThatIsFileAndDirectory_IsRefused()
+    {
+        var archive = TestArchives.TarGz(w =>
+        {
+            TestArchives.File(w, "lib", "one");
+            TestArchives.File(w, "lib/a.py", "two");
+        });
+
+        Assert.False(TestArchives.TryRead(archive, out _, out var error));
+        Assert.Equal("bundle: 'lib' is both a file and a directory", error);
+    }
+
+    [Fact]
+    public void ReadTarGz_TooManyFiles_IsRefused()
+    {
+        var archive = TestArchives.TarGz(w =>
+        {
+            for (var i = 0; i < 11; i++)
+            {
+                TestArchives.File(w, $"f{i}.py", "");
+            }
+        });
+
+        Assert.False(TestArchives.TryRead(archive, out _, out var error, new BundleLimits(10, 1024, 1024)));
+        Assert.Equal("bundle: more than 10 files", error);
+    }
+
+    [Fact]
+    public void ReadTarGz_TooManyDirectoryEntries_IsRefused()
+    {
+        var archive = TestArchives.TarGz(w =>
+        {
+            for (var i = 0; i < 100; i++)
+            {
+                TestArchives.Entry(w, TarEntryType.Directory, $"d{i}/");
+            }
+        });
+
+        Assert.False(TestArchives.TryRead(archive, out _, out var error, new BundleLimits(10, 1024, 1024)));
+        Assert.Equal("bundle: more than 36 archive entries", error);
+    }
+
+    [Fact]
+    public void ReadTarGz_FileLargerThanTheLimit_IsRefusedFromItsHeader()
+    {
+        var archive = TestArchives.TarGz(w => TestArchives.File(w, "big.bin", new byte[2000]));
+
+        Assert.False(TestArchives.TryRead(archive, out _, out var error, new BundleLimits(10, 10_000, 1000)));
+        Assert.Equal("bundle: 'big.bin' is larger than 1000 bytes", error);
+    }
+
+    [Fact]
+    public void ReadTarGz_TotalLargerThanTheLimit_IsRefused()
+    {
+        var archive = TestArchives.TarGz(w =>
+        {
+            TestArchives.File(w, "a.bin", new byte[600]);
+            TestArchives.File(w, "b.bin", new byte[600]);
+        });
+
+        Assert.False(TestArchives.TryRead(archive, out _, out var error, new BundleLimits(10, 1000, 1000)));
+        Assert.Equal("bundle: files total more than 1000 bytes", error);
+    }
+
+    [Fact]
+    public void ReadTarGz_GzipBombOfOneHugeFile_IsRefusedFromItsHeaderWithoutExpandingIt()
+    {
+        // 1 GiB of zeros as one file compresses to about 1 MiB; the header alone condemns it.
+        var bomb = GzipBomb(withHeader: true, zeroBytes: 1L << 30);
+        Assert.True(bomb.Length < 2 * 1024 * 1024);
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        Assert.False(TestArchives.TryRead(bomb, out _, out var error));
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Equal($"bundle: 'bomb.bin' is larger than {BundleLimits.Default.MaxFileBytes} bytes", error);
+        Assert.True(allocated < 4 * 1024 * 1024, $"allocated {allocated} bytes");
+    }
+
+    [Fact]
+    public void ReadTarGz_GzipBombBeyondTheExpansionBudget_IsRefused()
+    {
+        // Pax headers declaring huge extended-attribute records: the decompressed stream itself is capped.
+        var limits = new BundleLimits(4, 4096, 4096);
+        var archive = TestArchives.TarGz(w =>
+        {
+            var entry = new PaxTarEntry(TarEntryType.RegularFile, "a.py", new Dictionary<string, string> { ["comment"] = new string('x', 2_000_000) });
+            w.WriteEntry(entry);
+        });
+
+        Assert.False(TestArchives.TryRead(archive, out _, out var error, limits));
+        Assert.Equal($"bundle: the archive expands to more than {limits.MaxExpandedBytes} bytes; refused", error);
+    }
+
+    [Fact]
+    public void ReadTarGz_TruncatedOrGarbage_IsAnErrorValue()
+    {
+        var archive = TestArchives.TarGz(w => TestArchives.File(w, "handler.py", new byte[5000]));
+
+        Assert.False(TestArchives.TryRead(archive[..(archive.Length / 2)], out _, out var truncated));
+        Assert.Equal("bundle: not a valid tar.gz archive", truncated);
+        Assert.False(TestArchives.TryRead("not gzip at all"u8.ToArray(), out _, out var garbage));
+        Assert.Equal("bundle: not a valid tar.gz archive", garbage);
+    }
+
+    [Fact]
+    public void ReadTarGz_MutatedArchives_NeverThrow()
+    {
+        using var raw = new MemoryStream();
+        using (var writer = new TarWriter(raw, TarEntryFormat.Pax, leaveOpen: true))
+        {
+            TestArchives.File(writer, "handler.py", "def handle(e, c):\n    return e\n");
+            TestArchives.File(writer, "lib/util.py", "x = 1\n");
+        }
+
+        var tar = raw.ToArray();
+        var random = new Random(4321);
+        for (var i = 0; i < 2000; i++)
+        {
+            var mutated = (byte[])tar.Clone();
+            for (var j = random.Next(1, 4); j > 0; j--)
+            {
+                // Mutate the headers mostly: that is where the parsing is.
+                var at = random.Next(100) < 80 ? random.Next(512) : random.Next(mutated.Length);
+                mutated[at] = (byte)random.Next(256);
+            }
+
+            using var gz = new MemoryStream();
+            using (var gzip = new GZipStream(gz, CompressionLevel.Fastest, leaveOpen: true))
+            {
+                gzip.Write(mutated);
+            }
+
+            var ok = TestArchives.TryRead(gz.ToArray(), out var bundle, out var error, new BundleLimits(16, 1 << 20, 1 << 20));
+            Assert.True(ok ? bundle is not null && error is null : bundle is null && error is not null);
+        }
+    }
+
+    [Fact]
+    public void ReadDirectory_GivesTheSameFilesAsTheTarGz()
+    {
+        Directory.CreateDirectory(Path.Combine(_dir, "lib", "empty-dir"));
+        File.WriteAllText(Path.Combine(_dir, "handler.py"), "def handle(e, c): return e\n");
+        File.WriteAllText(Path.Combine(_dir, "lib", "util.py"), "x = 1\n");
+        File.WriteAllBytes(Path.Combine(_dir, "tool"), TestArchives.ElfHeader());
+        File.SetUnixFileMode(Path.Combine(_dir, "tool"), (UnixFileMode)0b111_101_101);
+
+        Assert.True(FunctionBundle.TryReadDirectory(_dir, null, out var fromDir, out var error), error);
+
+        var fromTar = TestArchives.Read(TestArchives.TarGz(w =>
+        {
+            TestArchives.File(w, "tool", TestArchives.ElfHeader(), (UnixFileMode)0b111_000_000);
+            TestArchives.File(w, "lib/util.py", "x = 1\n");
+            TestArchives.File(w, "handler.py", "def handle(e, c): return e\n");
+        }));
+        var manifest = TestArchives.Manifest("""{"runtime":"python3","entrypoint":"handler.py"}""");
+
+        Assert.Equal(fromTar.Files.Select(f => (f.Path, f.Executable)), fromDir.Files.Select(f => (f.Path, f.Executable)));
+        Assert.Equal(FunctionMeasurement.Compute(manifest, fromTar), FunctionMeasurement.Compute(manifest, fromDir));
+    }
+
+    [Fact]
+    public void ReadDirectory_Symlink_IsRefused()
+    {
+        File.WriteAllText(Path.Combine(_dir, "handler.py"), "pass\n");
+        File.CreateSymbolicLink(Path.Combine(_dir, "shadow"), "/etc/shadow");
+
+        Assert.False(FunctionBundle.TryReadDirectory(_dir, null, out _, out var error));
+        Assert.Equal("bundle: 'shadow' is a symbolic link; only regular files are allowed", error);
+    }
+
+    [Fact]
+    public void ReadDirectory_SymlinkedDirectory_IsRefusedNotFollowed()
+    {
+        Directory.CreateDirectory(Path.Combine(_dir, "code"));
+        Directory.CreateSymbolicLink(Path.Combine(_dir, "code", "etc"), "/etc");
+
+        Assert.False(FunctionBundle.TryReadDirectory(Path.Combine(_dir, "code"), null, out _, out var error));
+        Assert.Equal("bundle: 'etc' is a symbolic link; only regular files are allowed", error);
+    }
+
+    [Fact]
+    public void ReadDirectory_TooLarge_IsRefused()
+    {
+        File.WriteAllBytes(Path.Combine(_dir, "big.bin"), new byte[5000]);
+
+        Assert.False(FunctionBundle.TryReadDirectory(_dir, new BundleLimits(10, 100_000, 1000), out _, out var error));
+        Assert.Equal("bundle: 'big.bin' is larger than 1000 bytes", error);
+    }
+
+    [Fact]
+    public void ReadDirectory_Missing_IsAnErrorValue()
+    {
+        Assert.False(FunctionBundle.TryReadDirectory(Path.Combine(_dir, "nope"), null, out _, out var error));
+        Assert.StartsWith("bundle: directory", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void WriteTarGz_IsDeterministicAndRoundTrips()
+    {
+        var bundle = TestArchives.Read(TestArchives.TarGz(w =>
+        {
+            TestArchives.File(w, "z.py", "z", uid: 1);
+            TestArchives.File(w, "a/b.py", "b", uid: 2, mtime: DateTimeOffset.UtcNow);
+            TestArchives.File(w, "run", "#!", (UnixFileMode)0b111_000_000);
+        }));
+
+        using var first = new MemoryStream();
+        bundle.WriteTarGz(first);
+        using var second = new MemoryStream();
+        bundle.WriteTarGz(second);
+
+        Assert.Equal(first.ToArray(), second.ToArray());
+        var reread = TestArchives.Read(first.ToArray());
+        Assert.Equal(bundle.Files.Select(f => (f.Path, f.Executable, Encoding.UTF8.GetString(f.Content.Span))),
+            reread.Files.Select(f => (f.Path, f.Executable, Encoding.UTF8.GetString(f.Content.Span))));
+    }
+
+    [Fact]
+    public void TryCreate_AppliesTheSameRules()
+    {
+        Assert.False(FunctionBundle.TryCreate([new BundleFile("../x", false, new byte[1])], null, out _, out var error));
+        Assert.Contains("'..'", error, StringComparison.Ordinal);
+        Assert.True(FunctionBundle.TryCreate([new BundleFile("./x", false, new byte[1])], null, out var bundle, out error), error);
+        Assert.Equal("x", bundle.Files[0].Path);
+    }
+
+    private static byte[] GzipBomb(bool withHeader, long zeroBytes)
+    {
+        using var output = new MemoryStream();
+        using (var gzip = new GZipStream(output, CompressionLevel.SmallestSize, leaveOpen: true))
+        {
+            if (withHeader)
+            {
+                using var header = new MemoryStream();
+                using (var writer = new TarWriter(header, TarEntryFormat.Ustar, leaveOpen: true))
+                {
+                    // Write a header for a 1-byte file, then patch its size field: the writer needs no data.
+                    var entry = new UstarTarEntry(TarEntryType.RegularFile, "bomb.bin") { DataStream = new MemoryStream(new byte[1]) };
+                    writer.WriteEntry(entry);
+                }
+
+                var block = header.ToArray()[..512];
+                var size = Encoding.ASCII.GetBytes(Convert.ToString(zeroBytes, 8).PadLeft(11, '0') + "\0");
+                size.CopyTo(block, 124);
+                Array.Fill(block, (byte)' ', 148, 8);
+                var sum = block.Sum(b => (int)b);
+                Encoding.ASCII.GetBytes(Convert.ToString(sum, 8).PadLeft(6, '0') + "\0 ").CopyTo(block, 148);
+                gzip.Write(block);
+            }
+
+            var zeros = new byte[1 << 20];
+            for (long written = 0; written < zeroBytes; written += zeros.Length)
+            {
+                gzip.Write(zeros);
+            }
+        }
+
+        return output.ToArray();
+    }
+}
