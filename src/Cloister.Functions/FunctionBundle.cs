@@ -160,7 +160,11 @@ public sealed class FunctionBundle
         {
             error = bounded.Exceeded
                 ? $"bundle: the archive expands to more than {limits.MaxExpandedBytes} bytes; refused"
-                : "bundle: not a valid tar.gz archive";
+                : bounded.OversizedMetadata
+                    ? $"bundle: a pax or GNU metadata entry declares more than {BoundedReadStream.MaxMetadataEntryBytes} bytes; refused"
+                    : bounded.Unfollowable
+                        ? "bundle: not a valid tar.gz archive (a header or pax record cannot be followed)"
+                        : "bundle: not a valid tar.gz archive";
             return false;
         }
         finally

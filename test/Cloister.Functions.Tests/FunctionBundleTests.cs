@@ -173,16 +173,59 @@ public sealed class FunctionBundleTests : IDisposable
     [Fact]
     public void ReadTarGz_GzipBombBeyondTheExpansionBudget_IsRefused()
     {
-        // Pax headers declaring huge extended-attribute records: the decompressed stream itself is capped.
+        // Ten 200 KB global pax headers: each under the metadata cap, together past the decompression budget.
         var limits = new BundleLimits(4, 4096, 4096);
         var archive = TestArchives.TarGz(w =>
         {
-            var entry = new PaxTarEntry(TarEntryType.RegularFile, "a.py", new Dictionary<string, string> { ["comment"] = new string('x', 2_000_000) });
-            w.WriteEntry(entry);
+            for (var i = 0; i < 10; i++)
+            {
+                w.WriteEntry(new PaxGlobalExtendedAttributesTarEntry(new Dictionary<string, string> { ["comment"] = new string('x', 200_000) }));
+            }
         });
 
         Assert.False(TestArchives.TryRead(archive, out _, out var error, limits));
         Assert.Equal($"bundle: the archive expands to more than {limits.MaxExpandedBytes} bytes; refused", error);
+    }
+
+    [Fact]
+    public void ReadTarGz_LargePaxHeader_IsRefused()
+    {
+        var archive = TestArchives.TarGz(w =>
+            w.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, "a.py", new Dictionary<string, string> { ["comment"] = new string('x', 300_000) })));
+
+        Assert.False(TestArchives.TryRead(archive, out _, out var error));
+        Assert.Equal("bundle: a pax or GNU metadata entry declares more than 262144 bytes; refused", error);
+    }
+
+    [Theory]
+    [InlineData((byte)'x', true)]
+    [InlineData((byte)'g', true)]
+    [InlineData((byte)'L', true)]
+    [InlineData((byte)'K', true)]
+    [InlineData((byte)'x', false)]
+    public void ReadTarGz_MetadataHeaderDeclaringAGigabyte_IsRefusedWithoutAllocatingIt(byte type, bool validChecksum)
+    {
+        // TarReader allocates a metadata entry's declared size up front, even before it notices a bad checksum;
+        // such a header must never reach it.
+        var block = UstarHeader("a", 1L << 30, type);
+        if (!validChecksum)
+        {
+            block[148] ^= 1;
+        }
+
+        using var gz = new MemoryStream();
+        using (var gzip = new GZipStream(gz, CompressionLevel.Fastest, leaveOpen: true))
+        {
+            gzip.Write(block);
+            gzip.Write(new byte[1 << 16]);
+        }
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        Assert.False(TestArchives.TryRead(gz.ToArray(), out _, out var error));
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.True(allocated < 4 * 1024 * 1024, $"allocated {allocated} bytes");
+        Assert.Equal("bundle: a pax or GNU metadata entry declares more than 262144 bytes; refused", error);
     }
 
     [Fact]
@@ -318,6 +361,23 @@ public sealed class FunctionBundleTests : IDisposable
         Assert.Equal("x", bundle.Files[0].Path);
     }
 
+    /// <summary>A ustar header block with any size and type: the writer is given 1 byte, then the fields are patched.</summary>
+    private static byte[] UstarHeader(string name, long size, byte type)
+    {
+        using var header = new MemoryStream();
+        using (var writer = new TarWriter(header, TarEntryFormat.Ustar, leaveOpen: true))
+        {
+            writer.WriteEntry(new UstarTarEntry(TarEntryType.RegularFile, name) { DataStream = new MemoryStream(new byte[1]) });
+        }
+
+        var block = header.ToArray()[..512];
+        block[156] = type;
+        Encoding.ASCII.GetBytes(Convert.ToString(size, 8).PadLeft(11, '0') + "\0").CopyTo(block, 124);
+        Array.Fill(block, (byte)' ', 148, 8);
+        Encoding.ASCII.GetBytes(Convert.ToString(block.Sum(b => (int)b), 8).PadLeft(6, '0') + "\0 ").CopyTo(block, 148);
+        return block;
+    }
+
     private static byte[] GzipBomb(bool withHeader, long zeroBytes)
     {
         using var output = new MemoryStream();
@@ -325,21 +385,7 @@ public sealed class FunctionBundleTests : IDisposable
         {
             if (withHeader)
             {
-                using var header = new MemoryStream();
-                using (var writer = new TarWriter(header, TarEntryFormat.Ustar, leaveOpen: true))
-                {
-                    // Write a header for a 1-byte file, then patch its size field: the writer needs no data.
-                    var entry = new UstarTarEntry(TarEntryType.RegularFile, "bomb.bin") { DataStream = new MemoryStream(new byte[1]) };
-                    writer.WriteEntry(entry);
-                }
-
-                var block = header.ToArray()[..512];
-                var size = Encoding.ASCII.GetBytes(Convert.ToString(zeroBytes, 8).PadLeft(11, '0') + "\0");
-                size.CopyTo(block, 124);
-                Array.Fill(block, (byte)' ', 148, 8);
-                var sum = block.Sum(b => (int)b);
-                Encoding.ASCII.GetBytes(Convert.ToString(sum, 8).PadLeft(6, '0') + "\0 ").CopyTo(block, 148);
-                gzip.Write(block);
+                gzip.Write(UstarHeader("bomb.bin", zeroBytes, (byte)'0'));
             }
 
             var zeros = new byte[1 << 20];
@@ -350,5 +396,70 @@ public sealed class FunctionBundleTests : IDisposable
         }
 
         return output.ToArray();
+    }
+}
+
+public class TarWalkerTests
+{
+    [Theory]
+    [InlineData(TarEntryFormat.Pax)]
+    [InlineData(TarEntryFormat.Gnu)]
+    public void ReadTarGz_LongNamesUsingMetadataEntries_AreFollowed(TarEntryFormat format)
+    {
+        var longName = string.Join('/', Enumerable.Repeat("directory-name-of-some-length", 8)) + "/handler.py";
+        var archive = TestArchives.TarGz(
+            w =>
+            {
+                TestArchives.File(w, longName, "pass\n", format: format);
+                TestArchives.File(w, "z.py", new byte[1000], format: format);
+            },
+            format);
+
+        var bundle = TestArchives.Read(archive);
+
+        Assert.Equal([longName, "z.py"], bundle.Files.Select(f => f.Path));
+        Assert.Equal(1000, bundle.Files[1].Content.Length);
+    }
+
+    [Fact]
+    public void ReadTarGz_PaxSizeOverride_IsFollowed()
+    {
+        // A pax "size" record overrides the ustar size field of the next entry.
+        var archive = TestArchives.TarGz(w =>
+        {
+            var entry = new PaxTarEntry(TarEntryType.RegularFile, "a.py", new Dictionary<string, string> { ["size"] = "700" })
+            {
+                DataStream = new MemoryStream(new byte[700]),
+            };
+            w.WriteEntry(entry);
+            TestArchives.File(w, "b.py", "pass\n");
+        });
+
+        var bundle = TestArchives.Read(archive);
+
+        Assert.Equal(["a.py", "b.py"], bundle.Files.Select(f => f.Path));
+    }
+
+    [Fact]
+    public void ReadTarGz_DirectoryEntryCarryingData_IsRefused()
+    {
+        using var raw = new MemoryStream();
+        using (var writer = new TarWriter(raw, TarEntryFormat.Ustar, leaveOpen: true))
+        {
+            writer.WriteEntry(new UstarTarEntry(TarEntryType.RegularFile, "dir") { DataStream = new MemoryStream(new byte[600]) });
+        }
+
+        var tar = raw.ToArray();
+        tar[156] = (byte)'5';
+        Array.Fill(tar, (byte)' ', 148, 8);
+        Encoding.ASCII.GetBytes(Convert.ToString(tar.AsSpan(0, 512).ToArray().Sum(b => (int)b), 8).PadLeft(6, '0') + "\0 ").CopyTo(tar, 148);
+        using var gz = new MemoryStream();
+        using (var gzip = new GZipStream(gz, CompressionLevel.Fastest, leaveOpen: true))
+        {
+            gzip.Write(tar);
+        }
+
+        Assert.False(TestArchives.TryRead(gz.ToArray(), out _, out var error));
+        Assert.Equal("bundle: not a valid tar.gz archive (a header or pax record cannot be followed)", error);
     }
 }
