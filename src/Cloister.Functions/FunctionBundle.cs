@@ -209,6 +209,12 @@ public sealed class FunctionBundle
                     }
 
                     var file = (FileInfo)info;
+                    if (!UnixFileType.IsRegularFile(file.FullName))
+                    {
+                        error = $"bundle: '{Shown(relative)}' is a device, FIFO or socket; only regular files are allowed";
+                        return false;
+                    }
+
                     if (!builder.TryReserve(relative, file.Length, out var path, out error))
                     {
                         return false;

@@ -463,3 +463,38 @@ public class TarWalkerTests
         Assert.Equal("bundle: not a valid tar.gz archive (a header or pax record cannot be followed)", error);
     }
 }
+
+public sealed class DirectorySpecialFileTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("cloister-bundle-special-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void ReadDirectory_Fifo_IsRefusedWithoutBlocking()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        File.WriteAllText(Path.Combine(_dir, "handler.py"), "pass\n");
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", Path.Combine(_dir, "pipe")))
+        {
+            mkfifo.WaitForExit();
+            Assert.Equal(0, mkfifo.ExitCode);
+        }
+
+        Assert.False(FunctionBundle.TryReadDirectory(_dir, null, out _, out var error));
+        Assert.Equal("bundle: 'pipe' is a device, FIFO or socket; only regular files are allowed", error);
+    }
+
+    [Fact]
+    public void ReadDirectory_RegularFiles_PassTheTypeCheck()
+    {
+        File.WriteAllText(Path.Combine(_dir, "handler.py"), "pass\n");
+
+        Assert.True(FunctionBundle.TryReadDirectory(_dir, null, out var bundle, out var error), error);
+        Assert.Single(bundle.Files);
+    }
+}
