@@ -75,6 +75,31 @@ public sealed record FunctionPermissions(IReadOnlyList<string> Reveal, bool Retu
     /// <summary>No reveals, no plaintext out, nothing tokenized.</summary>
     public static FunctionPermissions None { get; } = new([], false, []);
 
+    /// <summary>Value equality, lists compared item by item (a record would compare the list references).</summary>
+    public bool Equals(FunctionPermissions? other) =>
+        other is not null
+        && ReturnPlaintext == other.ReturnPlaintext
+        && Reveal.SequenceEqual(other.Reveal, StringComparer.Ordinal)
+        && TokenizeOutput.SequenceEqual(other.TokenizeOutput);
+
+    /// <inheritdoc/>
+    public override int GetHashCode()
+    {
+        var hash = new HashCode();
+        hash.Add(ReturnPlaintext);
+        foreach (var classifier in Reveal)
+        {
+            hash.Add(classifier, StringComparer.Ordinal);
+        }
+
+        foreach (var rule in TokenizeOutput)
+        {
+            hash.Add(rule);
+        }
+
+        return hash.ToHashCode();
+    }
+
     /// <summary>Whether a token of <paramref name="classifier"/> may be revealed to the function.</summary>
     public bool MayReveal(string classifier) =>
         Reveal.Contains(AnyClassifier, StringComparer.Ordinal) || Reveal.Contains(classifier, StringComparer.Ordinal);

@@ -251,7 +251,7 @@ public sealed class FunctionBundleTests : IDisposable
 
         var tar = raw.ToArray();
         var random = new Random(4321);
-        for (var i = 0; i < 2000; i++)
+        for (var i = 0; i < 3000; i++)
         {
             var mutated = (byte[])tar.Clone();
             for (var j = random.Next(1, 4); j > 0; j--)
@@ -267,8 +267,14 @@ public sealed class FunctionBundleTests : IDisposable
                 gzip.Write(mutated);
             }
 
-            var ok = TestArchives.TryRead(gz.ToArray(), out var bundle, out var error, new BundleLimits(16, 1 << 20, 1 << 20));
+            var compressed = gz.ToArray();
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            var ok = TestArchives.TryRead(compressed, out var bundle, out var error, new BundleLimits(16, 1 << 20, 1 << 20));
+            var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
             Assert.True(ok ? bundle is not null && error is null : bundle is null && error is not null);
+
+            // A mutated size field must never make the reader allocate what the header claims.
+            Assert.True(allocated < 8 * 1024 * 1024, $"iteration {i}: allocated {allocated} bytes");
         }
     }
 

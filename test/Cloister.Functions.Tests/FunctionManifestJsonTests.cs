@@ -63,6 +63,18 @@ public class FunctionManifestJsonTests
     }
 
     [Fact]
+    public void Parse_SameMeaning_GivesEqualManifests()
+    {
+        var one = TestArchives.Manifest("""{"runtime":"python3","entrypoint":"h.py","permissions":{"reveal":["b","a"],"tokenizeOutput":[{"field":"x","format":"pan"}]}}""");
+        var two = TestArchives.Manifest("""{"permissions":{"tokenizeOutput":[{"format":"pan","field":"x","classifier":null}],"reveal":["a","b"]},"entrypoint":"./h.py","runtime":"python3"}""");
+        var other = TestArchives.Manifest("""{"runtime":"python3","entrypoint":"h.py","permissions":{"reveal":["a"]}}""");
+
+        Assert.Equal(one, two);
+        Assert.Equal(one.GetHashCode(), two.GetHashCode());
+        Assert.NotEqual(one, other);
+    }
+
+    [Fact]
     public void Parse_RevealWildcard_PermitsAnyClassifier()
     {
         var manifest = TestArchives.Manifest("""{"runtime":"python3","entrypoint":"h.py","permissions":{"reveal":["*"]}}""");
