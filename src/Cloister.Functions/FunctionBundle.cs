@@ -305,7 +305,7 @@ public sealed class FunctionBundle
                 return false;
             }
 
-            if (length < 0 || length > limits.MaxFileBytes)
+            if (length < 0 || length > limits.MaxFileBytes || length > Array.MaxLength)
             {
                 error = $"bundle: '{Shown(path)}' is larger than {limits.MaxFileBytes} bytes";
                 path = null;
