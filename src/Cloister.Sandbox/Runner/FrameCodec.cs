@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Buffers.Binary;
 using System.Text.Json;
 
@@ -69,56 +68,48 @@ internal static class FrameCodec
             return new(FrameReadStatus.Malformed, null, "the runner sent an empty frame");
         }
 
-        // Frames are bounded by maxFrameBytes (1 MiB by default); a pooled buffer keeps large results off the LOH churn.
-        byte[] payload = ArrayPool<byte>.Shared.Rent((int)length);
+        // Allocated only after the length passed the cap. Not pooled: the JsonDocument parses in
+        // place and keeps referring to these bytes until the caller disposes it.
+        byte[] payload = new byte[length];
+        int read;
         try
         {
-            int read;
-            try
-            {
-                read = await ReadFullyAsync(input, payload.AsMemory(0, (int)length), cancellationToken).ConfigureAwait(false);
-            }
-            catch (IOException)
-            {
-                return new(FrameReadStatus.Closed, null, "the runner's output stream failed inside a frame");
-            }
-            catch (ObjectDisposedException)
-            {
-                return new(FrameReadStatus.Closed, null, "the runner's output stream is closed");
-            }
-
-            if (read < length)
-            {
-                return new(FrameReadStatus.Closed, null, "the runner closed its output inside a frame");
-            }
-
-            JsonDocument document;
-            try
-            {
-                document = JsonDocument.Parse(payload.AsMemory(0, (int)length), ParseOptions);
-            }
-            catch (JsonException)
-            {
-                // The exception text may quote the payload; it is deliberately not kept.
-                return new(FrameReadStatus.Malformed, null, "the runner sent a frame that is not valid UTF-8 JSON");
-            }
-
-            if (document.RootElement.ValueKind != JsonValueKind.Object
-                || !document.RootElement.TryGetProperty("type", out JsonElement type)
-                || type.ValueKind != JsonValueKind.String)
-            {
-                document.Dispose();
-                return new(FrameReadStatus.Malformed, null, "the runner sent a frame that is not a JSON object with a string \"type\"");
-            }
-
-            return new(FrameReadStatus.Ok, document, string.Empty);
+            read = await ReadFullyAsync(input, payload, cancellationToken).ConfigureAwait(false);
         }
-        finally
+        catch (IOException)
         {
-            // The payload may hold revealed values echoed back by the handler.
-            Array.Clear(payload, 0, (int)length);
-            ArrayPool<byte>.Shared.Return(payload);
+            return new(FrameReadStatus.Closed, null, "the runner's output stream failed inside a frame");
         }
+        catch (ObjectDisposedException)
+        {
+            return new(FrameReadStatus.Closed, null, "the runner's output stream is closed");
+        }
+
+        if (read < length)
+        {
+            return new(FrameReadStatus.Closed, null, "the runner closed its output inside a frame");
+        }
+
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(payload.AsMemory(), ParseOptions);
+        }
+        catch (JsonException)
+        {
+            // The exception text may quote the payload; it is deliberately not kept.
+            return new(FrameReadStatus.Malformed, null, "the runner sent a frame that is not valid UTF-8 JSON");
+        }
+
+        if (document.RootElement.ValueKind != JsonValueKind.Object
+            || !document.RootElement.TryGetProperty("type", out JsonElement type)
+            || type.ValueKind != JsonValueKind.String)
+        {
+            document.Dispose();
+            return new(FrameReadStatus.Malformed, null, "the runner sent a frame that is not a JSON object with a string \"type\"");
+        }
+
+        return new(FrameReadStatus.Ok, document, string.Empty);
     }
 
     /// <summary>Writes one frame (header and payload) and flushes.</summary>

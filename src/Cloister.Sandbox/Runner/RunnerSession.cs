@@ -76,6 +76,16 @@ public sealed class RunnerSession
         EnterBusy();
         try
         {
+            // Serialized before the first await: the caller's JsonDocument need not outlive this call's start.
+            var invocation = new Invocation(Guid.NewGuid().ToString("N"));
+            byte[] invoke = Serialize(writer =>
+            {
+                writer.WriteString("type", "invoke");
+                writer.WriteString("id", invocation.Id);
+                writer.WritePropertyName("event");
+                @event.WriteTo(writer);
+            });
+
             InvocationError? notReady = await WaitForReadyCoreAsync(cancellationToken).ConfigureAwait(false);
             if (notReady is not null)
             {
@@ -84,10 +94,9 @@ public sealed class RunnerSession
 
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(_options.InvocationTimeout);
-            var invocation = new Invocation(Guid.NewGuid().ToString("N"));
             try
             {
-                return await RunAsync(invocation, @event, hostCalls, timeout.Token).ConfigureAwait(false);
+                return await RunAsync(invocation, invoke, hostCalls, timeout.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && timeout.IsCancellationRequested)
             {
@@ -166,15 +175,8 @@ public sealed class RunnerSession
         }
     }
 
-    private async Task<InvocationOutcome> RunAsync(Invocation invocation, JsonElement @event, IHostCalls hostCalls, CancellationToken cancellationToken)
+    private async Task<InvocationOutcome> RunAsync(Invocation invocation, byte[] invoke, IHostCalls hostCalls, CancellationToken cancellationToken)
     {
-        byte[] invoke = Serialize(writer =>
-        {
-            writer.WriteString("type", "invoke");
-            writer.WriteString("id", invocation.Id);
-            writer.WritePropertyName("event");
-            @event.WriteTo(writer);
-        });
         if (invoke.Length > _options.MaxFrameBytes)
         {
             // Nothing was sent: the runner is still usable.
