@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text.Json;
+using System.Text.Unicode;
 
 namespace Cloister.Sandbox.Runner;
 
@@ -88,6 +89,13 @@ internal static class FrameCodec
         if (read < length)
         {
             return new(FrameReadStatus.Closed, null, "the runner closed its output inside a frame");
+        }
+
+        // JsonDocument validates UTF-8 inside strings only when they are read; check it all here so
+        // that no later GetString() can throw on runner bytes.
+        if (!Utf8.IsValid(payload))
+        {
+            return new(FrameReadStatus.Malformed, null, "the runner sent a frame that is not valid UTF-8");
         }
 
         JsonDocument document;
