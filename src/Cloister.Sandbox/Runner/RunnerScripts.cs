@@ -79,6 +79,14 @@ def write_frame(payload):
     _chan_out.write(struct.pack(">I", len(payload)) + payload)
 
 
+def _die(message, code=2):
+    try:
+        sys.stderr.write(message + "\n")
+        sys.stderr.flush()
+    finally:
+        os._exit(code)
+
+
 class Context:
     def __init__(self, invocation_id):
         self.invocation_id = invocation_id
@@ -88,11 +96,15 @@ class Context:
         self._next_call += 1
         call = self._next_call
         write_frame(encode({"type": "call", "id": self.invocation_id, "call": call, "method": method, "params": params}))
-        frame = read_frame()
+        # Not exceptions the handler could swallow: a broken channel ends the runner.
+        try:
+            frame = read_frame()
+        except (ProtocolError, ValueError) as exc:
+            _die(f"cloister runner: {exc}")
         if frame is None:
-            os._exit(0)
+            _die("cloister runner: the host closed the channel during a call", 0)
         if frame.get("type") != "reply" or frame.get("call") != call:
-            raise ProtocolError("expected the reply to call %d" % call)
+            _die("cloister runner: expected the reply to call %d" % call)
         if "error" in frame:
             err = frame["error"] or {}
             raise HostCallError(str(err.get("code", "error")), str(err.get("message", "")))

@@ -255,6 +255,12 @@ public sealed class RunnerSession
                 answer = value is null || format is null
                     ? HostCallResult.Failure("invalid-params", "tokenize needs a string or number \"value\" and a string \"format\"")
                     : await hostCalls.TokenizeAsync(value, format, cancellationToken).ConfigureAwait(false);
+                if (value is not null)
+                {
+                    // The value being tokenized is plaintext too.
+                    invocation.RememberRevealed(value);
+                }
+
                 break;
             case "log":
                 string? message = StringParam(parameters, "message", allowScalars: true);
@@ -313,7 +319,7 @@ public sealed class RunnerSession
     private static bool IdMatches(JsonElement root, string id) =>
         root.TryGetProperty("id", out JsonElement value) && value.ValueKind == JsonValueKind.String && value.ValueEquals(id);
 
-    /// <summary>The runner's error message (type and text of the exception), cut short and with revealed values removed.</summary>
+    /// <summary>The runner's error message (type and text of the exception), cut short and with revealed and tokenized values removed.</summary>
     private static string ErrorMessageOf(JsonElement root, IReadOnlyList<string> revealed)
     {
         string message = root.TryGetProperty("error", out JsonElement error)
@@ -384,9 +390,11 @@ public sealed class RunnerSession
 
         public IReadOnlyList<string> Revealed => _revealed;
 
-        public void RememberRevealed(JsonElement value)
+        public void RememberRevealed(JsonElement value) =>
+            RememberRevealed(value.ValueKind == JsonValueKind.String ? value.GetString()! : value.GetRawText());
+
+        public void RememberRevealed(string text)
         {
-            string text = value.ValueKind == JsonValueKind.String ? value.GetString()! : value.GetRawText();
             if (text.Length > 0)
             {
                 _revealed.Add(text);

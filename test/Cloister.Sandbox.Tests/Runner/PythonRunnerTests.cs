@@ -302,6 +302,40 @@ public sealed class PythonRunnerTests
         Assert.False(runner.Session.IsBroken);
     }
 
+    [Fact]
+    public async Task CallerCancellation_Throws_AndBreaksTheSession()
+    {
+        using var dir = new TempDir();
+        await using var runner = RunnerHarness.Python(dir, """
+            import time
+            def handle(event, ctx):
+                time.sleep(30)
+            """);
+        Assert.Null(await runner.Session.WaitForReadyAsync(CancellationToken.None));
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
+        using var document = JsonDocument.Parse("{}");
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => runner.Session.InvokeAsync(document.RootElement, new FakeHostCalls(), cancel.Token));
+
+        Assert.True(runner.Session.IsBroken);
+        await KillAsync(runner);
+    }
+
+    [Fact]
+    public async Task HandlerErrorMessage_NeverContainsTokenizedValues()
+    {
+        using var dir = new TempDir();
+        await using var runner = RunnerHarness.Python(dir, """
+            def handle(event, ctx):
+                ctx.tokenize("378282246310005", "pan")
+                raise RuntimeError("could not use 378282246310005")
+            """);
+
+        InvocationOutcome outcome = await runner.InvokeAsync("{}");
+
+        Assert.Equal("RuntimeError: could not use [redacted]", outcome.Error?.Message);
+    }
+
     internal static async Task KillAsync(RunnerHarness runner)
     {
         try
