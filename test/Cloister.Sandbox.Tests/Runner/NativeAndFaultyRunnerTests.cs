@@ -106,7 +106,7 @@ public sealed class NativeAndFaultyRunnerTests
         Assert.Equal(InvocationErrorCodes.MalformedFrame, outcome.Error?.Code);
         Assert.DoesNotContain(payload, outcome.Error!.Message, StringComparison.Ordinal);
         Assert.True(runner.Session.IsBroken);
-        await PythonRunnerTests.KillAsync(runner);
+        runner.Kill();
     }
 
     [Fact]
@@ -123,7 +123,7 @@ public sealed class NativeAndFaultyRunnerTests
         InvocationError? error = await runner.Session.WaitForReadyAsync(CancellationToken.None);
 
         Assert.Equal(InvocationErrorCodes.MalformedFrame, error?.Code);
-        await PythonRunnerTests.KillAsync(runner);
+        runner.Kill();
     }
 
     [Fact]
@@ -145,7 +145,7 @@ public sealed class NativeAndFaultyRunnerTests
         // The payload is never sent: only a decision from the header can answer before the 20 s timeout.
         Assert.Equal(InvocationErrorCodes.FrameTooLarge, outcome.Error?.Code);
         Assert.True(runner.Session.IsBroken);
-        await PythonRunnerTests.KillAsync(runner);
+        runner.Kill();
     }
 
     [Fact]
@@ -162,7 +162,7 @@ public sealed class NativeAndFaultyRunnerTests
 
         // "hell" read as a big-endian length is ~1.7 GB: refused from the header alone.
         Assert.Equal(InvocationErrorCodes.FrameTooLarge, outcome.Error?.Code);
-        await PythonRunnerTests.KillAsync(runner);
+        runner.Kill();
     }
 
     [Fact]
@@ -257,7 +257,7 @@ public sealed class NativeAndFaultyRunnerTests
         InvocationError? error = await runner.Session.WaitForReadyAsync(CancellationToken.None);
 
         Assert.Equal(InvocationErrorCodes.Timeout, error?.Code);
-        await PythonRunnerTests.KillAsync(runner);
+        runner.Kill();
     }
 
     private static string ToPythonBytes(string text)

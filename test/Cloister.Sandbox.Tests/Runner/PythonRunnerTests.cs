@@ -260,7 +260,7 @@ public sealed class PythonRunnerTests
 
         Assert.Equal(InvocationErrorCodes.Timeout, outcome.Error?.Code);
         Assert.True(runner.Session.IsBroken);
-        await KillAsync(runner);
+        runner.Kill();
     }
 
     [Fact]
@@ -318,7 +318,7 @@ public sealed class PythonRunnerTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => runner.Session.InvokeAsync(document.RootElement, new FakeHostCalls(), cancel.Token));
 
         Assert.True(runner.Session.IsBroken);
-        await KillAsync(runner);
+        runner.Kill();
     }
 
     [Fact]
@@ -334,18 +334,5 @@ public sealed class PythonRunnerTests
         InvocationOutcome outcome = await runner.InvokeAsync("{}");
 
         Assert.Equal("RuntimeError: could not use [redacted]", outcome.Error?.Message);
-    }
-
-    internal static async Task KillAsync(RunnerHarness runner)
-    {
-        try
-        {
-            System.Diagnostics.Process.GetProcessById(runner.ProcessId).Kill();
-        }
-        catch (ArgumentException)
-        {
-        }
-
-        await Task.CompletedTask;
     }
 }

@@ -88,6 +88,15 @@ internal sealed class RunnerHarness : IAsyncDisposable
         return Start(dir, "/usr/bin/python3", [script], options);
     }
 
+    /// <summary>Ends a runner the test left hanging (a sleeping fake runner, a timed-out handler).</summary>
+    public void Kill()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+        }
+    }
+
     public async Task<InvocationOutcome> InvokeAsync(string eventJson, IHostCalls? hostCalls = null)
     {
         using var document = JsonDocument.Parse(eventJson);
