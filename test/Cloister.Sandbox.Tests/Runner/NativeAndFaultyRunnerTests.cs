@@ -68,6 +68,27 @@ public sealed class NativeAndFaultyRunnerTests
     }
 
     [Fact]
+    public async Task NativeExampleInTheProtocolDocument_Works()
+    {
+        string doc = File.ReadAllText(FindRepoFile("docs/runner-protocol.md"));
+        int section = doc.IndexOf("## A native function, minimally", StringComparison.Ordinal);
+        int start = doc.IndexOf("```python\n", section, StringComparison.Ordinal) + "```python\n".Length;
+        int end = doc.IndexOf("```", start, StringComparison.Ordinal);
+        using var dir = new TempDir();
+        await using var runner = RunnerHarness.Script(dir, doc[start..end]);
+        var host = new FakeHostCalls();
+        host.Vault["tok_1"] = "secret-value";
+
+        InvocationOutcome found = await runner.InvokeAsync("""{"token": "tok_1"}""", host);
+        InvocationOutcome missing = await runner.InvokeAsync("""{"token": "tok_2"}""", host);
+
+        Assert.True(found.IsSuccess, found.ToString());
+        Assert.Equal(12, found.Result.GetProperty("length").GetInt32());
+        Assert.Equal(InvocationErrorCodes.HandlerError, missing.Error?.Code);
+        Assert.Equal("no such token", missing.Error!.Message);
+    }
+
+    [Fact]
     public async Task NativeFunction_ErrorFrame_IsHandlerError()
     {
         using var dir = new TempDir();
@@ -258,6 +279,20 @@ public sealed class NativeAndFaultyRunnerTests
 
         Assert.Equal(InvocationErrorCodes.Timeout, error?.Code);
         runner.Kill();
+    }
+
+    private static string FindRepoFile(string relative)
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            string candidate = Path.Combine(dir.FullName, relative);
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        throw new FileNotFoundException(relative);
     }
 
     private static string ToPythonBytes(string text)
