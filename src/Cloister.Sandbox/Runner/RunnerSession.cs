@@ -69,7 +69,8 @@ public sealed class RunnerSession
     /// with <paramref name="hostCalls"/>. Failures of the runner are returned, not thrown; only
     /// cancellation through <paramref name="cancellationToken"/> throws (and breaks the session).
     /// </summary>
-    /// <exception cref="InvalidOperationException">Another invocation is running on this session.</exception>
+    /// <exception cref="InvalidOperationException">Another invocation is running on this session, or
+    /// <paramref name="hostCalls"/> threw (the exception is the inner one; the session is then broken).</exception>
     public async Task<InvocationOutcome> InvokeAsync(JsonElement @event, IHostCalls hostCalls, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(hostCalls);
@@ -242,7 +243,7 @@ public sealed class RunnerSession
                 string? token = StringParam(parameters, "token", allowScalars: false);
                 answer = token is null
                     ? HostCallResult.Failure("invalid-params", "reveal needs a string \"token\"")
-                    : await hostCalls.RevealAsync(token, cancellationToken).ConfigureAwait(false);
+                    : await CallHostAsync(() => hostCalls.RevealAsync(token, cancellationToken)).ConfigureAwait(false);
                 if (answer.IsSuccess)
                 {
                     invocation.RememberRevealed(answer.Result);
@@ -254,7 +255,7 @@ public sealed class RunnerSession
                 string? format = StringParam(parameters, "format", allowScalars: false);
                 answer = value is null || format is null
                     ? HostCallResult.Failure("invalid-params", "tokenize needs a string or number \"value\" and a string \"format\"")
-                    : await hostCalls.TokenizeAsync(value, format, cancellationToken).ConfigureAwait(false);
+                    : await CallHostAsync(() => hostCalls.TokenizeAsync(value, format, cancellationToken)).ConfigureAwait(false);
                 if (value is not null)
                 {
                     // The value being tokenized is plaintext too.
@@ -266,7 +267,7 @@ public sealed class RunnerSession
                 string? message = StringParam(parameters, "message", allowScalars: true);
                 answer = message is null
                     ? HostCallResult.Failure("invalid-params", "log needs a string \"message\"")
-                    : await hostCalls.LogAsync(message, cancellationToken).ConfigureAwait(false);
+                    : await CallHostAsync(() => hostCalls.LogAsync(message, cancellationToken)).ConfigureAwait(false);
                 break;
             default:
                 answer = HostCallResult.Failure("unknown-method", "the host offers reveal, tokenize and log");
@@ -281,6 +282,22 @@ public sealed class RunnerSession
 
         await FrameCodec.WriteAsync(_toRunner, reply, cancellationToken).ConfigureAwait(false);
         return true;
+    }
+
+    /// <summary>
+    /// Runs one host call. Its exceptions (other than cancellation) are bugs or broken
+    /// infrastructure of the host, wrapped so that they are never mistaken for the runner's I/O failures.
+    /// </summary>
+    private static async ValueTask<HostCallResult> CallHostAsync(Func<ValueTask<HostCallResult>> call)
+    {
+        try
+        {
+            return await call().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            throw new InvalidOperationException("The host calls implementation failed.", ex);
+        }
     }
 
     private static byte[] ReplyFrame(long call, HostCallResult answer) => Serialize(writer =>

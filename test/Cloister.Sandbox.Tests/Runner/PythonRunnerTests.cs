@@ -335,4 +335,28 @@ public sealed class PythonRunnerTests
 
         Assert.Equal("RuntimeError: could not use [redacted]", outcome.Error?.Message);
     }
+
+    [Fact]
+    public async Task HostCallsThatThrow_SurfaceAsABugInTheHost_NotAsARunnerCrash()
+    {
+        using var dir = new TempDir();
+        await using var runner = RunnerHarness.Python(dir, """
+            def handle(event, ctx):
+                ctx.log("x")
+            """);
+
+        var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => runner.InvokeAsync("{}", new ThrowingHostCalls()));
+
+        Assert.IsType<IOException>(ex.InnerException);
+        Assert.True(runner.Session.IsBroken);
+    }
+
+    private sealed class ThrowingHostCalls : IHostCalls
+    {
+        public ValueTask<HostCallResult> RevealAsync(string token, CancellationToken cancellationToken) => throw new IOException("store down");
+
+        public ValueTask<HostCallResult> TokenizeAsync(string value, string format, CancellationToken cancellationToken) => throw new IOException("store down");
+
+        public ValueTask<HostCallResult> LogAsync(string message, CancellationToken cancellationToken) => throw new IOException("store down");
+    }
 }
