@@ -1,0 +1,188 @@
+using System.Globalization;
+
+namespace Cloister.Sandbox.Backends;
+
+/// <summary>
+/// The host cgroups (v1 memory, pids, cpuacct) that hold every host process of one sandbox, nested
+/// under the cgroups of this process. They bound memory and pids, measure CPU time, and let the
+/// host kill the whole sandbox whatever it forked.
+/// </summary>
+/// <remarks>Owned by one <see cref="SandboxProcess"/>; <see cref="Dispose"/> kills what is left and removes the directories.</remarks>
+internal sealed class SandboxCgroup : IDisposable
+{
+    private const string Root = "/sys/fs/cgroup";
+    private readonly string _memory;
+    private readonly string _pids;
+    private readonly string _cpuacct;
+
+    private SandboxCgroup(string memory, string pids, string cpuacct)
+    {
+        _memory = memory;
+        _pids = pids;
+        _cpuacct = cpuacct;
+    }
+
+    /// <summary>The cgroup.procs files a wrapper writes its pid into before exec'ing the sandbox.</summary>
+    public string JoinList => $"{_memory} {_pids} {_cpuacct}";
+
+    public static SandboxCgroup Create(string id, long memoryBytes, int pids)
+    {
+        var own = File.ReadAllLines("/proc/self/cgroup")
+            .Select(line => line.Split(':', 3))
+            .Where(parts => parts.Length == 3)
+            .SelectMany(parts => parts[1].Split(',').Select(controller => (controller, path: parts[2])))
+            .GroupBy(entry => entry.controller)
+            .ToDictionary(g => g.Key, g => g.First().path);
+
+        string Make(string controller)
+        {
+            if (!own.TryGetValue(controller, out var current) || !Directory.Exists(Path.Combine(Root, controller)))
+            {
+                throw new SandboxException($"cgroup v1 controller '{controller}' is not mounted at {Root}/{controller}; the sandbox needs memory, pids and cpuacct");
+            }
+
+            var dir = $"{Root}/{controller}{current.TrimEnd('/')}/cloister/{id}";
+            Directory.CreateDirectory(dir);
+            return dir;
+        }
+
+        var cgroup = new SandboxCgroup(Make("memory"), Make("pids"), Make("cpuacct"));
+        try
+        {
+            File.WriteAllText(Path.Combine(cgroup._memory, "memory.limit_in_bytes"), memoryBytes.ToString(CultureInfo.InvariantCulture));
+            TryWrite(Path.Combine(cgroup._memory, "memory.memsw.limit_in_bytes"), memoryBytes.ToString(CultureInfo.InvariantCulture));
+            File.WriteAllText(Path.Combine(cgroup._pids, "pids.max"), pids.ToString(CultureInfo.InvariantCulture));
+        }
+        catch
+        {
+            cgroup.Dispose();
+            throw;
+        }
+
+        return cgroup;
+    }
+
+    /// <summary>CPU time used by everything in the sandbox so far.</summary>
+    public TimeSpan CpuUsed()
+    {
+        try
+        {
+            var ns = long.Parse(File.ReadAllText(Path.Combine(_cpuacct, "cpuacct.usage")).Trim(), CultureInfo.InvariantCulture);
+            return TimeSpan.FromTicks(ns / 100);
+        }
+        catch (IOException)
+        {
+            return TimeSpan.Zero;
+        }
+    }
+
+    /// <summary>Whether the memory limit was hit (an OOM kill, or allocations refused at the limit).</summary>
+    public bool HitMemoryLimit()
+    {
+        try
+        {
+            var oom = File.ReadAllLines(Path.Combine(_memory, "memory.oom_control"))
+                .FirstOrDefault(line => line.StartsWith("oom_kill ", StringComparison.Ordinal));
+            if (oom is not null && oom.Split(' ')[1] != "0")
+            {
+                return true;
+            }
+
+            return File.ReadAllText(Path.Combine(_memory, "memory.failcnt")).Trim() != "0";
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Whether a fork was refused at the pids limit.</summary>
+    public bool HitPidsLimit()
+    {
+        try
+        {
+            var events = File.ReadAllText(Path.Combine(_pids, "pids.events"));
+            return !events.Contains("max 0", StringComparison.Ordinal);
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>SIGKILLs every process in the sandbox, repeating until none is left (a fork bomb races the sweep).</summary>
+    public void KillAll()
+    {
+        for (var round = 0; round < 100; round++)
+        {
+            var pids = ReadProcs();
+            if (pids.Count == 0)
+            {
+                return;
+            }
+
+            foreach (var pid in pids)
+            {
+                HostTools.KillPid(pid);
+            }
+
+            Thread.Sleep(round < 10 ? 1 : 10);
+        }
+    }
+
+    public void Dispose()
+    {
+        KillAll();
+        foreach (var dir in new[] { _memory, _pids, _cpuacct })
+        {
+            for (var attempt = 0; attempt < 50 && Directory.Exists(dir); attempt++)
+            {
+                try
+                {
+                    Directory.Delete(dir);
+                }
+                catch (IOException)
+                {
+                    Thread.Sleep(10);
+                }
+            }
+        }
+    }
+
+    private List<int> ReadProcs()
+    {
+        var result = new List<int>();
+        foreach (var dir in new[] { _pids, _memory })
+        {
+            try
+            {
+                foreach (var line in File.ReadAllLines(Path.Combine(dir, "cgroup.procs")))
+                {
+                    if (int.TryParse(line, NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
+                    {
+                        result.Add(pid);
+                    }
+                }
+            }
+            catch (IOException)
+            {
+            }
+        }
+
+        return result;
+    }
+
+    private static void TryWrite(string path, string value)
+    {
+        try
+        {
+            if (File.Exists(path))
+            {
+                File.WriteAllText(path, value);
+            }
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
