@@ -100,6 +100,11 @@ public sealed class BubblewrapBackend : ISandboxBackend
                 return SandboxExitReason.MemoryLimit;
             }
 
+            if (exitCode != 0 && (cgroup.HitPidsLimit() || SandboxLauncher.LooksLikeForkFailure(exitCode, stderrTail)))
+            {
+                return SandboxExitReason.PidsLimit;
+            }
+
             return exitCode switch
             {
                 128 + 24 => SandboxExitReason.CpuLimit, // SIGXCPU at the RLIMIT_CPU soft limit

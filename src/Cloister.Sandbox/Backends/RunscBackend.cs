@@ -43,7 +43,7 @@ public sealed class RunscBackend : ISandboxBackend
         try
         {
             Directory.CreateDirectory(_stateDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-            WriteBundle(bundle, spec);
+            WriteBundle(bundle, id, spec);
             cgroup = SandboxCgroup.Create(id, (limits.MemoryMiB * 1024L * 1024L) + SentryOverheadBytes, limits.Pids + SentryThreads);
             var process = SandboxLauncher.Start(cgroup, [_runsc, "--network=none", "--root", _stateDir, "run", "--bundle", bundle, id]);
             return Task.FromResult<ISandboxProcess>(new SandboxProcess(process, new Host(cgroup, _runsc, _stateDir, id, bundle), limits));
@@ -56,7 +56,7 @@ public sealed class RunscBackend : ISandboxBackend
         }
     }
 
-    private static void WriteBundle(string bundle, SandboxSpec spec)
+    private static void WriteBundle(string bundle, string id, SandboxSpec spec)
     {
         var limits = spec.Limits;
         var rootfs = Path.Combine(bundle, "rootfs");
@@ -118,6 +118,8 @@ public sealed class RunscBackend : ISandboxBackend
             ["mounts"] = mounts,
             ["linux"] = new JsonObject
             {
+                // Under the sandbox's own cgroups, whose limits then bound the sentry and gofer; without it runsc moves them to /<id>, outside every limit.
+                ["cgroupsPath"] = SandboxCgroup.RelativePath(id) + "/gvisor",
                 ["namespaces"] = new JsonArray(
                     new JsonObject { ["type"] = "pid" },
                     new JsonObject { ["type"] = "network" },
@@ -179,6 +181,11 @@ public sealed class RunscBackend : ISandboxBackend
             if (exitCode != 0 && (cgroup.HitMemoryLimit() || SandboxLauncher.LooksLikeMemoryError(exitCode, stderrTail)))
             {
                 return SandboxExitReason.MemoryLimit;
+            }
+
+            if (exitCode != 0 && (cgroup.HitPidsLimit() || SandboxLauncher.LooksLikeForkFailure(exitCode, stderrTail)))
+            {
+                return SandboxExitReason.PidsLimit;
             }
 
             return exitCode switch

@@ -3,8 +3,8 @@ using System.Globalization;
 namespace Cloister.Sandbox.Backends;
 
 /// <summary>
-/// The host cgroups (v1 memory, pids, cpuacct) that hold every host process of one sandbox, nested
-/// under the cgroups of this process. They bound memory and pids, measure CPU time, and let the
+/// The host cgroups (v1 memory, pids, cpuacct) that hold every host process of one sandbox, at
+/// <c>/cloister/&lt;id&gt;</c> in each hierarchy. They bound memory and pids, measure CPU time, and let the
 /// host kill the whole sandbox whatever it forked.
 /// </summary>
 /// <remarks>Owned by one <see cref="SandboxProcess"/>; <see cref="Dispose"/> kills what is left and removes the directories.</remarks>
@@ -22,26 +22,25 @@ internal sealed class SandboxCgroup : IDisposable
         _cpuacct = cpuacct;
     }
 
+    /// <summary>
+    /// The sandbox's cgroup path, the same in every hierarchy so that runsc (which takes one path for
+    /// all controllers) can nest its own cgroups under it.
+    /// </summary>
+    public static string RelativePath(string id) => $"/cloister/{id}";
+
     /// <summary>The cgroup.procs files a wrapper writes its pid into before exec'ing the sandbox.</summary>
     public string JoinList => $"{_memory} {_pids} {_cpuacct}";
 
     public static SandboxCgroup Create(string id, long memoryBytes, int pids)
     {
-        var own = File.ReadAllLines("/proc/self/cgroup")
-            .Select(line => line.Split(':', 3))
-            .Where(parts => parts.Length == 3)
-            .SelectMany(parts => parts[1].Split(',').Select(controller => (controller, path: parts[2])))
-            .GroupBy(entry => entry.controller)
-            .ToDictionary(g => g.Key, g => g.First().path);
-
         string Make(string controller)
         {
-            if (!own.TryGetValue(controller, out var current) || !Directory.Exists(Path.Combine(Root, controller)))
+            if (!Directory.Exists(Path.Combine(Root, controller)))
             {
                 throw new SandboxException($"cgroup v1 controller '{controller}' is not mounted at {Root}/{controller}; the sandbox needs memory, pids and cpuacct");
             }
 
-            var dir = $"{Root}/{controller}{current.TrimEnd('/')}/cloister/{id}";
+            var dir = $"{Root}/{controller}{RelativePath(id)}";
             Directory.CreateDirectory(dir);
             return dir;
         }
@@ -88,13 +87,24 @@ internal sealed class SandboxCgroup : IDisposable
                 return true;
             }
 
-            return File.ReadAllText(Path.Combine(_memory, "memory.failcnt")).Trim() != "0";
+            if (File.ReadAllText(Path.Combine(_memory, "memory.failcnt")).Trim() != "0")
+            {
+                return true;
+            }
+
+            // runsc nests its own cgroup below this one and deletes it on exit, taking the OOM counters
+            // with it; the high-water mark of this one still shows the limit was reached.
+            var limit = ReadLong("memory.limit_in_bytes");
+            return ReadLong("memory.max_usage_in_bytes") >= limit - (limit / 32);
         }
         catch (IOException)
         {
             return false;
         }
     }
+
+    private long ReadLong(string file) =>
+        long.Parse(File.ReadAllText(Path.Combine(_memory, file)).Trim(), CultureInfo.InvariantCulture);
 
     /// <summary>Whether a fork was refused at the pids limit.</summary>
     public bool HitPidsLimit()
@@ -133,7 +143,7 @@ internal sealed class SandboxCgroup : IDisposable
     public void Dispose()
     {
         KillAll();
-        foreach (var dir in new[] { _memory, _pids, _cpuacct })
+        foreach (var dir in new[] { _memory, _pids, _cpuacct }.SelectMany(d => (Directory.Exists(d) ? Directory.GetDirectories(d) : []).Append(d)))
         {
             for (var attempt = 0; attempt < 50 && Directory.Exists(dir); attempt++)
             {

@@ -15,6 +15,9 @@ public enum SandboxExitReason
     /// <summary>It used more than <see cref="SandboxLimits.CpuSeconds"/> of CPU time.</summary>
     CpuLimit,
 
+    /// <summary>It failed after a fork was refused at <see cref="SandboxLimits.Pids"/>.</summary>
+    PidsLimit,
+
     /// <summary>It wrote more than <see cref="SandboxLimits.OutputBytes"/>.</summary>
     OutputLimit,
 

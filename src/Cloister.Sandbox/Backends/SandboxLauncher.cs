@@ -59,4 +59,13 @@ internal static class SandboxLauncher
             || stderrTail.Contains("Cannot allocate memory", StringComparison.OrdinalIgnoreCase)
             || stderrTail.Contains("out of memory", StringComparison.OrdinalIgnoreCase)
             || stderrTail.Contains("heap limit", StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>
+    /// gVisor enforces the pids limit inside the sandbox (RLIMIT_NPROC), out of the host cgroup's
+    /// sight, so a refused fork is recognised by what the program printed as it died.
+    /// </summary>
+    public static bool LooksLikeForkFailure(int exitCode, string stderrTail) =>
+        exitCode != 0 && (stderrTail.Contains("Cannot fork", StringComparison.OrdinalIgnoreCase)
+            || stderrTail.Contains("fork: Resource temporarily unavailable", StringComparison.OrdinalIgnoreCase)
+            || stderrTail.Contains("fork: retry", StringComparison.OrdinalIgnoreCase));
 }
