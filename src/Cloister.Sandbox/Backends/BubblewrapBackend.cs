@@ -53,8 +53,8 @@ public sealed class BubblewrapBackend : ISandboxBackend
         var limits = spec.Limits;
         static string I(long value) => value.ToString(CultureInfo.InvariantCulture);
 
-        // Address space is a multiple of the memory limit because runtimes reserve far more than they touch; the cgroup enforces the real limit.
-        var addressSpace = limits.MemoryMiB * 4L * 1024 * 1024;
+        // Address space gets 2 GiB of headroom because runtimes reserve far more than they touch (node 18 does not start under 1 GiB); the cgroup enforces the real limit.
+        var addressSpace = SandboxLauncher.AddressSpaceBytes(limits);
         var tmpfsBytes = limits.TmpfsMiB * 1024L * 1024;
         var command = new List<string>
         {

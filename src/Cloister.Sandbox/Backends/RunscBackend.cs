@@ -105,8 +105,8 @@ public sealed class RunscBackend : ISandboxBackend
                 ["capabilities"] = new JsonObject { ["bounding"] = new JsonArray(), ["effective"] = new JsonArray(), ["permitted"] = new JsonArray() },
                 ["rlimits"] = new JsonArray
                 {
-                    // Address space is a multiple of the memory limit because runtimes reserve far more than they touch; the cgroup enforces the real limit.
-                    Rlimit("RLIMIT_AS", limits.MemoryMiB * 4L * 1024 * 1024),
+                    // Address space gets 2 GiB of headroom because runtimes reserve far more than they touch (node 18 does not start under 1 GiB); the cgroup enforces the real limit.
+                    Rlimit("RLIMIT_AS", SandboxLauncher.AddressSpaceBytes(limits)),
                     Rlimit("RLIMIT_NPROC", limits.Pids),
                     Rlimit("RLIMIT_FSIZE", limits.TmpfsMiB * 1024L * 1024),
                     Rlimit("RLIMIT_NOFILE", 256),

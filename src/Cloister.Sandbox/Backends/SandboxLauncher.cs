@@ -38,6 +38,8 @@ internal static class SandboxLauncher
         return Process.Start(info) ?? throw new SandboxException("could not start the sandbox launcher");
     }
 
+    public static long AddressSpaceBytes(SandboxLimits limits) => (limits.MemoryMiB + 2048L) * 1024 * 1024;
+
     public static Dictionary<string, string> Environment(SandboxSpec spec)
     {
         var env = new Dictionary<string, string>(StringComparer.Ordinal)

@@ -23,6 +23,19 @@ public sealed class SandboxIsolationTests
     [Theory]
     [InlineData("runsc")]
     [InlineData("bwrap")]
+    public async Task ItRunsNodeWithTheDefaultLimits(string backend)
+    {
+        var spec = new SandboxSpec("/usr/bin/node") { Arguments = ["-e", "console.log(JSON.stringify({ok: 6 * 7}))"] };
+
+        var (exit, output, _) = await RunAsync(backend, spec);
+
+        Assert.True(exit.Reason == SandboxExitReason.Exited && exit.ExitCode == 0, $"{exit}");
+        Assert.Equal("{\"ok\":42}", output.Trim());
+    }
+
+    [Theory]
+    [InlineData("runsc")]
+    [InlineData("bwrap")]
     public async Task ItRunsTheProgramAsAnUnprivilegedUser(string backend)
     {
         var (exit, output, _) = await RunAsync(backend, PythonSpec("import os; print(os.getuid(), os.getgid(), os.geteuid())"));
@@ -93,6 +106,7 @@ public sealed class SandboxIsolationTests
         var port = ((IPEndPoint)listener.LocalEndpoint).Port;
         var script = $$"""
             import socket
+            print('interfaces', sorted(name for _, name in socket.if_nameindex()))
             for host in ['127.0.0.1', '10.0.2.2', '192.168.10.1', '1.1.1.1']:
                 s = socket.socket(); s.settimeout(2)
                 try:
@@ -105,6 +119,7 @@ public sealed class SandboxIsolationTests
 
         Assert.Equal(SandboxExitReason.Exited, exit.Reason);
         Assert.DoesNotContain("CONNECTED", output, StringComparison.Ordinal);
+        Assert.Contains("interfaces ['lo']", output, StringComparison.Ordinal);
         Assert.Equal(4, output.Split("failed", StringSplitOptions.None).Length - 1);
         Assert.False(listener.Pending(), "the host listener saw a connection from the sandbox");
     }
