@@ -30,11 +30,11 @@ internal sealed class SandboxProcess : ISandboxProcess
     private readonly ISandboxHost _host;
     private readonly SandboxLimits _limits;
     private readonly CancellationTokenSource _watch = new();
+    private readonly OutputBudget _budget;
     private readonly Task _stderrPump;
     private readonly Task _watchdog;
     private readonly List<byte> _tail = new(StderrTailBytes);
     private readonly Lazy<Task<SandboxExit>> _exit;
-    private long _stderrTotal;
     private int _hostReason = -1;
     private int _disposed;
 
@@ -43,8 +43,9 @@ internal sealed class SandboxProcess : ISandboxProcess
         _process = process;
         _host = host;
         _limits = limits;
+        _budget = new OutputBudget(limits.OutputBytes);
         Input = process.StandardInput.BaseStream;
-        Output = new CappedReadStream(process.StandardOutput.BaseStream, limits.OutputBytes, () => Terminate(SandboxExitReason.OutputLimit));
+        Output = new CappedReadStream(process.StandardOutput.BaseStream, _budget, () => Terminate(SandboxExitReason.OutputLimit));
         _stderrPump = Task.Run(PumpStderrAsync);
         _watchdog = Task.Run(WatchAsync);
         _exit = new Lazy<Task<SandboxExit>>(WaitCoreAsync);
@@ -142,10 +143,9 @@ internal sealed class SandboxProcess : ISandboxProcess
                     // Keep only the last StderrTailBytes: the tail says why it died; the rest is discarded so memory stays bounded.
                     var chunk = buffer.AsSpan(0, n);
                     AppendTail(chunk);
-                    _stderrTotal += n;
                 }
 
-                if (_stderrTotal > _limits.OutputBytes)
+                if (!_budget.Consume(n))
                 {
                     Terminate(SandboxExitReason.OutputLimit);
                 }

@@ -129,6 +129,25 @@ public sealed class HostileSandboxTests
     [Theory]
     [InlineData("runsc")]
     [InlineData("bwrap")]
+    public async Task ItCountsStdoutAndStderrAgainstOneOutputCap(string backend)
+    {
+        const string script = """
+            import sys, time
+            sys.stderr.write('e' * 700 * 1024); sys.stderr.flush()
+            time.sleep(0.5)
+            sys.stdout.buffer.write(b'o' * 700 * 1024); sys.stdout.flush()
+            """;
+        var limits = new SandboxLimits { OutputBytes = 1024 * 1024, WallTimeout = TimeSpan.FromSeconds(20) };
+
+        var (exit, _, total) = await RunAsync(backend, PythonSpec(script, limits));
+
+        Assert.Equal(SandboxExitReason.OutputLimit, exit.Reason);
+        Assert.True(total <= (1024 * 1024) - (700 * 1024), $"read {total} bytes of stdout after 700 KiB of stderr");
+    }
+
+    [Theory]
+    [InlineData("runsc")]
+    [InlineData("bwrap")]
     public async Task ItKillsASandboxOnRequest(string backend)
     {
         await using var process = await Backend(backend).StartAsync(PythonSpec("import time; time.sleep(60)"), CancellationToken.None);
