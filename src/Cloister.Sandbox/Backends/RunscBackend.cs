@@ -202,9 +202,11 @@ public sealed class RunscBackend : ISandboxBackend
             cgroup.Dispose();
 
             // A killed sandbox leaves its runsc state behind; remove it so ids and files do not pile up.
+            // (A sandbox that exited by itself was removed by runsc run; skipping the delete saves a process start.)
+            var leftovers = Directory.Exists(stateDir) && Directory.EnumerateFileSystemEntries(stateDir).Any(entry => entry.Contains(id, StringComparison.Ordinal));
             try
             {
-                using var delete = Process.Start(new ProcessStartInfo(runsc)
+                using var delete = !leftovers ? null : Process.Start(new ProcessStartInfo(runsc)
                 {
                     ArgumentList = { "--root", stateDir, "delete", "--force", id },
                     RedirectStandardOutput = true,

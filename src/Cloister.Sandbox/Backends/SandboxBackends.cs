@@ -1,3 +1,5 @@
+using System.Diagnostics.CodeAnalysis;
+
 namespace Cloister.Sandbox.Backends;
 
 /// <summary>Finds the sandbox backends installed on this host.</summary>
@@ -13,7 +15,7 @@ public static class SandboxBackends
         {
             if (TryCreate(name, out var backend, out _))
             {
-                message = $"sandbox backend: {backend!.Name}";
+                message = $"sandbox backend: {backend.Name}";
                 return backend;
             }
         }
@@ -23,7 +25,7 @@ public static class SandboxBackends
     }
 
     /// <summary>Creates the backend called <paramref name="name"/> (<c>runsc</c> or <c>bwrap</c>) if it is installed and usable here.</summary>
-    public static bool TryCreate(string name, out ISandboxBackend? backend, out string message)
+    public static bool TryCreate(string name, [NotNullWhen(true)] out ISandboxBackend? backend, out string message)
     {
         backend = null;
         switch (name)

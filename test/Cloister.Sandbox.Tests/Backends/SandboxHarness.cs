@@ -15,7 +15,7 @@ internal static class SandboxHarness
             Assert.Fail($"sandbox backend '{name}' is not usable here: {message}. CI installs both runsc and bubblewrap (test.sh).");
         }
 
-        return backend!;
+        return backend;
     }
 
     public static SandboxSpec PythonSpec(string script, SandboxLimits? limits = null) =>
