@@ -3,9 +3,9 @@ using System.Globalization;
 namespace Cloister.Sandbox.Backends;
 
 /// <summary>
-/// The host cgroups (v1 memory, pids, cpuacct) that hold every host process of one sandbox, at
+/// The host cgroups (v1 memory, pids, cpuacct, freezer) that hold every host process of one sandbox, at
 /// <c>/cloister/&lt;id&gt;</c> in each hierarchy. They bound memory and pids, measure CPU time, and let the
-/// host kill the whole sandbox whatever it forked.
+/// host kill the whole sandbox whatever it forked, without racing pid reuse (it freezes first).
 /// </summary>
 /// <remarks>Owned by one <see cref="SandboxProcess"/>; <see cref="Dispose"/> kills what is left and removes the directories.</remarks>
 internal sealed class SandboxCgroup : IDisposable
@@ -14,12 +14,14 @@ internal sealed class SandboxCgroup : IDisposable
     private readonly string _memory;
     private readonly string _pids;
     private readonly string _cpuacct;
+    private readonly string _freezer;
 
-    private SandboxCgroup(string memory, string pids, string cpuacct)
+    private SandboxCgroup(string memory, string pids, string cpuacct, string freezer)
     {
         _memory = memory;
         _pids = pids;
         _cpuacct = cpuacct;
+        _freezer = freezer;
     }
 
     /// <summary>
@@ -29,7 +31,7 @@ internal sealed class SandboxCgroup : IDisposable
     public static string RelativePath(string id) => $"/cloister/{id}";
 
     /// <summary>The cgroup.procs files a wrapper writes its pid into before exec'ing the sandbox.</summary>
-    public string JoinList => $"{_memory} {_pids} {_cpuacct}";
+    public string JoinList => $"{_memory} {_pids} {_cpuacct} {_freezer}";
 
     public static SandboxCgroup Create(string id, long memoryBytes, int pids)
     {
@@ -37,7 +39,7 @@ internal sealed class SandboxCgroup : IDisposable
         {
             if (!Directory.Exists(Path.Combine(Root, controller)))
             {
-                throw new SandboxException($"cgroup v1 controller '{controller}' is not mounted at {Root}/{controller}; the sandbox needs memory, pids and cpuacct");
+                throw new SandboxException($"cgroup v1 controller '{controller}' is not mounted at {Root}/{controller}; the sandbox needs memory, pids, cpuacct and freezer");
             }
 
             var dir = $"{Root}/{controller}{RelativePath(id)}";
@@ -45,7 +47,7 @@ internal sealed class SandboxCgroup : IDisposable
             return dir;
         }
 
-        var cgroup = new SandboxCgroup(Make("memory"), Make("pids"), Make("cpuacct"));
+        var cgroup = new SandboxCgroup(Make("memory"), Make("pids"), Make("cpuacct"), Make("freezer"));
         try
         {
             File.WriteAllText(Path.Combine(cgroup._memory, "memory.limit_in_bytes"), memoryBytes.ToString(CultureInfo.InvariantCulture));
@@ -120,30 +122,39 @@ internal sealed class SandboxCgroup : IDisposable
         }
     }
 
-    /// <summary>SIGKILLs every process in the sandbox, repeating until none is left (a fork bomb races the sweep).</summary>
+    /// <summary>
+    /// SIGKILLs every process in the sandbox and its nested cgroups. The sandbox is frozen while its
+    /// pids are read and signalled: a frozen task cannot exit, so its pid cannot be reused by a
+    /// process of another sandbox in between (a fork bomb churns through the pid space fast).
+    /// </summary>
     public void KillAll()
     {
         for (var round = 0; round < 100; round++)
         {
+            var frozen = Freeze();
             var pids = ReadProcs();
-            if (pids.Count == 0)
-            {
-                return;
-            }
-
             foreach (var pid in pids)
             {
                 HostTools.KillPid(pid);
             }
 
-            Thread.Sleep(round < 10 ? 1 : 10);
+            TryWrite(Path.Combine(_freezer, "freezer.state"), "THAWED");
+            if (pids.Count == 0)
+            {
+                return;
+            }
+
+            if (!frozen)
+            {
+                Thread.Sleep(round < 10 ? 1 : 10);
+            }
         }
     }
 
     public void Dispose()
     {
         KillAll();
-        foreach (var dir in new[] { _memory, _pids, _cpuacct }.SelectMany(d => (Directory.Exists(d) ? Directory.GetDirectories(d) : []).Append(d)))
+        foreach (var dir in new[] { _memory, _pids, _cpuacct, _freezer }.SelectMany(d => (Directory.Exists(d) ? Directory.GetDirectories(d) : []).Append(d)))
         {
             for (var attempt = 0; attempt < 50 && Directory.Exists(dir); attempt++)
             {
@@ -159,10 +170,39 @@ internal sealed class SandboxCgroup : IDisposable
         }
     }
 
+    private bool Freeze()
+    {
+        var state = Path.Combine(_freezer, "freezer.state");
+        TryWrite(state, "FROZEN");
+        for (var attempt = 0; attempt < 200; attempt++)
+        {
+            try
+            {
+                if (File.ReadAllText(state).Trim() == "FROZEN")
+                {
+                    return true;
+                }
+            }
+            catch (IOException)
+            {
+                return false;
+            }
+
+            Thread.Sleep(1);
+        }
+
+        return false;
+    }
+
     private List<int> ReadProcs()
     {
         var result = new List<int>();
-        foreach (var dir in new[] { _pids, _memory })
+        if (!Directory.Exists(_freezer))
+        {
+            return result;
+        }
+
+        foreach (var dir in Directory.EnumerateDirectories(_freezer, "*", SearchOption.AllDirectories).Prepend(_freezer))
         {
             try
             {

@@ -15,7 +15,7 @@ public sealed class SandboxIsolationTests
     {
         var (exit, output, _) = await RunAsync(backend, PythonSpec("import sys; sys.stdout.write(sys.stdin.read().upper())"), "frame-bytes");
 
-        Assert.Equal(SandboxExitReason.Exited, exit.Reason);
+        Assert.True(exit.Reason == SandboxExitReason.Exited, $"expected Exited, got {exit}");
         Assert.Equal(0, exit.ExitCode);
         Assert.Equal("FRAME-BYTES", output);
     }
@@ -40,7 +40,7 @@ public sealed class SandboxIsolationTests
     {
         var (exit, output, _) = await RunAsync(backend, PythonSpec("import os; print(os.getuid(), os.getgid(), os.geteuid())"));
 
-        Assert.Equal(SandboxExitReason.Exited, exit.Reason);
+        Assert.True(exit.Reason == SandboxExitReason.Exited, $"expected Exited, got {exit}");
         Assert.Equal("65534 65534 65534", output.Trim());
     }
 
@@ -62,7 +62,7 @@ public sealed class SandboxIsolationTests
 
         var (exit, output, _) = await RunAsync(backend, spec);
 
-        Assert.Equal(SandboxExitReason.Exited, exit.Reason);
+        Assert.True(exit.Reason == SandboxExitReason.Exited, $"expected Exited, got {exit}");
         Assert.DoesNotContain("WRITABLE", output, StringComparison.Ordinal);
         Assert.Equal(4, output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
     }
@@ -89,7 +89,7 @@ public sealed class SandboxIsolationTests
 
         var (exit, output, _) = await RunAsync(backend, spec);
 
-        Assert.Equal(SandboxExitReason.Exited, exit.Reason);
+        Assert.True(exit.Reason == SandboxExitReason.Exited, $"expected Exited, got {exit}");
         Assert.Contains("bundle ours", output, StringComparison.Ordinal);
         Assert.DoesNotContain("VISIBLE", output, StringComparison.Ordinal);
         Assert.DoesNotContain("host-secret-value", output, StringComparison.Ordinal);
@@ -117,11 +117,31 @@ public sealed class SandboxIsolationTests
 
         var (exit, output, _) = await RunAsync(backend, PythonSpec(script));
 
-        Assert.Equal(SandboxExitReason.Exited, exit.Reason);
+        Assert.True(exit.Reason == SandboxExitReason.Exited, $"expected Exited, got {exit}");
         Assert.DoesNotContain("CONNECTED", output, StringComparison.Ordinal);
         Assert.Contains("interfaces ['lo']", output, StringComparison.Ordinal);
         Assert.Equal(4, output.Split("failed", StringSplitOptions.None).Length - 1);
         Assert.False(listener.Pending(), "the host listener saw a connection from the sandbox");
+    }
+
+    [Theory]
+    [InlineData("runsc")]
+    [InlineData("bwrap")]
+    public async Task ItSeesOnlyItsOwnProcessesAndTheBasicDevices(string backend)
+    {
+        const string script = """
+            import os
+            open('/dev/null', 'w').write('x')
+            print('random', len(open('/dev/urandom', 'rb').read(16)))
+            print('pids', sorted(int(p) for p in os.listdir('/proc') if p.isdigit()))
+            """;
+
+        var (exit, output, _) = await RunAsync(backend, PythonSpec(script));
+
+        Assert.True(exit.Reason == SandboxExitReason.Exited && exit.ExitCode == 0, $"{exit}");
+        Assert.Contains("random 16", output, StringComparison.Ordinal);
+        var pids = output.Split("pids [")[1].TrimEnd(']', '\n', ' ').Split(", ").Select(int.Parse).ToArray();
+        Assert.True(pids.Length <= 3, $"the sandbox sees {pids.Length} processes: {string.Join(' ', pids)}");
     }
 
     [Theory]
@@ -132,9 +152,9 @@ public sealed class SandboxIsolationTests
         var (first, written, _) = await RunAsync(backend, PythonSpec("open('/tmp/left-behind', 'w').write('x'); print('wrote')"));
         var (second, seen, _) = await RunAsync(backend, PythonSpec("import os; print(os.path.exists('/tmp/left-behind'))"));
 
-        Assert.Equal(SandboxExitReason.Exited, first.Reason);
+        Assert.True(first.Reason == SandboxExitReason.Exited, $"expected Exited, got {first}");
         Assert.Equal("wrote", written.Trim());
-        Assert.Equal(SandboxExitReason.Exited, second.Reason);
+        Assert.True(second.Reason == SandboxExitReason.Exited, $"expected Exited, got {second}");
         Assert.Equal("False", seen.Trim());
     }
 
