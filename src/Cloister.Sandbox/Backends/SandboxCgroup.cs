@@ -154,7 +154,15 @@ internal sealed class SandboxCgroup : IDisposable
     public void Dispose()
     {
         KillAll();
-        foreach (var dir in new[] { _memory, _pids, _cpuacct, _freezer }.SelectMany(d => (Directory.Exists(d) ? Directory.GetDirectories(d) : []).Append(d)))
+
+        // Every hierarchy, not only ours: runsc creates the same path in each (cpu, cpuset, devices, ...) and removes only its own leaf.
+        var relative = _memory[(Root.Length + "/memory".Length)..];
+        var dirs = Directory.EnumerateDirectories(Root)
+            .Select(hierarchy => hierarchy + relative)
+            .Where(Directory.Exists)
+            .SelectMany(dir => Directory.EnumerateDirectories(dir, "*", SearchOption.AllDirectories).Reverse().Append(dir))
+            .ToList();
+        foreach (var dir in dirs)
         {
             for (var attempt = 0; attempt < 50 && Directory.Exists(dir); attempt++)
             {
