@@ -6,6 +6,9 @@ cd "$here"
 # shellcheck source=scripts/prereqs.sh
 source scripts/prereqs.sh
 cloister_require_dotnet
+# The sandbox tests run on real gVisor and bubblewrap; a missing backend fails them.
+cloister_apt runsc runsc
+cloister_apt bubblewrap bwrap
 
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT

@@ -1,0 +1,119 @@
+using System.Globalization;
+
+namespace Cloister.Sandbox.Backends;
+
+/// <summary>
+/// Runs sandboxes with bubblewrap: new user, pid, network (empty), ipc, uts, cgroup and mount
+/// namespaces; a read-only root of <c>/usr</c> and its links; a private tmpfs; host uid and gid
+/// 65534; rlimits set by <c>prlimit</c>; memory, pids and CPU accounting by host cgroups.
+/// </summary>
+/// <remarks>
+/// Needs root on the host (to create cgroups); the program itself runs as the unprivileged host uid
+/// 65534, so bound host paths must be readable by "others".
+/// </remarks>
+public sealed class BubblewrapBackend : ISandboxBackend
+{
+    public const string BackendName = "bwrap";
+
+    private readonly string _bwrap;
+    private readonly string _prlimit;
+    private readonly string _setpriv;
+
+    internal BubblewrapBackend(string bwrap, string prlimit, string setpriv)
+    {
+        _bwrap = bwrap;
+        _prlimit = prlimit;
+        _setpriv = setpriv;
+    }
+
+    public string Name => BackendName;
+
+    public Task<ISandboxProcess> StartAsync(SandboxSpec spec, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        spec.Validate();
+        ct.ThrowIfCancellationRequested();
+        var limits = spec.Limits;
+        var id = "bw-" + Guid.NewGuid().ToString("N");
+        var cgroup = SandboxCgroup.Create(id, limits.MemoryMiB * 1024L * 1024L, limits.Pids);
+        try
+        {
+            var process = SandboxLauncher.Start(cgroup, Command(spec));
+            return Task.FromResult<ISandboxProcess>(new SandboxProcess(process, new Host(cgroup), limits));
+        }
+        catch
+        {
+            cgroup.Dispose();
+            throw;
+        }
+    }
+
+    private List<string> Command(SandboxSpec spec)
+    {
+        var limits = spec.Limits;
+        static string I(long value) => value.ToString(CultureInfo.InvariantCulture);
+
+        // Address space gets 2 GiB of headroom because runtimes reserve far more than they touch (node 18 does not start under 1 GiB); the cgroup enforces the real limit.
+        var addressSpace = SandboxLauncher.AddressSpaceBytes(limits);
+        var tmpfsBytes = limits.TmpfsMiB * 1024L * 1024;
+        var command = new List<string>
+        {
+            _prlimit, $"--as={I(addressSpace)}", $"--cpu={I(limits.CpuSeconds)}:{I(limits.CpuSeconds + 1L)}",
+            $"--fsize={I(tmpfsBytes)}", "--nofile=256", "--core=0",
+            _setpriv, $"--reuid={I(SandboxLauncher.SandboxUid)}", $"--regid={I(SandboxLauncher.SandboxUid)}", "--clear-groups",
+            _bwrap, "--unshare-all", "--unshare-user", "--uid", I(SandboxLauncher.SandboxUid), "--gid", I(SandboxLauncher.SandboxUid),
+            "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--hostname", "sandbox", "--clearenv",
+            "--ro-bind", "/usr", "/usr",
+            "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64", "--symlink", "usr/sbin", "/sbin",
+        };
+        foreach (var file in SandboxLauncher.EtcFiles)
+        {
+            command.AddRange(["--ro-bind-try", file, file]);
+        }
+
+        command.AddRange(["--proc", "/proc", "--dev", "/dev", "--size", I(tmpfsBytes), "--perms", "1777", "--tmpfs", "/tmp"]);
+        foreach (var (host, inside) in spec.ReadOnlyBinds)
+        {
+            command.AddRange(["--ro-bind", host, inside]);
+        }
+
+        foreach (var (name, value) in SandboxLauncher.Environment(spec))
+        {
+            command.AddRange(["--setenv", name, value]);
+        }
+
+        command.AddRange(["--remount-ro", "/", "--chdir", "/tmp", "--", spec.Executable]);
+        command.AddRange(spec.Arguments);
+        return command;
+    }
+
+    private sealed class Host(SandboxCgroup cgroup) : ISandboxHost
+    {
+        public void KillAll() => cgroup.KillAll();
+
+        public TimeSpan CpuUsed() => cgroup.CpuUsed();
+
+        public SandboxExitReason Classify(int exitCode, string stderrTail)
+        {
+            if (exitCode != 0 && (cgroup.HitMemoryLimit() || SandboxLauncher.LooksLikeMemoryError(exitCode, stderrTail)))
+            {
+                return SandboxExitReason.MemoryLimit;
+            }
+
+            if (exitCode != 0 && (cgroup.HitPidsLimit() || SandboxLauncher.LooksLikeForkFailure(exitCode, stderrTail)))
+            {
+                return SandboxExitReason.PidsLimit;
+            }
+
+            return exitCode switch
+            {
+                128 + 24 => SandboxExitReason.CpuLimit, // SIGXCPU at the RLIMIT_CPU soft limit
+                > 128 => SandboxExitReason.Crashed,
+                _ when stderrTail.StartsWith("bwrap:", StringComparison.Ordinal) => SandboxExitReason.Crashed,
+                _ => SandboxExitReason.Exited,
+            };
+        }
+
+        public void Dispose() => cgroup.Dispose();
+    }
+}

@@ -1,0 +1,228 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+
+namespace Cloister.Sandbox.Backends;
+
+/// <summary>
+/// Runs sandboxes in gVisor: <c>runsc --network=none run</c> of an OCI bundle whose root is an
+/// empty read-only directory with <c>/usr</c> (and its links) bound read-only, a private tmpfs,
+/// uid and gid 65534, rlimits inside the sandbox, and host cgroups around the sentry and gofer for
+/// memory, pids and CPU time. <c>runsc do</c> is not used: it shows the whole host filesystem.
+/// </summary>
+/// <remarks>Needs root. Bundles and runsc state live under <c>/run/cloister-sandbox</c> and are removed when each sandbox is disposed.</remarks>
+public sealed class RunscBackend : ISandboxBackend
+{
+    public const string BackendName = "runsc";
+
+    /// <summary>Host memory the gVisor sentry and gofer need on top of the program's own limit.</summary>
+    private const long SentryOverheadBytes = 96L * 1024 * 1024;
+
+    /// <summary>Host threads of the sentry and gofer, on top of the program's pids (which gVisor bounds with RLIMIT_NPROC).</summary>
+    private const int SentryThreads = 256;
+
+    private static readonly string BaseDir = "/run/cloister-sandbox";
+    private readonly string _runsc;
+    private readonly string _stateDir = Path.Combine(BaseDir, "runsc-state");
+
+    internal RunscBackend(string runsc)
+    {
+        _runsc = runsc;
+    }
+
+    public string Name => BackendName;
+
+    public Task<ISandboxProcess> StartAsync(SandboxSpec spec, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        spec.Validate();
+        ct.ThrowIfCancellationRequested();
+        var limits = spec.Limits;
+        var id = "rs-" + Guid.NewGuid().ToString("N");
+        var bundle = Path.Combine(BaseDir, id);
+        SandboxCgroup? cgroup = null;
+        try
+        {
+            Directory.CreateDirectory(_stateDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            WriteBundle(bundle, id, spec);
+            cgroup = SandboxCgroup.Create(id, (limits.MemoryMiB * 1024L * 1024L) + SentryOverheadBytes, limits.Pids + SentryThreads);
+            var process = SandboxLauncher.Start(cgroup, [_runsc, "--network=none", "--root", _stateDir, "run", "--bundle", bundle, id]);
+            return Task.FromResult<ISandboxProcess>(new SandboxProcess(process, new Host(cgroup, _runsc, _stateDir, id, bundle), limits));
+        }
+        catch
+        {
+            cgroup?.Dispose();
+            TryDeleteDirectory(bundle);
+            throw;
+        }
+    }
+
+    private static void WriteBundle(string bundle, string id, SandboxSpec spec)
+    {
+        var limits = spec.Limits;
+        var rootfs = Path.Combine(bundle, "rootfs");
+        Directory.CreateDirectory(rootfs, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+        foreach (var dir in new[] { "usr", "etc", "proc", "dev", "tmp", "sys" })
+        {
+            Directory.CreateDirectory(Path.Combine(rootfs, dir));
+        }
+
+        foreach (var (link, target) in new[] { ("bin", "usr/bin"), ("lib", "usr/lib"), ("lib64", "usr/lib64"), ("sbin", "usr/sbin") })
+        {
+            File.CreateSymbolicLink(Path.Combine(rootfs, link), target);
+        }
+
+        var mounts = new JsonArray
+        {
+            Mount("/proc", "proc", "proc", []),
+            Mount("/dev", "tmpfs", "tmpfs", ["nosuid", "mode=755"]),
+            Mount("/tmp", "tmpfs", "tmpfs", ["nosuid", "nodev", "mode=1777", $"size={limits.TmpfsMiB}m"]),
+            Mount("/usr", "bind", "/usr", ["rbind", "ro"]),
+        };
+        foreach (var file in SandboxLauncher.EtcFiles.Where(f => Directory.Exists(f) || File.Exists(f)))
+        {
+            AddMountPoint(rootfs, file, Directory.Exists(file));
+            mounts.Add(Mount(file, "bind", file, ["rbind", "ro"]));
+        }
+
+        foreach (var (host, inside) in spec.ReadOnlyBinds)
+        {
+            AddMountPoint(rootfs, inside, Directory.Exists(host));
+            mounts.Add(Mount(inside, "bind", host, ["rbind", "ro"]));
+        }
+
+        static JsonObject Rlimit(string type, long value) => new() { ["type"] = type, ["hard"] = value, ["soft"] = value };
+        var config = new JsonObject
+        {
+            ["ociVersion"] = "1.0.2",
+            ["process"] = new JsonObject
+            {
+                ["terminal"] = false,
+                ["user"] = new JsonObject { ["uid"] = SandboxLauncher.SandboxUid, ["gid"] = SandboxLauncher.SandboxUid },
+                ["args"] = new JsonArray([JsonValue.Create(spec.Executable), .. spec.Arguments.Select(a => JsonValue.Create(a))]),
+                ["env"] = new JsonArray([.. SandboxLauncher.Environment(spec).Select(kv => JsonValue.Create($"{kv.Key}={kv.Value}"))]),
+                ["cwd"] = "/tmp",
+                ["noNewPrivileges"] = true,
+                ["capabilities"] = new JsonObject { ["bounding"] = new JsonArray(), ["effective"] = new JsonArray(), ["permitted"] = new JsonArray() },
+                ["rlimits"] = new JsonArray
+                {
+                    // Address space gets 2 GiB of headroom because runtimes reserve far more than they touch (node 18 does not start under 1 GiB); the cgroup enforces the real limit.
+                    Rlimit("RLIMIT_AS", SandboxLauncher.AddressSpaceBytes(limits)),
+                    Rlimit("RLIMIT_NPROC", limits.Pids),
+                    Rlimit("RLIMIT_FSIZE", limits.TmpfsMiB * 1024L * 1024),
+                    Rlimit("RLIMIT_NOFILE", 256),
+                    Rlimit("RLIMIT_CORE", 0),
+                },
+            },
+            ["root"] = new JsonObject { ["path"] = "rootfs", ["readonly"] = true },
+            ["hostname"] = "sandbox",
+            ["mounts"] = mounts,
+            ["linux"] = new JsonObject
+            {
+                // Under the sandbox's own cgroups, whose limits then bound the sentry and gofer; without it runsc moves them to /<id>, outside every limit.
+                ["cgroupsPath"] = SandboxCgroup.RelativePath(id) + "/gvisor",
+                ["namespaces"] = new JsonArray(
+                    new JsonObject { ["type"] = "pid" },
+                    new JsonObject { ["type"] = "network" },
+                    new JsonObject { ["type"] = "ipc" },
+                    new JsonObject { ["type"] = "uts" },
+                    new JsonObject { ["type"] = "mount" }),
+            },
+        };
+        File.WriteAllText(Path.Combine(bundle, "config.json"), config.ToJsonString());
+    }
+
+    private static JsonObject Mount(string destination, string type, string source, string[] options) => new()
+    {
+        ["destination"] = destination,
+        ["type"] = type,
+        ["source"] = source,
+        ["options"] = new JsonArray([.. options.Select(o => JsonValue.Create(o))]),
+    };
+
+    private static void AddMountPoint(string rootfs, string inside, bool directory)
+    {
+        var path = Path.Combine(rootfs, inside.TrimStart('/'));
+        if (directory)
+        {
+            Directory.CreateDirectory(path);
+        }
+        else
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            File.WriteAllBytes(path, []);
+        }
+    }
+
+    private static void TryDeleteDirectory(string path)
+    {
+        try
+        {
+            if (Directory.Exists(path))
+            {
+                Directory.Delete(path, recursive: true);
+            }
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+
+    private sealed class Host(SandboxCgroup cgroup, string runsc, string stateDir, string id, string bundle) : ISandboxHost
+    {
+        public void KillAll() => cgroup.KillAll();
+
+        public TimeSpan CpuUsed() => cgroup.CpuUsed();
+
+        public SandboxExitReason Classify(int exitCode, string stderrTail)
+        {
+            if (exitCode != 0 && (cgroup.HitMemoryLimit() || SandboxLauncher.LooksLikeMemoryError(exitCode, stderrTail)))
+            {
+                return SandboxExitReason.MemoryLimit;
+            }
+
+            if (exitCode != 0 && (cgroup.HitPidsLimit() || SandboxLauncher.LooksLikeForkFailure(exitCode, stderrTail)))
+            {
+                return SandboxExitReason.PidsLimit;
+            }
+
+            return exitCode switch
+            {
+                128 + 24 => SandboxExitReason.CpuLimit,
+                > 128 => SandboxExitReason.Crashed,
+                _ when stderrTail.Contains("running container: ", StringComparison.Ordinal) => SandboxExitReason.Crashed,
+                _ => SandboxExitReason.Exited,
+            };
+        }
+
+        public void Dispose()
+        {
+            cgroup.Dispose();
+
+            // A killed sandbox leaves its runsc state behind; remove it so ids and files do not pile up.
+            // (A sandbox that exited by itself was removed by runsc run; skipping the delete saves a process start.)
+            var leftovers = Directory.Exists(stateDir) && Directory.EnumerateFileSystemEntries(stateDir).Any(entry => entry.Contains(id, StringComparison.Ordinal));
+            try
+            {
+                using var delete = !leftovers ? null : Process.Start(new ProcessStartInfo(runsc)
+                {
+                    ArgumentList = { "--root", stateDir, "delete", "--force", id },
+                    RedirectStandardOutput = true,
+                    RedirectStandardError = true,
+                    UseShellExecute = false,
+                });
+                if (delete is not null && !delete.WaitForExit(TimeSpan.FromSeconds(5)))
+                {
+                    delete.Kill(entireProcessTree: true);
+                }
+            }
+            catch (System.ComponentModel.Win32Exception)
+            {
+            }
+
+            TryDeleteDirectory(bundle);
+        }
+    }
+}

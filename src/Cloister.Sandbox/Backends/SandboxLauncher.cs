@@ -1,0 +1,73 @@
+using System.Diagnostics;
+
+namespace Cloister.Sandbox.Backends;
+
+/// <summary>Starts a backend's launcher inside the sandbox's cgroups, with pipes on stdin, stdout and stderr.</summary>
+internal static class SandboxLauncher
+{
+    /// <summary>The uid and gid the sandboxed program runs as ("nobody").</summary>
+    public const int SandboxUid = 65534;
+
+    /// <summary>Read-only system files bound into every sandbox when the host has them.</summary>
+    public static readonly string[] EtcFiles = ["/etc/ld.so.cache", "/etc/alternatives", "/etc/localtime"];
+
+    // The shell joins the cgroups first, so the launcher and everything it forks are accounted and killable.
+    private const string JoinScript = "for c in $CLOISTER_CGROUPS; do echo $$ > \"$c/cgroup.procs\" || exit 125; done; unset CLOISTER_CGROUPS; exec \"$@\"";
+
+    public static Process Start(SandboxCgroup cgroup, IEnumerable<string> command)
+    {
+        var info = new ProcessStartInfo("/bin/sh")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add("-c");
+        info.ArgumentList.Add(JoinScript);
+        info.ArgumentList.Add("sandbox-launcher");
+        foreach (var argument in command)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        // Nothing of the host's environment reaches the launcher (the program's own is set by the backend).
+        info.Environment.Clear();
+        info.Environment["PATH"] = "/usr/sbin:/usr/bin:/sbin:/bin";
+        info.Environment["CLOISTER_CGROUPS"] = cgroup.JoinList;
+        return Process.Start(info) ?? throw new SandboxException("could not start the sandbox launcher");
+    }
+
+    public static long AddressSpaceBytes(SandboxLimits limits) => (limits.MemoryMiB + 2048L) * 1024 * 1024;
+
+    public static Dictionary<string, string> Environment(SandboxSpec spec)
+    {
+        var env = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["PATH"] = "/usr/bin:/bin",
+            ["HOME"] = "/tmp",
+            ["LANG"] = "C.UTF-8",
+        };
+        foreach (var (name, value) in spec.Environment)
+        {
+            env[name] = value;
+        }
+
+        return env;
+    }
+
+    public static bool LooksLikeMemoryError(int exitCode, string stderrTail) =>
+        exitCode != 0 && (stderrTail.Contains("MemoryError", StringComparison.Ordinal)
+            || stderrTail.Contains("Cannot allocate memory", StringComparison.OrdinalIgnoreCase)
+            || stderrTail.Contains("out of memory", StringComparison.OrdinalIgnoreCase)
+            || stderrTail.Contains("heap limit", StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>
+    /// gVisor enforces the pids limit inside the sandbox (RLIMIT_NPROC), out of the host cgroup's
+    /// sight, so a refused fork is recognised by what the program printed as it died.
+    /// </summary>
+    public static bool LooksLikeForkFailure(int exitCode, string stderrTail) =>
+        exitCode != 0 && (stderrTail.Contains("Cannot fork", StringComparison.OrdinalIgnoreCase)
+            || stderrTail.Contains("fork: Resource temporarily unavailable", StringComparison.OrdinalIgnoreCase)
+            || stderrTail.Contains("fork: retry", StringComparison.OrdinalIgnoreCase));
+}

@@ -1,0 +1,204 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace Cloister.Sandbox.Backends;
+
+/// <summary>What differs between backends once a sandbox runs.</summary>
+internal interface ISandboxHost : IDisposable
+{
+    /// <summary>Kills every process of the sandbox.</summary>
+    void KillAll();
+
+    /// <summary>CPU time used so far by the whole sandbox.</summary>
+    TimeSpan CpuUsed();
+
+    /// <summary>Why the program ended when the host did not end it.</summary>
+    SandboxExitReason Classify(int exitCode, string stderrTail);
+}
+
+/// <summary>
+/// A started sandbox: the host process (the backend's launcher), its pipes, and the host-side
+/// enforcement of the wall timeout, the CPU time (polled from the cgroup) and the output cap.
+/// </summary>
+/// <remarks>Owns the <see cref="Process"/>, the pipes and the <see cref="ISandboxHost"/>; disposal kills and removes them.</remarks>
+internal sealed class SandboxProcess : ISandboxProcess
+{
+    private const int StderrTailBytes = 4096;
+    private static readonly TimeSpan CpuPollInterval = TimeSpan.FromMilliseconds(50);
+
+    private readonly Process _process;
+    private readonly ISandboxHost _host;
+    private readonly SandboxLimits _limits;
+    private readonly CancellationTokenSource _watch = new();
+    private readonly OutputBudget _budget;
+    private readonly Task _stderrPump;
+    private readonly Task _watchdog;
+    private readonly List<byte> _tail = new(StderrTailBytes);
+    private readonly Lazy<Task<SandboxExit>> _exit;
+    private int _hostReason = -1;
+    private int _disposed;
+
+    public SandboxProcess(Process process, ISandboxHost host, SandboxLimits limits)
+    {
+        _process = process;
+        _host = host;
+        _limits = limits;
+        _budget = new OutputBudget(limits.OutputBytes);
+        Input = process.StandardInput.BaseStream;
+        Output = new CappedReadStream(process.StandardOutput.BaseStream, _budget, () => Terminate(SandboxExitReason.OutputLimit));
+        _stderrPump = Task.Run(PumpStderrAsync);
+        _watchdog = Task.Run(WatchAsync);
+        _exit = new Lazy<Task<SandboxExit>>(WaitCoreAsync);
+    }
+
+    public Stream Input { get; }
+
+    public Stream Output { get; }
+
+    public Task<SandboxExit> WaitAsync() => _exit.Value;
+
+    public void Kill() => Terminate(SandboxExitReason.Killed);
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        Terminate(SandboxExitReason.Killed);
+        try
+        {
+            await WaitAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            await _watch.CancelAsync().ConfigureAwait(false);
+            try
+            {
+                await _watchdog.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+
+            _host.Dispose();
+            Input.Dispose();
+            Output.Dispose();
+            _process.Dispose();
+            _watch.Dispose();
+        }
+    }
+
+    private void Terminate(SandboxExitReason reason)
+    {
+        Interlocked.CompareExchange(ref _hostReason, (int)reason, -1);
+        _host.KillAll();
+        try
+        {
+            _process.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException)
+        {
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+        }
+    }
+
+    private async Task WatchAsync()
+    {
+        var deadline = Stopwatch.StartNew();
+        var cpuLimit = TimeSpan.FromSeconds(_limits.CpuSeconds);
+        while (!_process.HasExited)
+        {
+            var left = _limits.WallTimeout - deadline.Elapsed;
+            if (left <= TimeSpan.Zero)
+            {
+                Terminate(SandboxExitReason.WallTimeout);
+                return;
+            }
+
+            if (_host.CpuUsed() > cpuLimit)
+            {
+                Terminate(SandboxExitReason.CpuLimit);
+                return;
+            }
+
+            await Task.Delay(left < CpuPollInterval ? left : CpuPollInterval, _watch.Token).ConfigureAwait(false);
+        }
+    }
+
+    private async Task PumpStderrAsync()
+    {
+        var buffer = new byte[8192];
+        var stream = _process.StandardError.BaseStream;
+        try
+        {
+            int n;
+            while ((n = await stream.ReadAsync(buffer).ConfigureAwait(false)) > 0)
+            {
+                lock (_tail)
+                {
+                    // Keep only the last StderrTailBytes: the tail says why it died; the rest is discarded so memory stays bounded.
+                    var chunk = buffer.AsSpan(0, n);
+                    AppendTail(chunk);
+                }
+
+                if (!_budget.Consume(n))
+                {
+                    Terminate(SandboxExitReason.OutputLimit);
+                }
+            }
+        }
+        catch (IOException)
+        {
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
+    private void AppendTail(ReadOnlySpan<byte> chunk)
+    {
+        if (chunk.Length >= StderrTailBytes)
+        {
+            _tail.Clear();
+            _tail.AddRange(chunk[^StderrTailBytes..]);
+            return;
+        }
+
+        var overflow = _tail.Count + chunk.Length - StderrTailBytes;
+        if (overflow > 0)
+        {
+            _tail.RemoveRange(0, overflow);
+        }
+
+        _tail.AddRange(chunk);
+    }
+
+    private async Task<SandboxExit> WaitCoreAsync()
+    {
+        await _process.WaitForExitAsync().ConfigureAwait(false);
+        var exitCode = _process.ExitCode;
+
+        // The launcher is gone; whatever it left behind in the sandbox goes too, so stderr reaches end of file.
+        _host.KillAll();
+        await Task.WhenAny(_stderrPump, Task.Delay(TimeSpan.FromSeconds(2))).ConfigureAwait(false);
+
+        string tail;
+        lock (_tail)
+        {
+            tail = Encoding.UTF8.GetString([.. _tail]);
+        }
+
+        var hostReason = Volatile.Read(ref _hostReason);
+        var reason = hostReason >= 0 ? (SandboxExitReason)hostReason : _host.Classify(exitCode, tail);
+        if (hostReason < 0 && reason == SandboxExitReason.Exited && _host.CpuUsed() > TimeSpan.FromSeconds(_limits.CpuSeconds))
+        {
+            reason = SandboxExitReason.CpuLimit;
+        }
+
+        return new SandboxExit(exitCode, reason, tail);
+    }
+}
