@@ -66,7 +66,11 @@ internal sealed class SandboxProcess : ISandboxProcess
             return;
         }
 
-        Terminate(SandboxExitReason.Killed);
+        if (!_process.HasExited)
+        {
+            Terminate(SandboxExitReason.Killed);
+        }
+
         try
         {
             await WaitAsync().ConfigureAwait(false);
