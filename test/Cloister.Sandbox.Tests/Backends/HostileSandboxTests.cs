@@ -163,7 +163,8 @@ public sealed class HostileSandboxTests
     [InlineData("bwrap")]
     public async Task ItKeepsServingWhileHostileSandboxesRun(string backend)
     {
-        var hostile = new SandboxLimits { Pids = 32, WallTimeout = TimeSpan.FromSeconds(6) };
+        // Generous limits: under a loaded CI machine the normal sandbox may take seconds, and the loop must outlive it (disposal ends all three).
+        var hostile = new SandboxLimits { Pids = 32, CpuSeconds = 60, WallTimeout = TimeSpan.FromSeconds(60) };
         await using var loop = await Backend(backend).StartAsync(PythonSpec("while True: pass", hostile), CancellationToken.None);
         await using var bomb = await Backend(backend).StartAsync(
             new SandboxSpec("/bin/sh") { Arguments = ["-c", "bomb() { bomb | bomb & }; bomb; sleep 30"], Limits = hostile }, CancellationToken.None);
