@@ -50,6 +50,7 @@ public sealed class SandboxPool : IAsyncDisposable
     private readonly ITimer _sweepTimer;
     private readonly CancellationTokenSource _disposing = new();
     private bool _disposed;
+    private int _sweeping;
 
     /// <summary>Creates an empty pool that starts sandboxes with <paramref name="backend"/>.</summary>
     public SandboxPool(ISandboxBackend backend, SandboxPoolOptions? options = null, TimeProvider? timeProvider = null)
@@ -60,7 +61,7 @@ public sealed class SandboxPool : IAsyncDisposable
         _backend = backend;
         _time = timeProvider ?? TimeProvider.System;
         var period = _options.IdleTimeout / 2;
-        _sweepTimer = _time.CreateTimer(_ => _ = EvictIdleAsync(), null, period, period);
+        _sweepTimer = _time.CreateTimer(_ => _ = SweepOnTimerAsync(), null, period, period);
     }
 
     /// <summary>The backend that starts this pool's sandboxes.</summary>
@@ -231,6 +232,28 @@ public sealed class SandboxPool : IAsyncDisposable
         return doomed.Count;
     }
 
+    /// <summary>The timer's sweep: one at a time, and never an unobserved exception.</summary>
+    private async Task SweepOnTimerAsync()
+    {
+        if (Interlocked.Exchange(ref _sweeping, 1) != 0)
+        {
+            return;
+        }
+
+        try
+        {
+            await EvictIdleAsync().ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is SandboxException or ObjectDisposedException or IOException)
+        {
+            // A sandbox that fails to die cleanly is the backend's problem to report; the next sweep retries.
+        }
+        finally
+        {
+            Volatile.Write(ref _sweeping, 0);
+        }
+    }
+
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
@@ -260,7 +283,7 @@ public sealed class SandboxPool : IAsyncDisposable
             await sandbox.DisposeAsync().ConfigureAwait(false);
         }
 
-        _disposing.Dispose();
+        // _disposing is cancelled but not disposed: a sweep already running may still read its token.
     }
 
     /// <summary>

@@ -39,7 +39,7 @@ public sealed class SandboxPoolLifecycleTests
     [Theory]
     [InlineData("runsc")]
     [InlineData("bwrap")]
-    public async Task Prestart_KeepsTheMinimumWarm_AndLeasesBeyondTheMaximumWaitUntilCancelled(string backend)
+    public async Task Prestart_KeepsTheMinimumWarm_LeasesBeyondTheMaximumWait_AndRetireDisposesIdle(string backend)
     {
         using var fixture = new FunctionFixture();
         var clock = new ManualClock();
@@ -67,5 +67,9 @@ public sealed class SandboxPoolLifecycleTests
         clock.Advance(TimeSpan.FromMinutes(5));
         Assert.Equal(0, await pool.EvictIdleAsync());
         Assert.Equal(1, pool.IdleCount(Key));
+
+        // A deleted function's warm sandboxes go at once.
+        await pool.RetireAsync(Key);
+        Assert.Equal(0, pool.IdleCount(Key));
     }
 }
