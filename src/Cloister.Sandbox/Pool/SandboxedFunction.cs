@@ -95,7 +95,17 @@ public sealed class SandboxedFunction : IAsyncDisposable
             throw new InvalidOperationException("This sandbox was already started.");
         }
 
-        var process = await _backend.StartAsync(Definition.ToSandboxSpec(), cancellationToken).ConfigureAwait(false);
+        ISandboxProcess process;
+        try
+        {
+            process = await _backend.StartAsync(Definition.ToSandboxSpec(), cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            Fail(new InvocationError(InvocationErrorCodes.RunnerCrashed, "the sandbox could not be started"));
+            throw;
+        }
+
         _age.Start();
         _process = process;
         _session = new RunnerSession(process.Input, process.Output, Definition.SessionOptions);
@@ -143,7 +153,7 @@ public sealed class SandboxedFunction : IAsyncDisposable
             return InvocationOutcome.Failure(failure.Code, failure.Message);
         }
 
-        var process = _process ?? throw new InvalidOperationException("The sandbox is still starting.");
+        var process = _process ?? throw new InvalidOperationException("The sandbox is still starting on another thread.");
         var session = _session!;
         if (process.WaitAsync().IsCompleted)
         {

@@ -78,6 +78,16 @@ internal static class PoolHarness
             return {"existed": existed, "pid": os.getpid()}
         """;
 
+    /// <summary>The Node twin of <see cref="PythonTmpProbe"/>.</summary>
+    public const string NodeTmpProbe = """
+        const fs = require("fs");
+        module.exports = async (event, ctx) => {
+          const existed = fs.existsSync("/tmp/left-behind.txt");
+          fs.writeFileSync("/tmp/left-behind.txt", "secret of the previous invocation");
+          return { existed, pid: process.pid };
+        };
+        """;
+
     /// <summary>Misbehaves as the event asks: loop forever, eat memory, die mid-call; otherwise answers.</summary>
     public const string PythonHostile = """
         import os

@@ -11,13 +11,17 @@ public sealed class SandboxPoolTests
     private static readonly FunctionKey KeyB = new("tenant-b", "fn@v1");
 
     [Theory]
-    [InlineData("runsc")]
-    [InlineData("bwrap")]
-    public async Task SecondLease_IsTheSameWarmSandbox_WithTmpWipedBetweenInvocations(string backend)
+    [InlineData("runsc", FunctionRuntimes.Python3)]
+    [InlineData("bwrap", FunctionRuntimes.Python3)]
+    [InlineData("runsc", FunctionRuntimes.Node)]
+    [InlineData("bwrap", FunctionRuntimes.Node)]
+    public async Task SecondLease_IsTheSameWarmSandbox_WithTmpWipedBetweenInvocations(string backend, string runtime)
     {
         using var fixture = new FunctionFixture();
         await using var pool = StartPool(backend);
-        var definition = fixture.Define(KeyA, FunctionRuntimes.Python3, "handler.py", PythonTmpProbe);
+        var definition = runtime == FunctionRuntimes.Node
+            ? fixture.Define(KeyA, runtime, "handler.js", NodeTmpProbe)
+            : fixture.Define(KeyA, runtime, "handler.py", PythonTmpProbe);
 
         SandboxedFunction first;
         InvocationOutcome one;
