@@ -94,25 +94,7 @@ public sealed class BubblewrapBackend : ISandboxBackend
         public TimeSpan CpuUsed() => cgroup.CpuUsed();
 
         public SandboxExitReason Classify(int exitCode, string stderrTail)
-        {
-            if (exitCode != 0 && (cgroup.HitMemoryLimit() || SandboxLauncher.LooksLikeMemoryError(exitCode, stderrTail)))
-            {
-                return SandboxExitReason.MemoryLimit;
-            }
-
-            if (exitCode != 0 && (cgroup.HitPidsLimit() || SandboxLauncher.LooksLikeForkFailure(exitCode, stderrTail)))
-            {
-                return SandboxExitReason.PidsLimit;
-            }
-
-            return exitCode switch
-            {
-                128 + 24 => SandboxExitReason.CpuLimit, // SIGXCPU at the RLIMIT_CPU soft limit
-                > 128 => SandboxExitReason.Crashed,
-                _ when stderrTail.StartsWith("bwrap:", StringComparison.Ordinal) => SandboxExitReason.Crashed,
-                _ => SandboxExitReason.Exited,
-            };
-        }
+            => SandboxLauncher.Classify(cgroup, exitCode, stderrTail, stderr => stderr.StartsWith("bwrap:", StringComparison.Ordinal));
 
         public void Dispose() => cgroup.Dispose();
     }

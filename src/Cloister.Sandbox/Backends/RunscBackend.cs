@@ -177,25 +177,7 @@ public sealed class RunscBackend : ISandboxBackend
         public TimeSpan CpuUsed() => cgroup.CpuUsed();
 
         public SandboxExitReason Classify(int exitCode, string stderrTail)
-        {
-            if (exitCode != 0 && (cgroup.HitMemoryLimit() || SandboxLauncher.LooksLikeMemoryError(exitCode, stderrTail)))
-            {
-                return SandboxExitReason.MemoryLimit;
-            }
-
-            if (exitCode != 0 && (cgroup.HitPidsLimit() || SandboxLauncher.LooksLikeForkFailure(exitCode, stderrTail)))
-            {
-                return SandboxExitReason.PidsLimit;
-            }
-
-            return exitCode switch
-            {
-                128 + 24 => SandboxExitReason.CpuLimit,
-                > 128 => SandboxExitReason.Crashed,
-                _ when stderrTail.Contains("running container: ", StringComparison.Ordinal) => SandboxExitReason.Crashed,
-                _ => SandboxExitReason.Exited,
-            };
-        }
+            => SandboxLauncher.Classify(cgroup, exitCode, stderrTail, stderr => stderr.Contains("running container: ", StringComparison.Ordinal));
 
         public void Dispose()
         {

@@ -56,6 +56,31 @@ internal static class SandboxLauncher
         return env;
     }
 
+    /// <summary>
+    /// Why a sandbox's program ended, from its cgroup and what it printed; both backends share this rule.
+    /// <paramref name="launcherFailed"/> recognises the backend's own "could not start the program" message.
+    /// </summary>
+    public static SandboxExitReason Classify(SandboxCgroup cgroup, int exitCode, string stderrTail, Func<string, bool> launcherFailed)
+    {
+        if (exitCode != 0 && (cgroup.HitMemoryLimit() || LooksLikeMemoryError(exitCode, stderrTail)))
+        {
+            return SandboxExitReason.MemoryLimit;
+        }
+
+        if (exitCode != 0 && (cgroup.HitPidsLimit() || LooksLikeForkFailure(exitCode, stderrTail)))
+        {
+            return SandboxExitReason.PidsLimit;
+        }
+
+        return exitCode switch
+        {
+            128 + 24 => SandboxExitReason.CpuLimit, // SIGXCPU at the RLIMIT_CPU soft limit
+            > 128 => SandboxExitReason.Crashed,
+            _ when launcherFailed(stderrTail) => SandboxExitReason.Crashed,
+            _ => SandboxExitReason.Exited,
+        };
+    }
+
     public static bool LooksLikeMemoryError(int exitCode, string stderrTail) =>
         exitCode != 0 && (stderrTail.Contains("MemoryError", StringComparison.Ordinal)
             || stderrTail.Contains("Cannot allocate memory", StringComparison.OrdinalIgnoreCase)
