@@ -16,6 +16,9 @@ namespace Cloister.Protocol;
 [JsonDerivedType(typeof(RevealRequest), "reveal")]
 [JsonDerivedType(typeof(ReencryptRequest), "reencrypt")]
 [JsonDerivedType(typeof(FingerprintRequest), "fingerprint")]
+[JsonDerivedType(typeof(InvokeFunctionRequest), "invokeFunction")]
+[JsonDerivedType(typeof(ContinueInvocationRequest), "continueInvocation")]
+[JsonDerivedType(typeof(RetireFunctionRequest), "retireFunction")]
 public abstract record EnclaveRequest
 {
     /// <summary>The tenant whose keys the operation uses.</summary>
@@ -37,6 +40,10 @@ public abstract record EnclaveRequest
 [JsonDerivedType(typeof(RevealResponse), "reveal")]
 [JsonDerivedType(typeof(ReencryptResponse), "reencrypt")]
 [JsonDerivedType(typeof(FingerprintResponse), "fingerprint")]
+[JsonDerivedType(typeof(FunctionRequiredResponse), "functionRequired")]
+[JsonDerivedType(typeof(InvocationPendingResponse), "invocationPending")]
+[JsonDerivedType(typeof(InvocationCompletedResponse), "invocationCompleted")]
+[JsonDerivedType(typeof(RetireFunctionResponse), "retireFunction")]
 [JsonDerivedType(typeof(KeysRequiredResponse), "keysRequired")]
 [JsonDerivedType(typeof(EnclaveErrorResponse), "error")]
 public abstract record EnclaveResponse;
