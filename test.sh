@@ -6,9 +6,9 @@ cd "$here"
 # shellcheck source=scripts/prereqs.sh
 source scripts/prereqs.sh
 cloister_require_dotnet
-# The sandbox tests run on real gVisor and bubblewrap; a missing backend fails them.
-cloister_apt runsc runsc
-cloister_apt bubblewrap bwrap
+# The sandbox tests run on real gVisor and bubblewrap with Debian's python3 and node; anything
+# missing fails them.
+cloister_function_prereqs
 
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT

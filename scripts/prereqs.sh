@@ -12,7 +12,8 @@ cloister_require_dotnet() {
   fi
 }
 
-# cloister_apt PACKAGE COMMAND: installs PACKAGE with apt when COMMAND is missing and we are root.
+# cloister_apt PACKAGE COMMAND: installs PACKAGE with apt when COMMAND (a name or an absolute path)
+# is missing and we are root.
 cloister_apt() {
   local package="$1" command="$2"
   command -v "$command" >/dev/null 2>&1 && return 0
@@ -26,4 +27,13 @@ cloister_apt() {
     echo "cloister: '$command' is missing: install it with 'sudo apt-get install $package'" >&2
     return 1
   fi
+}
+
+# What customer functions need: a sandbox (gVisor's runsc, else bubblewrap) and the runtimes, which
+# must be Debian's (/usr/bin/python3, /usr/bin/node: the sandbox's read-only root is the host's /usr).
+cloister_function_prereqs() {
+  cloister_apt runsc runsc
+  cloister_apt bubblewrap bwrap
+  cloister_apt python3 /usr/bin/python3
+  cloister_apt nodejs /usr/bin/node
 }
