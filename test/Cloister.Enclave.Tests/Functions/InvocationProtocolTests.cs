@@ -162,6 +162,39 @@ public sealed class InvocationProtocolTests(FunctionRouters routers) : IClassFix
     }
 
     [Fact]
+    public async Task MutatedInvokeAndContinueFrames_AlwaysGetAResponse_NeverAnInternalError()
+    {
+        var tenant = await Router.CreateTenantAsync();
+        await LoadKeysAsync(tenant);
+        var function = FreshPython();
+        EnclaveRequest[] seeds =
+        [
+            new InvokeFunctionRequest("inv-fuzz", function.Ref, """{"mode":"echo","n":[1,{"k":"v"}]}""", 1, function.Package) { TenantId = tenant },
+            new ContinueInvocationRequest("inv-fuzz", 1, Found: [new StoredTokenRecord("tok_x", "random", null, "card", 1, [1, 2, 3])]) { TenantId = tenant },
+            new RetireFunctionRequest(function.Name, [function.Measurement]) { TenantId = tenant },
+        ];
+        var random = new Random(20261122);
+
+        foreach (var seed in seeds)
+        {
+            var frame = EnclaveCodec.Encode(seed);
+            for (var i = 0; i < 150; i++)
+            {
+                var response = EnclaveCodec.DecodeResponse(await Router.Transport.SendAsync(FrameHandlingTests.Mutate(frame, random), CancellationToken.None));
+
+                var error = response switch
+                {
+                    EnclaveErrorResponse failed => failed.Error,
+                    InvocationCompletedResponse completed => completed.Error,
+                    _ => null,
+                };
+                Assert.NotNull(response);
+                Assert.NotEqual(EnclaveErrorCodes.Internal, error?.Code);
+            }
+        }
+    }
+
+    [Fact]
     public void PackageDirectory_InsideTheDataDirectory_IsRefused()
     {
         var options = new EnclaveFunctionOptions { PackageDirectory = "/var/lib/cloister/packages", DataDirectory = "/var/lib/cloister" };
