@@ -1,3 +1,4 @@
+using Cloister.Enclave.Functions;
 using Cloister.Protocol;
 
 namespace Cloister.Enclave;
@@ -15,8 +16,13 @@ namespace Cloister.Enclave;
 /// <para>Failures: a malformed frame or field is <c>bad-request</c>; a key that cannot be loaded is
 /// <c>key-unavailable</c>; a bug is <c>internal</c>. Nothing but cancellation of the caller's token
 /// escapes to the transport, and no error detail contains a value.</para>
+/// <para>Functions: invoke, continue and retire requests are handled by the function side
+/// (<c>Functions/</c>, docs/design/invocation.md), which owns the package cache and the sandbox
+/// pool; without <see cref="EnclaveFunctionOptions.Backend"/> every invocation fails with
+/// <c>sandbox-unavailable</c>. Dispose the host (preferably with <see cref="DisposeAsync"/>) to stop
+/// its invocations and kill its sandboxes.</para>
 /// </remarks>
-public sealed class EnclaveHost : IFrameHandler, IDisposable
+public sealed class EnclaveHost : IFrameHandler, IDisposable, IAsyncDisposable
 {
     private static readonly KeySpec[] NewTenantKeys =
     [
@@ -28,14 +34,29 @@ public sealed class EnclaveHost : IFrameHandler, IDisposable
     private readonly KeyBrokerClient _broker;
     private readonly Keyring _keyring = new();
     private readonly TokenOperations _operations;
+    private readonly FunctionHost _functions;
 
-    /// <summary>Create an enclave host whose keys come from the key broker behind <paramref name="keyBroker"/>.</summary>
+    /// <summary>Create an enclave host whose keys come from the key broker behind <paramref name="keyBroker"/>; it runs no functions.</summary>
     public EnclaveHost(IFrameTransport keyBroker)
+        : this(keyBroker, null)
+    {
+    }
+
+    /// <summary>
+    /// Create an enclave host whose keys come from the key broker behind <paramref name="keyBroker"/>
+    /// and whose functions run as <paramref name="functions"/> says (null: invocations fail with <c>sandbox-unavailable</c>).
+    /// </summary>
+    /// <exception cref="ArgumentException">An option is unusable (see <see cref="EnclaveFunctionOptions.Validate"/>).</exception>
+    public EnclaveHost(IFrameTransport keyBroker, EnclaveFunctionOptions? functions)
     {
         ArgumentNullException.ThrowIfNull(keyBroker);
         _broker = new KeyBrokerClient(keyBroker);
         _operations = new TokenOperations(_keyring);
+        _functions = new FunctionHost(functions, _operations);
     }
+
+    /// <summary>How many invocations the host is running (for tests and metrics).</summary>
+    internal int RunningInvocations => _functions.RunningCount;
 
     /// <inheritdoc />
     public async ValueTask<byte[]> HandleAsync(ReadOnlyMemory<byte> request, CancellationToken cancellationToken)
@@ -61,8 +82,20 @@ public sealed class EnclaveHost : IFrameHandler, IDisposable
         return EnclaveCodec.Encode(response);
     }
 
-    /// <summary>Zero every tenant key the enclave holds.</summary>
-    public void Dispose() => _keyring.Dispose();
+    /// <summary>Stop the invocations, kill every sandbox and zero every tenant key the enclave holds.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _functions.DisposeAsync().ConfigureAwait(false);
+        _keyring.Dispose();
+    }
+
+    /// <summary>As <see cref="DisposeAsync"/>, blocking until the sandboxes are gone.</summary>
+    public void Dispose()
+    {
+        // Sync-over-async only here: callers that cannot await still must not leave sandboxes running.
+        _functions.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        _keyring.Dispose();
+    }
 
     private static EnclaveRequest? Decode(ReadOnlySpan<byte> frame)
     {
@@ -94,6 +127,9 @@ public sealed class EnclaveHost : IFrameHandler, IDisposable
             RevealRequest reveal => await RevealAsync(reveal, cancellationToken),
             ReencryptRequest reencrypt => await ReencryptAsync(reencrypt, cancellationToken),
             FingerprintRequest fingerprint => await FingerprintAsync(fingerprint, cancellationToken),
+            InvokeFunctionRequest invoke => await InvokeAsync(invoke, cancellationToken),
+            ContinueInvocationRequest next => await _functions.ContinueAsync(next, cancellationToken),
+            RetireFunctionRequest retire => await _functions.RetireAsync(retire),
             _ => BadRequest("The operation is not known to this enclave."),
         };
     }
@@ -217,6 +253,29 @@ public sealed class EnclaveHost : IFrameHandler, IDisposable
         return fingerprint is null
             ? KeyUnavailable("The tenant's fingerprint key is not among the keys the router attached.")
             : new FingerprintResponse(fingerprint);
+    }
+
+    private async Task<EnclaveResponse> InvokeAsync(InvokeFunctionRequest request, CancellationToken cancellationToken)
+    {
+        var (function, args, early) = _functions.Prepare(request);
+        if (early is not null)
+        {
+            return early;
+        }
+
+        // Everything an invocation may need: reveals (data keys, fpe) and new tokens (current data key, fingerprint).
+        KeyId[] needed = [KeyId.Data(request.TenantId, request.CurrentKeyVersion), KeyId.Fingerprint(request.TenantId), KeyId.Fpe(request.TenantId)];
+        if (await LoadKeysAsync(request, needed, cancellationToken) is { } keys)
+        {
+            return keys;
+        }
+
+        if (!needed.All(_keyring.Contains))
+        {
+            return KeyUnavailable("The tenant's keys for this invocation are not among the keys the router attached.");
+        }
+
+        return await _functions.StartAsync(request, function!, args!, cancellationToken);
     }
 
     /// <summary>

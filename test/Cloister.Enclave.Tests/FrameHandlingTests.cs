@@ -137,7 +137,7 @@ public sealed class FrameHandlingTests : IDisposable
             await enclave.HandleAsync(EnclaveCodec.Encode(new CreateTenantKeysRequest { TenantId = "t" }), cancellation.Token));
     }
 
-    private static byte[] Mutate(byte[] frame, Random random)
+    internal static byte[] Mutate(byte[] frame, Random random)
     {
         var bytes = frame.ToList();
         var edits = random.Next(1, 4);

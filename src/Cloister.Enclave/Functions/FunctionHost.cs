@@ -1,0 +1,162 @@
+using System.Collections.Concurrent;
+using Cloister.Protocol;
+using Cloister.Sandbox.Backends;
+using Cloister.Sandbox.Pool;
+
+namespace Cloister.Enclave.Functions;
+
+/// <summary>
+/// The enclave's function side: the package cache, the sandbox pool and the running invocations,
+/// behind <see cref="InvokeFunctionRequest"/>, <see cref="ContinueInvocationRequest"/> and
+/// <see cref="RetireFunctionRequest"/>. <see cref="EnclaveHost"/> loads the tenant's keys between
+/// <see cref="Prepare"/> and <see cref="StartAsync"/>.
+/// </summary>
+/// <remarks>Disposing cancels the running invocations and disposes the pool (killing every sandbox).</remarks>
+internal sealed class FunctionHost : IAsyncDisposable
+{
+    private readonly ConcurrentDictionary<string, FunctionInvocation> _running = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly string _unavailable;
+    private readonly FunctionPackages? _packages;
+    private readonly SandboxPool? _pool;
+    private readonly TokenOperations _operations;
+    private readonly TimeProvider _time;
+
+    public FunctionHost(EnclaveFunctionOptions? options, TokenOperations operations)
+    {
+        _operations = operations;
+        _time = options?.TimeProvider ?? TimeProvider.System;
+        _unavailable = $"No sandbox is available to run functions: {SandboxBackends.InstallHint}.";
+        if (options?.Backend is { } backend)
+        {
+            options.Validate();
+            _packages = new FunctionPackages(options);
+            _pool = new SandboxPool(backend, options.Pool, _time);
+        }
+    }
+
+    /// <summary>How many invocations are running (their state is held).</summary>
+    public int RunningCount => _running.Count;
+
+    /// <summary>
+    /// Checks the request and finds (or installs from the attached package) the function version:
+    /// the cached function, or the response to send instead.
+    /// </summary>
+    public (CachedFunction? Function, TokenArgs? Args, EnclaveResponse? Early) Prepare(InvokeFunctionRequest request)
+    {
+        if (string.IsNullOrEmpty(request.InvocationId) || request.Function is not { Name: not null } function
+            || !IsMeasurement(function.Measurement) || request.CurrentKeyVersion < 1)
+        {
+            return (null, null, BadRequest("An invoke needs an invocation id, a function with a 96-hex-digit measurement and a current key version of 1 or more."));
+        }
+
+        if (_running.ContainsKey(request.InvocationId))
+        {
+            return (null, null, BadRequest("An invocation with this id is already running."));
+        }
+
+        if (_packages is null || _pool is null)
+        {
+            return (null, null, Completed(request.InvocationId, FunctionErrorCodes.SandboxUnavailable, _unavailable));
+        }
+
+        var cached = _packages.Find(FunctionPackages.KeyOf(request.TenantId, function.Measurement));
+        if (cached is null)
+        {
+            if (request.Package is null)
+            {
+                return (null, null, new FunctionRequiredResponse(request.InvocationId, function.Measurement));
+            }
+
+            var (installed, error) = _packages.Install(request.TenantId, function, request.Package);
+            if (error is not null)
+            {
+                return (null, null, Completed(request.InvocationId, error.Code, error.Detail));
+            }
+
+            cached = installed!;
+        }
+
+        var args = TokenArgs.TryParse(request.ArgsJson, out var argsError);
+        return args is null
+            ? (null, null, Completed(request.InvocationId, argsError!.Code, argsError.Detail))
+            : (cached, args, null);
+    }
+
+    /// <summary>Starts the invocation in the background and returns its first event.</summary>
+    public async Task<EnclaveResponse> StartAsync(InvokeFunctionRequest request, CachedFunction function, TokenArgs args, CancellationToken cancellationToken)
+    {
+        var invocation = new FunctionInvocation(request, function, args, _pool!, _operations, _time);
+        if (!_running.TryAdd(invocation.Id, invocation))
+        {
+            return BadRequest("An invocation with this id is already running.");
+        }
+
+        _ = Task.Run(async () =>
+        {
+            var completion = await invocation.RunAsync(_stopping.Token).ConfigureAwait(false);
+
+            // Forgotten before the completion is published: a continuation after it is unknown-invocation.
+            _running.TryRemove(new KeyValuePair<string, FunctionInvocation>(invocation.Id, invocation));
+            invocation.Steps.Complete(completion);
+        }, CancellationToken.None);
+        return await invocation.Steps.NextEventAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Delivers the router's answer to the waiting step and returns the invocation's next event.</summary>
+    public async Task<EnclaveResponse> ContinueAsync(ContinueInvocationRequest request, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(request.InvocationId)
+            || !_running.TryGetValue(request.InvocationId, out var invocation) || !invocation.BelongsTo(request.TenantId))
+        {
+            return new EnclaveErrorResponse(new EnclaveError(FunctionErrorCodes.UnknownInvocation, "The enclave is not running an invocation with this id (it finished, timed out, or never started)."));
+        }
+
+        if (invocation.Steps.Answer(request) is { } error)
+        {
+            return new EnclaveErrorResponse(error);
+        }
+
+        return await invocation.Steps.NextEventAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Retires the sandboxes of the measurements and deletes their packages.</summary>
+    public async Task<EnclaveResponse> RetireAsync(RetireFunctionRequest request)
+    {
+        if (request.Measurements is null || !request.Measurements.All(IsMeasurement))
+        {
+            return BadRequest("A retire request needs a list of 96-hex-digit measurements.");
+        }
+
+        if (_packages is null || _pool is null)
+        {
+            return new RetireFunctionResponse();
+        }
+
+        foreach (var measurement in request.Measurements)
+        {
+            var key = FunctionPackages.KeyOf(request.TenantId, measurement);
+            await _pool.RetireAsync(key).ConfigureAwait(false);
+            _packages.Remove(key);
+        }
+
+        return new RetireFunctionResponse();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        if (_pool is not null)
+        {
+            await _pool.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private static bool IsMeasurement(string? measurement)
+        => measurement is { Length: 96 } && measurement.All(c => char.IsAsciiDigit(c) || c is >= 'a' and <= 'f');
+
+    private static InvocationCompletedResponse Completed(string invocationId, string code, string detail)
+        => new(invocationId, null, new EnclaveError(code, detail), false, [], []);
+
+    private static EnclaveErrorResponse BadRequest(string detail) => new(new EnclaveError(EnclaveErrorCodes.BadRequest, detail));
+}

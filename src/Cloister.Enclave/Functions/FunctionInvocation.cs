@@ -1,0 +1,175 @@
+using System.Text.Json;
+using Cloister.Protocol;
+using Cloister.Sandbox.Backends;
+using Cloister.Sandbox.Pool;
+using Cloister.Sandbox.Runner;
+
+namespace Cloister.Enclave.Functions;
+
+/// <summary>
+/// One invocation, run as a background task: resolves the args' token references (one lookup
+/// step), runs the handler in a leased sandbox (its host calls may add steps), applies the output
+/// policy (one store step round for <c>tokenizeOutput</c>) and publishes the completion.
+/// </summary>
+/// <remarks>
+/// Every wait on the router is bounded by the function's wall timeout (<see cref="RouterSteps"/>), the
+/// sandbox invocation by the runner's invocation timeout, and the sandbox start by the ready timeout,
+/// so an invocation the router abandons still ends, and its state is removed.
+/// </remarks>
+internal sealed class FunctionInvocation
+{
+    private readonly string _tenantId;
+    private readonly CachedFunction _function;
+    private readonly TokenArgs _args;
+    private readonly SandboxPool _pool;
+    private readonly TimeSpan _wallTimeout;
+    private readonly InvocationSecrets _secrets = new();
+    private readonly TokenRecords _records;
+    private readonly InvocationHostCalls _hostCalls;
+    private bool _warm;
+
+    public FunctionInvocation(InvokeFunctionRequest request, CachedFunction function, TokenArgs args, SandboxPool pool, TokenOperations operations, TimeProvider time)
+    {
+        Id = request.InvocationId;
+        _tenantId = request.TenantId;
+        _function = function;
+        _args = args;
+        _pool = pool;
+        _wallTimeout = TimeSpan.FromSeconds(function.Manifest.Limits.WallTimeoutSeconds);
+        Steps = new RouterSteps(Id, _wallTimeout, time);
+        var permissions = function.Manifest.Permissions;
+        _records = new TokenRecords(operations, request.TenantId, request.CurrentKeyVersion, permissions, Steps);
+        _hostCalls = new InvocationHostCalls(_records, Steps, _secrets, redactLogs: !permissions.ReturnPlaintext);
+    }
+
+    public string Id { get; }
+
+    public RouterSteps Steps { get; }
+
+    /// <summary>Whether <paramref name="tenantId"/> started this invocation (no other tenant can continue it).</summary>
+    public bool BelongsTo(string tenantId) => string.Equals(_tenantId, tenantId, StringComparison.Ordinal);
+
+    /// <summary>Runs to completion; never throws. The caller forgets the invocation, then publishes the completion.</summary>
+    public async Task<InvocationCompletedResponse> RunAsync(CancellationToken stopping)
+    {
+        InvocationCompletedResponse completion;
+        try
+        {
+            completion = await PipelineAsync(stopping).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!stopping.IsCancellationRequested)
+        {
+            completion = Failed(InvocationErrorCodes.Timeout, $"The invocation did not finish within its wall-clock limit of {_wallTimeout.TotalSeconds:0.###} s (the router did not answer in time, or the function ran too long).");
+        }
+        catch (OperationCanceledException)
+        {
+            completion = Failed(FunctionErrorCodes.SandboxUnavailable, "The enclave is shutting down.");
+        }
+        catch (SandboxException)
+        {
+            completion = Failed(FunctionErrorCodes.SandboxUnavailable, "The sandbox backend could not start a sandbox.");
+        }
+        catch (ObjectDisposedException)
+        {
+            completion = Failed(FunctionErrorCodes.SandboxUnavailable, "The enclave is shutting down.");
+        }
+        catch (Exception)
+        {
+            // The exception itself is not passed on: its message could quote a value.
+            completion = Failed(EnclaveErrorCodes.Internal, "The enclave failed to run the invocation.");
+        }
+
+        return completion;
+    }
+
+    private async Task<InvocationCompletedResponse> PipelineAsync(CancellationToken stopping)
+    {
+        var resolved = await ResolveArgsAsync(stopping).ConfigureAwait(false);
+        if (resolved.Error is { } argsError)
+        {
+            return Failed(argsError.Code, argsError.Detail);
+        }
+
+        var outcome = await RunHandlerAsync(resolved.Event, stopping).ConfigureAwait(false);
+        if (outcome.Error is { } sandboxError)
+        {
+            // The runner redacts what the handler revealed through ctx; args values are redacted here.
+            return Failed(sandboxError.Code, _secrets.Redact(sandboxError.Message));
+        }
+
+        var (resultJson, outputError) = await OutputPolicy.ApplyAsync(outcome.Result, _function.Manifest.Permissions, _records, _secrets, stopping).ConfigureAwait(false);
+        return outputError is null
+            ? new InvocationCompletedResponse(Id, resultJson, null, _warm, _hostCalls.Logs, _secrets.RevealedTokens)
+            : Failed(outputError.Code, outputError.Detail);
+    }
+
+    /// <summary>
+    /// Looks every referenced token up in one step, then checks all of them (unknown first, then
+    /// classifiers) before decrypting any, and substitutes the plaintext.
+    /// </summary>
+    private async Task<(JsonElement Event, EnclaveError? Error)> ResolveArgsAsync(CancellationToken stopping)
+    {
+        var tokens = _args.Tokens;
+        var plaintext = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (tokens.Count == 0)
+        {
+            return (_args.Resolve(plaintext), null);
+        }
+
+        var found = await Steps.LookupAsync(tokens, stopping).ConfigureAwait(false);
+        for (var i = 0; i < tokens.Count; i++)
+        {
+            if (found[i] is null)
+            {
+                return (default, new EnclaveError(FunctionErrorCodes.UnknownToken, $"The token at {_args.PathOf(tokens[i])} is not a token of this tenant."));
+            }
+        }
+
+        for (var i = 0; i < tokens.Count; i++)
+        {
+            if (!_records.MayReveal(found[i]!))
+            {
+                return (default, new EnclaveError(FunctionErrorCodes.ClassifierNotPermitted, $"The manifest does not permit revealing tokens of classifier '{found[i]!.Classifier}' (the token at {_args.PathOf(tokens[i])})."));
+            }
+        }
+
+        for (var i = 0; i < tokens.Count; i++)
+        {
+            var revealed = _records.Decrypt(found[i]!);
+            if (revealed.Error is { } error)
+            {
+                return (default, new EnclaveError(error.Code, $"The token at {_args.PathOf(tokens[i])} could not be revealed: {error.Detail}"));
+            }
+
+            plaintext[tokens[i]] = revealed.Value!;
+            _secrets.AddRevealed(tokens[i], revealed.Value!);
+        }
+
+        return (_args.Resolve(plaintext), null);
+    }
+
+    private async Task<(JsonElement Result, InvocationError? Error)> RunHandlerAsync(JsonElement @event, CancellationToken stopping)
+    {
+        // The manifest's concurrency; a wait longer than the wall timeout ends as a timeout.
+        using (var gate = CancellationTokenSource.CreateLinkedTokenSource(stopping))
+        {
+            gate.CancelAfter(_wallTimeout);
+            await _function.Concurrency.WaitAsync(gate.Token).ConfigureAwait(false);
+        }
+
+        try
+        {
+            await using var lease = await _pool.LeaseAsync(_function.Definition, stopping).ConfigureAwait(false);
+            _warm = lease.WasWarm;
+            var outcome = await lease.InvokeAsync(@event, _hostCalls, stopping).ConfigureAwait(false);
+            return outcome.IsSuccess ? (outcome.Result, null) : (default, outcome.Error);
+        }
+        finally
+        {
+            _function.Concurrency.Release();
+        }
+    }
+
+    private InvocationCompletedResponse Failed(string code, string detail)
+        => new(Id, null, new EnclaveError(code, detail), _warm, _hostCalls.Logs, _secrets.RevealedTokens);
+}
