@@ -9,6 +9,8 @@ root.Options.Add(GlobalOptions.DataDir);
 root.Options.Add(GlobalOptions.Json);
 root.Subcommands.Add(ServeCommand.Build());
 root.Subcommands.Add(TokenCommands.Build());
+root.Subcommands.Add(FunctionCommands.Build());
+root.Subcommands.Add(FunctionCommands.BuildInvocations());
 foreach (var command in AdminCommands.Build())
 {
     root.Subcommands.Add(command);

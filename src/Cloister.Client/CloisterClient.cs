@@ -65,6 +65,32 @@ public sealed class CloisterClient
     public Task<DataKeyRotated> RotateDataKeyAsync(string tenantId, CancellationToken cancellationToken = default)
         => SendAsync<object, DataKeyRotated>(HttpMethod.Post, $"v1/tenants/{Uri.EscapeDataString(tenantId)}/datakeys/rotate", null, null, ClientJsonContext.Default.DataKeyRotated, cancellationToken);
 
+    /// <summary>Deploys a function: <paramref name="manifest"/> is the manifest object, <paramref name="bundleTarGz"/> the code as a tar.gz.</summary>
+    public Task<FunctionDeployed> DeployFunctionAsync(string name, JsonElement manifest, byte[] bundleTarGz, CancellationToken cancellationToken = default)
+        => SendAsync(HttpMethod.Put, FunctionPath(name), new DeployFunctionBody(manifest, Convert.ToBase64String(bundleTarGz)), ClientJsonContext.Default.DeployFunctionBody, ClientJsonContext.Default.FunctionDeployed, cancellationToken);
+
+    public Task<FunctionList> ListFunctionsAsync(CancellationToken cancellationToken = default)
+        => SendAsync<object, FunctionList>(HttpMethod.Get, "v1/functions", null, null, ClientJsonContext.Default.FunctionList, cancellationToken);
+
+    public Task<FunctionDetail> GetFunctionAsync(string name, CancellationToken cancellationToken = default)
+        => SendAsync<object, FunctionDetail>(HttpMethod.Get, FunctionPath(name), null, null, ClientJsonContext.Default.FunctionDetail, cancellationToken);
+
+    public Task DeleteFunctionAsync(string name, CancellationToken cancellationToken = default)
+        => SendAsync<object, object>(HttpMethod.Delete, FunctionPath(name), null, null, null, cancellationToken);
+
+    /// <summary>Invokes a function and waits for its result; a failed invocation throws <see cref="CloisterApiException"/> (its Problem carries the invocation id).</summary>
+    public Task<InvocationResult> InvokeFunctionAsync(string name, JsonElement args, InvokePin? pin = null, CancellationToken cancellationToken = default)
+        => SendAsync(HttpMethod.Post, FunctionPath(name) + "/invoke", new InvokeFunctionBody(args, pin?.Version, pin?.Measurement), ClientJsonContext.Default.InvokeFunctionBody, ClientJsonContext.Default.InvocationResult, cancellationToken);
+
+    /// <summary>Starts an asynchronous invocation; poll it with <see cref="GetInvocationAsync"/>.</summary>
+    public Task<InvocationAccepted> StartInvocationAsync(string name, JsonElement args, InvokePin? pin = null, CancellationToken cancellationToken = default)
+        => SendAsync(HttpMethod.Post, FunctionPath(name) + "/invoke?mode=async", new InvokeFunctionBody(args, pin?.Version, pin?.Measurement), ClientJsonContext.Default.InvokeFunctionBody, ClientJsonContext.Default.InvocationAccepted, cancellationToken);
+
+    public Task<InvocationInfo> GetInvocationAsync(string invocationId, CancellationToken cancellationToken = default)
+        => SendAsync<object, InvocationInfo>(HttpMethod.Get, $"v1/invocations/{Uri.EscapeDataString(invocationId)}", null, null, ClientJsonContext.Default.InvocationInfo, cancellationToken);
+
+    private static string FunctionPath(string name) => $"v1/functions/{Uri.EscapeDataString(name)}";
+
     private static CreateTokenBody ToBody(string value, TokenizeOptions? o)
         => new(value, o?.Format, o?.Alphabet, o?.Classifier, o?.Deterministic, o?.TtlSeconds, o?.Metadata);
 

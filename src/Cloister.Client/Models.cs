@@ -51,8 +51,8 @@ public sealed record ApiKeyCreated(string Id, string Key, IReadOnlyList<string> 
 /// <summary>A rotated data key.</summary>
 public sealed record DataKeyRotated(string TenantId, int Version);
 
-/// <summary>RFC 9457 problem details as the server sends them.</summary>
-public sealed record Problem(string? Type, string? Title, int? Status, string? Detail, string? Code);
+/// <summary>RFC 9457 problem details as the server sends them; <paramref name="InvocationId"/> is set on a failed invocation.</summary>
+public sealed record Problem(string? Type, string? Title, int? Status, string? Detail, string? Code, string? InvocationId = null);
 
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(CreateTokenBody))]
@@ -68,5 +68,13 @@ public sealed record Problem(string? Type, string? Title, int? Status, string? D
 [JsonSerializable(typeof(CreateApiKeyBody))]
 [JsonSerializable(typeof(ApiKeyCreated))]
 [JsonSerializable(typeof(DataKeyRotated))]
+[JsonSerializable(typeof(DeployFunctionBody))]
+[JsonSerializable(typeof(FunctionDeployed))]
+[JsonSerializable(typeof(FunctionList))]
+[JsonSerializable(typeof(FunctionDetail))]
+[JsonSerializable(typeof(InvokeFunctionBody))]
+[JsonSerializable(typeof(InvocationResult))]
+[JsonSerializable(typeof(InvocationAccepted))]
+[JsonSerializable(typeof(InvocationInfo))]
 [JsonSerializable(typeof(Problem))]
 public sealed partial class ClientJsonContext : JsonSerializerContext;

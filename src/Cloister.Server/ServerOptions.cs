@@ -33,6 +33,12 @@ public sealed record ServerOptions
     /// <summary>How often expired tokens are purged. Default one minute.</summary>
     public TimeSpan PurgeInterval { get; init; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>How long invocation records (status, result, error) are kept for GET /v1/invocations/{id}. Default 24 hours.</summary>
+    public TimeSpan InvocationRetention { get; init; } = TimeSpan.FromHours(24);
+
+    /// <summary>Largest deploy request body (the bundle travels base64-encoded in JSON). Default 100 MiB.</summary>
+    public long MaxDeployBodyBytes { get; init; } = 100L * 1024 * 1024;
+
     /// <summary>SQLite synchronous=FULL (survives power loss) instead of NORMAL (survives a process crash). Default false.</summary>
     public bool FullSync { get; init; }
 
@@ -47,6 +53,16 @@ public sealed record ServerOptions
         if (MaxBatchItems is < 1 or > 100_000)
         {
             return "MaxBatchItems must be between 1 and 100,000.";
+        }
+
+        if (InvocationRetention < TimeSpan.FromMinutes(1) || InvocationRetention > TimeSpan.FromDays(366))
+        {
+            return "InvocationRetention must be between 1 minute and 366 days.";
+        }
+
+        if (MaxDeployBodyBytes is < 1024 or > 1024L * 1024 * 1024)
+        {
+            return "MaxDeployBodyBytes must be between 1 KiB and 1 GiB.";
         }
 
         if ((TlsCertPath is null) != (TlsKeyPath is null))

@@ -57,6 +57,48 @@ public interface IVaultStore : IAsyncDisposable
     /// <summary>Replaces ciphertexts, each only if the row is still at FromVersion; returns how many changed.</summary>
     Task<int> UpdateCiphertextsAsync(string tenantId, IReadOnlyList<CiphertextUpdate> updates, AuditEntry audit, CancellationToken cancellationToken);
 
+    // Functions
+    /// <summary>
+    /// Deploys a version of function <paramref name="candidate"/>.Name (its Version is ignored): when the latest version
+    /// has the same measurement it is returned unchanged (Created false, no audit entry); otherwise version latest + 1
+    /// is stored with <paramref name="bundleTarGz"/> and the entry <paramref name="audit"/> makes for it.
+    /// </summary>
+    Task<DeployOutcome> DeployFunctionAsync(FunctionVersionRecord candidate, byte[] bundleTarGz, Func<FunctionVersionRecord, AuditEntry> audit, CancellationToken cancellationToken);
+
+    /// <summary>The tenant's functions with their latest versions, by name.</summary>
+    Task<IReadOnlyList<FunctionSummary>> ListFunctionsAsync(string tenantId, CancellationToken cancellationToken);
+
+    /// <summary>Every version of a function, oldest first; empty when the tenant has no such function.</summary>
+    Task<IReadOnlyList<FunctionVersionRecord>> GetFunctionVersionsAsync(string tenantId, string name, CancellationToken cancellationToken);
+
+    /// <summary>One version (null: the latest), or null when there is none.</summary>
+    Task<FunctionVersionRecord?> GetFunctionVersionAsync(string tenantId, string name, int? version, CancellationToken cancellationToken);
+
+    /// <summary>A version's bundle (the canonical tar.gz), or null when there is none.</summary>
+    Task<byte[]?> GetFunctionBundleAsync(string tenantId, string name, int version, CancellationToken cancellationToken);
+
+    /// <summary>Deletes a function and all its versions with <paramref name="audit"/>; returns their measurements, or null when there was no such function.</summary>
+    Task<IReadOnlyList<string>?> DeleteFunctionAsync(string tenantId, string name, AuditEntry audit, CancellationToken cancellationToken);
+
+    // Invocations
+    /// <summary>Records a new (running) invocation with its audit entry.</summary>
+    Task CreateInvocationAsync(InvocationRecord invocation, AuditEntry audit, CancellationToken cancellationToken);
+
+    /// <summary>Completes a running invocation of the tenant with its audit entry; false (and no entry) if it is not running.</summary>
+    Task<bool> CompleteInvocationAsync(string tenantId, string invocationId, InvocationCompletion completion, AuditEntry audit, CancellationToken cancellationToken);
+
+    /// <summary>An invocation of the tenant that has not expired by <paramref name="now"/>, or null.</summary>
+    Task<InvocationRecord?> GetInvocationAsync(string tenantId, string invocationId, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Marks every running invocation failed with <paramref name="errorCode"/> (used at start-up: an invocation that was
+    /// running when the router stopped can never complete). One audit entry per invocation; returns how many.
+    /// </summary>
+    Task<int> FailRunningInvocationsAsync(string errorCode, string errorDetail, DateTimeOffset at, CancellationToken cancellationToken);
+
+    /// <summary>Deletes invocations whose expiry is at or before <paramref name="now"/>; returns how many.</summary>
+    Task<int> PurgeExpiredInvocationsAsync(DateTimeOffset now, CancellationToken cancellationToken);
+
     // Audit
     /// <summary>Appends an entry on its own (for actions with no other write, such as a reveal). Returns its sequence number once committed.</summary>
     Task<long> AppendAuditAsync(AuditEntry entry, CancellationToken cancellationToken);

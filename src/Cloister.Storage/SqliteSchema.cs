@@ -5,7 +5,7 @@ namespace Cloister.Storage;
 /// <summary>Creates and migrates the schema; the version lives in <c>PRAGMA user_version</c>.</summary>
 internal static class SqliteSchema
 {
-    public const int CurrentVersion = 1;
+    public const int CurrentVersion = 2;
 
     // Timestamps are unix milliseconds. STRICT makes SQLite enforce the column types.
     // The token indexes are partial where the column is optional: smaller, and the queries that use
@@ -69,6 +69,51 @@ internal static class SqliteSchema
         ) STRICT;
         """;
 
+    // Functions: a version row is immutable (its measurement covers manifest and bundle); deleting a
+    // function removes its rows. Invocations keep the function's name, version and measurement as text,
+    // so they outlive a delete until they expire.
+    private const string Version2 = """
+        CREATE TABLE functions (
+            tenant_id TEXT NOT NULL REFERENCES tenants (id),
+            name TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (tenant_id, name)
+        ) STRICT, WITHOUT ROWID;
+
+        CREATE TABLE function_versions (
+            tenant_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            measurement TEXT NOT NULL,
+            runtime TEXT NOT NULL,
+            manifest TEXT NOT NULL,
+            bundle BLOB NOT NULL,
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (tenant_id, name, version),
+            FOREIGN KEY (tenant_id, name) REFERENCES functions (tenant_id, name)
+        ) STRICT;
+
+        CREATE TABLE invocations (
+            id TEXT NOT NULL PRIMARY KEY,
+            tenant_id TEXT NOT NULL REFERENCES tenants (id),
+            function_name TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            measurement TEXT NOT NULL,
+            status TEXT NOT NULL,
+            result TEXT,
+            error_code TEXT,
+            error_detail TEXT,
+            warm INTEGER NOT NULL,
+            duration_ms INTEGER,
+            logs TEXT,
+            created_at INTEGER NOT NULL,
+            completed_at INTEGER,
+            expires_at INTEGER NOT NULL
+        ) STRICT;
+        CREATE INDEX invocations_expires_at ON invocations (expires_at);
+        CREATE INDEX invocations_running ON invocations (status) WHERE status = 'running';
+        """;
+
     public static void Migrate(SqliteConnection connection)
     {
         var version = Convert.ToInt32(Scalar(connection, "PRAGMA user_version"), System.Globalization.CultureInfo.InvariantCulture);
@@ -86,6 +131,11 @@ internal static class SqliteSchema
         if (version < 1)
         {
             Execute(connection, transaction, Version1);
+        }
+
+        if (version < 2)
+        {
+            Execute(connection, transaction, Version2);
         }
 
         Execute(connection, transaction, $"PRAGMA user_version = {CurrentVersion}");

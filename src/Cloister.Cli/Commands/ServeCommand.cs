@@ -17,7 +17,8 @@ internal static class ServeCommand
         var selfSigned = new Option<bool>("--tls-self-signed") { Description = "Generate (once) and use a self-signed certificate in the data directory." };
         var insecure = new Option<bool>("--insecure-http") { Description = "Allow plain HTTP on a non-loopback address (logs a warning)." };
         var fullSync = new Option<bool>("--full-sync") { Description = "fsync every commit (survives power loss; slower). Default: survives a process crash." };
-        var command = new Command("serve", "Run the Cloister server.") { urls, tlsCert, tlsKey, selfSigned, insecure, fullSync };
+        var retention = new Option<string?>("--invocation-retention") { Description = "How long invocation results are kept for 'GET /v1/invocations/{id}', e.g. 30m, 24h (default), 7d." };
+        var command = new Command("serve", "Run the Cloister server.") { urls, tlsCert, tlsKey, selfSigned, insecure, fullSync, retention };
         command.SetHandler(async (parse, cancellationToken) =>
         {
             var dataDir = Path.GetFullPath(CliSettings.ResolveDataDir(parse));
@@ -31,10 +32,31 @@ internal static class ServeCommand
                 TlsSelfSigned = parse.GetValue(selfSigned),
                 InsecureHttp = parse.GetValue(insecure),
                 FullSync = parse.GetValue(fullSync),
+                InvocationRetention = parse.GetValue(retention) is { } text ? ParseDuration(text, "--invocation-retention") : new ServerOptions().InvocationRetention,
             };
             return await RunAsync(options, cancellationToken);
         });
         return command;
+    }
+
+    /// <summary>A duration such as 90s, 30m, 24h or 7d.</summary>
+    internal static TimeSpan ParseDuration(string text, string option)
+    {
+        var unit = text.Length > 1 ? text[^1] : ' ';
+        if (!long.TryParse(text.AsSpan(0, Math.Max(0, text.Length - 1)), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var amount)
+            || amount is < 1 or > 1_000_000)
+        {
+            throw new CliException($"{option} must be a number followed by s, m, h or d (e.g. 24h).", 2);
+        }
+
+        return unit switch
+        {
+            's' => TimeSpan.FromSeconds(amount),
+            'm' => TimeSpan.FromMinutes(amount),
+            'h' => TimeSpan.FromHours(amount),
+            'd' => TimeSpan.FromDays(amount),
+            _ => throw new CliException($"{option} must be a number followed by s, m, h or d (e.g. 24h).", 2),
+        };
     }
 
     private static async Task<int> RunAsync(ServerOptions options, CancellationToken cancellationToken)

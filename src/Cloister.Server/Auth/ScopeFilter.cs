@@ -4,9 +4,9 @@ namespace Cloister.Server.Auth;
 
 /// <summary>
 /// Authenticates the bearer key and requires a scope. Admin routes require the admin scope, so a
-/// tenant key gets 403 there; tenant routes require a tenant key holding the named scope.
+/// tenant key gets 403 there; tenant routes require a tenant key holding one of the named scopes.
 /// </summary>
-internal sealed class ScopeFilter(string scope) : IEndpointFilter
+internal sealed class ScopeFilter(params string[] scopes) : IEndpointFilter
 {
     private const string CallerItem = "cloister.caller";
 
@@ -31,10 +31,10 @@ internal sealed class ScopeFilter(string scope) : IEndpointFilter
             return Problems.Unauthorized("The API key is invalid or has been revoked.");
         }
 
-        var isAdminRoute = scope == Scopes.Admin;
-        if (isAdminRoute != (caller.TenantId is null) || !caller.Scopes.Contains(scope))
+        var isAdminRoute = scopes.Contains(Scopes.Admin);
+        if (isAdminRoute != (caller.TenantId is null) || !scopes.Any(caller.Scopes.Contains))
         {
-            return Problems.Forbidden(scope);
+            return Problems.Forbidden(string.Join(" or ", scopes));
         }
 
         http.Items[CallerItem] = caller;
@@ -49,4 +49,9 @@ internal static class ScopeFilterExtensions
     public static TBuilder RequireScope<TBuilder>(this TBuilder builder, string scope)
         where TBuilder : IEndpointConventionBuilder
         => builder.AddEndpointFilter(new ScopeFilter(scope));
+
+    /// <summary>Requires a tenant key holding at least one of <paramref name="scopes"/>.</summary>
+    public static TBuilder RequireAnyScope<TBuilder>(this TBuilder builder, params string[] scopes)
+        where TBuilder : IEndpointConventionBuilder
+        => builder.AddEndpointFilter(new ScopeFilter(scopes));
 }

@@ -1,6 +1,7 @@
 using Cloister.Protocol;
 using Cloister.Server.Attestation;
 using Cloister.Server.Auth;
+using Cloister.Server.Functions;
 using Cloister.Server.Http;
 using Cloister.Server.Tenants;
 using Cloister.Server.Tokens;
@@ -38,6 +39,10 @@ public static class CloisterServer
         var firstStart = !File.Exists(Path.Combine(options.DataDirectory, SqliteVaultStore.DatabaseFileName));
         var store = await SqliteVaultStore.OpenAsync(new StoreOptions(options.DataDirectory) { FullSync = options.FullSync }, TimeProvider.System, cancellationToken);
 
+        // Invocations still running belong to a router that stopped without finishing them (a crash or kill):
+        // no enclave is driving them any more, so they are failed now, before anything can ask about them.
+        await store.FailRunningInvocationsAsync(InvocationService.InterruptedCode, InvocationService.InterruptedDetail, TimeProvider.System.GetUtcNow(), cancellationToken);
+
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
 
         // Everything is configured explicitly from ServerOptions. Without this, a "Kestrel:Endpoints"
@@ -73,6 +78,10 @@ public static class CloisterServer
         services.AddSingleton<TokenService>();
         services.AddSingleton<TenantService>();
         services.AddSingleton<AttestationService>();
+        services.AddSingleton<FunctionService>();
+        services.AddSingleton<InvocationDriver>();
+        services.AddSingleton<InvocationService>();
+        services.AddHostedService(sp => sp.GetRequiredService<InvocationService>());
         services.AddSingleton<ReencryptionSignal>();
         services.AddSingleton<ReencryptionWorker>();
         services.AddHostedService(sp => sp.GetRequiredService<ReencryptionWorker>());
@@ -89,6 +98,7 @@ public static class CloisterServer
         app.MapTenantEndpoints();
         app.MapTokenEndpoints();
         app.MapAttestationEndpoints();
+        app.MapFunctionEndpoints();
 
         // Created now rather than on the first request: the result-signing key exists from first start.
         app.Services.GetRequiredService<AttestationService>();

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Cloister.Server.Attestation;
+using Cloister.Server.Functions;
 using Cloister.Server.Tenants;
 using Cloister.Server.Tokens;
 using Microsoft.AspNetCore.Mvc;
@@ -24,6 +25,16 @@ namespace Cloister.Server.Http;
 [JsonSerializable(typeof(DataKeyRotated))]
 [JsonSerializable(typeof(VerifyEvidenceRequest))]
 [JsonSerializable(typeof(VerifyEvidenceResponse))]
+[JsonSerializable(typeof(DeployFunctionRequest))]
+[JsonSerializable(typeof(FunctionDeployed))]
+[JsonSerializable(typeof(FunctionList))]
+[JsonSerializable(typeof(FunctionDetail))]
+[JsonSerializable(typeof(InvokeFunctionBody))]
+[JsonSerializable(typeof(InvocationSucceeded))]
+[JsonSerializable(typeof(InvocationAccepted))]
+[JsonSerializable(typeof(InvocationInfo))]
+[JsonSerializable(typeof(string[]))]
+[JsonSerializable(typeof(JsonElement))]
 [JsonSerializable(typeof(ProblemDetails))]
 [JsonSerializable(typeof(HttpValidationProblemDetails))]
 internal sealed partial class ApiJsonContext : JsonSerializerContext;

@@ -5,7 +5,9 @@ using Microsoft.Extensions.Options;
 
 namespace Cloister.Server.Tokens;
 
-/// <summary>Deletes expired tokens periodically (an expired token already answers 404 on access).</summary>
+/// <summary>
+/// Deletes expired tokens and invocation records periodically (an expired token or invocation already answers 404 on access).
+/// </summary>
 internal sealed partial class ExpiryPurger(IVaultStore store, TimeProvider time, IOptions<ServerOptions> options, ILogger<ExpiryPurger> log) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -19,6 +21,12 @@ internal sealed partial class ExpiryPurger(IVaultStore store, TimeProvider time,
                 if (purged > 0)
                 {
                     LogPurged(log, purged);
+                }
+
+                var invocations = await store.PurgeExpiredInvocationsAsync(time.GetUtcNow(), stoppingToken);
+                if (invocations > 0)
+                {
+                    LogInvocationsPurged(log, invocations);
                 }
             }
             catch (Exception e) when (e is not OperationCanceledException)
@@ -43,6 +51,9 @@ internal sealed partial class ExpiryPurger(IVaultStore store, TimeProvider time,
 
     [LoggerMessage(10, LogLevel.Information, "Purged {Count} expired tokens.")]
     private static partial void LogPurged(ILogger logger, int count);
+
+    [LoggerMessage(12, LogLevel.Information, "Purged {Count} expired invocation records.")]
+    private static partial void LogInvocationsPurged(ILogger logger, int count);
 
     [LoggerMessage(11, LogLevel.Warning, "Expiry purge failed ({ErrorType}); will retry.")]
     private static partial void LogFailed(ILogger logger, string errorType);

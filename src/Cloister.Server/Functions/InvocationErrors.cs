@@ -1,0 +1,40 @@
+using Cloister.Protocol;
+
+namespace Cloister.Server.Functions;
+
+/// <summary>How invocation error codes map to HTTP: the function's fault (422), the platform cannot run it now (503), or a bug (500).</summary>
+internal static class InvocationErrors
+{
+    /// <summary>Codes caused by the function or its input: the sandbox's own codes and the enclave's policy checks.</summary>
+    private static readonly HashSet<string> FunctionCaused = new(StringComparer.Ordinal)
+    {
+        "handler-error", "timeout", "memory-limit", "cpu-limit", "pids-limit", "output-limit", "runner-crashed",
+        "malformed-frame", "protocol-violation", "frame-too-large",
+        FunctionErrorCodes.UnknownToken, FunctionErrorCodes.ClassifierNotPermitted, FunctionErrorCodes.InvalidArgs,
+        FunctionErrorCodes.PlaintextInOutput, FunctionErrorCodes.TokenizeOutputFailed,
+    };
+
+    public static int StatusOf(string code) => code switch
+    {
+        _ when FunctionCaused.Contains(code) => StatusCodes.Status422UnprocessableEntity,
+        FunctionErrorCodes.SandboxUnavailable or EnclaveErrorCodes.KeyUnavailable or InvocationService.InterruptedCode => StatusCodes.Status503ServiceUnavailable,
+        _ => StatusCodes.Status500InternalServerError,
+    };
+
+    public static string TitleOf(string code) => code switch
+    {
+        "handler-error" => "The function failed",
+        "timeout" => "The function timed out",
+        "memory-limit" or "cpu-limit" or "pids-limit" or "output-limit" => "The function exceeded a limit",
+        "runner-crashed" or "malformed-frame" or "protocol-violation" or "frame-too-large" => "The function's runner broke the protocol",
+        FunctionErrorCodes.UnknownToken => "Unknown token",
+        FunctionErrorCodes.ClassifierNotPermitted => "Classifier not permitted",
+        FunctionErrorCodes.InvalidArgs => "Invalid args",
+        FunctionErrorCodes.PlaintextInOutput => "Plaintext in output",
+        FunctionErrorCodes.TokenizeOutputFailed => "Output tokenization failed",
+        FunctionErrorCodes.SandboxUnavailable => "Sandbox unavailable",
+        EnclaveErrorCodes.KeyUnavailable => "Keys unavailable",
+        InvocationService.InterruptedCode => "Invocation interrupted",
+        _ => "Invocation failed",
+    };
+}

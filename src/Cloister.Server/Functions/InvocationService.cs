@@ -1,0 +1,202 @@
+using System.Text.Json;
+using Cloister.Crypto;
+using Cloister.Protocol;
+using Cloister.Server.Http;
+using Cloister.Server.Tenants;
+using Cloister.Storage;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Cloister.Server.Functions;
+
+/// <summary>
+/// Runs invocations: records each one (running) before the enclave sees it, drives it with <see cref="InvocationDriver"/>,
+/// and records how it ended together with its audit entry before anyone is told. Asynchronous invocations run in the
+/// background, tracked so that shutdown waits for them briefly and then cancels them, recording them as
+/// <see cref="InterruptedCode"/>; rows left running by a crash are marked the same way at the next start.
+/// </summary>
+internal sealed partial class InvocationService(
+    IVaultStore store,
+    InvocationDriver driver,
+    TenantDirectory tenants,
+    TimeProvider time,
+    IOptions<ServerOptions> options,
+    ILogger<InvocationService> log) : IHostedService, IAsyncDisposable
+{
+    /// <summary>The error code of an invocation cut short by the router stopping.</summary>
+    public const string InterruptedCode = "interrupted";
+
+    /// <summary>The detail recorded for <see cref="InterruptedCode"/>.</summary>
+    public const string InterruptedDetail = "The router stopped while the invocation was running.";
+
+    // How long a stopping router lets background invocations finish before cancelling them.
+    private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(5);
+
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly HashSet<Task> _background = [];
+    private readonly Lock _gate = new();
+    private bool _stopped;
+
+    /// <summary>Records a new running invocation of <paramref name="function"/>; returns it and what the driver needs.</summary>
+    public async Task<(InvocationRecord Record, InvocationContext Context)> BeginAsync(string tenantId, string actor, FunctionVersionRecord function, string argsJson, CancellationToken cancellationToken)
+    {
+        var tenant = await tenants.GetAsync(tenantId, cancellationToken) ?? throw new InvalidOperationException("Caller's tenant does not exist.");
+        var id = "inv_" + Base58.RandomString(22);
+        var now = time.GetUtcNow();
+        var record = new InvocationRecord(
+            id, tenantId, function.Name, function.Version, function.Measurement, InvocationStatus.Running,
+            null, null, null, false, null, null, now, null, now + options.Value.InvocationRetention);
+        await store.CreateInvocationAsync(record, new AuditEntry(tenantId, actor, "function.invoke", [id, function.Name], Describe(function, "started")), cancellationToken);
+        return (record, new InvocationContext(tenantId, actor, id, function, argsJson, tenant.CurrentDataKeyVersion));
+    }
+
+    /// <summary>
+    /// Runs a begun invocation to its end and records the outcome. It runs on the service's own stopping token, not the
+    /// request's: a caller that disconnects does not leave a row running forever.
+    /// </summary>
+    public async Task<InvocationRecord> RunAsync(InvocationRecord record, InvocationContext context)
+    {
+        var started = time.GetTimestamp();
+        InvocationCompletedResponse done;
+        try
+        {
+            done = await driver.RunAsync(context, _stopping.Token);
+        }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        {
+            done = Failure(context, InterruptedCode, InterruptedDetail);
+        }
+        catch (Exception e) when (e is EnclaveException or VaultStoreException or IOException)
+        {
+            LogDriverFailed(log, e.GetType().Name);
+            done = Failure(context, EnclaveErrorCodes.Internal, "The invocation could not be completed.");
+        }
+
+        if (done.ResultJson is not null && !IsJson(done.ResultJson))
+        {
+            done = Failure(context, EnclaveErrorCodes.Internal, "The enclave returned a result that is not JSON.");
+        }
+
+        var completion = new InvocationCompletion(
+            done.ResultJson,
+            done.Error?.Code,
+            done.Error?.Detail ?? (done.Error is null ? null : ""),
+            done.Warm,
+            (long)time.GetElapsedTime(started).TotalMilliseconds,
+            JsonSerializer.Serialize(done.Logs.Where(l => l is not null).ToArray(), ApiJsonContext.Default.StringArray),
+            time.GetUtcNow());
+        var targets = new List<string> { context.InvocationId, context.Function.Name };
+        targets.AddRange(done.RevealedTokens.Where(t => t is not null));
+        var audit = new AuditEntry(context.TenantId, context.Actor, "function.invoke.completed", targets, Describe(context.Function, completion.ErrorCode ?? "ok"));
+
+        // The outcome and its audit entry are committed before anyone sees the result, whatever happened to the caller.
+        await store.CompleteInvocationAsync(context.TenantId, context.InvocationId, completion, audit, CancellationToken.None);
+        return record with
+        {
+            Status = completion.Status,
+            ResultJson = completion.ResultJson,
+            ErrorCode = completion.ErrorCode,
+            ErrorDetail = completion.ErrorDetail,
+            Warm = completion.Warm,
+            DurationMs = completion.DurationMs,
+            LogsJson = completion.LogsJson,
+            CompletedAt = completion.CompletedAt,
+        };
+    }
+
+    /// <summary>Runs a begun invocation in the background; false when the router is stopping (the row stays running until the next start marks it interrupted).</summary>
+    public bool RunInBackground(InvocationRecord record, InvocationContext context)
+    {
+        lock (_gate)
+        {
+            if (!_stopped)
+            {
+                var task = RunTrackedAsync(record, context);
+                _background.Add(task);
+                _ = task.ContinueWith(t => { lock (_gate) { _background.Remove(t); } }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    public Task<InvocationRecord?> GetAsync(string tenantId, string invocationId, CancellationToken cancellationToken)
+        => store.GetInvocationAsync(tenantId, invocationId, time.GetUtcNow(), cancellationToken);
+
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>Stops taking background work, lets running invocations finish for a short grace period, then cancels them.</summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        var running = Stop();
+        try
+        {
+            await Task.WhenAll(running).WaitAsync(StopGrace, time, cancellationToken);
+        }
+        catch (Exception e) when (e is TimeoutException or OperationCanceledException)
+        {
+            // Fall through: cancel whatever is still running.
+        }
+
+        await _stopping.CancelAsync();
+        await Task.WhenAll(running);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        var running = Stop();
+        await _stopping.CancelAsync();
+        await Task.WhenAll(running);
+        _stopping.Dispose();
+    }
+
+    private Task[] Stop()
+    {
+        lock (_gate)
+        {
+            _stopped = true;
+            return [.. _background];
+        }
+    }
+
+    private async Task RunTrackedAsync(InvocationRecord record, InvocationContext context)
+    {
+        await Task.Yield();
+        try
+        {
+            await RunAsync(record, context);
+        }
+        catch (Exception e)
+        {
+            // The row stays running; the next start marks it interrupted.
+            LogBackgroundFailed(log, e.GetType().Name);
+        }
+    }
+
+    private static InvocationCompletedResponse Failure(InvocationContext context, string code, string detail)
+        => new(context.InvocationId, null, new EnclaveError(code, detail), false, [], []);
+
+    private static string Describe(FunctionVersionRecord function, string outcome)
+        => $"version={function.Version} measurement={function.Measurement} outcome={outcome}";
+
+    private static bool IsJson(string json)
+    {
+        try
+        {
+            using var _ = JsonDocument.Parse(json);
+            return true;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    [LoggerMessage(40, LogLevel.Error, "An invocation failed in the router ({ErrorType}); recorded as internal.")]
+    private static partial void LogDriverFailed(ILogger logger, string errorType);
+
+    [LoggerMessage(41, LogLevel.Error, "A background invocation could not record its outcome ({ErrorType}); it is marked interrupted at the next start.")]
+    private static partial void LogBackgroundFailed(ILogger logger, string errorType);
+}

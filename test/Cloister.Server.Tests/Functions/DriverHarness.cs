@@ -1,0 +1,84 @@
+using System.Text;
+using Cloister.Protocol;
+using Cloister.Server.Functions;
+using Cloister.Server.Tenants;
+using Cloister.Storage;
+
+namespace Cloister.Server.Tests.Functions;
+
+/// <summary>A real SQLite store in a temporary directory with two tenants, one deployed function, and a driver talking to a scripted enclave.</summary>
+internal sealed class DriverHarness : IAsyncDisposable
+{
+    public const string TenantA = "ten_a";
+    public const string TenantB = "ten_b";
+    public static readonly string Measurement = new('a', 96);
+    public static readonly byte[] BundleBytes = Encoding.UTF8.GetBytes("canonical tar.gz bytes");
+    public const string ManifestJson = """{"runtime":"python3","entrypoint":"main.py"}""";
+
+    private readonly string _directory;
+
+    private DriverHarness(string directory, SqliteVaultStore store, ScriptedEnclave enclave, FunctionVersionRecord function)
+    {
+        _directory = directory;
+        Store = store;
+        Enclave = enclave;
+        Function = function;
+        var client = new EnclaveClient(new InProcessTransport(enclave), new TenantDirectory(store, TimeProvider.System));
+        Driver = new InvocationDriver(client, store, TimeProvider.System);
+    }
+
+    public SqliteVaultStore Store { get; }
+
+    public ScriptedEnclave Enclave { get; }
+
+    public InvocationDriver Driver { get; }
+
+    public FunctionVersionRecord Function { get; }
+
+    public InvocationContext Context(string args = """{"n":1}""") => new(TenantA, "key_caller", "inv_test", Function, args, 1);
+
+    public static async Task<DriverHarness> StartAsync(Func<EnclaveRequest, int, EnclaveResponse> script)
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "cloister-driver-" + Guid.NewGuid().ToString("N"));
+        var store = await SqliteVaultStore.OpenAsync(new StoreOptions(directory), TimeProvider.System, CancellationToken.None);
+        foreach (var tenant in (string[])[TenantA, TenantB])
+        {
+            await store.CreateTenantAsync(
+                new TenantRecord(tenant, tenant, 1, DateTimeOffset.UtcNow),
+                [new WrappedKeyRecord(tenant, KeyPurpose.Data, 1, Encoding.UTF8.GetBytes("wrapped-" + tenant), DateTimeOffset.UtcNow)],
+                new AuditEntry(tenant, "test", "tenant.create", [tenant]),
+                CancellationToken.None);
+        }
+
+        var candidate = new FunctionVersionRecord(TenantA, "score", 0, Measurement, "python3", ManifestJson, DateTimeOffset.UtcNow);
+        var deployed = await store.DeployFunctionAsync(candidate, BundleBytes, v => new AuditEntry(TenantA, "test", "function.deploy", [v.Name]), CancellationToken.None);
+        return new DriverHarness(directory, store, new ScriptedEnclave(script), deployed.Version);
+    }
+
+    public static TokenRecord Token(string tenant, string token, string classifier = "pan", DateTimeOffset? expiresAt = null) => new(
+        tenant, token, "random", null, classifier, 1, Encoding.UTF8.GetBytes("ct-" + token), Encoding.UTF8.GetBytes("fp-" + token), null,
+        "****", null, DateTimeOffset.UtcNow.AddMinutes(-5), expiresAt);
+
+    public async Task InsertAsync(params TokenRecord[] tokens)
+    {
+        foreach (var group in tokens.GroupBy(t => t.TenantId))
+        {
+            await Store.InsertTokensAsync(group.Key, [.. group], _ => null, CancellationToken.None);
+        }
+    }
+
+    public static InvocationCompletedResponse Completed(string result = """{"ok":true}""", IReadOnlyList<string>? revealed = null)
+        => new("inv_test", result, null, Warm: true, Logs: ["done"], RevealedTokens: revealed ?? []);
+
+    public async ValueTask DisposeAsync()
+    {
+        await Store.DisposeAsync();
+        try
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
