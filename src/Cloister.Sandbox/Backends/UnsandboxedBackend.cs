@@ -72,6 +72,8 @@ public sealed class UnsandboxedBackend : ISandboxBackend
 
             // Only the spec's environment, as in a sandbox; never the server's (it may hold keys).
             info.Environment.Clear();
+            // The bundle is writable here, unlike in a sandbox: Python must not add __pycache__ to it.
+            info.Environment["PYTHONDONTWRITEBYTECODE"] = "1";
             foreach (var (name, value) in SandboxLauncher.Environment(spec))
             {
                 info.Environment[name] = paths.Map(value);

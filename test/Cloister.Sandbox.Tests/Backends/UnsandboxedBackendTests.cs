@@ -83,7 +83,7 @@ public sealed class UnsandboxedBackendTests
     }
 
     [Fact]
-    public async Task Unsandboxed_WarmRunnerWipesItsOwnScratch_NotTheHostTmp()
+    public async Task Unsandboxed_WarmRunner_WipesItsOwnScratch_LeavingHostTmpAndBundleAlone()
     {
         var marker = Path.Combine(Path.GetTempPath(), "cloister-marker-" + Guid.NewGuid().ToString("N"));
         File.WriteAllText(marker, "host file");
@@ -105,6 +105,7 @@ public sealed class UnsandboxedBackendTests
             Assert.NotEqual("/tmp", scratch);
             Assert.Empty(Directory.EnumerateFileSystemEntries(scratch));
             Assert.True(File.Exists(marker), "the runner's scratch wipe reached the host's /tmp");
+            Assert.Equal(["handler.py"], Directory.EnumerateFileSystemEntries(function.Definition.BundleDirectory).Select(Path.GetFileName));
         }
         finally
         {
