@@ -12,7 +12,7 @@ using Microsoft.Extensions.Logging;
 namespace Cloister.Cli.Commands;
 
 /// <summary>
-/// cloister bench tokens: a load generator against a real server over loopback, with a bare ASP.NET
+/// cloister bench tokens (and bench functions, <see cref="FunctionBench"/>): a load generator against a real server over loopback, with a bare ASP.NET
 /// endpoint measured in the same run as the baseline. Starts both servers as child processes unless
 /// --url points at a running one.
 /// </summary>
@@ -26,9 +26,33 @@ internal static class BenchCommand
         var tokens = new Command("tokens", "Measure creates, batch creates and reveals per second with p50/p99, beside a bare ASP.NET endpoint.") { concurrency, duration, batchSize };
         tokens.SetHandler((parse, cancellationToken) => RunTokensAsync(parse, parse.GetValue(concurrency), TimeSpan.FromSeconds(parse.GetValue(duration)), parse.GetValue(batchSize), cancellationToken));
 
+        var functions = Functions();
+
         var baseline = new Command("baseline-server", "A bare ASP.NET POST endpoint (the benchmark's baseline).") { Hidden = true };
         baseline.SetHandler((_, cancellationToken) => RunBaselineServerAsync(cancellationToken));
-        return new Command("bench", "Load generators.") { tokens, baseline };
+        return new Command("bench", "Load generators.") { tokens, functions, baseline };
+    }
+
+    private static Command Functions()
+    {
+        var coldRuns = new Option<int>("--cold-runs") { Description = "Cold starts per runtime, each a freshly deployed version (default 5).", DefaultValueFactory = _ => 5 };
+        var duration = new Option<int>("--duration") { Description = "Seconds per warm phase (default 10).", DefaultValueFactory = _ => 10 };
+        var noBaseline = new Option<bool>("--no-baseline") { Description = $"Skip the baseline server started with {FunctionBench.NoSandboxSwitch}." };
+        var command = new Command("functions", "Measure function cold start, warm latency p50/p99 and throughput at 1, 4 and 16 clients (Python and Node), beside the same handlers run without a sandbox.") { coldRuns, duration, noBaseline };
+        command.SetHandler((parse, cancellationToken) =>
+        {
+            var runs = parse.GetValue(coldRuns);
+            var seconds = parse.GetValue(duration);
+            if (runs is < 1 or > 1000 || seconds is < 1 or > 3600)
+            {
+                throw new CliException("--cold-runs must be 1-1000 and --duration 1-3600.", 2);
+            }
+
+            var url = parse.GetValue(GlobalOptions.Url);
+            var key = url is null ? null : CliSettings.From(parse).TenantKey;
+            return FunctionBench.RunAsync(url, key, runs, TimeSpan.FromSeconds(seconds), !parse.GetValue(noBaseline), cancellationToken);
+        });
+        return command;
     }
 
     private static async Task<int> RunTokensAsync(ParseResult parse, int concurrency, TimeSpan duration, int batchSize, CancellationToken cancellationToken)
@@ -96,7 +120,7 @@ internal static class BenchCommand
         }
     }
 
-    private static HttpClient CreateHttp(string url, int concurrency, string? key)
+    internal static HttpClient CreateHttp(string url, int concurrency, string? key)
     {
         var handler = new SocketsHttpHandler { MaxConnectionsPerServer = concurrency, PooledConnectionLifetime = Timeout.InfiniteTimeSpan };
         var http = new HttpClient(handler) { BaseAddress = new Uri(url.TrimEnd('/') + "/"), Timeout = TimeSpan.FromSeconds(30) };
@@ -108,7 +132,7 @@ internal static class BenchCommand
         return http;
     }
 
-    private static async Task<bool> PostAsync(HttpClient http, string path, string body, CancellationToken cancellationToken)
+    internal static async Task<bool> PostAsync(HttpClient http, string path, string body, CancellationToken cancellationToken)
     {
         using var content = new StringContent(body, Encoding.UTF8, "application/json");
         using var response = await http.PostAsync(path, content, cancellationToken);
@@ -155,7 +179,7 @@ internal static class BenchCommand
         return 0;
     }
 
-    private static void TryDelete(string directory)
+    internal static void TryDelete(string directory)
     {
         try
         {
