@@ -43,10 +43,10 @@ public static class FunctionRuntimes
 /// <see cref="Runners.Extract"/>) at <c>/runner</c>; both must be readable by "others" on the
 /// host, because the bubblewrap backend runs the function as an unprivileged uid.
 /// <para>
-/// <see cref="SandboxLimits.WallTimeout"/> and <see cref="SandboxLimits.CpuSeconds"/> bound the
-/// whole life of a sandbox (they are enforced by the backend from its start), so for
-/// <see cref="FunctionIsolation.Warm"/> they are the warm sandbox's lifetime budget; the limit of
-/// one invocation is <see cref="RunnerSessionOptions.InvocationTimeout"/>.
+/// <see cref="SandboxLimits.WallTimeout"/> and <see cref="SandboxLimits.CpuSeconds"/> bound each
+/// invocation (the manifest's <c>limits.timeout</c> and CPU limit), not the sandbox's life: a warm
+/// sandbox serves as many invocations as its pool keeps it for. The runner protocol's own
+/// <see cref="RunnerSessionOptions.InvocationTimeout"/> applies too; the shorter one wins.
 /// </para>
 /// </remarks>
 /// <param name="Key">The tenant and function version the sandboxes belong to.</param>
@@ -129,6 +129,7 @@ public sealed record FunctionSandboxDefinition(FunctionKey Key, string Runtime, 
 
         return new SandboxSpec(executable)
         {
+            RenewableLimits = true,
             Arguments = arguments,
             ReadOnlyBinds = binds,
             Limits = Limits,

@@ -37,8 +37,8 @@ public sealed record SandboxPoolOptions
 /// gives it back (or disposes it). Disposing the pool disposes the idle sandboxes at once and every
 /// leased one when its lease is returned. Idle sandboxes above the minimum are disposed after
 /// <see cref="SandboxPoolOptions.IdleTimeout"/>, measured with the injected <see cref="TimeProvider"/>.
-/// A warm sandbox whose remaining wall-clock budget (<see cref="SandboxLimits.WallTimeout"/>) is
-/// shorter than one invocation timeout is retired instead of being leased.
+/// A warm sandbox's wall-clock and CPU limits apply per invocation (see <see cref="SandboxedFunction"/>),
+/// so it stays warm until idle eviction or until it breaks; a broken one is never leased again.
 /// </remarks>
 public sealed class SandboxPool : IAsyncDisposable
 {
@@ -316,9 +316,8 @@ public sealed class SandboxPool : IAsyncDisposable
         }
     }
 
-    /// <summary>Healthy, and with enough wall-clock budget left for a whole invocation.</summary>
-    private static bool IsFitForLease(SandboxedFunction sandbox) =>
-        sandbox.IsReusable && sandbox.Age + sandbox.Definition.SessionOptions.InvocationTimeout < sandbox.Definition.Limits.WallTimeout;
+    /// <summary>Healthy (its limits are per invocation, so its age does not matter).</summary>
+    private static bool IsFitForLease(SandboxedFunction sandbox) => sandbox.IsReusable;
 
     private FunctionSlots Slots(FunctionSandboxDefinition definition)
     {
