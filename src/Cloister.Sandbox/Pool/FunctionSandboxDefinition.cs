@@ -76,6 +76,16 @@ public sealed record FunctionSandboxDefinition(FunctionKey Key, string Runtime, 
     /// <summary>Whether a sandbox serves successive invocations; <see cref="FunctionIsolation.Warm"/> by default.</summary>
     public FunctionIsolation Isolation { get; init; } = FunctionIsolation.Warm;
 
+    /// <summary>The largest accepted <see cref="MaxConcurrency"/>.</summary>
+    public const int MaxConcurrencyLimit = 1024;
+
+    /// <summary>
+    /// The most sandboxes (leased plus idle) a <see cref="SandboxPool"/> runs at once for this function version:
+    /// the manifest's <c>limits.concurrency</c>, 1..<see cref="MaxConcurrencyLimit"/>. The pool's
+    /// <see cref="SandboxPoolOptions.MaxPerFunction"/> caps it; <c>null</c> (the default) means that cap alone.
+    /// </summary>
+    public int? MaxConcurrency { get; init; }
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting.</summary>
     public void Validate()
     {
@@ -104,6 +114,11 @@ public sealed record FunctionSandboxDefinition(FunctionKey Key, string Runtime, 
         if (!Enum.IsDefined(Isolation))
         {
             throw new ArgumentException($"Unknown isolation '{Isolation}'.", nameof(Isolation));
+        }
+
+        if (MaxConcurrency is < 1 or > MaxConcurrencyLimit)
+        {
+            throw new ArgumentException($"The maximum concurrency must be in 1..{MaxConcurrencyLimit}, got {MaxConcurrency}.", nameof(MaxConcurrency));
         }
 
         SessionOptions.Validate();

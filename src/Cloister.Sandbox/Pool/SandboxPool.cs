@@ -10,7 +10,10 @@ public sealed record SandboxPoolOptions
     /// <summary>Sandboxes kept started per function version, even when idle; default 0.</summary>
     public int MinPerFunction { get; init; }
 
-    /// <summary>Sandboxes per function version at most (leased plus idle); beyond it callers wait. Default 4.</summary>
+    /// <summary>
+    /// Sandboxes per function version at most (leased plus idle); beyond it callers wait. Default 4. A function's own
+    /// <see cref="FunctionSandboxDefinition.MaxConcurrency"/> (its manifest's <c>limits.concurrency</c>) lowers it for that function.
+    /// </summary>
     public int MaxPerFunction { get; init; } = 4;
 
     /// <summary>An idle sandbox above the minimum is disposed after this long unused; default 5 minutes.</summary>
@@ -70,7 +73,7 @@ public sealed class SandboxPool : IAsyncDisposable
     /// <summary>
     /// Leases a sandbox for <paramref name="definition"/>'s key: an idle warm one when there is
     /// one (<see cref="SandboxLease.WasWarm"/>), else a newly started one. When the key already has
-    /// <see cref="SandboxPoolOptions.MaxPerFunction"/> sandboxes leased, waits for one to be returned.
+    /// <see cref="MaxSandboxes"/> sandboxes leased, waits for one to be returned.
     /// A sandbox whose function failed to load is still leased; invoking it returns the load error.
     /// </summary>
     /// <exception cref="OperationCanceledException">Cancelled while waiting or starting.</exception>
@@ -128,6 +131,16 @@ public sealed class SandboxPool : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(definition);
         var slots = Slots(definition);
         await TopUpAsync(slots, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The most sandboxes (leased plus idle) the pool runs at once for <paramref name="definition"/>: its
+    /// <see cref="FunctionSandboxDefinition.MaxConcurrency"/>, capped by <see cref="SandboxPoolOptions.MaxPerFunction"/>.
+    /// </summary>
+    public int MaxSandboxes(FunctionSandboxDefinition definition)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        return Math.Min(definition.MaxConcurrency ?? _options.MaxPerFunction, _options.MaxPerFunction);
     }
 
     /// <summary>How many idle sandboxes the pool holds for <paramref name="key"/>.</summary>
@@ -327,7 +340,7 @@ public sealed class SandboxPool : IAsyncDisposable
             ObjectDisposedException.ThrowIf(_disposed, this);
             if (!_functions.TryGetValue(definition.Key, out var slots))
             {
-                slots = new FunctionSlots(definition, _options.MaxPerFunction);
+                slots = new FunctionSlots(definition, MaxSandboxes(definition));
                 _functions.Add(definition.Key, slots);
             }
             else if (slots.Definition != definition)
