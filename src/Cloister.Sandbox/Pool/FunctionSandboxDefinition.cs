@@ -33,6 +33,12 @@ public static class FunctionRuntimes
     /// <summary>Debian's <c>/usr/bin/node</c> running <c>/runner/runner.js</c>.</summary>
     public const string Node = "node";
 
+    /// <summary>Where the sandboxes find the <see cref="Python3"/> interpreter (the host's, bound read-only).</summary>
+    public const string Python3Path = "/usr/bin/python3";
+
+    /// <summary>Where the sandboxes find the <see cref="Node"/> interpreter (the host's, bound read-only).</summary>
+    public const string NodePath = "/usr/bin/node";
+
     /// <summary>The entrypoint itself, a Linux x86-64 executable that speaks the runner protocol.</summary>
     public const string Native = "native";
 }
@@ -137,8 +143,8 @@ public sealed record FunctionSandboxDefinition(FunctionKey Key, string Runtime, 
 
         var (executable, arguments) = Runtime switch
         {
-            FunctionRuntimes.Python3 => ("/usr/bin/python3", new[] { RunnerMountPath + "/" + Runners.PythonFileName, entrypoint }),
-            FunctionRuntimes.Node => ("/usr/bin/node", new[] { RunnerMountPath + "/" + Runners.NodeFileName, entrypoint }),
+            FunctionRuntimes.Python3 => (FunctionRuntimes.Python3Path, new[] { RunnerMountPath + "/" + Runners.PythonFileName, entrypoint }),
+            FunctionRuntimes.Node => (FunctionRuntimes.NodePath, new[] { RunnerMountPath + "/" + Runners.NodeFileName, entrypoint }),
             _ => (entrypoint, Array.Empty<string>()),
         };
 
