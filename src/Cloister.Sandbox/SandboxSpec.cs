@@ -26,7 +26,7 @@ public sealed record SandboxSpec(string Executable)
     public SandboxLimits Limits { get; init; } = SandboxLimits.Default;
 
     /// <summary>
-    /// When set, <see cref="SandboxLimits.WallTimeout"/> and <see cref="SandboxLimits.CpuSeconds"/> bound each
+    /// When set, <see cref="SandboxLimits.WallTimeout"/>, <see cref="SandboxLimits.CpuSeconds"/> and <see cref="SandboxLimits.OutputBytes"/> bound each
     /// budget the owner opens (<see cref="Backends.SandboxProcess.RenewBudget"/>: one per invocation of a warm
     /// sandbox) rather than the sandbox's whole life, and no per-process CPU rlimit is set (it would count the
     /// runner's whole life). Until the first renewal the limits apply from the start, as without it.
@@ -103,7 +103,7 @@ public sealed record SandboxLimits
     /// <summary>Size of the private <c>/tmp</c> in MiB; default 64.</summary>
     public int TmpfsMiB { get; init; } = 64;
 
-    /// <summary>Cap on the bytes read from stdout plus those written to stderr; default 1 MiB.</summary>
+    /// <summary>Cap on the bytes read from stdout plus those written to stderr (of each invocation, for a function's sandbox); default 1 MiB.</summary>
     public long OutputBytes { get; init; } = 1024 * 1024;
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first limit out of range.</summary>

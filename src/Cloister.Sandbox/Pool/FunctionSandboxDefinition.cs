@@ -49,8 +49,8 @@ public static class FunctionRuntimes
 /// <see cref="Runners.Extract"/>) at <c>/runner</c>; both must be readable by "others" on the
 /// host, because the bubblewrap backend runs the function as an unprivileged uid.
 /// <para>
-/// <see cref="SandboxLimits.WallTimeout"/> and <see cref="SandboxLimits.CpuSeconds"/> bound each
-/// invocation (the manifest's <c>limits.timeout</c> and CPU limit), not the sandbox's life: a warm
+/// <see cref="SandboxLimits.WallTimeout"/>, <see cref="SandboxLimits.CpuSeconds"/> and <see cref="SandboxLimits.OutputBytes"/>
+/// bound each invocation (the manifest's wall timeout, CPU and output limits), not the sandbox's life: a warm
 /// sandbox serves as many invocations as its pool keeps it for. The runner protocol's own
 /// <see cref="RunnerSessionOptions.InvocationTimeout"/> applies too; the shorter one wins.
 /// </para>

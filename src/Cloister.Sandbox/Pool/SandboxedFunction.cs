@@ -27,7 +27,7 @@ public static class SandboxErrorCodes
 /// an <see cref="InvocationOutcome"/> with a stable code rather than an exception.
 /// </summary>
 /// <remarks>
-/// <see cref="SandboxLimits.WallTimeout"/> and <see cref="SandboxLimits.CpuSeconds"/> apply to each
+/// <see cref="SandboxLimits.WallTimeout"/>, <see cref="SandboxLimits.CpuSeconds"/> and <see cref="SandboxLimits.OutputBytes"/> apply to each
 /// invocation (measured from the cgroup's CPU usage when it starts), not to the sandbox's life: a warm
 /// sandbox lives as long as its pool keeps it. Starting gets its own bound (the ready timeout, and the
 /// CPU limit), and so does each idle period (the CPU limit only). A sandbox over any of them is killed.
@@ -218,8 +218,9 @@ public sealed class SandboxedFunction : IAsyncDisposable
 
     /// <summary>
     /// Opens the next phase's budget: the sandbox may run for <paramref name="wall"/> more (unbounded while
-    /// idle: the pool's idle eviction ends it) and use <see cref="SandboxLimits.CpuSeconds"/> more CPU time —
-    /// also while idle, so work a handler left running between invocations is still bounded.
+    /// idle: the pool's idle eviction ends it), use <see cref="SandboxLimits.CpuSeconds"/> more CPU time —
+    /// also while idle, so work a handler left running between invocations is still bounded — and write
+    /// <see cref="SandboxLimits.OutputBytes"/> more.
     /// </summary>
     private void RenewBudget(TimeSpan? wall)
     {

@@ -10,7 +10,7 @@ public sealed class PerInvocationLimitsTests
 {
     private static readonly FunctionKey Key = new("tenant-a", "fn@limits");
 
-    /// <summary>Burns the asked CPU seconds (or sleeps for a minute), then answers with its pid.</summary>
+    /// <summary>Burns the asked CPU seconds (or sleeps for a minute), then answers with its pid and the asked padding.</summary>
     private const string PythonBurner = """
         import os, time
         def handle(event, ctx):
@@ -19,7 +19,7 @@ public sealed class PerInvocationLimitsTests
             end = time.process_time() + event.get("cpu", 0)
             while time.process_time() < end:
                 pass
-            return {"pid": os.getpid()}
+            return {"pid": os.getpid(), "pad": "x" * event.get("pad", 0)}
         """;
 
     [Theory]
@@ -44,6 +44,26 @@ public sealed class PerInvocationLimitsTests
 
         // Six CPU seconds in one sandbox with a limit of two: only per-invocation accounting lets this through.
         Assert.Single(pids);
+    }
+
+    [Theory]
+    [InlineData("runsc")]
+    [InlineData("bwrap")]
+    public async Task WarmSandbox_ServesInvocationsWhoseOutputAddsUpToMoreThanTheLimit(string backend)
+    {
+        using var fixture = new FunctionFixture();
+        await using var pool = StartPool(backend);
+        var definition = Define(fixture, cpuSeconds: 5, wall: TimeSpan.FromSeconds(20));
+        definition = definition with { Limits = definition.Limits with { OutputBytes = 64 * 1024 } };
+
+        for (var i = 0; i < 5; i++)
+        {
+            await using var lease = await pool.LeaseAsync(definition, CancellationToken.None);
+            var outcome = await lease.InvokeAsync(Json("""{"pad": 40000}"""), new FakeHostCalls(), CancellationToken.None);
+
+            Assert.True(outcome.IsSuccess, $"invocation {i}: {outcome}");
+            Assert.Equal(i > 0, lease.WasWarm);
+        }
     }
 
     [Theory]
