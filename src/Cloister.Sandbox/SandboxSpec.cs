@@ -25,6 +25,14 @@ public sealed record SandboxSpec(string Executable)
     /// <summary>Resource limits; <see cref="SandboxLimits.Default"/> unless given.</summary>
     public SandboxLimits Limits { get; init; } = SandboxLimits.Default;
 
+    /// <summary>
+    /// When set, <see cref="SandboxLimits.WallTimeout"/>, <see cref="SandboxLimits.CpuSeconds"/> and <see cref="SandboxLimits.OutputBytes"/> bound each
+    /// budget the owner opens (<see cref="Backends.SandboxProcess.RenewBudget"/>: one per invocation of a warm
+    /// sandbox) rather than the sandbox's whole life, and no per-process CPU rlimit is set (it would count the
+    /// runner's whole life). Until the first renewal the limits apply from the start, as without it.
+    /// </summary>
+    internal bool RenewableLimits { get; init; }
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting.</summary>
     public void Validate()
     {
@@ -86,16 +94,16 @@ public sealed record SandboxLimits
     /// <summary>Maximum processes and threads; default 64.</summary>
     public int Pids { get; init; } = 64;
 
-    /// <summary>CPU time limit of the whole sandbox in seconds; default 10.</summary>
+    /// <summary>CPU time limit of the whole sandbox in seconds (of each invocation, for a function's sandbox); default 10.</summary>
     public int CpuSeconds { get; init; } = 10;
 
-    /// <summary>Wall-clock limit enforced by the host, which kills the whole sandbox; default 10 s.</summary>
+    /// <summary>Wall-clock limit enforced by the host, which kills the whole sandbox (of each invocation, for a function's sandbox); default 10 s.</summary>
     public TimeSpan WallTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Size of the private <c>/tmp</c> in MiB; default 64.</summary>
     public int TmpfsMiB { get; init; } = 64;
 
-    /// <summary>Cap on the bytes read from stdout plus those written to stderr; default 1 MiB.</summary>
+    /// <summary>Cap on the bytes read from stdout plus those written to stderr (of each invocation, for a function's sandbox); default 1 MiB.</summary>
     public long OutputBytes { get; init; } = 1024 * 1024;
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first limit out of range.</summary>

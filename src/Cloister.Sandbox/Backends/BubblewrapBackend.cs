@@ -4,12 +4,12 @@ namespace Cloister.Sandbox.Backends;
 
 /// <summary>
 /// Runs sandboxes with bubblewrap: new user, pid, network (empty), ipc, uts, cgroup and mount
-/// namespaces; a read-only root of <c>/usr</c> and its links; a private tmpfs; host uid and gid
-/// 65534; rlimits set by <c>prlimit</c>; memory, pids and CPU accounting by host cgroups.
+/// namespaces; a read-only root of <c>/usr</c> and its links; a private tmpfs; a host uid and gid of
+/// its own (<see cref="HostUids"/>), seen as 65534 inside; rlimits set by <c>prlimit</c>; memory, pids and CPU accounting by host cgroups.
 /// </summary>
 /// <remarks>
-/// Needs root on the host (to create cgroups); the program itself runs as the unprivileged host uid
-/// 65534, so bound host paths must be readable by "others".
+/// Needs root on the host (to create cgroups); the program itself runs as an unprivileged host uid
+/// of its own, so bound host paths must be readable by "others".
 /// </remarks>
 public sealed class BubblewrapBackend : ISandboxBackend
 {
@@ -28,27 +28,30 @@ public sealed class BubblewrapBackend : ISandboxBackend
 
     public string Name => BackendName;
 
-    public Task<ISandboxProcess> StartAsync(SandboxSpec spec, CancellationToken ct)
+    public async Task<ISandboxProcess> StartAsync(SandboxSpec spec, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(spec);
         spec.Validate();
         ct.ThrowIfCancellationRequested();
         var limits = spec.Limits;
         var id = "bw-" + Guid.NewGuid().ToString("N");
-        var cgroup = SandboxCgroup.Create(id, limits.MemoryMiB * 1024L * 1024L, limits.Pids);
+        var uid = HostUids.Take();
+        SandboxCgroup? cgroup = null;
         try
         {
-            var process = SandboxLauncher.Start(cgroup, Command(spec));
-            return Task.FromResult<ISandboxProcess>(new SandboxProcess(process, new Host(cgroup), limits));
+            cgroup = SandboxCgroup.Create(id, limits.MemoryMiB * 1024L * 1024L, limits.Pids);
+            var process = await SandboxLauncher.StartAsync(cgroup, Command(spec, uid)).ConfigureAwait(false);
+            return new SandboxProcess(process, new Host(cgroup, uid), limits);
         }
         catch
         {
-            cgroup.Dispose();
+            cgroup?.Dispose();
+            HostUids.Release(uid);
             throw;
         }
     }
 
-    private List<string> Command(SandboxSpec spec)
+    private List<string> Command(SandboxSpec spec, int hostUid)
     {
         var limits = spec.Limits;
         static string I(long value) => value.ToString(CultureInfo.InvariantCulture);
@@ -58,14 +61,19 @@ public sealed class BubblewrapBackend : ISandboxBackend
         var tmpfsBytes = limits.TmpfsMiB * 1024L * 1024;
         var command = new List<string>
         {
-            _prlimit, $"--as={I(addressSpace)}", $"--cpu={I(limits.CpuSeconds)}:{I(limits.CpuSeconds + 1L)}",
-            $"--fsize={I(tmpfsBytes)}", "--nofile=256", "--core=0",
-            _setpriv, $"--reuid={I(SandboxLauncher.SandboxUid)}", $"--regid={I(SandboxLauncher.SandboxUid)}", "--clear-groups",
+            _prlimit, $"--as={I(addressSpace)}", $"--fsize={I(tmpfsBytes)}", "--nofile=256", "--core=0",
+            _setpriv, $"--reuid={I(hostUid)}", $"--regid={I(hostUid)}", "--clear-groups",
             _bwrap, "--unshare-all", "--unshare-user", "--uid", I(SandboxLauncher.SandboxUid), "--gid", I(SandboxLauncher.SandboxUid),
             "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--hostname", "sandbox", "--clearenv",
             "--ro-bind", "/usr", "/usr",
             "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64", "--symlink", "usr/sbin", "/sbin",
         };
+        if (!spec.RenewableLimits)
+        {
+            // A backstop for the host's polling of the cgroup; RLIMIT_CPU counts a process's whole life, so a warm runner has none.
+            command.Insert(2, $"--cpu={I(limits.CpuSeconds)}:{I(limits.CpuSeconds + 1L)}");
+        }
+
         foreach (var file in SandboxLauncher.EtcFiles)
         {
             command.AddRange(["--ro-bind-try", file, file]);
@@ -87,7 +95,7 @@ public sealed class BubblewrapBackend : ISandboxBackend
         return command;
     }
 
-    private sealed class Host(SandboxCgroup cgroup) : ISandboxHost
+    private sealed class Host(SandboxCgroup cgroup, int hostUid) : ISandboxHost
     {
         public void KillAll() => cgroup.KillAll();
 
@@ -96,6 +104,11 @@ public sealed class BubblewrapBackend : ISandboxBackend
         public SandboxExitReason Classify(int exitCode, string stderrTail)
             => SandboxLauncher.Classify(cgroup, exitCode, stderrTail, stderr => stderr.StartsWith("bwrap:", StringComparison.Ordinal));
 
-        public void Dispose() => cgroup.Dispose();
+        public void Dispose()
+        {
+            // The cgroup is empty once disposed, so no process holds the uid any more.
+            cgroup.Dispose();
+            HostUids.Release(hostUid);
+        }
     }
 }

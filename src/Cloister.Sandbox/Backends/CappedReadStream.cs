@@ -9,6 +9,9 @@ internal sealed class OutputBudget(long cap)
 
     /// <summary>Counts <paramref name="bytes"/>; false once the total is over the cap.</summary>
     public bool Consume(long bytes) => Interlocked.Add(ref _used, bytes) <= cap;
+
+    /// <summary>Starts counting afresh (a new invocation of a warm sandbox).</summary>
+    public void Reset() => Interlocked.Exchange(ref _used, 0);
 }
 
 /// <summary>

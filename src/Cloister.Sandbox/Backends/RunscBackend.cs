@@ -31,7 +31,7 @@ public sealed class RunscBackend : ISandboxBackend
 
     public string Name => BackendName;
 
-    public Task<ISandboxProcess> StartAsync(SandboxSpec spec, CancellationToken ct)
+    public async Task<ISandboxProcess> StartAsync(SandboxSpec spec, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(spec);
         spec.Validate();
@@ -45,8 +45,8 @@ public sealed class RunscBackend : ISandboxBackend
             Directory.CreateDirectory(_stateDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
             WriteBundle(bundle, id, spec);
             cgroup = SandboxCgroup.Create(id, (limits.MemoryMiB * 1024L * 1024L) + SentryOverheadBytes, limits.Pids + SentryThreads);
-            var process = SandboxLauncher.Start(cgroup, [_runsc, "--network=none", "--root", _stateDir, "run", "--bundle", bundle, id]);
-            return Task.FromResult<ISandboxProcess>(new SandboxProcess(process, new Host(cgroup, _runsc, _stateDir, id, bundle), limits));
+            var process = await SandboxLauncher.StartAsync(cgroup, [_runsc, "--network=none", "--root", _stateDir, "run", "--bundle", bundle, id]).ConfigureAwait(false);
+            return new SandboxProcess(process, new Host(cgroup, _runsc, _stateDir, id, bundle), limits);
         }
         catch
         {

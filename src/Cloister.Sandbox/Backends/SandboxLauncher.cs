@@ -5,7 +5,7 @@ namespace Cloister.Sandbox.Backends;
 /// <summary>Starts a backend's launcher inside the sandbox's cgroups, with pipes on stdin, stdout and stderr.</summary>
 internal static class SandboxLauncher
 {
-    /// <summary>The uid and gid the sandboxed program runs as ("nobody").</summary>
+    /// <summary>The uid and gid the sandboxed program runs as inside its sandbox ("nobody").</summary>
     public const int SandboxUid = 65534;
 
     /// <summary>Read-only system files bound into every sandbox when the host has them.</summary>
@@ -14,7 +14,7 @@ internal static class SandboxLauncher
     // The shell joins the cgroups first, so the launcher and everything it forks are accounted and killable.
     private const string JoinScript = "for c in $CLOISTER_CGROUPS; do echo $$ > \"$c/cgroup.procs\" || exit 125; done; unset CLOISTER_CGROUPS; exec \"$@\"";
 
-    public static Process Start(SandboxCgroup cgroup, IEnumerable<string> command)
+    public static Task<Process> StartAsync(SandboxCgroup cgroup, IEnumerable<string> command)
     {
         var info = new ProcessStartInfo("/bin/sh")
         {
@@ -35,7 +35,7 @@ internal static class SandboxLauncher
         info.Environment.Clear();
         info.Environment["PATH"] = "/usr/sbin:/usr/bin:/sbin:/bin";
         info.Environment["CLOISTER_CGROUPS"] = cgroup.JoinList;
-        return Process.Start(info) ?? throw new SandboxException("could not start the sandbox launcher");
+        return LauncherThread.StartAsync(info);
     }
 
     public static long AddressSpaceBytes(SandboxLimits limits) => (limits.MemoryMiB + 2048L) * 1024 * 1024;

@@ -28,13 +28,13 @@ internal sealed class SandboxProcess : ISandboxProcess
 
     private readonly Process _process;
     private readonly ISandboxHost _host;
-    private readonly SandboxLimits _limits;
     private readonly CancellationTokenSource _watch = new();
-    private readonly OutputBudget _budget;
+    private readonly OutputBudget _output;
     private readonly Task _stderrPump;
     private readonly Task _watchdog;
     private readonly List<byte> _tail = new(StderrTailBytes);
     private readonly Lazy<Task<SandboxExit>> _exit;
+    private Budget _budget;
     private int _hostReason = -1;
     private int _disposed;
 
@@ -42,10 +42,10 @@ internal sealed class SandboxProcess : ISandboxProcess
     {
         _process = process;
         _host = host;
-        _limits = limits;
-        _budget = new OutputBudget(limits.OutputBytes);
+        _output = new OutputBudget(limits.OutputBytes);
+        _budget = new Budget(Stopwatch.GetTimestamp(), limits.WallTimeout, TimeSpan.Zero, TimeSpan.FromSeconds(limits.CpuSeconds));
         Input = process.StandardInput.BaseStream;
-        Output = new CappedReadStream(process.StandardOutput.BaseStream, _budget, () => Terminate(SandboxExitReason.OutputLimit));
+        Output = new CappedReadStream(process.StandardOutput.BaseStream, _output, () => Terminate(SandboxExitReason.OutputLimit));
         _stderrPump = Task.Run(PumpStderrAsync);
         _watchdog = Task.Run(WatchAsync);
         _exit = new Lazy<Task<SandboxExit>>(WaitCoreAsync);
@@ -58,6 +58,18 @@ internal sealed class SandboxProcess : ISandboxProcess
     public Task<SandboxExit> WaitAsync() => _exit.Value;
 
     public void Kill() => Terminate(SandboxExitReason.Killed);
+
+    /// <summary>
+    /// Starts a new budget: from now on the sandbox may run for <paramref name="wall"/> (no bound when
+    /// null), use <paramref name="cpu"/> of CPU time more than it has used so far, and write
+    /// <see cref="SandboxLimits.OutputBytes"/> more, whatever it used before. Its owner opens one per phase (starting, each invocation, idle) of a sandbox started with
+    /// <see cref="SandboxSpec.RenewableLimits"/>; without it the one budget is the sandbox's whole life.
+    /// </summary>
+    public void RenewBudget(TimeSpan? wall, TimeSpan cpu)
+    {
+        Volatile.Write(ref _budget, new Budget(Stopwatch.GetTimestamp(), wall, _host.CpuUsed(), cpu));
+        _output.Reset();
+    }
 
     public async ValueTask DisposeAsync()
     {
@@ -112,24 +124,23 @@ internal sealed class SandboxProcess : ISandboxProcess
 
     private async Task WatchAsync()
     {
-        var deadline = Stopwatch.StartNew();
-        var cpuLimit = TimeSpan.FromSeconds(_limits.CpuSeconds);
         while (!_process.HasExited)
         {
-            var left = _limits.WallTimeout - deadline.Elapsed;
+            var budget = Volatile.Read(ref _budget);
+            var left = budget.Wall - Stopwatch.GetElapsedTime(budget.Started);
             if (left <= TimeSpan.Zero)
             {
                 Terminate(SandboxExitReason.WallTimeout);
                 return;
             }
 
-            if (_host.CpuUsed() > cpuLimit)
+            if (budget.CpuExceeded(_host.CpuUsed()))
             {
                 Terminate(SandboxExitReason.CpuLimit);
                 return;
             }
 
-            await Task.Delay(left < CpuPollInterval ? left : CpuPollInterval, _watch.Token).ConfigureAwait(false);
+            await Task.Delay(left < CpuPollInterval ? left.Value : CpuPollInterval, _watch.Token).ConfigureAwait(false);
         }
     }
 
@@ -149,7 +160,7 @@ internal sealed class SandboxProcess : ISandboxProcess
                     AppendTail(chunk);
                 }
 
-                if (!_budget.Consume(n))
+                if (!_output.Consume(n))
                 {
                     Terminate(SandboxExitReason.OutputLimit);
                 }
@@ -198,11 +209,17 @@ internal sealed class SandboxProcess : ISandboxProcess
 
         var hostReason = Volatile.Read(ref _hostReason);
         var reason = hostReason >= 0 ? (SandboxExitReason)hostReason : _host.Classify(exitCode, tail);
-        if (hostReason < 0 && reason == SandboxExitReason.Exited && _host.CpuUsed() > TimeSpan.FromSeconds(_limits.CpuSeconds))
+        if (hostReason < 0 && reason == SandboxExitReason.Exited && Volatile.Read(ref _budget).CpuExceeded(_host.CpuUsed()))
         {
             reason = SandboxExitReason.CpuLimit;
         }
 
         return new SandboxExit(exitCode, reason, tail);
+    }
+
+    /// <summary>The wall-clock and CPU allowance of the current phase, measured from its start.</summary>
+    private sealed record Budget(long Started, TimeSpan? Wall, TimeSpan CpuAtStart, TimeSpan Cpu)
+    {
+        public bool CpuExceeded(TimeSpan cpuUsed) => cpuUsed - CpuAtStart > Cpu;
     }
 }

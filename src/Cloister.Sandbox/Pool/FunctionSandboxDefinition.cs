@@ -33,6 +33,12 @@ public static class FunctionRuntimes
     /// <summary>Debian's <c>/usr/bin/node</c> running <c>/runner/runner.js</c>.</summary>
     public const string Node = "node";
 
+    /// <summary>Where the sandboxes find the <see cref="Python3"/> interpreter (the host's, bound read-only).</summary>
+    public const string Python3Path = "/usr/bin/python3";
+
+    /// <summary>Where the sandboxes find the <see cref="Node"/> interpreter (the host's, bound read-only).</summary>
+    public const string NodePath = "/usr/bin/node";
+
     /// <summary>The entrypoint itself, a Linux x86-64 executable that speaks the runner protocol.</summary>
     public const string Native = "native";
 }
@@ -43,10 +49,10 @@ public static class FunctionRuntimes
 /// <see cref="Runners.Extract"/>) at <c>/runner</c>; both must be readable by "others" on the
 /// host, because the bubblewrap backend runs the function as an unprivileged uid.
 /// <para>
-/// <see cref="SandboxLimits.WallTimeout"/> and <see cref="SandboxLimits.CpuSeconds"/> bound the
-/// whole life of a sandbox (they are enforced by the backend from its start), so for
-/// <see cref="FunctionIsolation.Warm"/> they are the warm sandbox's lifetime budget; the limit of
-/// one invocation is <see cref="RunnerSessionOptions.InvocationTimeout"/>.
+/// <see cref="SandboxLimits.WallTimeout"/>, <see cref="SandboxLimits.CpuSeconds"/> and <see cref="SandboxLimits.OutputBytes"/>
+/// bound each invocation (the manifest's wall timeout, CPU and output limits), not the sandbox's life: a warm
+/// sandbox serves as many invocations as its pool keeps it for. The runner protocol's own
+/// <see cref="RunnerSessionOptions.InvocationTimeout"/> applies too; the shorter one wins.
 /// </para>
 /// </remarks>
 /// <param name="Key">The tenant and function version the sandboxes belong to.</param>
@@ -75,6 +81,16 @@ public sealed record FunctionSandboxDefinition(FunctionKey Key, string Runtime, 
 
     /// <summary>Whether a sandbox serves successive invocations; <see cref="FunctionIsolation.Warm"/> by default.</summary>
     public FunctionIsolation Isolation { get; init; } = FunctionIsolation.Warm;
+
+    /// <summary>The largest accepted <see cref="MaxConcurrency"/>.</summary>
+    public const int MaxConcurrencyLimit = 1024;
+
+    /// <summary>
+    /// The most sandboxes (leased plus idle) a <see cref="SandboxPool"/> runs at once for this function version:
+    /// the manifest's <c>limits.concurrency</c>, 1..<see cref="MaxConcurrencyLimit"/>. The pool's
+    /// <see cref="SandboxPoolOptions.MaxPerFunction"/> caps it; <c>null</c> (the default) means that cap alone.
+    /// </summary>
+    public int? MaxConcurrency { get; init; }
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting.</summary>
     public void Validate()
@@ -106,6 +122,11 @@ public sealed record FunctionSandboxDefinition(FunctionKey Key, string Runtime, 
             throw new ArgumentException($"Unknown isolation '{Isolation}'.", nameof(Isolation));
         }
 
+        if (MaxConcurrency is < 1 or > MaxConcurrencyLimit)
+        {
+            throw new ArgumentException($"The maximum concurrency must be in 1..{MaxConcurrencyLimit}, got {MaxConcurrency}.", nameof(MaxConcurrency));
+        }
+
         SessionOptions.Validate();
         ToSandboxSpec().Validate();
     }
@@ -122,13 +143,14 @@ public sealed record FunctionSandboxDefinition(FunctionKey Key, string Runtime, 
 
         var (executable, arguments) = Runtime switch
         {
-            FunctionRuntimes.Python3 => ("/usr/bin/python3", new[] { RunnerMountPath + "/" + Runners.PythonFileName, entrypoint }),
-            FunctionRuntimes.Node => ("/usr/bin/node", new[] { RunnerMountPath + "/" + Runners.NodeFileName, entrypoint }),
+            FunctionRuntimes.Python3 => (FunctionRuntimes.Python3Path, new[] { RunnerMountPath + "/" + Runners.PythonFileName, entrypoint }),
+            FunctionRuntimes.Node => (FunctionRuntimes.NodePath, new[] { RunnerMountPath + "/" + Runners.NodeFileName, entrypoint }),
             _ => (entrypoint, Array.Empty<string>()),
         };
 
         return new SandboxSpec(executable)
         {
+            RenewableLimits = true,
             Arguments = arguments,
             ReadOnlyBinds = binds,
             Limits = Limits,

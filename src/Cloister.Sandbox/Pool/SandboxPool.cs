@@ -10,7 +10,10 @@ public sealed record SandboxPoolOptions
     /// <summary>Sandboxes kept started per function version, even when idle; default 0.</summary>
     public int MinPerFunction { get; init; }
 
-    /// <summary>Sandboxes per function version at most (leased plus idle); beyond it callers wait. Default 4.</summary>
+    /// <summary>
+    /// Sandboxes per function version at most (leased plus idle); beyond it callers wait. Default 4. A function's own
+    /// <see cref="FunctionSandboxDefinition.MaxConcurrency"/> (its manifest's <c>limits.concurrency</c>) lowers it for that function.
+    /// </summary>
     public int MaxPerFunction { get; init; } = 4;
 
     /// <summary>An idle sandbox above the minimum is disposed after this long unused; default 5 minutes.</summary>
@@ -37,8 +40,8 @@ public sealed record SandboxPoolOptions
 /// gives it back (or disposes it). Disposing the pool disposes the idle sandboxes at once and every
 /// leased one when its lease is returned. Idle sandboxes above the minimum are disposed after
 /// <see cref="SandboxPoolOptions.IdleTimeout"/>, measured with the injected <see cref="TimeProvider"/>.
-/// A warm sandbox whose remaining wall-clock budget (<see cref="SandboxLimits.WallTimeout"/>) is
-/// shorter than one invocation timeout is retired instead of being leased.
+/// A warm sandbox's wall-clock and CPU limits apply per invocation (see <see cref="SandboxedFunction"/>),
+/// so it stays warm until idle eviction or until it breaks; a broken one is never leased again.
 /// </remarks>
 public sealed class SandboxPool : IAsyncDisposable
 {
@@ -70,7 +73,7 @@ public sealed class SandboxPool : IAsyncDisposable
     /// <summary>
     /// Leases a sandbox for <paramref name="definition"/>'s key: an idle warm one when there is
     /// one (<see cref="SandboxLease.WasWarm"/>), else a newly started one. When the key already has
-    /// <see cref="SandboxPoolOptions.MaxPerFunction"/> sandboxes leased, waits for one to be returned.
+    /// <see cref="MaxSandboxes"/> sandboxes leased, waits for one to be returned.
     /// A sandbox whose function failed to load is still leased; invoking it returns the load error.
     /// </summary>
     /// <exception cref="OperationCanceledException">Cancelled while waiting or starting.</exception>
@@ -128,6 +131,16 @@ public sealed class SandboxPool : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(definition);
         var slots = Slots(definition);
         await TopUpAsync(slots, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The most sandboxes (leased plus idle) the pool runs at once for <paramref name="definition"/>: its
+    /// <see cref="FunctionSandboxDefinition.MaxConcurrency"/>, capped by <see cref="SandboxPoolOptions.MaxPerFunction"/>.
+    /// </summary>
+    public int MaxSandboxes(FunctionSandboxDefinition definition)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        return Math.Min(definition.MaxConcurrency ?? _options.MaxPerFunction, _options.MaxPerFunction);
     }
 
     /// <summary>How many idle sandboxes the pool holds for <paramref name="key"/>.</summary>
@@ -316,9 +329,8 @@ public sealed class SandboxPool : IAsyncDisposable
         }
     }
 
-    /// <summary>Healthy, and with enough wall-clock budget left for a whole invocation.</summary>
-    private static bool IsFitForLease(SandboxedFunction sandbox) =>
-        sandbox.IsReusable && sandbox.Age + sandbox.Definition.SessionOptions.InvocationTimeout < sandbox.Definition.Limits.WallTimeout;
+    /// <summary>Healthy (its limits are per invocation, so its age does not matter).</summary>
+    private static bool IsFitForLease(SandboxedFunction sandbox) => sandbox.IsReusable;
 
     private FunctionSlots Slots(FunctionSandboxDefinition definition)
     {
@@ -328,7 +340,7 @@ public sealed class SandboxPool : IAsyncDisposable
             ObjectDisposedException.ThrowIf(_disposed, this);
             if (!_functions.TryGetValue(definition.Key, out var slots))
             {
-                slots = new FunctionSlots(definition, _options.MaxPerFunction);
+                slots = new FunctionSlots(definition, MaxSandboxes(definition));
                 _functions.Add(definition.Key, slots);
             }
             else if (slots.Definition != definition)

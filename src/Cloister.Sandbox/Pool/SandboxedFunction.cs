@@ -27,21 +27,31 @@ public static class SandboxErrorCodes
 /// an <see cref="InvocationOutcome"/> with a stable code rather than an exception.
 /// </summary>
 /// <remarks>
+/// <see cref="SandboxLimits.WallTimeout"/>, <see cref="SandboxLimits.CpuSeconds"/> and <see cref="SandboxLimits.OutputBytes"/> apply to each
+/// invocation (measured from the cgroup's CPU usage when it starts), not to the sandbox's life: a warm
+/// sandbox lives as long as its pool keeps it. Starting gets its own bound (the ready timeout, and the
+/// CPU limit), and so does each idle period (the CPU limit only). A sandbox over any of them is killed.
+/// <para>
 /// This object owns the sandbox process and its <see cref="RunnerSession"/>; disposing it kills the
 /// sandbox and removes its host state. One invocation at a time. Once the session is broken or
 /// the sandbox has ended, <see cref="IsReusable"/> is false for good and every later invocation
 /// fails at once with the same error: dispose it and start another.
+/// </para>
 /// </remarks>
 public sealed class SandboxedFunction : IAsyncDisposable
 {
     /// <summary>How long to wait for the backend to report why a sandbox ended after its output closed.</summary>
     private static readonly TimeSpan ExitGrace = TimeSpan.FromSeconds(3);
 
+    /// <summary>How much longer than the ready timeout the host lets a starting sandbox run before killing it (the session's own timeout answers first).</summary>
+    private static readonly TimeSpan StartupGrace = TimeSpan.FromSeconds(2);
+
     private readonly ISandboxBackend _backend;
     private readonly Stopwatch _age = new();
     private ISandboxProcess? _process;
     private RunnerSession? _session;
     private InvocationError? _failure;
+    private long _phaseWallTicks = -1;
     private int _starting;
     private int _disposed;
     private int _invocations;
@@ -108,11 +118,13 @@ public sealed class SandboxedFunction : IAsyncDisposable
 
         _age.Start();
         _process = process;
+        RenewBudget(Definition.SessionOptions.ReadyTimeout + StartupGrace);
         _session = new RunnerSession(process.Input, process.Output, Definition.SessionOptions);
         InvocationError? error;
         try
         {
             error = await _session.WaitForReadyAsync(cancellationToken).ConfigureAwait(false);
+            RenewBudget(wall: null);
         }
         catch
         {
@@ -165,7 +177,9 @@ public sealed class SandboxedFunction : IAsyncDisposable
         InvocationOutcome outcome;
         try
         {
+            RenewBudget(Definition.Limits.WallTimeout);
             outcome = await session.InvokeAsync(@event, hostCalls, cancellationToken).ConfigureAwait(false);
+            RenewBudget(wall: null);
         }
         catch
         {
@@ -201,6 +215,21 @@ public sealed class SandboxedFunction : IAsyncDisposable
             await process.DisposeAsync().ConfigureAwait(false);
         }
     }
+
+    /// <summary>
+    /// Opens the next phase's budget: the sandbox may run for <paramref name="wall"/> more (unbounded while
+    /// idle: the pool's idle eviction ends it), use <see cref="SandboxLimits.CpuSeconds"/> more CPU time —
+    /// also while idle, so work a handler left running between invocations is still bounded — and write
+    /// <see cref="SandboxLimits.OutputBytes"/> more.
+    /// </summary>
+    private void RenewBudget(TimeSpan? wall)
+    {
+        Volatile.Write(ref _phaseWallTicks, wall?.Ticks ?? -1);
+        (_process as SandboxProcess)?.RenewBudget(wall, TimeSpan.FromSeconds(Definition.Limits.CpuSeconds));
+    }
+
+    /// <summary>The wall-clock bound of the phase the sandbox was in (the invocation's, before any renewal).</summary>
+    private TimeSpan PhaseWall() => Volatile.Read(ref _phaseWallTicks) is >= 0 and var ticks ? TimeSpan.FromTicks(ticks) : Definition.Limits.WallTimeout;
 
     /// <summary>Marks the sandbox unusable (first reason wins) and kills it.</summary>
     private void Fail(InvocationError error)
@@ -238,9 +267,9 @@ public sealed class SandboxedFunction : IAsyncDisposable
         var limits = Definition.Limits;
         return exit.Reason switch
         {
-            SandboxExitReason.WallTimeout => new(InvocationErrorCodes.Timeout, $"the sandbox reached its wall-clock limit of {limits.WallTimeout.TotalSeconds:0.###} s"),
+            SandboxExitReason.WallTimeout => new(InvocationErrorCodes.Timeout, $"the sandbox reached its wall-clock limit of {PhaseWall().TotalSeconds:0.###} s"),
             SandboxExitReason.MemoryLimit => new(SandboxErrorCodes.MemoryLimit, $"the function exceeded its memory limit of {limits.MemoryMiB} MiB"),
-            SandboxExitReason.CpuLimit => new(SandboxErrorCodes.CpuLimit, $"the function exceeded its CPU time limit of {limits.CpuSeconds} s"),
+            SandboxExitReason.CpuLimit => new(SandboxErrorCodes.CpuLimit, $"the function exceeded its CPU time limit of {limits.CpuSeconds} s per invocation"),
             SandboxExitReason.PidsLimit => new(SandboxErrorCodes.PidsLimit, $"the function exceeded its process limit of {limits.Pids}"),
             SandboxExitReason.OutputLimit => new(SandboxErrorCodes.OutputLimit, $"the function wrote more than its output limit of {limits.OutputBytes} bytes"),
             SandboxExitReason.Killed => error,

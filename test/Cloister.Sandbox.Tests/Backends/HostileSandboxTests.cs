@@ -177,13 +177,7 @@ public sealed class HostileSandboxTests
         Assert.Equal("42", output.Trim());
         var loopEnded = loop.WaitAsync().IsCompleted ? await loop.WaitAsync() : null;
 
-        // KNOWN BUG (issue 3 notes): on bubblewrap the loop's sandbox is sometimes SIGKILLed (exit 137) while the
-        // fork bomb and memory hog run beside it — one sandbox's containment reaching another. Until it is found,
-        // only gVisor is held to "the other hostile sandboxes are untouched"; the normal sandbox is served on both.
-        if (backend == "runsc")
-        {
-            Assert.True(loopEnded is null, $"the infinite loop should still be running while the normal sandbox completed: {loopEnded}");
-        }
+        Assert.True(loopEnded is null, $"the infinite loop should still be running while the normal sandbox completed: {loopEnded}");
     }
 
     [Theory]

@@ -27,7 +27,7 @@ internal sealed class FunctionFixture : IDisposable
         {
             RunnerDirectory = RunnerDirectory,
             Isolation = isolation,
-            // The sandbox's wall clock is its whole (warm) life; an invocation gets much less.
+            // Generous per-invocation sandbox limits; the runner protocol's 2 s invocation timeout is the one tests hit.
             Limits = new SandboxLimits { WallTimeout = TimeSpan.FromSeconds(60), CpuSeconds = 30, MemoryMiB = 128 },
             SessionOptions = new RunnerSessionOptions { InvocationTimeout = TimeSpan.FromSeconds(2), ReadyTimeout = TimeSpan.FromSeconds(15) },
         };
