@@ -159,6 +159,11 @@ internal sealed class FunctionInvocation
 
         try
         {
+            if (_function.IsRetired)
+            {
+                return (default, new InvocationError(FunctionErrorCodes.SandboxUnavailable, "The function version was retired while the invocation started."));
+            }
+
             await using var lease = await _pool.LeaseAsync(_function.Definition, stopping).ConfigureAwait(false);
             _warm = lease.WasWarm;
             var outcome = await lease.InvokeAsync(@event, _hostCalls, stopping).ConfigureAwait(false);
