@@ -142,7 +142,12 @@ internal sealed class FunctionInvocation
             }
 
             plaintext[tokens[i]] = revealed.Value!;
-            _secrets.AddRevealed(tokens[i], revealed.Value!);
+        }
+
+        // Recorded only once all decrypted: only then do the values reach the sandbox.
+        foreach (var token in tokens)
+        {
+            _secrets.AddRevealed(token, plaintext[token]);
         }
 
         return (_args.Resolve(plaintext), null);

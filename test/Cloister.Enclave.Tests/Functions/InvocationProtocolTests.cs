@@ -113,6 +113,9 @@ public sealed class InvocationProtocolTests(FunctionRouters routers) : IClassFix
             var late = await Router.SendAsync(Router.Answer(tenant, pending));
             Assert.Equal(FunctionErrorCodes.UnknownInvocation, Assert.IsType<EnclaveErrorResponse>(late).Error.Code);
         }
+
+        var sleeper = await Router.InvokeAsync(tenant, function, """{"mode":"sleep"}""");
+        Assert.Equal("timeout", sleeper.Error.Code);
     }
 
     [Fact]
