@@ -142,7 +142,12 @@ internal sealed class FunctionInvocation
             }
 
             plaintext[tokens[i]] = revealed.Value!;
-            _secrets.AddRevealed(tokens[i], revealed.Value!);
+        }
+
+        // Recorded only once all decrypted: only then do the values reach the sandbox.
+        foreach (var token in tokens)
+        {
+            _secrets.AddRevealed(token, plaintext[token]);
         }
 
         return (_args.Resolve(plaintext), null);
@@ -159,6 +164,11 @@ internal sealed class FunctionInvocation
 
         try
         {
+            if (_function.IsRetired)
+            {
+                return (default, new InvocationError(FunctionErrorCodes.SandboxUnavailable, "The function version was retired while the invocation started."));
+            }
+
             await using var lease = await _pool.LeaseAsync(_function.Definition, stopping).ConfigureAwait(false);
             _warm = lease.WasWarm;
             var outcome = await lease.InvokeAsync(@event, _hostCalls, stopping).ConfigureAwait(false);

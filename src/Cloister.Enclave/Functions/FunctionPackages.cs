@@ -19,8 +19,13 @@ internal sealed class CachedFunction(FunctionManifest manifest, FunctionSandboxD
     /// <summary>The extracted bundle on the host.</summary>
     public string Directory { get; } = directory;
 
+    /// <summary>Whether the version was retired (its files are gone): invocations still holding it do not start a sandbox.</summary>
+    public bool IsRetired { get; private set; }
+
     /// <summary>The manifest's concurrency: invocations of this version beyond it wait.</summary>
     public SemaphoreSlim Concurrency { get; } = new(manifest.Limits.Concurrency, manifest.Limits.Concurrency);
+
+    public void Retire() => IsRetired = true;
 }
 
 /// <summary>
@@ -112,6 +117,8 @@ internal sealed class FunctionPackages
         {
             _cache.Remove(key, out removed);
         }
+
+        removed?.Retire();
 
         var directory = removed?.Directory ?? PackagePath(key.TenantId, key.FunctionVersionId);
         if (Directory.Exists(directory))

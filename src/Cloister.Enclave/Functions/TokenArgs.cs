@@ -98,52 +98,44 @@ internal sealed class TokenArgs
 
     private static EnclaveError? Collect(JsonNode? node, string path, List<Reference> references)
     {
+        EnclaveError? error = null;
         switch (node)
         {
             case JsonObject obj:
                 foreach (var (name, child) in obj.ToList())
                 {
-                    var childPath = Shorten(path + "." + name);
-                    if (child is JsonObject candidate && candidate.ContainsKey(TokenProperty))
-                    {
-                        if (!IsReference(candidate, out var token))
-                        {
-                            return Invalid($"The token reference at {childPath} must be exactly {{\"$token\": \"<token>\"}}.");
-                        }
-
-                        references.Add(new Reference(token, childPath, replacement => obj[name] = replacement));
-                    }
-                    else if (Collect(child, childPath, references) is { } error)
-                    {
-                        return error;
-                    }
+                    error ??= Visit(child, Shorten(path + "." + name), replacement => obj[name] = replacement, references);
                 }
 
                 break;
             case JsonArray array:
                 for (var i = 0; i < array.Count; i++)
                 {
-                    var childPath = Shorten($"{path}[{i}]");
                     var index = i;
-                    if (array[i] is JsonObject candidate && candidate.ContainsKey(TokenProperty))
-                    {
-                        if (!IsReference(candidate, out var token))
-                        {
-                            return Invalid($"The token reference at {childPath} must be exactly {{\"$token\": \"<token>\"}}.");
-                        }
-
-                        references.Add(new Reference(token, childPath, replacement => array[index] = replacement));
-                    }
-                    else if (Collect(array[i], childPath, references) is { } error)
-                    {
-                        return error;
-                    }
+                    error ??= Visit(array[i], Shorten($"{path}[{i}]"), replacement => array[index] = replacement, references);
                 }
 
                 break;
         }
 
-        return references.Count > MaxReferences ? Invalid($"The args hold more than {MaxReferences} token references.") : null;
+        return error ?? (references.Count > MaxReferences ? Invalid($"The args hold more than {MaxReferences} token references.") : null);
+    }
+
+    /// <summary>Records <paramref name="child"/> as a reference if it is one, otherwise looks inside it.</summary>
+    private static EnclaveError? Visit(JsonNode? child, string path, Action<JsonNode?> replace, List<Reference> references)
+    {
+        if (child is not JsonObject candidate || !candidate.ContainsKey(TokenProperty))
+        {
+            return Collect(child, path, references);
+        }
+
+        if (!IsReference(candidate, out var token))
+        {
+            return Invalid($"The token reference at {path} must be exactly {{\"$token\": \"<token>\"}}.");
+        }
+
+        references.Add(new Reference(token, path, replace));
+        return null;
     }
 
     private static bool IsReference(JsonObject candidate, out string token)

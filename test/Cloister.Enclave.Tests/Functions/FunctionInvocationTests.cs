@@ -110,6 +110,18 @@ public sealed class FunctionInvocationTests(FunctionRouters routers) : IClassFix
     }
 
     [Fact]
+    public async Task TokenizeOutput_FieldMissingFromTheResult_IsTokenizeOutputFailed()
+    {
+        var router = routers.For(FunctionRouters.DefaultBackend);
+        var tenant = await router.CreateTenantAsync();
+
+        var run = await router.InvokeAsync(tenant, Node, """{"amount":5}""");
+
+        Assert.Equal("tokenize-output-failed", run.Error.Code);
+        Assert.Contains("body.card", run.Error.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Logs_RedactRevealedValues_UnlessPlaintextMayLeave()
     {
         var router = routers.For(FunctionRouters.DefaultBackend);

@@ -96,8 +96,10 @@ public sealed class InvocationProtocolTests(FunctionRouters routers) : IClassFix
         var tenant = await Router.CreateTenantAsync();
         var card = await Router.TokenizeAsync(tenant, Card, "card");
         var function = FreshPython(""","limits":{"wallTimeoutSeconds":1},"isolation":"per-invocation" """);
-        var pending = await StartUntilPendingAsync(tenant, function, $$"""{"mode":"reveal","token":"{{card}}"}""");
-        Assert.Equal(1, Router.Host.RunningInvocations);
+        // One abandoned inside the sandbox (a ctx.reveal step), one before it (the args' lookup step).
+        var inHostCall = await StartUntilPendingAsync(tenant, function, $$"""{"mode":"reveal","token":"{{card}}"}""");
+        var inArgs = await StartUntilPendingAsync(tenant, function, $$$"""{"mode":"echo","c":{"$token":"{{{card}}}"}}""");
+        Assert.Equal(2, Router.Host.RunningInvocations);
 
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (Router.Host.RunningInvocations > 0 && DateTime.UtcNow < deadline)
@@ -106,8 +108,14 @@ public sealed class InvocationProtocolTests(FunctionRouters routers) : IClassFix
         }
 
         Assert.Equal(0, Router.Host.RunningInvocations);
-        var late = await Router.SendAsync(Router.Answer(tenant, pending));
-        Assert.Equal(FunctionErrorCodes.UnknownInvocation, Assert.IsType<EnclaveErrorResponse>(late).Error.Code);
+        foreach (var pending in new[] { inHostCall, inArgs })
+        {
+            var late = await Router.SendAsync(Router.Answer(tenant, pending));
+            Assert.Equal(FunctionErrorCodes.UnknownInvocation, Assert.IsType<EnclaveErrorResponse>(late).Error.Code);
+        }
+
+        var sleeper = await Router.InvokeAsync(tenant, function, """{"mode":"sleep"}""");
+        Assert.Equal("timeout", sleeper.Error.Code);
     }
 
     [Fact]

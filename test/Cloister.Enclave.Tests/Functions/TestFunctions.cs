@@ -32,6 +32,9 @@ internal static class TestFunctions
                 raise ValueError("bad input " + event["value"])
             if mode == "exit":
                 os._exit(3)
+            if mode == "sleep":
+                import time
+                time.sleep(60)
             return {"unknown": mode}
         """;
 
