@@ -37,6 +37,7 @@ internal sealed partial class InvocationService(
     private readonly HashSet<Task> _background = [];
     private readonly Lock _gate = new();
     private bool _stopped;
+    private int _disposed;
 
     /// <summary>Records a new running invocation of <paramref name="function"/>; returns it and what the driver needs.</summary>
     public async Task<(InvocationRecord Record, InvocationContext Context)> BeginAsync(string tenantId, string actor, FunctionVersionRecord function, string argsJson, CancellationToken cancellationToken)
@@ -144,8 +145,14 @@ internal sealed partial class InvocationService(
         await Task.WhenAll(running);
     }
 
+    /// <remarks>Idempotent: the container disposes this instance once as itself and once as a hosted service.</remarks>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         var running = Stop();
         await _stopping.CancelAsync();
         await Task.WhenAll(running);
