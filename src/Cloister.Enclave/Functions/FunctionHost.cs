@@ -75,6 +75,7 @@ internal sealed class FunctionHost : IAsyncDisposable
             }
 
             cached = installed!;
+            _ = PrestartAsync(cached);
         }
 
         var args = TokenArgs.TryParse(request.ArgsJson, out var argsError);
@@ -141,6 +142,19 @@ internal sealed class FunctionHost : IAsyncDisposable
         }
 
         return new RetireFunctionResponse();
+    }
+
+    /// <summary>Starts the pool's minimum of idle sandboxes for a newly installed version, in the background.</summary>
+    private async Task PrestartAsync(CachedFunction function)
+    {
+        try
+        {
+            await _pool!.PrestartAsync(function.Definition, _stopping.Token).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is SandboxException or OperationCanceledException or ObjectDisposedException)
+        {
+            // The first invocation starts its own sandbox and reports what is wrong.
+        }
     }
 
     public async ValueTask DisposeAsync()
