@@ -44,7 +44,7 @@ internal sealed partial class InvocationService(
     {
         var tenant = await tenants.GetAsync(tenantId, cancellationToken) ?? throw new InvalidOperationException("Caller's tenant does not exist.");
         var id = "inv_" + Base58.RandomString(22);
-        var now = time.GetUtcNow();
+        var now = Now();
         var record = new InvocationRecord(
             id, tenantId, function.Name, function.Version, function.Measurement, InvocationStatus.Running,
             null, null, null, false, null, null, now, null, now + options.Value.InvocationRetention);
@@ -68,8 +68,9 @@ internal sealed partial class InvocationService(
         {
             done = Failure(context, InterruptedCode, InterruptedDetail);
         }
-        catch (Exception e) when (e is EnclaveException or VaultStoreException or IOException)
+        catch (Exception e)
         {
+            // Whatever broke (the transport, the store, a bug), the row must not stay running: record it as internal.
             LogDriverFailed(log, e.GetType().Name);
             done = Failure(context, EnclaveErrorCodes.Internal, "The invocation could not be completed.");
         }
@@ -86,7 +87,7 @@ internal sealed partial class InvocationService(
             done.Warm,
             (long)time.GetElapsedTime(started).TotalMilliseconds,
             JsonSerializer.Serialize(done.Logs.Where(l => l is not null).ToArray(), ApiJsonContext.Default.StringArray),
-            time.GetUtcNow());
+            Now());
         var targets = new List<string> { context.InvocationId, context.Function.Name };
         targets.AddRange(done.RevealedTokens.Where(t => t is not null));
         var audit = new AuditEntry(context.TenantId, context.Actor, "function.invoke.completed", targets, Describe(context.Function, completion.ErrorCode ?? "ok"));
@@ -181,6 +182,9 @@ internal sealed partial class InvocationService(
             LogBackgroundFailed(log, e.GetType().Name);
         }
     }
+
+    /// <summary>Now, to the millisecond: what the store keeps, so a returned record equals the stored one.</summary>
+    private DateTimeOffset Now() => DateTimeOffset.FromUnixTimeMilliseconds(time.GetUtcNow().ToUnixTimeMilliseconds());
 
     private static InvocationCompletedResponse Failure(InvocationContext context, string code, string detail)
         => new(context.InvocationId, null, new EnclaveError(code, detail), false, [], []);

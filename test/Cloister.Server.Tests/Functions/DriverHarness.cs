@@ -3,6 +3,8 @@ using Cloister.Protocol;
 using Cloister.Server.Functions;
 using Cloister.Server.Tenants;
 using Cloister.Storage;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 
 namespace Cloister.Server.Tests.Functions;
 
@@ -29,6 +31,23 @@ internal sealed class DriverHarness : IAsyncDisposable
 
     public SqliteVaultStore Store { get; }
 
+    /// <summary>Rows of a read-only query on the store's database file, every column as a string.</summary>
+    public List<string?[]> Query(string sql)
+    {
+        using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(_directory, SqliteVaultStore.DatabaseFileName)};Mode=ReadOnly;Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        using var reader = command.ExecuteReader();
+        var rows = new List<string?[]>();
+        while (reader.Read())
+        {
+            rows.Add([.. Enumerable.Range(0, reader.FieldCount).Select(i => reader.IsDBNull(i) ? null : reader.GetValue(i).ToString())]);
+        }
+
+        return rows;
+    }
+
     public ScriptedEnclave Enclave { get; }
 
     public InvocationDriver Driver { get; }
@@ -37,7 +56,17 @@ internal sealed class DriverHarness : IAsyncDisposable
 
     public InvocationContext Context(string args = """{"n":1}""") => new(TenantA, "key_caller", "inv_test", Function, args, 1);
 
-    public static async Task<DriverHarness> StartAsync(Func<EnclaveRequest, int, EnclaveResponse> script)
+    public static Task<DriverHarness> StartAsync(Func<EnclaveRequest, int, EnclaveResponse> script)
+        => StartAsync(new ScriptedEnclave(script));
+
+    public static Task<DriverHarness> StartAsync(Func<EnclaveRequest, int, CancellationToken, Task<EnclaveResponse>> script)
+        => StartAsync(new ScriptedEnclave(script));
+
+    /// <summary>An invocation service over this harness's store and driver.</summary>
+    public InvocationService Service()
+        => new(Store, Driver, new TenantDirectory(Store, TimeProvider.System), TimeProvider.System, Options.Create(new ServerOptions()), NullLogger<InvocationService>.Instance);
+
+    private static async Task<DriverHarness> StartAsync(ScriptedEnclave enclave)
     {
         var directory = Path.Combine(Path.GetTempPath(), "cloister-driver-" + Guid.NewGuid().ToString("N"));
         var store = await SqliteVaultStore.OpenAsync(new StoreOptions(directory), TimeProvider.System, CancellationToken.None);
@@ -52,7 +81,7 @@ internal sealed class DriverHarness : IAsyncDisposable
 
         var candidate = new FunctionVersionRecord(TenantA, "score", 0, Measurement, "python3", ManifestJson, DateTimeOffset.UtcNow);
         var deployed = await store.DeployFunctionAsync(candidate, BundleBytes, v => new AuditEntry(TenantA, "test", "function.deploy", [v.Name]), CancellationToken.None);
-        return new DriverHarness(directory, store, new ScriptedEnclave(script), deployed.Version);
+        return new DriverHarness(directory, store, enclave, deployed.Version);
     }
 
     public static TokenRecord Token(string tenant, string token, string classifier = "pan", DateTimeOffset? expiresAt = null) => new(

@@ -1,0 +1,104 @@
+using Cloister.Protocol;
+using Cloister.Server.Functions;
+using Cloister.Storage;
+
+namespace Cloister.Server.Tests.Functions;
+
+/// <summary>Invocation records and their audit entries, and what happens to background invocations when the router stops.</summary>
+public sealed class InvocationServiceTests
+{
+    private static readonly CancellationToken None = CancellationToken.None;
+
+    private static async Task<InvocationRecord> StoredAsync(DriverHarness h, string id)
+        => (await h.Store.GetInvocationAsync(DriverHarness.TenantA, id, DateTimeOffset.UtcNow, None))!;
+
+    [Fact]
+    public async Task Run_RecordsTheOutcome_AndAuditsStartAndCompletionWithTheRevealedTokenIds()
+    {
+        await using var h = await DriverHarness.StartAsync((request, _) =>
+            DriverHarness.Completed("""{"score":7}""", revealed: ["tok_revealed"]) with { InvocationId = ((InvokeFunctionRequest)request).InvocationId });
+        await using var service = h.Service();
+
+        var (record, context) = await service.BeginAsync(DriverHarness.TenantA, "key_caller", h.Function, """{"a":1}""", None);
+        Assert.Equal(InvocationStatus.Running, (await StoredAsync(h, record.Id)).Status);
+        var done = await service.RunAsync(record, context);
+
+        var stored = await StoredAsync(h, record.Id);
+        Assert.Equal(done, stored);
+        Assert.Equal((InvocationStatus.Succeeded, """{"score":7}""", true, """["done"]"""), (stored.Status, stored.ResultJson, stored.Warm, stored.LogsJson));
+        Assert.True(stored.ExpiresAt > stored.CreatedAt.AddHours(23));
+
+        var audit = h.Query("SELECT action, actor, targets, detail FROM audit WHERE action LIKE 'function.invoke%' ORDER BY seq");
+        Assert.Equal(
+            [
+                ["function.invoke", "key_caller", $"[\"{record.Id}\",\"score\"]", $"version=1 measurement={DriverHarness.Measurement} outcome=started"],
+                ["function.invoke.completed", "key_caller", $"[\"{record.Id}\",\"score\",\"tok_revealed\"]", $"version=1 measurement={DriverHarness.Measurement} outcome=ok"],
+            ],
+            audit);
+    }
+
+    [Fact]
+    public async Task Run_EnclaveThatThrows_IsRecordedInternal_NotLeftRunning()
+    {
+        await using var h = await DriverHarness.StartAsync((_, _) => throw new InvalidOperationException("transport broke"));
+        await using var service = h.Service();
+
+        var (record, context) = await service.BeginAsync(DriverHarness.TenantA, "key_caller", h.Function, "{}", None);
+        var done = await service.RunAsync(record, context);
+
+        Assert.Equal((InvocationStatus.Failed, "internal"), (done.Status, done.ErrorCode));
+        Assert.Equal(InvocationStatus.Failed, (await StoredAsync(h, record.Id)).Status);
+    }
+
+    [Fact]
+    public async Task Run_AResultThatIsNotJson_IsRecordedInternal()
+    {
+        await using var h = await DriverHarness.StartAsync((request, _) =>
+            new InvocationCompletedResponse(((InvokeFunctionRequest)request).InvocationId, "{not json", null, false, [], []));
+        await using var service = h.Service();
+
+        var (record, context) = await service.BeginAsync(DriverHarness.TenantA, "key_caller", h.Function, "{}", None);
+        var done = await service.RunAsync(record, context);
+
+        Assert.Equal(("internal", (string?)null), (done.ErrorCode, done.ResultJson));
+    }
+
+    [Fact]
+    public async Task Dispose_CancelsABackgroundInvocation_AndRecordsItInterrupted()
+    {
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var h = await DriverHarness.StartAsync(async (request, _, cancellationToken) =>
+        {
+            started.TrySetResult();
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+            throw new InvalidOperationException("unreachable");
+        });
+        var service = h.Service();
+        var (record, context) = await service.BeginAsync(DriverHarness.TenantA, "key_caller", h.Function, "{}", None);
+
+        Assert.True(service.RunInBackground(record, context));
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await service.DisposeAsync();
+
+        var stored = await StoredAsync(h, record.Id);
+        Assert.Equal((InvocationStatus.Failed, InvocationService.InterruptedCode), (stored.Status, stored.ErrorCode));
+        Assert.False(service.RunInBackground(record, context));
+    }
+
+    [Fact]
+    public async Task Stop_LetsAShortBackgroundInvocationFinish()
+    {
+        await using var h = await DriverHarness.StartAsync(async (request, _, cancellationToken) =>
+        {
+            await Task.Delay(200, cancellationToken);
+            return new InvocationCompletedResponse(((InvokeFunctionRequest)request).InvocationId, "1", null, false, [], []);
+        });
+        await using var service = h.Service();
+        var (record, context) = await service.BeginAsync(DriverHarness.TenantA, "key_caller", h.Function, "{}", None);
+
+        Assert.True(service.RunInBackground(record, context));
+        await service.StopAsync(None);
+
+        Assert.Equal(("1", InvocationStatus.Succeeded), ((await StoredAsync(h, record.Id)).ResultJson, (await StoredAsync(h, record.Id)).Status));
+    }
+}
