@@ -7,18 +7,11 @@ namespace Cloister.IntegrationTests;
 /// End-to-end invocation through the real router, enclave, sandbox and runners.
 /// </summary>
 /// <remarks>
-/// <para>
-/// ENABLE AT MERGE: these need the enclave side of invocation (Cloister.Enclave handling InvokeFunctionRequest), which is
-/// merged after the router side. Until then <see cref="EnclaveInvocationMerged"/> is false and every test here reports
-/// itself skipped with that reason. The merge sets it to true; from then on the only skip is at run time, when the
-/// server itself answers <c>sandbox-unavailable</c> (no gVisor or bubblewrap, or no python3 on the machine).
-/// </para>
+/// These need a sandbox backend and Debian's python3/node; test.sh installs them, and a machine without them fails
+/// these tests (sandbox-unavailable) rather than skipping them.
 /// </remarks>
 public sealed class FunctionInvokeTests(ServerFixture fixture) : IClassFixture<ServerFixture>
 {
-    /// <summary>MERGE: set to true when the enclave's invocation pipeline is merged (see the class remarks).</summary>
-    internal const bool EnclaveInvocationMerged = false;
-
     private readonly TestServer _server = fixture.Server;
 
     private static string Name() => "inv-" + Guid.NewGuid().ToString("N")[..10];
@@ -26,19 +19,10 @@ public sealed class FunctionInvokeTests(ServerFixture fixture) : IClassFixture<S
     private async Task<string> DeployAsync(TenantHandle tenant, string name, string body)
         => (await _server.SendAsync(HttpMethod.Put, "/v1/functions/" + name, tenant.Key, body)).Expect(201).Text("measurement");
 
-    /// <summary>Invokes; skips the test (with the server's reason) only when the server has no sandbox to run functions in.</summary>
-    private async Task<ApiResponse> InvokeAsync(TenantHandle tenant, string name, object body, string query = "")
-    {
-        var response = await _server.SendAsync(HttpMethod.Post, $"/v1/functions/{name}/invoke{query}", tenant.Key, TestServer.Json(body));
-        if (response.StatusCode == 503 && response.Type == ProblemAssert.TypePrefix + "sandbox-unavailable")
-        {
-            throw new SkipException("The server reports sandbox-unavailable: " + response.Json.GetProperty("detail").GetString());
-        }
+    private Task<ApiResponse> InvokeAsync(TenantHandle tenant, string name, object body, string query = "")
+        => _server.SendAsync(HttpMethod.Post, $"/v1/functions/{name}/invoke{query}", tenant.Key, TestServer.Json(body));
 
-        return response;
-    }
-
-    [InvokeFact]
+    [Fact]
     public async Task Invoke_ReturnsTheResult_WithIdVersionMeasurementDurationWarmAndLogs_AndGetShowsTheSame()
     {
         var tenant = await _server.CreateTenantAsync();
@@ -60,7 +44,7 @@ public sealed class FunctionInvokeTests(ServerFixture fixture) : IClassFixture<S
         ProblemAssert.Is(await _server.SendAsync(HttpMethod.Get, "/v1/invocations/" + id, (await _server.CreateTenantAsync()).Key), 404, "invocation-not-found");
     }
 
-    [InvokeFact]
+    [Fact]
     public async Task Invoke_RevealsAPermittedToken_InsideTheSandboxOnly_AndAuditsItsId()
     {
         var tenant = await _server.CreateTenantAsync();
@@ -81,7 +65,7 @@ public sealed class FunctionInvokeTests(ServerFixture fixture) : IClassFixture<S
         Assert.DoesNotContain(_server.LogEntries, e => e.Text.Contains(card, StringComparison.Ordinal));
     }
 
-    [InvokeFact]
+    [Fact]
     public async Task Invoke_TokenOfAClassifierTheManifestDoesNotAllow_Is422NamingTheClassifier()
     {
         var tenant = await _server.CreateTenantAsync();
@@ -99,7 +83,7 @@ public sealed class FunctionInvokeTests(ServerFixture fixture) : IClassFixture<S
         ProblemAssert.DoesNotContain(response, ssn);
     }
 
-    [InvokeFact]
+    [Fact]
     public async Task Invoke_AnotherTenantsToken_AnswersExactlyLikeAnUnknownToken()
     {
         var tenant = await _server.CreateTenantAsync();
@@ -113,7 +97,7 @@ public sealed class FunctionInvokeTests(ServerFixture fixture) : IClassFixture<S
         Assert.Equal(missing.GetProperty("title").GetString(), theirs.GetProperty("title").GetString());
     }
 
-    [InvokeFact]
+    [Fact]
     public async Task Invoke_HandlerError_Is422_AndTheInvocationIsRecordedFailed()
     {
         var tenant = await _server.CreateTenantAsync();
@@ -127,7 +111,7 @@ public sealed class FunctionInvokeTests(ServerFixture fixture) : IClassFixture<S
         Assert.False(info.TryGetProperty("result", out _));
     }
 
-    [InvokeFact]
+    [Fact]
     public async Task AsyncInvoke_Answers202WithLocation_AndGetReportsTheResult()
     {
         var tenant = await _server.CreateTenantAsync();
@@ -152,7 +136,7 @@ public sealed class FunctionInvokeTests(ServerFixture fixture) : IClassFixture<S
         Assert.Equal("hello", info.GetProperty("result").GetProperty("echo").GetString());
     }
 
-    [InvokeFact]
+    [Fact]
     public async Task Pins_RunTheVersionAsked()
     {
         var tenant = await _server.CreateTenantAsync();
@@ -165,7 +149,7 @@ public sealed class FunctionInvokeTests(ServerFixture fixture) : IClassFixture<S
         Assert.Equal(2, (await InvokeAsync(tenant, name, new { args = new { } })).Expect(200).Json.GetProperty("result").GetInt32());
     }
 
-    [InvokeFact]
+    [Fact]
     public async Task TokenizeOutput_ReturnsATokenOfTheCallersTenant_InsteadOfTheValue()
     {
         var tenant = await _server.CreateTenantAsync();
@@ -181,16 +165,5 @@ public sealed class FunctionInvokeTests(ServerFixture fixture) : IClassFixture<S
         Assert.NotEqual(card, token);
         ProblemAssert.DoesNotContain(response, card);
         Assert.Equal(card, await _server.RevealValueAsync(tenant.Key, token));
-    }
-}
-
-/// <summary>A <see cref="SkippableFactAttribute"/> that is skipped outright until the enclave's invocation pipeline is merged.</summary>
-public sealed class InvokeFactAttribute : SkippableFactAttribute
-{
-    public InvokeFactAttribute()
-    {
-        Skip = FunctionInvokeTests.EnclaveInvocationMerged
-            ? null
-            : "Enable at merge: the enclave side of invocation is not on this branch (set FunctionInvokeTests.EnclaveInvocationMerged).";
     }
 }
