@@ -7,12 +7,12 @@ namespace Cloister.Sandbox.Backends;
 /// The one host thread that forks every sandbox launcher, and never exits while the host runs.
 /// </summary>
 /// <remarks>
-/// bubblewrap's <c>--die-with-parent</c> sets <c>PR_SET_PDEATHSIG</c> (SIGKILL), which the kernel
-/// fires when the <em>thread</em> that forked the launcher exits, not when the host process does.
-/// Forked from a thread-pool or long-running-task thread, a healthy sandbox was SIGKILLed (exit 137)
-/// whenever that thread retired — seen beside hostile sandboxes only because they made the pool
-/// add and retire threads (traced with the <c>signal:signal_generate</c> tracepoint: the sender was
-/// an exiting ".NET Long Running Task" thread, the target the launcher it had forked). Forking from
+/// bubblewrap's <c>--die-with-parent</c> sets <c>PR_SET_PDEATHSIG</c> (SIGKILL) in the launcher, and
+/// the kernel fires it when the <em>thread</em> that forked the launcher exits, not when the host
+/// process does. Forked from a thread-pool or xunit/long-running-task thread, a healthy sandbox was
+/// SIGKILLed (exit 137, "Crashed") whenever that thread retired — seen beside hostile sandboxes
+/// because their churn made threads come and go (HostileSandboxTests.ItKeepsServingWhileHostileSandboxesRun);
+/// ItKeepsASandboxRunningAfterTheThreadThatStartedItExits reproduces it deterministically. Forking from
 /// this thread keeps the intended meaning: sandboxes die when the host process dies, and only then.
 /// </remarks>
 internal static class LauncherThread

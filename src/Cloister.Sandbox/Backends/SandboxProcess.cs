@@ -62,8 +62,9 @@ internal sealed class SandboxProcess : ISandboxProcess
     /// <summary>
     /// Starts a new budget: from now on the sandbox may run for <paramref name="wall"/> (no bound when
     /// null), use <paramref name="cpu"/> of CPU time more than it has used so far, and write
-    /// <see cref="SandboxLimits.OutputBytes"/> more, whatever it used before. Its owner opens one per phase (starting, each invocation, idle) of a sandbox started with
-    /// <see cref="SandboxSpec.RenewableLimits"/>; without it the one budget is the sandbox's whole life.
+    /// <see cref="SandboxLimits.OutputBytes"/> more, whatever it used before. Its owner opens one per
+    /// phase (starting, each invocation, idle) of a sandbox started with <see cref="SandboxSpec.RenewableLimits"/>;
+    /// without renewals the first budget is the sandbox's whole life.
     /// </summary>
     public void RenewBudget(TimeSpan? wall, TimeSpan cpu)
     {

@@ -124,7 +124,6 @@ public sealed class SandboxedFunction : IAsyncDisposable
         try
         {
             error = await _session.WaitForReadyAsync(cancellationToken).ConfigureAwait(false);
-            RenewBudget(wall: null);
         }
         catch
         {
@@ -136,6 +135,10 @@ public sealed class SandboxedFunction : IAsyncDisposable
         {
             error = await ClassifyAsync(error).ConfigureAwait(false);
             Fail(error);
+        }
+        else
+        {
+            RenewBudget(wall: null);
         }
 
         return error;
@@ -179,7 +182,6 @@ public sealed class SandboxedFunction : IAsyncDisposable
         {
             RenewBudget(Definition.Limits.WallTimeout);
             outcome = await session.InvokeAsync(@event, hostCalls, cancellationToken).ConfigureAwait(false);
-            RenewBudget(wall: null);
         }
         catch
         {
@@ -194,6 +196,7 @@ public sealed class SandboxedFunction : IAsyncDisposable
 
         if (!session.IsBroken && !process.WaitAsync().IsCompleted)
         {
+            RenewBudget(wall: null);
             return outcome;
         }
 
@@ -228,7 +231,7 @@ public sealed class SandboxedFunction : IAsyncDisposable
         (_process as SandboxProcess)?.RenewBudget(wall, TimeSpan.FromSeconds(Definition.Limits.CpuSeconds));
     }
 
-    /// <summary>The wall-clock bound of the phase the sandbox was in (the invocation's, before any renewal).</summary>
+    /// <summary>The wall-clock bound of the phase the sandbox failed in (starting or an invocation).</summary>
     private TimeSpan PhaseWall() => Volatile.Read(ref _phaseWallTicks) is >= 0 and var ticks ? TimeSpan.FromTicks(ticks) : Definition.Limits.WallTimeout;
 
     /// <summary>Marks the sandbox unusable (first reason wins) and kills it.</summary>

@@ -183,6 +183,37 @@ public sealed class HostileSandboxTests
     [Theory]
     [InlineData("runsc")]
     [InlineData("bwrap")]
+    public async Task ItKeepsASandboxRunningAfterTheThreadThatStartedItExits(string backend)
+    {
+        // bwrap's --die-with-parent is PR_SET_PDEATHSIG, which fires when the forking *thread* exits: a sandbox forked
+        // from a thread-pool thread was SIGKILLed whenever that thread retired. Start one from a thread that waits until
+        // the program answers (so bwrap is past setting it up) and then ends.
+        ISandboxProcess? started = null;
+        StreamReader? output = null;
+        var starter = new Thread(() =>
+        {
+            started = Backend(backend).StartAsync(
+                PythonSpec("import sys\nfor line in sys.stdin: print(line.strip(), flush=True)"), CancellationToken.None).GetAwaiter().GetResult();
+            output = new StreamReader(started.Output);
+            started.Input.Write("up\n"u8);
+            started.Input.Flush();
+            Assert.Equal("up", output.ReadLine());
+        });
+        starter.Start();
+        starter.Join();
+        await using var process = started!;
+        await Task.Delay(200);
+
+        await process.Input.WriteAsync("still here\n"u8.ToArray());
+        await process.Input.FlushAsync();
+        var line = await output!.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(15));
+
+        Assert.True(line == "still here", $"the sandbox died with its starting thread: {(process.WaitAsync().IsCompleted ? await process.WaitAsync() : null)}");
+    }
+
+    [Theory]
+    [InlineData("runsc")]
+    [InlineData("bwrap")]
     public async Task ItReportsACrashOfTheProgram(string backend)
     {
         var (exit, _, _) = await RunAsync(backend, PythonSpec("import os, signal; os.kill(os.getpid(), signal.SIGSEGV)"));
