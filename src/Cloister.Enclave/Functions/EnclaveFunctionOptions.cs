@@ -33,12 +33,6 @@ public sealed record EnclaveFunctionOptions
     /// <summary>How long a sandbox may take to load a handler (runner <c>ready</c>); default 10 s.</summary>
     public TimeSpan ReadyTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>
-    /// The whole life of a warm sandbox (its wall-clock budget; the pool replaces it before it runs
-    /// out); default 10 minutes, at least twice the function's wall timeout plus <see cref="ReadyTimeout"/>.
-    /// </summary>
-    public TimeSpan WarmSandboxLifetime { get; init; } = TimeSpan.FromMinutes(10);
-
     /// <summary>The clock of router-step timeouts and the pool's idle sweep; <see cref="System.TimeProvider.System"/> when null.</summary>
     public TimeProvider? TimeProvider { get; init; }
 
@@ -65,11 +59,6 @@ public sealed record EnclaveFunctionOptions
         if (ReadyTimeout <= TimeSpan.Zero || ReadyTimeout > TimeSpan.FromMinutes(5))
         {
             throw new ArgumentException("The ready timeout must be in (0, 5 min].", nameof(ReadyTimeout));
-        }
-
-        if (WarmSandboxLifetime <= TimeSpan.Zero || WarmSandboxLifetime > TimeSpan.FromHours(1))
-        {
-            throw new ArgumentException("The warm sandbox lifetime must be in (0, 1 h].", nameof(WarmSandboxLifetime));
         }
     }
 
