@@ -279,26 +279,8 @@ public sealed partial class SqliteVaultStore
     }
 
     /// <remarks>Deletes in transactions of 1,000 rows, like the token purge.</remarks>
-    public async Task<int> PurgeExpiredInvocationsAsync(DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        var nowMs = now.ToUnixTimeMilliseconds();
-        var total = 0;
-        while (true)
-        {
-            var deleted = await WriteAsync(nowMs, static (w, now) =>
-            {
-                var delete = w.Db.Command(FunctionSql.PurgeInvocations, "$now", "$limit");
-                delete.Parameters[0].Value = now;
-                delete.Parameters[1].Value = PurgeBatchSize;
-                return delete.ExecuteNonQuery();
-            }, PurgeBatchSize, cancellationToken).ConfigureAwait(false);
-            total += deleted;
-            if (deleted < PurgeBatchSize)
-            {
-                return total;
-            }
-        }
-    }
+    public Task<int> PurgeExpiredInvocationsAsync(DateTimeOffset now, CancellationToken cancellationToken)
+        => PurgeInBatchesAsync(FunctionSql.PurgeInvocations, now, cancellationToken);
 
     private static FunctionVersionRecord ReadVersion(SqliteDataReader r)
         => new(r.GetString(0), r.GetString(1), r.GetInt32(2), r.GetString(3), r.GetString(4), r.GetString(5), Rows.Time(r.GetInt64(6)));

@@ -294,16 +294,20 @@ public sealed partial class SqliteVaultStore
     }
 
     /// <remarks>Deletes in transactions of 1,000 rows so other writers are not held up behind a large purge.</remarks>
-    public async Task<int> PurgeExpiredAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    public Task<int> PurgeExpiredAsync(DateTimeOffset now, CancellationToken cancellationToken)
+        => PurgeInBatchesAsync(Sql.PurgeExpired, now, cancellationToken);
+
+    /// <summary>Runs <paramref name="sql"/> (parameters <c>$now</c>, <c>$limit</c>) in writes of <see cref="PurgeBatchSize"/> rows until fewer are deleted.</summary>
+    private async Task<int> PurgeInBatchesAsync(string sql, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        var nowMs = now.ToUnixTimeMilliseconds();
+        var state = (sql, nowMs: now.ToUnixTimeMilliseconds());
         var total = 0;
         while (true)
         {
-            var deleted = await WriteAsync(nowMs, static (w, now) =>
+            var deleted = await WriteAsync(state, static (w, s) =>
             {
-                var delete = w.Db.Command(Sql.PurgeExpired, "$now", "$limit");
-                delete.Parameters[0].Value = now;
+                var delete = w.Db.Command(s.sql, "$now", "$limit");
+                delete.Parameters[0].Value = s.nowMs;
                 delete.Parameters[1].Value = PurgeBatchSize;
                 return delete.ExecuteNonQuery();
             }, PurgeBatchSize, cancellationToken).ConfigureAwait(false);
