@@ -101,6 +101,8 @@ public sealed class BubblewrapBackend : ISandboxBackend
 
         public TimeSpan CpuUsed() => cgroup.CpuUsed();
 
+        public bool HitPidsLimit() => cgroup.HitPidsLimit();
+
         public SandboxExitReason Classify(int exitCode, string stderrTail)
             => SandboxLauncher.Classify(cgroup, exitCode, stderrTail, stderr => stderr.StartsWith("bwrap:", StringComparison.Ordinal));
 

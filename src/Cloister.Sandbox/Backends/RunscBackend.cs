@@ -176,6 +176,8 @@ public sealed class RunscBackend : ISandboxBackend
 
         public TimeSpan CpuUsed() => cgroup.CpuUsed();
 
+        public bool HitPidsLimit() => cgroup.HitPidsLimit();
+
         public SandboxExitReason Classify(int exitCode, string stderrTail)
             => SandboxLauncher.Classify(cgroup, exitCode, stderrTail, stderr => stderr.Contains("running container: ", StringComparison.Ordinal));
 

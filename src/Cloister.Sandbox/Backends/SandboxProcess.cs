@@ -14,6 +14,9 @@ internal interface ISandboxHost : IDisposable
 
     /// <summary>Why the program ended when the host did not end it.</summary>
     SandboxExitReason Classify(int exitCode, string stderrTail);
+
+    /// <summary>Whether the host saw a fork refused at the pids limit (false where the limit is enforced out of its sight).</summary>
+    bool HitPidsLimit();
 }
 
 /// <summary>
@@ -58,6 +61,9 @@ internal sealed class SandboxProcess : ISandboxProcess
     public Task<SandboxExit> WaitAsync() => _exit.Value;
 
     public void Kill() => Terminate(SandboxExitReason.Killed);
+
+    /// <summary>Whether a fork in the sandbox has been refused at its pids limit, as far as the host can see.</summary>
+    public bool HitPidsLimit() => _host.HitPidsLimit();
 
     /// <summary>
     /// Starts a new budget: from now on the sandbox may run for <paramref name="wall"/> (no bound when

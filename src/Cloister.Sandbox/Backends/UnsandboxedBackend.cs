@@ -170,6 +170,8 @@ public sealed class UnsandboxedBackend : ISandboxBackend
             }
         }
 
+        public bool HitPidsLimit() => false;
+
         public SandboxExitReason Classify(int exitCode, string stderrTail) => exitCode switch
         {
             _ when SandboxLauncher.LooksLikeMemoryError(exitCode, stderrTail) => SandboxExitReason.MemoryLimit,

@@ -196,8 +196,17 @@ public sealed class SandboxedFunction : IAsyncDisposable
 
         if (!session.IsBroken && !process.WaitAsync().IsCompleted)
         {
-            RenewBudget(wall: null);
-            return outcome;
+            if ((process as SandboxProcess)?.HitPidsLimit() is not true)
+            {
+                RenewBudget(wall: null);
+                return outcome;
+            }
+
+            // A fork bomb the handler survived (it caught the refused fork) leaves the sandbox full of its processes:
+            // the sandbox is not reused, and a failed invocation is named by the limit it hit.
+            var bomb = new InvocationError(SandboxErrorCodes.PidsLimit, $"the function exceeded its process limit of {Definition.Limits.Pids}");
+            Fail(bomb);
+            return outcome.IsSuccess ? outcome : InvocationOutcome.Failure(bomb.Code, bomb.Message);
         }
 
         var error = await ClassifyAsync(outcome.Error ?? new InvocationError(InvocationErrorCodes.RunnerCrashed, "the sandbox ended after the invocation")).ConfigureAwait(false);

@@ -73,11 +73,18 @@ public sealed class TestServer : IAsyncDisposable
     /// <summary>Every exchange made through this object, in completion order.</summary>
     public IReadOnlyList<ApiResponse> Exchanges => [.. _exchanges];
 
-    /// <summary>Builds and starts a server. With <paramref name="dataDirectory"/> null a temporary one is created and removed on dispose.</summary>
+    /// <summary>Where the master key file is.</summary>
+    public string MasterKeyPath => _partition.MasterKeyPath;
+
+    /// <summary>
+    /// Builds and starts a server. With <paramref name="dataDirectory"/> null a temporary one is created and removed on dispose.
+    /// <paramref name="sandboxBackend"/> (<c>runsc</c> or <c>bwrap</c>) runs functions on that backend instead of the best one found.
+    /// </summary>
     public static async Task<TestServer> StartAsync(
         string? dataDirectory = null,
         LogLevel logLevel = LogLevel.Information,
-        Func<ServerOptions, ServerOptions>? configure = null)
+        Func<ServerOptions, ServerOptions>? configure = null,
+        string? sandboxBackend = null)
     {
         var owned = dataDirectory is null ? TempDirectory.Create("server") : null;
         var directory = dataDirectory ?? owned!.Path;
@@ -85,7 +92,7 @@ public sealed class TestServer : IAsyncDisposable
         options = configure?.Invoke(options) ?? options;
 
         var logs = new CapturingLoggerProvider();
-        var partition = InProcessPartition.Open(directory);
+        var partition = InProcessPartition.Open(directory, new FunctionSettings { BackendName = sandboxBackend });
         try
         {
             var host = await CloisterServer.BuildAsync(
