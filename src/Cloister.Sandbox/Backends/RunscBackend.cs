@@ -20,6 +20,13 @@ public sealed class RunscBackend : ISandboxBackend
     /// <summary>Host threads of the sentry and gofer, on top of the program's pids (which gVisor bounds with RLIMIT_NPROC).</summary>
     private const int SentryThreads = 256;
 
+    /// <summary>
+    /// Host threads per sandboxed task: on the ptrace platform every task is backed by host stub threads
+    /// (64 tasks measured ~390 host pids). Too small a host limit makes the sentry itself fail to start a
+    /// thread and exit 2 (a Go fatal error) instead of refusing the sandboxed fork with EAGAIN.
+    /// </summary>
+    private const int HostThreadsPerTask = 8;
+
     private static readonly string BaseDir = "/run/cloister-sandbox";
     private readonly string _runsc;
     private readonly string _stateDir = Path.Combine(BaseDir, "runsc-state");
@@ -44,7 +51,7 @@ public sealed class RunscBackend : ISandboxBackend
         {
             Directory.CreateDirectory(_stateDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
             WriteBundle(bundle, id, spec);
-            cgroup = SandboxCgroup.Create(id, (limits.MemoryMiB * 1024L * 1024L) + SentryOverheadBytes, limits.Pids + SentryThreads);
+            cgroup = SandboxCgroup.Create(id, (limits.MemoryMiB * 1024L * 1024L) + SentryOverheadBytes, SentryThreads + (HostThreadsPerTask * limits.Pids));
             var process = await SandboxLauncher.StartAsync(cgroup, [_runsc, "--network=none", "--root", _stateDir, "run", "--bundle", bundle, id]).ConfigureAwait(false);
             return new SandboxProcess(process, new Host(cgroup, _runsc, _stateDir, id, bundle), limits);
         }

@@ -79,6 +79,32 @@ public sealed class HostileLimitTests(HostileServers servers) : IClassFixture<Ho
 
     [Theory]
     [MemberData(nameof(HostileServers.Backends), MemberType = typeof(HostileServers))]
+    public async Task AForkBombWithMemoryToSpare_IsHeldAtThePidsLimit(string backend)
+    {
+        // With memory to spare the bomb reaches the pids limit. Under gVisor that limit is enforced inside the sandbox (the
+        // host sees no pids event), so the refused fork surfaces in the handler as EAGAIN: a handler-error that says so.
+        // Before the host pids limit scaled with the sandbox's, the sentry itself ran out of host threads and died
+        // (runner-crashed, "exited with code 2").
+        const string source = """
+            import os, time
+            def handle(event, ctx):
+                while True:
+                    if os.fork() == 0:
+                        time.sleep(60)
+                        os._exit(0)
+            """;
+        var tenant = await TenantAsync(backend);
+        var name = await tenant.DeployPythonAsync("forkbomb-roomy", source, new { memoryMiB = 512, wallTimeoutSeconds = 10 });
+
+        var problem = await tenant.AssertContainedAsync(name, new { }, backend == "runsc" ? ["handler-error"] : ["pids-limit"]);
+        if (backend == "runsc")
+        {
+            Assert.Contains("Resource temporarily unavailable", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(HostileServers.Backends), MemberType = typeof(HostileServers))]
     public async Task AGigabyteWrittenToStdout_IsStoppedAtTheOutputCap(string backend)
     {
         const string source = """
