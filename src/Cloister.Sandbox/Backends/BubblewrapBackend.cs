@@ -33,6 +33,7 @@ public sealed class BubblewrapBackend : ISandboxBackend
         ArgumentNullException.ThrowIfNull(spec);
         spec.Validate();
         ct.ThrowIfCancellationRequested();
+        StaleSandboxes.SweepOnce(RunscBackend.BaseDir);
         var limits = spec.Limits;
         var id = "bw-" + Guid.NewGuid().ToString("N");
         var uid = HostUids.Take();

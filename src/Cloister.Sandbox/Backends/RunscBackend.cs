@@ -27,7 +27,7 @@ public sealed class RunscBackend : ISandboxBackend
     /// </summary>
     private const int HostThreadsPerTask = 8;
 
-    private static readonly string BaseDir = "/run/cloister-sandbox";
+    internal const string BaseDir = "/run/cloister-sandbox";
     private readonly string _runsc;
     private readonly string _stateDir = Path.Combine(BaseDir, "runsc-state");
 
@@ -43,6 +43,7 @@ public sealed class RunscBackend : ISandboxBackend
         ArgumentNullException.ThrowIfNull(spec);
         spec.Validate();
         ct.ThrowIfCancellationRequested();
+        StaleSandboxes.SweepOnce(BaseDir);
         var limits = spec.Limits;
         var id = "rs-" + Guid.NewGuid().ToString("N");
         var bundle = Path.Combine(BaseDir, id);
