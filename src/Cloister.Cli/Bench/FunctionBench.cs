@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using Cloister.Cli.Commands;
@@ -10,8 +11,8 @@ namespace Cloister.Cli.Bench;
 /// <summary>Cold starts of one runtime on one server: each run is the first invocation of a freshly deployed version.</summary>
 internal sealed record ColdResult(string Runtime, string Server, int Runs, int ReportedCold, double P50Ms, double MaxMs);
 
-/// <summary>One closed-loop phase of warm invocations.</summary>
-internal sealed record WarmResult(string Runtime, string Server, int Clients, LoadResult Load);
+/// <summary>One closed-loop phase of warm invocations; <paramref name="Cold"/> answers said <c>"warm": false</c> (a sandbox started during the phase).</summary>
+internal sealed record WarmResult(string Runtime, string Server, int Clients, LoadResult Load, long Cold);
 
 /// <summary>
 /// cloister bench functions: cold start, warm latency and throughput of a trivial Python and Node
@@ -100,9 +101,10 @@ internal static class FunctionBench
                     var warmup = duration < WarmupDuration ? duration : WarmupDuration;
                     await LoadRun.RunAsync($"{runtime} {server} x{clients} warm-up", clients, warmup, null, 1,
                         (_, ct) => BenchCommand.PostAsync(http, $"v1/functions/{name}/invoke", body, ct), cancellationToken);
+                    var coldInPhase = new StrongBox<long>();
                     var load = await LoadRun.RunAsync($"{runtime} {server} x{clients}", clients, duration, null, 1,
-                        (_, ct) => BenchCommand.PostAsync(http, $"v1/functions/{name}/invoke", body, ct), cancellationToken);
-                    warm.Add(new WarmResult(runtime, server, clients, load));
+                        (_, ct) => InvokeCountingColdAsync(http, $"v1/functions/{name}/invoke", body, coldInPhase, ct), cancellationToken);
+                    warm.Add(new WarmResult(runtime, server, clients, load, Interlocked.Read(ref coldInPhase.Value)));
                 }
             }
         }
@@ -178,6 +180,20 @@ internal static class FunctionBench
         return await ReadAsync(response, HttpStatusCode.OK, "invoke", cancellationToken);
     }
 
+    /// <summary>One measured invocation: whether it succeeded; counts the answers a sandbox had to start for.</summary>
+    private static async Task<bool> InvokeCountingColdAsync(HttpClient http, string path, string body, StrongBox<long> cold, CancellationToken cancellationToken)
+    {
+        using var content = new StringContent(body, Encoding.UTF8, "application/json");
+        using var response = await http.PostAsync(path, content, cancellationToken);
+        var answer = await response.Content.ReadAsByteArrayAsync(cancellationToken);
+        if (answer.AsSpan().IndexOf("\"warm\":false"u8) >= 0)
+        {
+            Interlocked.Increment(ref cold.Value);
+        }
+
+        return response.IsSuccessStatusCode;
+    }
+
     /// <summary>The JSON answer, or a <see cref="CliException"/> naming the status and problem type (never the body's values).</summary>
     private static async Task<JsonDocument> ReadAsync(HttpResponseMessage response, HttpStatusCode expected, string what, CancellationToken cancellationToken)
     {
@@ -215,17 +231,18 @@ internal static class FunctionBench
         }
 
         Console.WriteLine();
-        Console.WriteLine("| runtime | server | clients | invocations/s | p50 ms | p99 ms | errors | inv/s vs no sandbox | p50 vs no sandbox |");
-        Console.WriteLine("|---|---|---:|---:|---:|---:|---:|---:|---:|");
+        Console.WriteLine("| runtime | server | clients | invocations/s | p50 ms | p99 ms | errors | cold | inv/s vs no sandbox | p50 vs no sandbox |");
+        Console.WriteLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var w in warm)
         {
             var baseline = warm.Find(b => b.Runtime == w.Runtime && b.Clients == w.Clients && b.Server == Unsandboxed)?.Load;
-            Console.WriteLine(F($"| {w.Runtime} | {w.Server} | {w.Clients} | {w.Load.RequestsPerSecond:N0} | {w.Load.P50Ms:0.00} | {w.Load.P99Ms:0.00} | {w.Load.Errors} | {Ratio(w.Load.RequestsPerSecond, baseline?.RequestsPerSecond)} | {Ratio(w.Load.P50Ms, baseline?.P50Ms)} |"));
+            Console.WriteLine(F($"| {w.Runtime} | {w.Server} | {w.Clients} | {w.Load.RequestsPerSecond:N0} | {w.Load.P50Ms:0.00} | {w.Load.P99Ms:0.00} | {w.Load.Errors} | {w.Cold} | {Ratio(w.Load.RequestsPerSecond, baseline?.RequestsPerSecond)} | {Ratio(w.Load.P50Ms, baseline?.P50Ms)} |"));
         }
 
         Console.WriteLine();
         Console.WriteLine("server: the sandbox backend the server reported (runsc = gVisor, bwrap = bubblewrap). "
             + $"no sandbox: 'serve {NoSandboxSwitch}', the same handlers as plain child processes, same run. "
+            + "cold: answers in a measured phase that started a sandbox (\"warm\": false). "
             + "Goals (issue 3): warm p50 <= 5 ms, p99 <= 20 ms, >= 500 invocations/s, cold start <= 500 ms.");
     }
 
