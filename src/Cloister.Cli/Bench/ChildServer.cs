@@ -11,13 +11,17 @@ internal sealed class ChildServer : IAsyncDisposable
 {
     private readonly Process _process;
 
-    private ChildServer(Process process, string url)
+    private ChildServer(Process process, string url, IReadOnlyList<string> startup)
     {
         _process = process;
         Url = url;
+        StartupOutput = startup;
     }
 
     public string Url { get; }
+
+    /// <summary>The server's standard output up to its "listening on" line (it says which sandbox it uses).</summary>
+    public IReadOnlyList<string> StartupOutput { get; }
 
     public static async Task<ChildServer> StartAsync(IReadOnlyList<string> arguments, CancellationToken cancellationToken)
     {
@@ -36,6 +40,7 @@ internal sealed class ChildServer : IAsyncDisposable
         _ = process.StandardError.ReadToEndAsync(cancellationToken);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(TimeSpan.FromSeconds(60));
+        var startup = new List<string>();
         while (await process.StandardOutput.ReadLineAsync(timeout.Token) is { } line)
         {
             const string Marker = "listening on ";
@@ -43,8 +48,10 @@ internal sealed class ChildServer : IAsyncDisposable
             if (at >= 0)
             {
                 _ = DrainAsync(process.StandardOutput);
-                return new ChildServer(process, line[(at + Marker.Length)..].Trim());
+                return new ChildServer(process, line[(at + Marker.Length)..].Trim(), startup);
             }
+
+            startup.Add(line);
         }
 
         throw new CliException($"The server process exited with code {(process.HasExited ? process.ExitCode : -1)} before listening.");

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using Cloister.Cli.Commands;
@@ -10,8 +11,8 @@ namespace Cloister.Cli.Bench;
 /// <summary>Cold starts of one runtime on one server: each run is the first invocation of a freshly deployed version.</summary>
 internal sealed record ColdResult(string Runtime, string Server, int Runs, int ReportedCold, double P50Ms, double MaxMs);
 
-/// <summary>One closed-loop phase of warm invocations.</summary>
-internal sealed record WarmResult(string Runtime, string Server, int Clients, LoadResult Load);
+/// <summary>One closed-loop phase of warm invocations; <paramref name="Cold"/> answers said <c>"warm": false</c> (a sandbox started during the phase).</summary>
+internal sealed record WarmResult(string Runtime, string Server, int Clients, LoadResult Load, long Cold);
 
 /// <summary>
 /// cloister bench functions: cold start, warm latency and throughput of a trivial Python and Node
@@ -24,22 +25,35 @@ internal static class FunctionBench
     /// <summary>The serve switch that runs functions without a sandbox (the baseline).</summary>
     public const string NoSandboxSwitch = "--unsafe-no-sandbox";
 
-    private const string Sandboxed = "sandboxed";
     private const string Unsandboxed = "no sandbox";
+    /// <summary>How long each warm-up invocation holds its sandbox (longer than a cold start, so they overlap).</summary>
+    private const double WarmupHoldSeconds = 1.5;
+
+    /// <summary>Unmeasured load before each phase (at most the phase's duration).</summary>
+    private static readonly TimeSpan WarmupDuration = TimeSpan.FromSeconds(3);
+
     private static readonly int[] ClientCounts = [1, 4, FunctionBenchBundle.Concurrency];
 
-    public static async Task<int> RunAsync(string? explicitUrl, string? explicitKey, int coldRuns, TimeSpan duration, bool baseline, CancellationToken cancellationToken)
+    /// <summary>
+    /// Measures a server per entry of <paramref name="backends"/> (null: the server's default backend),
+    /// then the unsandboxed baseline when <paramref name="baseline"/>.
+    /// </summary>
+    public static async Task<int> RunAsync(string? explicitUrl, string? explicitKey, IReadOnlyList<string?> backends, int coldRuns, TimeSpan duration, bool baseline, CancellationToken cancellationToken)
     {
         var cold = new List<ColdResult>();
         var warm = new List<WarmResult>();
         Console.Error.WriteLine($"bench functions: {coldRuns} cold starts per runtime, {duration.TotalSeconds:0} s per warm phase, clients {string.Join('/', ClientCounts)}");
 
-        await MeasureServerAsync(Sandboxed, [], explicitUrl, explicitKey, coldRuns, duration, cold, warm, cancellationToken);
+        foreach (var backend in explicitUrl is null ? backends : [null])
+        {
+            await MeasureServerAsync(backend is null ? [] : ["--sandbox", backend], explicitUrl, explicitKey, coldRuns, duration, cold, warm, cancellationToken);
+        }
+
         if (baseline)
         {
             try
             {
-                await MeasureServerAsync(Unsandboxed, [NoSandboxSwitch], null, null, coldRuns, duration, cold, warm, cancellationToken);
+                await MeasureServerAsync([NoSandboxSwitch], null, null, coldRuns, duration, cold, warm, cancellationToken);
             }
             catch (CliException e)
             {
@@ -52,16 +66,17 @@ internal static class FunctionBench
     }
 
     private static async Task MeasureServerAsync(
-        string server, string[] serveArguments, string? explicitUrl, string? explicitKey, int coldRuns, TimeSpan duration,
+        string[] serveArguments, string? explicitUrl, string? explicitKey, int coldRuns, TimeSpan duration,
         List<ColdResult> cold, List<WarmResult> warm, CancellationToken cancellationToken)
     {
-        Console.Error.WriteLine($"bench functions: {server} server{(explicitUrl is null ? "" : " at " + explicitUrl)}");
         var dataDir = Path.Combine(Path.GetTempPath(), "cloister-bench-fn-" + Guid.NewGuid().ToString("N")[..8]);
         await using var child = explicitUrl is null
             ? await ChildServer.StartAsync(["serve", "--data-dir", dataDir, "--urls", "http://127.0.0.1:0", .. serveArguments], cancellationToken)
             : null;
         try
         {
+            var server = child is null ? "sandboxed" : ServerLabel(child.StartupOutput);
+            Console.Error.WriteLine($"bench functions: {server} server at {child?.Url ?? explicitUrl}");
             var key = child is null ? explicitKey ?? throw new CliException("--url needs a tenant key (--key or the data dir's credentials).", 2) : ChildServer.ReadCredential(dataDir, "tenantKey");
             using var http = BenchCommand.CreateHttp(child?.Url ?? explicitUrl!, FunctionBenchBundle.Concurrency, key);
             foreach (var runtime in FunctionBenchBundle.Runtimes)
@@ -71,14 +86,25 @@ internal static class FunctionBench
 
                 // A version of its own for the warm phases, so that no cold-start run's sandbox serves them.
                 var version = await DeployAsync(http, name, runtime, coldRuns, cancellationToken);
-                var body = $"{{\"version\":{version.ToString(CultureInfo.InvariantCulture)},\"args\":{{\"n\":1}}}}";
+                var v = version.ToString(CultureInfo.InvariantCulture);
+                var body = $"{{\"version\":{v},\"args\":{{\"n\":1}}}}";
+                var hold = $"{{\"version\":{v},\"args\":{{\"n\":1,\"hold\":{WarmupHoldSeconds.ToString(CultureInfo.InvariantCulture)}}}}}";
                 foreach (var clients in ClientCounts)
                 {
-                    // Start as many sandboxes as the phase has clients before timing it.
+                    // Start as many sandboxes as the phase has clients before timing it: invocations held
+                    // open together each need a sandbox of their own; then one unheld round warms the path.
+                    await Task.WhenAll(Enumerable.Range(0, clients).Select(async _ => (await InvokeAsync(http, name, hold, cancellationToken)).Dispose()));
                     await Task.WhenAll(Enumerable.Range(0, clients).Select(async _ => (await InvokeAsync(http, name, body, cancellationToken)).Dispose()));
-                    var load = await LoadRun.RunAsync($"{runtime} {server} x{clients}", clients, duration, null, 1,
+
+                    // Unmeasured load first, so that the phase measures the server after its JIT has
+                    // compiled the invoke path's hot methods (tiered compilation) rather than during.
+                    var warmup = duration < WarmupDuration ? duration : WarmupDuration;
+                    await LoadRun.RunAsync($"{runtime} {server} x{clients} warm-up", clients, warmup, null, 1,
                         (_, ct) => BenchCommand.PostAsync(http, $"v1/functions/{name}/invoke", body, ct), cancellationToken);
-                    warm.Add(new WarmResult(runtime, server, clients, load));
+                    var coldInPhase = new StrongBox<long>();
+                    var load = await LoadRun.RunAsync($"{runtime} {server} x{clients}", clients, duration, null, 1,
+                        (_, ct) => InvokeCountingColdAsync(http, $"v1/functions/{name}/invoke", body, coldInPhase, ct), cancellationToken);
+                    warm.Add(new WarmResult(runtime, server, clients, load, Interlocked.Read(ref coldInPhase.Value)));
                 }
             }
         }
@@ -90,6 +116,27 @@ internal static class FunctionBench
                 BenchCommand.TryDelete(dataDir);
             }
         }
+    }
+
+    /// <summary>The backend the server says it runs functions in ("functions: sandbox runsc (…)"), or "no sandbox".</summary>
+    private static string ServerLabel(IReadOnlyList<string> startup)
+    {
+        const string Marker = "functions: sandbox ";
+        foreach (var line in startup)
+        {
+            if (line.Contains("functions: NO SANDBOX", StringComparison.Ordinal))
+            {
+                return Unsandboxed;
+            }
+
+            var at = line.IndexOf(Marker, StringComparison.Ordinal);
+            if (at >= 0)
+            {
+                return line[(at + Marker.Length)..].Split(' ', 2)[0].TrimEnd(';');
+            }
+        }
+
+        throw new CliException("The server runs no functions (no usable sandbox); see 'cloister serve'.");
     }
 
     private static async Task<ColdResult> MeasureColdAsync(HttpClient http, string server, string runtime, string name, int runs, CancellationToken cancellationToken)
@@ -133,6 +180,20 @@ internal static class FunctionBench
         return await ReadAsync(response, HttpStatusCode.OK, "invoke", cancellationToken);
     }
 
+    /// <summary>One measured invocation: whether it succeeded; counts the answers a sandbox had to start for.</summary>
+    private static async Task<bool> InvokeCountingColdAsync(HttpClient http, string path, string body, StrongBox<long> cold, CancellationToken cancellationToken)
+    {
+        using var content = new StringContent(body, Encoding.UTF8, "application/json");
+        using var response = await http.PostAsync(path, content, cancellationToken);
+        var answer = await response.Content.ReadAsByteArrayAsync(cancellationToken);
+        if (answer.AsSpan().IndexOf("\"warm\":false"u8) >= 0)
+        {
+            Interlocked.Increment(ref cold.Value);
+        }
+
+        return response.IsSuccessStatusCode;
+    }
+
     /// <summary>The JSON answer, or a <see cref="CliException"/> naming the status and problem type (never the body's values).</summary>
     private static async Task<JsonDocument> ReadAsync(HttpResponseMessage response, HttpStatusCode expected, string what, CancellationToken cancellationToken)
     {
@@ -170,17 +231,18 @@ internal static class FunctionBench
         }
 
         Console.WriteLine();
-        Console.WriteLine("| runtime | server | clients | invocations/s | p50 ms | p99 ms | errors | inv/s vs no sandbox | p50 vs no sandbox |");
-        Console.WriteLine("|---|---|---:|---:|---:|---:|---:|---:|---:|");
+        Console.WriteLine("| runtime | server | clients | invocations/s | p50 ms | p99 ms | errors | cold | inv/s vs no sandbox | p50 vs no sandbox |");
+        Console.WriteLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var w in warm)
         {
             var baseline = warm.Find(b => b.Runtime == w.Runtime && b.Clients == w.Clients && b.Server == Unsandboxed)?.Load;
-            Console.WriteLine(F($"| {w.Runtime} | {w.Server} | {w.Clients} | {w.Load.RequestsPerSecond:N0} | {w.Load.P50Ms:0.00} | {w.Load.P99Ms:0.00} | {w.Load.Errors} | {Ratio(w.Load.RequestsPerSecond, baseline?.RequestsPerSecond)} | {Ratio(w.Load.P50Ms, baseline?.P50Ms)} |"));
+            Console.WriteLine(F($"| {w.Runtime} | {w.Server} | {w.Clients} | {w.Load.RequestsPerSecond:N0} | {w.Load.P50Ms:0.00} | {w.Load.P99Ms:0.00} | {w.Load.Errors} | {w.Cold} | {Ratio(w.Load.RequestsPerSecond, baseline?.RequestsPerSecond)} | {Ratio(w.Load.P50Ms, baseline?.P50Ms)} |"));
         }
 
         Console.WriteLine();
-        Console.WriteLine("sandboxed: the server's default backend (gVisor when present, else bubblewrap; 'cloister serve' prints it). "
+        Console.WriteLine("server: the sandbox backend the server reported (runsc = gVisor, bwrap = bubblewrap). "
             + $"no sandbox: 'serve {NoSandboxSwitch}', the same handlers as plain child processes, same run. "
+            + "cold: answers in a measured phase that started a sandbox (\"warm\": false). "
             + "Goals (issue 3): warm p50 <= 5 ms, p99 <= 20 ms, >= 500 invocations/s, cold start <= 500 ms.");
     }
 

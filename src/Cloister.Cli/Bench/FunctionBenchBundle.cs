@@ -19,6 +19,8 @@ internal static class FunctionBenchBundle
 
     /// <summary>
     /// The body of <c>PUT /v1/functions/{name}</c> for a trivial handler of <paramref name="runtime"/>.
+    /// The handler answers at once unless the event has <c>hold</c> (seconds): the benchmark's warm-up
+    /// holds that many invocations open together so that the pool starts one sandbox per client.
     /// <paramref name="nonce"/> goes into a comment so that every cold-start run deploys a new
     /// measurement (a version nobody has started yet) with the same behaviour.
     /// </summary>
@@ -26,8 +28,8 @@ internal static class FunctionBenchBundle
     {
         var (entrypoint, source) = runtime switch
         {
-            "python3" => ("main.py", $"# bench run {nonce}\ndef handle(event, ctx):\n    return {{\"ok\": True, \"n\": event.get(\"n\")}}\n"),
-            "node" => ("index.js", $"// bench run {nonce}\nmodule.exports = async (event, ctx) => ({{ ok: true, n: event.n }});\n"),
+            "python3" => ("main.py", $"# bench run {nonce}\nimport time\n\ndef handle(event, ctx):\n    if \"hold\" in event:\n        time.sleep(event[\"hold\"])\n    return {{\"ok\": True, \"n\": event.get(\"n\")}}\n"),
+            "node" => ("index.js", $"// bench run {nonce}\nmodule.exports = async (event, ctx) => {{\n  if (event.hold) await new Promise(r => setTimeout(r, event.hold * 1000));\n  return {{ ok: true, n: event.n }};\n}};\n"),
             _ => throw new ArgumentOutOfRangeException(nameof(runtime), runtime, "python3 or node"),
         };
 

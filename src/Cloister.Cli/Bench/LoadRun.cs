@@ -93,6 +93,7 @@ internal static class LoadRun
         return new LoadResult(name, all.Length, errors, seconds, Percentile(all, 0.50), Percentile(all, 0.99), itemsPerRequest);
     }
 
+    // Nearest rank: the smallest sample with at least p of all samples at or below it.
     private static double Percentile(long[] sorted, double p)
-        => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)(p * sorted.Length))] * 1000.0 / Stopwatch.Frequency;
+        => sorted.Length == 0 ? double.NaN : sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Length) - 1, 0, sorted.Length - 1)] * 1000.0 / Stopwatch.Frequency;
 }

@@ -36,7 +36,9 @@ internal static class BenchCommand
         var coldRuns = new Option<int>("--cold-runs") { Description = "Cold starts per runtime, each a freshly deployed version (default 5).", DefaultValueFactory = _ => 5 };
         var duration = new Option<int>("--duration") { Description = "Seconds per warm phase (default 10).", DefaultValueFactory = _ => 10 };
         var noBaseline = new Option<bool>("--no-baseline") { Description = $"Skip the baseline server started with {FunctionBench.NoSandboxSwitch}." };
-        var command = new Command("functions", "Measure function cold start, warm latency p50/p99 and throughput at 1, 4 and 16 clients (Python and Node), beside the same handlers run without a sandbox.") { coldRuns, duration, noBaseline };
+        var sandbox = new Option<string[]>("--sandbox") { Description = "Backends to measure, one server each: runsc, bwrap (default: the server's default).", AllowMultipleArgumentsPerToken = true };
+        sandbox.AcceptOnlyFromAmong("runsc", "bwrap");
+        var command = new Command("functions", "Measure function cold start, warm latency p50/p99 and throughput at 1, 4 and 16 clients (Python and Node), beside the same handlers run without a sandbox.") { coldRuns, duration, noBaseline, sandbox };
         command.SetHandler((parse, cancellationToken) =>
         {
             var runs = parse.GetValue(coldRuns);
@@ -48,7 +50,8 @@ internal static class BenchCommand
 
             var url = parse.GetValue(GlobalOptions.Url);
             var key = url is null ? null : CliSettings.From(parse).TenantKey;
-            return FunctionBench.RunAsync(url, key, runs, TimeSpan.FromSeconds(seconds), !parse.GetValue(noBaseline), cancellationToken);
+            IReadOnlyList<string?> backends = parse.GetValue(sandbox) is { Length: > 0 } named ? named : new string?[] { null };
+            return FunctionBench.RunAsync(url, key, backends, runs, TimeSpan.FromSeconds(seconds), !parse.GetValue(noBaseline), cancellationToken);
         });
         return command;
     }

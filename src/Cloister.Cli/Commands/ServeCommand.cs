@@ -23,8 +23,10 @@ internal static class ServeCommand
         var noSandbox = new Option<bool>("--unsafe-no-sandbox") { Description = "DEVELOPMENT ONLY: run functions as plain child processes, with no isolation at all (prints a warning at every start)." };
         var warmMin = new Option<int>("--warm-min") { Description = "Sandboxes kept started per function version, even when idle (default 0).", DefaultValueFactory = _ => 0 };
         var warmMax = new Option<int>("--warm-max") { Description = "Most sandboxes per function version; a manifest's limits.concurrency lowers it (default 16).", DefaultValueFactory = _ => 16 };
+        var sandbox = new Option<string?>("--sandbox") { Description = "Sandbox backend for functions: runsc or bwrap (default: runsc when usable, else bwrap).", Hidden = true };
+        sandbox.AcceptOnlyFromAmong("runsc", "bwrap");
         var warmIdle = new Option<string?>("--warm-idle") { Description = "How long an idle warm sandbox is kept, e.g. 90s, 5m (default)." };
-        var command = new Command("serve", "Run the Cloister server.") { urls, tlsCert, tlsKey, selfSigned, insecure, fullSync, retention, noSandbox, warmMin, warmMax, warmIdle };
+        var command = new Command("serve", "Run the Cloister server.") { urls, tlsCert, tlsKey, selfSigned, insecure, fullSync, retention, noSandbox, sandbox, warmMin, warmMax, warmIdle };
         command.SetHandler(async (parse, cancellationToken) =>
         {
             var dataDir = Path.GetFullPath(CliSettings.ResolveDataDir(parse));
@@ -43,6 +45,7 @@ internal static class ServeCommand
             var functions = new FunctionSettings
             {
                 Unsandboxed = parse.GetValue(noSandbox),
+                BackendName = parse.GetValue(sandbox),
                 Pool = new SandboxPoolOptions
                 {
                     MinPerFunction = parse.GetValue(warmMin),
