@@ -2,8 +2,8 @@ namespace Cloister.Sandbox.Backends;
 
 /// <summary>
 /// Removes what sandboxes of a host that died without cleaning up (SIGKILL, power loss) left behind:
-/// their empty cgroups under <c>/sys/fs/cgroup/*/cloister</c> and runsc bundles under
-/// <c>/run/cloister-sandbox</c>. Runs once per process, when the first sandbox starts.
+/// their empty cgroups under <c>/sys/fs/cgroup/*/cloister</c>, and runsc bundles and runsc state files
+/// under <c>/run/cloister-sandbox</c>. Runs once per process, when the first sandbox starts.
 /// </summary>
 /// <remarks>
 /// Safe beside other live Cloister hosts: a cgroup directory is only removed when it is older than
@@ -60,12 +60,28 @@ internal static class StaleSandboxes
             return;
         }
 
+        bool Orphaned(string path, string id) =>
+            File.GetLastWriteTimeUtc(path) < olderThan && !Directory.Exists(cgroupRoot + "/pids" + SandboxCgroup.RelativePath(id));
+
         foreach (var bundle in Directory.EnumerateDirectories(bundleDirectory, "rs-*"))
         {
-            var id = Path.GetFileName(bundle);
-            if (Directory.GetLastWriteTimeUtc(bundle) < olderThan && !Directory.Exists(cgroupRoot + "/pids" + SandboxCgroup.RelativePath(id)))
+            if (Orphaned(bundle, Path.GetFileName(bundle)))
             {
                 Directory.Delete(bundle, recursive: true);
+            }
+        }
+
+        // runsc's own state: "<id>_sandbox:<id>.state" and ".lock" files.
+        var state = Path.Combine(bundleDirectory, "runsc-state");
+        if (Directory.Exists(state))
+        {
+            foreach (var file in Directory.EnumerateFiles(state, "rs-*"))
+            {
+                var name = Path.GetFileName(file);
+                if (Orphaned(file, name[..Math.Max(0, name.IndexOf('_', StringComparison.Ordinal))]))
+                {
+                    File.Delete(file);
+                }
             }
         }
     }

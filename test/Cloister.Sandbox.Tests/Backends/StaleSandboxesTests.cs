@@ -25,6 +25,9 @@ public sealed class StaleSandboxesTests : IDisposable
         File.WriteAllText(Path.Combine(livePids, "cgroup.procs"), "1234");
         var deadBundle = Make(Bundles, "rs-dead", "rootfs", "etc");
         var liveBundle = Make(Bundles, "rs-live", "rootfs");
+        var state = Make(Bundles, "runsc-state");
+        File.WriteAllText(Path.Combine(state, "rs-dead_sandbox:rs-dead.state"), "{}");
+        File.WriteAllText(Path.Combine(state, "rs-live_sandbox:rs-live.state"), "{}");
 
         StaleSandboxes.Sweep(Cgroups, Bundles, DateTime.UtcNow.AddMinutes(1));
 
@@ -35,6 +38,7 @@ public sealed class StaleSandboxesTests : IDisposable
         Assert.True(Directory.Exists(livePids));
         Assert.False(Directory.Exists(Path.GetDirectoryName(deadBundle)));
         Assert.True(Directory.Exists(liveBundle));
+        Assert.Equal(["rs-live_sandbox:rs-live.state"], Directory.EnumerateFiles(state).Select(Path.GetFileName));
     }
 
     [Fact]
