@@ -27,3 +27,22 @@ public sealed class InProcessTransport(IFrameHandler handler) : IFrameTransport
     public ValueTask<byte[]> SendAsync(ReadOnlyMemory<byte> request, CancellationToken cancellationToken)
         => handler.HandleAsync(request, cancellationToken);
 }
+
+/// <summary>
+/// The other side of a transport is unreachable (the worker died and is restarting, the broker is down).
+/// The request may be retried; the message never contains frame contents.
+/// </summary>
+public sealed class TransportUnavailableException : Exception
+{
+    /// <summary>Create with a reason such as "the enclave worker exited (code 137); it is restarting".</summary>
+    public TransportUnavailableException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Create with a reason and the underlying failure.</summary>
+    public TransportUnavailableException(string message, Exception inner)
+        : base(message, inner)
+    {
+    }
+}

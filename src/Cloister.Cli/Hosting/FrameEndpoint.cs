@@ -1,0 +1,29 @@
+using Cloister.Protocol;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Cloister.Cli.Hosting;
+
+/// <summary>The server side of <see cref="HttpFrameTransport"/>: one POST endpoint handing frames to a handler.</summary>
+internal static class FrameEndpoint
+{
+    /// <summary>Map POST <paramref name="pattern"/> to <paramref name="handler"/>; bodies above <paramref name="maxBytes"/> get 413.</summary>
+    public static IEndpointConventionBuilder MapFrames(this IEndpointRouteBuilder routes, string pattern, IFrameHandler handler, long maxBytes)
+        => routes.MapPost(pattern, async (HttpContext http) =>
+        {
+            var length = http.Request.ContentLength;
+            if (length is null || length > maxBytes)
+            {
+                http.Response.StatusCode = length is null ? StatusCodes.Status411LengthRequired : StatusCodes.Status413PayloadTooLarge;
+                return;
+            }
+
+            var request = new byte[length.Value];
+            await http.Request.Body.ReadExactlyAsync(request, http.RequestAborted);
+            var response = await handler.HandleAsync(request, http.RequestAborted);
+            http.Response.ContentType = HttpFrameTransport.ContentType;
+            http.Response.ContentLength = response.Length;
+            await http.Response.Body.WriteAsync(response, http.RequestAborted);
+        });
+}
