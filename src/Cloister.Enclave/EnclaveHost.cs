@@ -1,3 +1,4 @@
+using Cloister.Enclave.Attestation;
 using Cloister.Enclave.Functions;
 using Cloister.Protocol;
 
@@ -46,14 +47,22 @@ public sealed class EnclaveHost : IFrameHandler, IDisposable, IAsyncDisposable
     /// Create an enclave host whose keys come from the key broker behind <paramref name="keyBroker"/>
     /// and whose functions run as <paramref name="functions"/> says (null: invocations fail with <c>sandbox-unavailable</c>).
     /// </summary>
+    /// <param name="keyBroker">The transport to the key broker.</param>
+    /// <param name="functions">How functions run, or null.</param>
+    /// <param name="identity">The worker's HPKE key pair, measurement and evidence source (attestation to the key
+    /// broker and to clients, sealed requests); the host disposes it. Null: no attestation, no sealed operations.</param>
     /// <exception cref="ArgumentException">An option is unusable (see <see cref="EnclaveFunctionOptions.Validate"/>).</exception>
-    public EnclaveHost(IFrameTransport keyBroker, EnclaveFunctionOptions? functions)
+    public EnclaveHost(IFrameTransport keyBroker, EnclaveFunctionOptions? functions, WorkerIdentity? identity = null)
     {
         ArgumentNullException.ThrowIfNull(keyBroker);
+        Identity = identity;
         _broker = new KeyBrokerClient(keyBroker);
         _operations = new TokenOperations(_keyring);
         _functions = new FunctionHost(functions, _operations);
     }
+
+    /// <summary>The worker's identity, or null when the host runs without attestation.</summary>
+    internal WorkerIdentity? Identity { get; }
 
     /// <summary>How many invocations the host is running (for tests and metrics).</summary>
     internal int RunningInvocations => _functions.RunningCount;
@@ -87,6 +96,7 @@ public sealed class EnclaveHost : IFrameHandler, IDisposable, IAsyncDisposable
     {
         await _functions.DisposeAsync().ConfigureAwait(false);
         _keyring.Dispose();
+        Identity?.Dispose();
     }
 
     /// <summary>As <see cref="DisposeAsync"/>, blocking until the sandboxes are gone.</summary>
@@ -95,6 +105,7 @@ public sealed class EnclaveHost : IFrameHandler, IDisposable, IAsyncDisposable
         // Sync-over-async only here: callers that cannot await still must not leave sandboxes running.
         _functions.DisposeAsync().AsTask().GetAwaiter().GetResult();
         _keyring.Dispose();
+        Identity?.Dispose();
     }
 
     private static EnclaveRequest? Decode(ReadOnlySpan<byte> frame)

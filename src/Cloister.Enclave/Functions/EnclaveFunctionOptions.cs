@@ -5,7 +5,7 @@ namespace Cloister.Enclave.Functions;
 
 /// <summary>
 /// What the enclave needs to run customer functions (docs/design/invocation.md). Give it to
-/// <see cref="EnclaveHost(Cloister.Protocol.IFrameTransport, EnclaveFunctionOptions?)"/>.
+/// <see cref="EnclaveHost(Cloister.Protocol.IFrameTransport, EnclaveFunctionOptions?, Attestation.WorkerIdentity?)"/>.
 /// </summary>
 /// <remarks>
 /// With no <see cref="Backend"/> the host still starts, and every invocation fails with
