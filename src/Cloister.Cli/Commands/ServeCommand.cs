@@ -46,7 +46,7 @@ internal static class ServeCommand
             };
             var partition = new PartitionSettings(
                 parse.GetValue(workerUrl) is { } remote ? WorkerUri(remote) : null,
-                parse.GetValue(workerLink) == "ring" ? WorkerLink.Ring : WorkerLink.LoopbackHttp, // TEMPORARY default http until the ring lands
+                parse.GetValue(workerLink) == "http" ? WorkerLink.LoopbackHttp : WorkerLink.Ring,
                 functions.ToWorkerArguments(parse),
                 functions.Unsandboxed(parse));
             return await RunAsync(options, partition, cancellationToken);

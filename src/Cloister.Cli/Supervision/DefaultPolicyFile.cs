@@ -1,5 +1,5 @@
-using System.Text.Json;
-using System.Text.Json.Nodes;
+using Cloister.Attestation;
+using Cloister.Attestation.Policy;
 
 namespace Cloister.Cli.Supervision;
 
@@ -24,59 +24,55 @@ internal static class DefaultPolicyFile
     /// <summary>The policy file's name in the data directory.</summary>
     public const string FileName = "attestation-policy.json";
 
-    /// <summary>The marker that makes a policy file serve's to rewrite.</summary>
-    public const string GeneratedBy = "cloister serve (embedded default)";
-
     /// <summary>The worker writes the simulated attester's public key here (the private key never leaves it).</summary>
     public const string SimulatedAttesterPublicKeyFile = "simulated-attester.pub.pem";
-
-    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
     public static PolicyOutcome Ensure(string dataDirectory, string workerMeasurement)
     {
         var path = Path.Combine(dataDirectory, FileName);
         var publicKeyPath = Path.Combine(dataDirectory, SimulatedAttesterPublicKeyFile);
-        var publicKey = File.Exists(publicKeyPath) ? File.ReadAllText(publicKeyPath).Trim() : null;
-        JsonObject? existing = null;
+        var publicKey = File.Exists(publicKeyPath) ? File.ReadAllText(publicKeyPath).Trim() + "\n" : null;
+        AttestationPolicyFile? existing = null;
         if (File.Exists(path))
         {
-            existing = JsonNode.Parse(File.ReadAllText(path), documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true }) as JsonObject
-                ?? throw new CliException($"{path} is not a JSON object.");
-            if ((string?)existing["generatedBy"] != GeneratedBy)
+            if (!AttestationPolicyFile.TryLoad(path, out existing, out var error))
+            {
+                throw new CliException($"{path}: {error}");
+            }
+
+            if (existing.GeneratedBy != AttestationPolicyFile.EmbeddedDefaultMarker)
             {
                 return new PolicyOutcome(path, "operator", AllowsSimulated(existing));
             }
         }
 
-        var policy = existing is null ? Default() : (JsonObject)existing.DeepClone();
-        policy["workers"] = new JsonArray(new JsonObject { ["measurement"] = workerMeasurement, ["tenants"] = new JsonArray("*") });
-        if (publicKey is not null)
+        var policy = (existing ?? Default()) with
         {
-            policy["simulatedAttesterKey"] = publicKey;
-        }
-
-        if (existing is not null && JsonNode.DeepEquals(existing, policy))
+            Workers = [new WorkerRule(workerMeasurement, [AttestationPolicyFile.Any])],
+            SimulatedAttesterKey = publicKey ?? existing?.SimulatedAttesterKey,
+        };
+        var json = policy.Serialize();
+        if (existing is not null && existing.Serialize() == json)
         {
             return new PolicyOutcome(path, "unchanged", AllowsSimulated(policy));
         }
 
         var temporary = path + ".tmp";
-        File.WriteAllText(temporary, policy.ToJsonString(Indented) + "\n");
+        File.WriteAllText(temporary, json);
         File.Move(temporary, path, overwrite: true);
         return new PolicyOutcome(path, existing is null ? "created" : "updated", AllowsSimulated(policy));
     }
 
-    private static JsonObject Default() => new()
+    // "simulated" is the explicit opt-in: without it, evidence signed by the local simulated attester is refused.
+    private static AttestationPolicyFile Default() => new()
     {
-        ["generatedBy"] = GeneratedBy,
-        ["appraisal"] = new JsonObject
+        GeneratedBy = AttestationPolicyFile.EmbeddedDefaultMarker,
+        Appraisal = new AppraisalPolicy
         {
-            ["id"] = "cloister-embedded-default",
-            // "simulated" is the explicit opt-in: without it, evidence signed by the local simulated attester is refused.
-            ["allowedTees"] = new JsonArray("sev-snp", "tdx", "nitro", "simulated"),
+            Id = "cloister-embedded-default",
+            AllowedTees = new HashSet<TeeType> { TeeType.SevSnp, TeeType.Tdx, TeeType.Nitro, TeeType.Simulated },
         },
     };
 
-    private static bool AllowsSimulated(JsonObject policy)
-        => policy["appraisal"]?["allowedTees"] is JsonArray tees && tees.Any(t => t?.GetValueKind() == JsonValueKind.String && (string?)t == "simulated");
+    private static bool AllowsSimulated(AttestationPolicyFile policy) => policy.Appraisal.AllowedTees.Contains(TeeType.Simulated);
 }

@@ -15,13 +15,16 @@ internal sealed class RestartLoop : IAsyncDisposable
     private readonly string _what;
     private readonly Func<CancellationToken, Task<ChildProcess>> _start;
     private readonly Action<ChildProcess, string> _lost;
-    private readonly CancellationTokenSource _stopping = new();
+    private static readonly TimeSpan SignalGrace = TimeSpan.FromMilliseconds(100);
+
+    private readonly CancellationTokenSource _stopping;
     private volatile ChildProcess _child;
     private Task _loop = Task.CompletedTask;
     private volatile TaskCompletionSource? _planned;
 
-    private RestartLoop(string what, ChildProcess first, Func<CancellationToken, Task<ChildProcess>> start, Action<ChildProcess, string> lost)
+    private RestartLoop(string what, ChildProcess first, Func<CancellationToken, Task<ChildProcess>> start, Action<ChildProcess, string> lost, CancellationToken serveStopping)
     {
+        _stopping = CancellationTokenSource.CreateLinkedTokenSource(serveStopping);
         _what = what;
         _child = first;
         _start = start;
@@ -33,12 +36,12 @@ internal sealed class RestartLoop : IAsyncDisposable
 
     /// <summary>
     /// Starts the first child with <paramref name="start"/> (which returns once the child is ready and disposes
-    /// it on failure) and keeps it running.
+    /// it on failure) and keeps it running until disposed or <paramref name="cancellationToken"/> (serve stopping) is cancelled.
     /// </summary>
     public static async Task<RestartLoop> StartAsync(string what, Func<CancellationToken, Task<ChildProcess>> start, Action<ChildProcess, string> lost, CancellationToken cancellationToken)
     {
         var first = await start(cancellationToken);
-        var loop = new RestartLoop(what, first, start, lost);
+        var loop = new RestartLoop(what, first, start, lost, cancellationToken);
         loop._loop = loop.RunAsync();
         return loop;
     }
@@ -70,6 +73,17 @@ internal sealed class RestartLoop : IAsyncDisposable
             try
             {
                 await child.Exited.WaitAsync(_stopping.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            // A Ctrl-C in a terminal signals the whole process group: the child may exit a moment before serve's
+            // own stop begins. That is no crash to restart from.
+            try
+            {
+                await Task.Delay(SignalGrace, _stopping.Token);
             }
             catch (OperationCanceledException)
             {
