@@ -1,4 +1,5 @@
 using Cloister.Enclave;
+using Cloister.Enclave.Attestation;
 using Cloister.Enclave.Functions;
 using Cloister.KeyBroker;
 using Cloister.Protocol;
@@ -58,7 +59,13 @@ internal sealed class InProcessPartition : IAsyncDisposable
         functions ??= new FunctionSettings();
         Directory.CreateDirectory(dataDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         var masterKey = new FileMasterKeyProvider(new FileMasterKeyProviderOptions { DataDirectory = dataDirectory });
-        var broker = new InProcessTransport(new KeyBrokerHost(masterKey));
+
+        // Keys are released only to an attested worker, in-process too: simulated evidence under a policy that accepts only it.
+        var attestation = LocalAttestation.CreateSimulated(dataDirectory);
+        var broker = new InProcessTransport(new KeyBrokerHost(
+            masterKey,
+            ReleasePolicySource.Fixed(attestation.Policy),
+            new KeyBrokerOptions { DataDirectory = dataDirectory }));
 
         var message = UnsandboxedBackend.Warning;
         var backend = functions switch
@@ -78,7 +85,7 @@ internal sealed class InProcessPartition : IAsyncDisposable
             Pool = functions.Pool,
             PackageDirectory = packages,
             DataDirectory = Path.GetFullPath(dataDirectory),
-        });
+        }, attestation.Identity);
         return new InProcessPartition(masterKey, enclave, packages, backend, message);
     }
 
