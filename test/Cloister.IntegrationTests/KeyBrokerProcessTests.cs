@@ -52,7 +52,7 @@ public sealed partial class KeyBrokerProcessTests
 
         Assert.Equal(2, result.ExitCode);
         var line = Assert.Single(result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
-        Assert.StartsWith("cloister: keybroker: invalid attestation policy:", line, StringComparison.Ordinal);
+        Assert.StartsWith("cloister: keybroker: no attestation policy at ", line, StringComparison.Ordinal);
         Assert.Contains("attestation-policy.json", line, StringComparison.Ordinal);
     }
 

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -48,6 +49,7 @@ internal static class KeyBrokerCommand
 
         // As for the router: only the address given here is bound, whatever the environment says.
         builder.Configuration.Sources.Clear();
+        builder.Configuration.AddInMemoryCollection();
         builder.Logging.ClearProviders();
         builder.WebHost.UseUrls(url);
         builder.WebHost.ConfigureKestrel(kestrel =>
@@ -69,6 +71,11 @@ internal static class KeyBrokerCommand
         if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttp)
         {
             return CliRunner.Fail($"keybroker: --urls must be one http:// address (e.g. http://127.0.0.1:0), not '{url}'", 2);
+        }
+
+        if (!File.Exists(policyPath))
+        {
+            return CliRunner.Fail($"keybroker: no attestation policy at {policyPath} (pass --policy FILE; 'cloister serve' writes the embedded default there)", 2);
         }
 
         ReleasePolicySource policy;

@@ -67,7 +67,13 @@ public sealed class SimulatedEvidenceProvider : IEvidenceProvider, IDisposable
                 throw new InvalidOperationException($"{path} is not a P-256 key.");
             }
 
-            File.WriteAllText(Path.Combine(dataDirectory, PublicKeyFileName), key.ExportSubjectPublicKeyInfoPem() + "\n");
+            // Rewritten only when it differs, so workers sharing a data directory do not race on it.
+            var publicPath = Path.Combine(dataDirectory, PublicKeyFileName);
+            var publicPem = key.ExportSubjectPublicKeyInfoPem() + "\n";
+            if (!File.Exists(publicPath) || File.ReadAllText(publicPath) != publicPem)
+            {
+                File.WriteAllText(publicPath, publicPem);
+            }
             return new SimulatedEvidenceProvider(key, workerMeasurement);
         }
         catch
