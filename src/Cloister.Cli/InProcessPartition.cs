@@ -1,5 +1,6 @@
 using Cloister.Cli.Worker;
 using Cloister.Enclave;
+using Cloister.Enclave.Attestation;
 using Cloister.KeyBroker;
 using Cloister.Protocol;
 using Cloister.Sandbox.Backends;
@@ -42,10 +43,16 @@ internal sealed class InProcessPartition : IAsyncDisposable
         functions ??= new FunctionSettings();
         Directory.CreateDirectory(dataDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         var masterKey = new FileMasterKeyProvider(new FileMasterKeyProviderOptions { DataDirectory = dataDirectory });
-        var broker = new InProcessTransport(new KeyBrokerHost(masterKey));
+
+        // Keys are released only to an attested worker, in-process too: simulated evidence under a policy that accepts only it.
+        var attestation = LocalAttestation.CreateSimulated(dataDirectory);
+        var broker = new InProcessTransport(new KeyBrokerHost(
+            masterKey,
+            ReleasePolicySource.Fixed(attestation.Policy),
+            new KeyBrokerOptions { DataDirectory = dataDirectory }));
 
         var runtime = FunctionRuntime.Create(dataDirectory, functions);
-        var enclave = new EnclaveHost(broker, runtime.Options);
+        var enclave = new EnclaveHost(broker, runtime.Options, attestation.Identity);
         return new InProcessPartition(masterKey, enclave, runtime);
     }
 

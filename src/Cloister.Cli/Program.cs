@@ -14,7 +14,6 @@ root.Options.Add(GlobalOptions.DataDir);
 root.Options.Add(GlobalOptions.Json);
 root.Subcommands.Add(ServeCommand.Build());
 root.Subcommands.Add(WorkerCommand.Build());
-root.Subcommands.Add(KeyBrokerCommandStandIn.Build());
 root.Subcommands.Add(TokenCommands.Build());
 root.Subcommands.Add(FunctionCommands.Build());
 root.Subcommands.Add(FunctionCommands.BuildInvocations());
@@ -25,6 +24,7 @@ foreach (var command in AdminCommands.Build())
 
 root.Subcommands.Add(AuditCommands.Build());
 root.Subcommands.Add(AttestCommand.Build());
+root.Subcommands.Add(KeyBrokerCommand.Build());
 root.Subcommands.Add(BenchCommand.Build());
 var parse = root.Parse(args.Length == 0 ? ["--help"] : args);
 if (parse.Errors.Count > 0)

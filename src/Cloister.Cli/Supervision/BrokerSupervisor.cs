@@ -1,4 +1,5 @@
 using System.Globalization;
+using Cloister.Cli.Commands;
 
 namespace Cloister.Cli.Supervision;
 
@@ -8,9 +9,6 @@ namespace Cloister.Cli.Supervision;
 /// </summary>
 internal sealed class BrokerSupervisor : IAsyncDisposable
 {
-    /// <summary>The path of the broker's frames endpoint.</summary>
-    public const string FramesPath = "/v1/broker/frames";
-
     private const string ListeningPrefix = "cloister keybroker: listening on ";
     private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(60);
 
@@ -44,7 +42,7 @@ internal sealed class BrokerSupervisor : IAsyncDisposable
                 }
 
                 port = uri.Port;
-                frames ??= new Uri(uri, FramesPath);
+                frames ??= new Uri(uri, KeyBrokerCommand.FramesPath);
                 return child;
             }
             catch
@@ -58,9 +56,6 @@ internal sealed class BrokerSupervisor : IAsyncDisposable
         var loop = await RestartLoop.StartAsync("key broker", StartOneAsync, (_, _) => { }, cancellationToken);
         return new BrokerSupervisor(loop, frames!);
     }
-
-    /// <summary>Restart the broker now (it reads the policy file at start).</summary>
-    public Task RestartAsync() => _loop.RestartAsync(TimeSpan.FromSeconds(10));
 
     public ValueTask DisposeAsync() => _loop.DisposeAsync();
 }

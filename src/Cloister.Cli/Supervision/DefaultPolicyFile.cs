@@ -1,5 +1,6 @@
 using Cloister.Attestation;
 using Cloister.Attestation.Policy;
+using Cloister.Cli.Commands;
 
 namespace Cloister.Cli.Supervision;
 
@@ -7,11 +8,7 @@ namespace Cloister.Cli.Supervision;
 /// <param name="Path">The policy file.</param>
 /// <param name="Action">"created", "updated", "unchanged" (serve's own file) or "operator" (not serve's: left alone).</param>
 /// <param name="AllowsSimulated">Whether the policy accepts simulated evidence.</param>
-internal sealed record PolicyOutcome(string Path, string Action, bool AllowsSimulated)
-{
-    /// <summary>Whether the file's content changed (the key broker must reload it).</summary>
-    public bool Changed => Action is "created" or "updated";
-}
+internal sealed record PolicyOutcome(string Path, string Action, bool AllowsSimulated);
 
 /// <summary>
 /// The embedded single-node attestation policy (<c>attestation-policy.json</c> in the data directory): written by
@@ -22,11 +19,25 @@ internal sealed record PolicyOutcome(string Path, string Action, bool AllowsSimu
 internal static class DefaultPolicyFile
 {
     /// <summary>The policy file's name in the data directory.</summary>
-    public const string FileName = "attestation-policy.json";
+    public const string FileName = KeyBrokerCommand.DefaultPolicyFileName;
 
     /// <summary>The worker writes the simulated attester's public key here (the private key never leaves it).</summary>
     public const string SimulatedAttesterPublicKeyFile = "simulated-attester.pub.pem";
 
+    /// <summary>
+    /// Before the broker starts (it needs a policy file): the embedded default with no worker pinned yet when there
+    /// is no file. <see cref="Ensure"/> pins the worker once it reported its measurement; the broker reloads the file.
+    /// </summary>
+    public static void EnsureExists(string dataDirectory)
+    {
+        var path = Path.Combine(dataDirectory, FileName);
+        if (!File.Exists(path))
+        {
+            Write(path, Default().Serialize());
+        }
+    }
+
+    /// <summary>Pins <paramref name="workerMeasurement"/> (and the simulated attester's key) in serve's own policy file.</summary>
     public static PolicyOutcome Ensure(string dataDirectory, string workerMeasurement)
     {
         var path = Path.Combine(dataDirectory, FileName);
@@ -57,10 +68,16 @@ internal static class DefaultPolicyFile
             return new PolicyOutcome(path, "unchanged", AllowsSimulated(policy));
         }
 
+        Write(path, json);
+        return new PolicyOutcome(path, existing is null ? "created" : "updated", AllowsSimulated(policy));
+    }
+
+    /// <summary>Replaces the file in one rename, so that the broker never reads half of it.</summary>
+    private static void Write(string path, string json)
+    {
         var temporary = path + ".tmp";
         File.WriteAllText(temporary, json);
         File.Move(temporary, path, overwrite: true);
-        return new PolicyOutcome(path, existing is null ? "created" : "updated", AllowsSimulated(policy));
     }
 
     // "simulated" is the explicit opt-in: without it, evidence signed by the local simulated attester is refused.

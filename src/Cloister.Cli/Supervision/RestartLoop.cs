@@ -20,7 +20,6 @@ internal sealed class RestartLoop : IAsyncDisposable
     private readonly CancellationTokenSource _stopping;
     private volatile ChildProcess _child;
     private Task _loop = Task.CompletedTask;
-    private volatile TaskCompletionSource? _planned;
 
     private RestartLoop(string what, ChildProcess first, Func<CancellationToken, Task<ChildProcess>> start, Action<ChildProcess, string> lost, CancellationToken serveStopping)
     {
@@ -44,15 +43,6 @@ internal sealed class RestartLoop : IAsyncDisposable
         var loop = new RestartLoop(what, first, start, lost, cancellationToken);
         loop._loop = loop.RunAsync();
         return loop;
-    }
-
-    /// <summary>Stops the current child gracefully and returns once the loop started the next one (e.g. to load a new policy).</summary>
-    public async Task RestartAsync(TimeSpan grace)
-    {
-        var restarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _planned = restarted;
-        await _child.StopAsync(grace);
-        await restarted.Task;
     }
 
     public async ValueTask DisposeAsync()
@@ -92,26 +82,15 @@ internal sealed class RestartLoop : IAsyncDisposable
 
             var reason = $"the {_what} (pid {child.Id}) exited with code {child.ExitCode}";
             _lost(child, reason);
-            var planned = Interlocked.Exchange(ref _planned, null);
-            if (planned is not null)
-            {
-                delay = TimeSpan.Zero;
-            }
-            else
-            {
-                Console.Error.WriteLine($"cloister: WARNING: {reason}; restarting it.{child.LastErrors()}");
-                delay = Stopwatch.GetElapsedTime(started) > StableUptime ? FirstDelay : delay;
-            }
-
+            Console.Error.WriteLine($"cloister: WARNING: {reason}; restarting it.{child.LastErrors()}");
+            delay = Stopwatch.GetElapsedTime(started) > StableUptime ? FirstDelay : delay;
             await child.DisposeAsync();
-            var restarted = await StartNextAsync(delay);
-            planned?.TrySetResult();
-            if (!restarted)
+            if (!await StartNextAsync(delay))
             {
                 return;
             }
 
-            delay = delay == TimeSpan.Zero ? FirstDelay : TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxDelay.Ticks));
+            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxDelay.Ticks));
         }
     }
 

@@ -41,6 +41,7 @@ internal sealed class ServeProcesses : IAsyncDisposable
 
         Directory.CreateDirectory(dataDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         var policyPath = Path.Combine(dataDirectory, DefaultPolicyFile.FileName);
+        DefaultPolicyFile.EnsureExists(dataDirectory);
         var broker = await BrokerSupervisor.StartAsync(dataDirectory, policyPath, cancellationToken);
         WorkerSupervisor? worker = null;
         try
@@ -60,12 +61,6 @@ internal sealed class ServeProcesses : IAsyncDisposable
             if (policy.AllowsSimulated)
             {
                 Console.Error.WriteLine($"cloister: WARNING: the attestation policy accepts SIMULATED evidence: keys are released to a worker that no hardware attests. Fine for a quickstart on a machine without a TEE, not for production (remove \"simulated\" from appraisal.allowedTees in {policy.Path}).");
-            }
-
-            if (policy.Changed)
-            {
-                // The broker started before the worker's measurement was known; it loads the policy at start.
-                await broker.RestartAsync();
             }
 
             return new ServeProcesses(worker.Transport, broker, worker, null);

@@ -21,11 +21,9 @@ internal static class WorkerAttestationStandIn
         return Convert.ToHexStringLower(hash.GetHashAndReset());
     }
 
-    public static IEvidenceProvider? Detect(string dataDirectory, string measurement, out string description)
+    public static IEvidenceProvider Detect(string dataDirectory, string measurement, out string description)
     {
-        _ = dataDirectory;
-        _ = measurement;
-        description = "none (stand-in until the evidence providers land)";
-        return null;
+        description = "simulated (stand-in detection: configfs-tsm and /dev/nsm are not probed yet)";
+        return SimulatedEvidenceProvider.LoadOrCreate(dataDirectory, measurement);
     }
 }

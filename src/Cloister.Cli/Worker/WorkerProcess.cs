@@ -31,7 +31,7 @@ internal static class WorkerProcess
         await using var host = new EnclaveHost(
             new HttpFrameTransport(http, settings.Broker),
             runtime.Options,
-            evidence is null ? null : new WorkerIdentity(evidence, measurement));
+            new WorkerIdentity(evidence, measurement));
 
         Console.WriteLine($"cloister worker: measurement {measurement}");
         Console.WriteLine($"cloister worker: evidence {evidenceDescription}");

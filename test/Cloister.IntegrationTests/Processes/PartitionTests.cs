@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
+using Cloister.Attestation;
+using Cloister.Attestation.Policy;
 using Cloister.Crypto;
 using Cloister.IntegrationTests.Support;
 using Cloister.KeyBroker;
@@ -61,8 +63,21 @@ public sealed partial class PartitionTests
         using var brokerData = TempDirectory.Create("remote-broker");
         using var workerData = TempDirectory.Create("remote-worker");
         using var routerData = TempDirectory.Create("remote-router");
-        await using var broker = await StartAsync(["keybroker", "--data-dir", brokerData.Path, "--urls", "http://127.0.0.1:0"], BrokerListening());
+        // The operator's policy on the broker's host: first with no worker, then pinning the worker once it said who it is.
+        var policyPath = Path.Combine(brokerData.Path, "policy.json");
+        var policy = new AttestationPolicyFile
+        {
+            Appraisal = new AppraisalPolicy { AllowedTees = new HashSet<TeeType> { TeeType.Simulated } },
+        };
+        await File.WriteAllTextAsync(policyPath, policy.Serialize());
+        await using var broker = await StartAsync(["keybroker", "--data-dir", brokerData.Path, "--policy", policyPath, "--urls", "http://127.0.0.1:0"], BrokerListening());
         await using var worker = await StartAsync(["worker", "--data-dir", workerData.Path, "--listen", "http://127.0.0.1:0", "--broker", broker.Url + "/v1/broker/frames"], WorkerListening());
+        var measurement = MeasurementLine().Match(worker.Output).Groups[1].Value;
+        await File.WriteAllTextAsync(policyPath, (policy with
+        {
+            SimulatedAttesterKey = await File.ReadAllTextAsync(Path.Combine(workerData.Path, "simulated-attester.pub.pem")),
+            Workers = [new WorkerRule(measurement, [AttestationPolicyFile.Any])],
+        }).Serialize());
         await using var server = await ServerProcess.StartAsync(routerData.Path, "--worker-url", worker.Url);
 
         await TokenizeAndRevealAsync(server, routerData.Path, "remote-value");
@@ -106,7 +121,7 @@ public sealed partial class PartitionTests
             if (listening.Match(line) is { Success: true } match)
             {
                 _ = DrainAsync(process.StandardOutput);
-                return new ChildCloister(process, match.Groups[1].Value);
+                return new ChildCloister(process, match.Groups[1].Value, output.ToString());
             }
         }
 
@@ -128,9 +143,15 @@ public sealed partial class PartitionTests
     [GeneratedRegex(@"^cloister worker: listening on (\S+)$")]
     private static partial Regex WorkerListening();
 
-    private sealed class ChildCloister(Process process, string url) : IAsyncDisposable
+    [GeneratedRegex(@"cloister worker: measurement ([0-9a-f]{96})")]
+    private static partial Regex MeasurementLine();
+
+    private sealed class ChildCloister(Process process, string url, string output) : IAsyncDisposable
     {
         public string Url { get; } = url.TrimEnd('/');
+
+        /// <summary>What it printed up to its listening line.</summary>
+        public string Output { get; } = output;
 
         public async ValueTask DisposeAsync()
         {
