@@ -1,3 +1,4 @@
+using System.Globalization;
 using Cloister.Sandbox.Backends;
 using Cloister.Sandbox.Pool;
 
@@ -15,7 +16,13 @@ internal sealed record FunctionSettings
     /// <summary>The warm pool's sizes and idle timeout.</summary>
     public SandboxPoolOptions Pool { get; init; } = new();
 
-    /// <summary>The settings that change what the worker is, as the worker measurement covers them.</summary>
-    public string Describe(ISandboxBackend? backend)
-        => $"backend={backend?.Name ?? "none"};unsandboxed={Unsandboxed};warm-min={Pool.MinPerFunction};warm-max={Pool.MaxPerFunction};warm-idle={(long)Pool.IdleTimeout.TotalSeconds}s";
+    /// <summary>The settings that change what the worker does, as the worker measurement covers them.</summary>
+    public IReadOnlyDictionary<string, string> MeasuredConfiguration(ISandboxBackend? backend) => new Dictionary<string, string>
+    {
+        ["sandbox"] = backend?.Name ?? "none",
+        ["unsandboxed"] = Unsandboxed ? "true" : "false",
+        ["warm-min"] = Pool.MinPerFunction.ToString(CultureInfo.InvariantCulture),
+        ["warm-max"] = Pool.MaxPerFunction.ToString(CultureInfo.InvariantCulture),
+        ["warm-idle-seconds"] = ((long)Pool.IdleTimeout.TotalSeconds).ToString(CultureInfo.InvariantCulture),
+    };
 }

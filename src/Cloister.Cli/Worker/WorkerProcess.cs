@@ -25,8 +25,8 @@ internal static class WorkerProcess
     {
         Directory.CreateDirectory(settings.DataDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         using var runtime = FunctionRuntime.Create(settings.DataDirectory, functionSettings);
-        var measurement = WorkerAttestationStandIn.ComputeMeasurement(AppContext.BaseDirectory, functionSettings.Describe(runtime.Backend));
-        var evidence = WorkerAttestationStandIn.Detect(settings.DataDirectory, measurement, out var evidenceDescription);
+        var measurement = WorkerMeasurement.Compute(AppContext.BaseDirectory, functionSettings.MeasuredConfiguration(runtime.Backend));
+        var evidence = EvidenceProviders.Detect(settings.DataDirectory, measurement, out var evidenceDescription);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
         await using var host = new EnclaveHost(
             new HttpFrameTransport(http, settings.Broker),
