@@ -1,4 +1,5 @@
 using System.Text;
+using Cloister.Attestation;
 using Cloister.Enclave.Attestation;
 
 namespace Cloister.Enclave.Tests.Attestation;
@@ -36,6 +37,10 @@ public sealed class NsmEvidenceProviderTests : IDisposable
         Assert.True(NsmMessages.TryParseAttestationResponse(Response(document), out byte[]? parsed, out _));
 
         Assert.Equal(document, parsed);
+        // Still the real signed document (its user_data is the recorder's, not ours); EXPECTED.md gives this time.
+        AttestationResult result = AttestationVerifiers.CreateDefault().Verify(
+            new EvidenceBundle(TeeType.Nitro, parsed, []), new AppraisalPolicy(), new DateTimeOffset(2022, 10, 13, 9, 0, 0, TimeSpan.Zero));
+        Assert.Equal(Verdict.Affirming, result.Verdict);
     }
 
     [Fact]
