@@ -1,4 +1,5 @@
 using Cloister.Protocol;
+using Cloister.Server.Http;
 
 namespace Cloister.Server.Functions;
 
@@ -17,7 +18,7 @@ internal static class InvocationErrors
     public static int StatusOf(string code) => code switch
     {
         _ when FunctionCaused.Contains(code) => StatusCodes.Status422UnprocessableEntity,
-        FunctionErrorCodes.SandboxUnavailable or EnclaveErrorCodes.KeyUnavailable or InvocationService.InterruptedCode => StatusCodes.Status503ServiceUnavailable,
+        FunctionErrorCodes.SandboxUnavailable or EnclaveErrorCodes.KeyUnavailable or InvocationService.InterruptedCode or Problems.WorkerUnavailableCode => StatusCodes.Status503ServiceUnavailable,
         _ => StatusCodes.Status500InternalServerError,
     };
 
@@ -35,6 +36,7 @@ internal static class InvocationErrors
         FunctionErrorCodes.SandboxUnavailable => "Sandbox unavailable",
         EnclaveErrorCodes.KeyUnavailable => "Keys unavailable",
         InvocationService.InterruptedCode => "Invocation interrupted",
+        Problems.WorkerUnavailableCode => "Enclave worker unavailable",
         _ => "Invocation failed",
     };
 }
