@@ -10,7 +10,8 @@ namespace Cloister.Protocol.Rings;
 /// <remarks>
 /// Writers take turns on the request ring (an async lock; a writer that finds the ring full blocks its thread,
 /// spinning then sleeping on the futex, until the worker frees slots). One dedicated background thread reads the
-/// response ring and completes the callers; while idle it spins for <see cref="RingOptions.SpinMicroseconds"/>
+/// response ring and completes the callers: when no other response is waiting it runs the caller's continuation
+/// itself (until that continuation's first real await), otherwise on the thread pool. While idle it spins for <see cref="RingOptions.SpinMicroseconds"/>
 /// after each message, then sleeps, waking every 100 ms to check that the worker is still alive (its closed flag
 /// and its process id). A worker that closed the file or whose process is gone fails the transport on its own;
 /// the supervisor calls <see cref="Fail"/> when it sees the process exit.
@@ -85,6 +86,15 @@ public sealed class RingFrameTransport : IFrameTransport, IAsyncDisposable
         {
             if (!_writeLock.Wait(0, CancellationToken.None))
             {
+                await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            if (Environment.CurrentManagedThreadId == _reader.ManagedThreadId && !_requests.HasRoomFor(request.Length))
+            {
+                // A caller continuing inline on the reader thread must never wait for room: the worker may be waiting
+                // for this very thread to drain responses. Move to the thread pool first.
+                _writeLock.Release();
+                await Task.Yield();
                 await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
             }
 
@@ -226,7 +236,9 @@ public sealed class RingFrameTransport : IFrameTransport, IAsyncDisposable
                     _responses.ReadBody(length, response, discard: status != 0, _context);
                     if (status == 0)
                     {
-                        pending.SetResult(response);
+                        // Nothing else waiting: run the caller's continuation here (saves a thread-pool hop, the
+                        // largest part of an idle round trip). Otherwise hand it to the pool and keep draining.
+                        pending.SetResult(response, inline: _responses.IsDrained);
                     }
                     else
                     {
