@@ -21,14 +21,14 @@ internal static class RingTransportLoad
         double scale = Option(args, "--scale", 1.0);
         int concurrency = (int)Option(args, "--concurrency", 4);
         int spin = (int)Option(args, "--spin", new RingOptions().SpinMicroseconds);
-        string[] kinds = Array.IndexOf(args, "--ring-only") >= 0 ? ["ring"] : ["ring", "uds", "tcp"];
+        string[] kinds = Array.IndexOf(args, "--ring-only") >= 0 ? ["ring", "ring-inline"] : ["ring", "ring-inline", "uds", "tcp"];
         Console.WriteLine($"# transport benchmark {DateTime.UtcNow:u}, {Environment.ProcessorCount} cores, scale {scale}, {concurrency} concurrent callers for throughput, ring spin {spin} µs");
         Console.WriteLine("| transport | size | round trips | p50 µs | p99 µs | mean µs | CPU µs/rt (both processes) | throughput msg/s (concurrent) | MB/s |");
         Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
         var p50s = new Dictionary<(string, int), double>();
         foreach (string kind in kinds)
         {
-            await using var peer = await Peer.StartAsync(kind, new RingOptions { SpinMicroseconds = spin });
+            await using var peer = await Peer.StartAsync(kind, new RingOptions { SpinMicroseconds = spin, InlineCompletions = kind == "ring-inline" });
             foreach (int size in Sizes)
             {
                 int roundTrips = (int)(scale * size switch { 64 => 200_000, 4096 => 100_000, _ => 20_000 });
@@ -39,7 +39,7 @@ internal static class RingTransportLoad
             }
         }
 
-        foreach (int size in kinds.Length > 1 ? Sizes : [])
+        foreach (int size in kinds.Contains("uds") ? Sizes : [])
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"p50 ratio at {size} B: uds/ring {p50s[("uds", size)] / p50s[("ring", size)]:F2}x, tcp/ring {p50s[("tcp", size)] / p50s[("ring", size)]:F2}x"));
@@ -142,12 +142,12 @@ internal static class RingTransportLoad
         {
             string address = kind switch
             {
-                "ring" => $"/dev/shm/cloister-bench-{Environment.ProcessId}",
+                "ring" or "ring-inline" => $"/dev/shm/cloister-bench-{Environment.ProcessId}",
                 "uds" => Path.Combine(Path.GetTempPath(), $"cloister-bench-{Environment.ProcessId}.sock"),
                 _ => "",
             };
             File.Delete(address is "" ? "/nonexistent" : address);
-            RingFrameTransport? ring = kind == "ring" ? RingFrameTransport.Create(address, ringOptions) : null;
+            RingFrameTransport? ring = kind.StartsWith("ring", StringComparison.Ordinal) ? RingFrameTransport.Create(address, ringOptions) : null;
 
             var start = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, UseShellExecute = false };
             if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet")
@@ -155,7 +155,7 @@ internal static class RingTransportLoad
                 start.ArgumentList.Add(typeof(RingTransportLoad).Assembly.Location);
             }
 
-            foreach (string arg in new[] { "transport-peer", kind, address })
+            foreach (string arg in new[] { "transport-peer", ring is null ? kind : "ring", address })
             {
                 start.ArgumentList.Add(arg);
             }
