@@ -41,8 +41,11 @@ internal static class RingTransportLoad
 
         foreach (int size in kinds.Contains("uds") ? Sizes : [])
         {
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"p50 ratio at {size} B: uds/ring {p50s[("uds", size)] / p50s[("ring", size)]:F2}x, tcp/ring {p50s[("tcp", size)] / p50s[("ring", size)]:F2}x"));
+            foreach (string ring in new[] { "ring", "ring-inline" })
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"p50 ratio at {size} B: uds/{ring} {p50s[("uds", size)] / p50s[(ring, size)]:F2}x, tcp/{ring} {p50s[("tcp", size)] / p50s[(ring, size)]:F2}x"));
+            }
         }
 
         return 0;
