@@ -63,7 +63,8 @@ public sealed class RingFrameServer : IAsyncDisposable
     /// <summary>Read requests and answer each with <paramref name="handler"/> (concurrently) until cancelled.</summary>
     /// <returns>
     /// A task that completes when serving stopped (cancelled, disposed, or the router went away) and the requests in
-    /// flight were answered; it faults with <see cref="InvalidDataException"/> when the request ring is corrupt.
+    /// flight were answered; it faults with <see cref="InvalidDataException"/> when the request ring is corrupt (or with
+    /// the error of a failed futex call).
     /// </returns>
     public Task RunAsync(IFrameHandler handler, CancellationToken cancellationToken)
     {
@@ -96,9 +97,10 @@ public sealed class RingFrameServer : IAsyncDisposable
         {
             await _run.ConfigureAwait(false);
         }
-        catch (InvalidDataException)
+#pragma warning disable CA1031 // Already reported by RunAsync's task.
+        catch (Exception)
+#pragma warning restore CA1031
         {
-            // Already reported by RunAsync's task.
         }
 
         lock (_writeLock)
@@ -153,7 +155,9 @@ public sealed class RingFrameServer : IAsyncDisposable
         {
             // Stopped.
         }
-        catch (InvalidDataException error)
+#pragma warning disable CA1031 // A corrupt ring or a failed futex call faults RunAsync's task instead of the process.
+        catch (Exception error)
+#pragma warning restore CA1031
         {
             failure = error;
         }

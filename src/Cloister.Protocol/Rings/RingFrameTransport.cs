@@ -257,9 +257,15 @@ public sealed class RingFrameTransport : IFrameTransport, IAsyncDisposable
         {
             // Failed or disposed: the failure already completed every caller.
         }
-        catch (Exception error) when (error is InvalidDataException or InvalidOperationException)
+        catch (InvalidDataException)
         {
             Fail("the response ring is corrupt");
+        }
+#pragma warning disable CA1031 // The reader must never die silently: callers would wait forever.
+        catch (Exception error)
+#pragma warning restore CA1031
+        {
+            Fail($"the response reader failed ({error.GetType().Name})");
         }
     }
 
