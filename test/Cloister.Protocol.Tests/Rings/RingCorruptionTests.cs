@@ -56,3 +56,40 @@ public sealed class RingCorruptionTests
         RandomAccess.Write(file, tail, control); // the reader notices at its next check (spin or 100 ms sleep)
     }
 }
+
+public sealed class RingHeaderFuzzTests
+{
+    [Fact]
+    public async Task Open_MutatedHeaders_EitherOpenOrAreRefusedCleanly()
+    {
+        await using var transport = RingFrameTransport.Create(RingPair.NewPath(), RingPair.Small);
+        var original = await File.ReadAllBytesAsync(transport.Path);
+        var random = new Random(5);
+        string path = transport.Path + ".fuzz";
+        try
+        {
+            for (int i = 0; i < 500; i++)
+            {
+                var mutated = (byte[])original.Clone();
+                for (int flips = random.Next(1, 4); flips > 0; flips--)
+                {
+                    mutated[random.Next(64)] ^= (byte)random.Next(1, 256);
+                }
+
+                await File.WriteAllBytesAsync(path, mutated);
+                try
+                {
+                    await using var server = RingFrameServer.Open(path);
+                }
+                catch (Exception error) when (error is InvalidDataException or InvalidOperationException)
+                {
+                    // Refused: the expected outcome for most mutations.
+                }
+            }
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+}
