@@ -39,9 +39,13 @@ internal sealed class PendingResponse : IValueTaskSource<byte[]>
     /// <summary>Take the right to complete this wait; false when someone else already did.</summary>
     public bool TryClaim() => Interlocked.Exchange(ref _claimed, 1) == 0;
 
-    /// <summary>Complete with the response (after <see cref="TryClaim"/>) and mark the instance reusable.</summary>
-    public void SetResult(byte[] response)
+    /// <summary>
+    /// Complete with the response (after <see cref="TryClaim"/>) and mark the instance reusable. With
+    /// <paramref name="inline"/> the caller's continuation runs on this thread before this returns.
+    /// </summary>
+    public void SetResult(byte[] response, bool inline)
     {
+        _core.RunContinuationsAsynchronously = !inline;
         _core.SetResult(response);
         Volatile.Write(ref _reusable, 1);
     }
@@ -55,6 +59,7 @@ internal sealed class PendingResponse : IValueTaskSource<byte[]>
         if (Volatile.Read(ref _reusable) == 1 && Pool.Count < MaxPooled)
         {
             _core.Reset();
+            _core.RunContinuationsAsynchronously = true;
             _claimed = 0;
             _reusable = 0;
             Owner = null;

@@ -103,7 +103,15 @@ internal sealed unsafe class RingFile : IDisposable
                 MaxConcurrency = BitConverter.ToInt32(header[ConcurrencyOffset..]),
                 SleepMilliseconds = BitConverter.ToInt32(header[SleepOffset..]),
             };
-            options.Validate();
+            try
+            {
+                options.Validate();
+            }
+            catch (ArgumentOutOfRangeException)
+            {
+                throw new InvalidDataException("The ring file's header holds sizes out of range.");
+            }
+
             if (stream.Length != FileLength(options))
             {
                 throw new InvalidDataException("The ring file's length does not match its header.");

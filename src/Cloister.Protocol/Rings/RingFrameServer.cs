@@ -6,8 +6,9 @@ namespace Cloister.Protocol.Rings;
 /// <summary>The worker's side: opens the file the router created and serves requests with a handler.</summary>
 /// <remarks>
 /// <see cref="RunAsync"/> starts one dedicated background thread that reads the request ring (spinning for
-/// <see cref="RingOptions.SpinMicroseconds"/> after each message, then sleeping on the futex) and hands each request
-/// to the thread pool, at most <see cref="RingOptions.MaxConcurrency"/> at once; past that the reader stops reading
+/// <see cref="RingOptions.SpinMicroseconds"/> after each message, then sleeping on the futex). A request with no other
+/// behind it runs on that thread until the handler's first real await (a synchronous handler therefore delays the
+/// next request by its own duration); requests that queue up go to the thread pool, at most <see cref="RingOptions.MaxConcurrency"/> at once; past that the reader stops reading
 /// and the router's writers wait on a full ring. Responses are written one at a time. The request memory passed
 /// to the handler is pooled: it is valid only until the handler's task completes. Serving ends when the token is
 /// cancelled, the server is disposed, or the router closed the file or exited.
@@ -62,7 +63,8 @@ public sealed class RingFrameServer : IAsyncDisposable
     /// <summary>Read requests and answer each with <paramref name="handler"/> (concurrently) until cancelled.</summary>
     /// <returns>
     /// A task that completes when serving stopped (cancelled, disposed, or the router went away) and the requests in
-    /// flight were answered; it faults with <see cref="InvalidDataException"/> when the request ring is corrupt.
+    /// flight were answered; it faults with <see cref="InvalidDataException"/> when the request ring is corrupt (or with
+    /// the error of a failed futex call).
     /// </returns>
     public Task RunAsync(IFrameHandler handler, CancellationToken cancellationToken)
     {
@@ -95,9 +97,10 @@ public sealed class RingFrameServer : IAsyncDisposable
         {
             await _run.ConfigureAwait(false);
         }
-        catch (InvalidDataException)
+#pragma warning disable CA1031 // Already reported by RunAsync's task.
+        catch (Exception)
+#pragma warning restore CA1031
         {
-            // Already reported by RunAsync's task.
         }
 
         lock (_writeLock)
@@ -130,7 +133,16 @@ public sealed class RingFrameServer : IAsyncDisposable
                     var (id, length, _) = _requests.ReadHeader(context);
                     byte[] request = ArrayPool<byte>.Shared.Rent(length);
                     _requests.ReadBody(length, request.AsSpan(0, length), discard: false, context);
-                    ThreadPool.UnsafeQueueUserWorkItem(RequestWork.Rent(this, handler, id, request, length, context), preferLocal: false);
+                    if (_requests.IsDrained)
+                    {
+                        // Nothing else waiting: handle it on this thread (until the handler's first real await),
+                        // saving a thread-pool hop; under load, requests go to the pool and run concurrently.
+                        _ = HandleAsync(handler, id, request, length, context);
+                    }
+                    else
+                    {
+                        ThreadPool.UnsafeQueueUserWorkItem(RequestWork.Rent(this, handler, id, request, length, context), preferLocal: false);
+                    }
                 }
                 catch
                 {
@@ -143,7 +155,9 @@ public sealed class RingFrameServer : IAsyncDisposable
         {
             // Stopped.
         }
-        catch (InvalidDataException error)
+#pragma warning disable CA1031 // A corrupt ring or a failed futex call faults RunAsync's task instead of the process.
+        catch (Exception error)
+#pragma warning restore CA1031
         {
             failure = error;
         }

@@ -10,7 +10,8 @@ namespace Cloister.Protocol.Rings;
 /// <remarks>
 /// Writers take turns on the request ring (an async lock; a writer that finds the ring full blocks its thread,
 /// spinning then sleeping on the futex, until the worker frees slots). One dedicated background thread reads the
-/// response ring and completes the callers; while idle it spins for <see cref="RingOptions.SpinMicroseconds"/>
+/// response ring and completes the callers, whose continuations run on the thread pool (or, with
+/// <see cref="RingOptions.InlineCompletions"/>, on the reader thread when no other response waits). While idle it spins for <see cref="RingOptions.SpinMicroseconds"/>
 /// after each message, then sleeps, waking every 100 ms to check that the worker is still alive (its closed flag
 /// and its process id). A worker that closed the file or whose process is gone fails the transport on its own;
 /// the supervisor calls <see cref="Fail"/> when it sees the process exit.
@@ -26,6 +27,7 @@ public sealed class RingFrameTransport : IFrameTransport, IAsyncDisposable
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly ConcurrentDictionary<long, PendingResponse> _pending = new();
     private readonly RouterWaitContext _context;
+    private readonly bool _inlineCompletions;
     private readonly Thread _reader;
     private readonly Lock _lifecycle = new();
     private bool _unmapped;
@@ -40,6 +42,7 @@ public sealed class RingFrameTransport : IFrameTransport, IAsyncDisposable
         _requests = file.RequestRing();
         _responses = file.ResponseRing();
         _context = new RouterWaitContext(this);
+        _inlineCompletions = file.Options.InlineCompletions;
         _reader = new Thread(ReadResponses) { IsBackground = true, Name = "cloister-ring-responses" };
         _reader.Start();
     }
@@ -85,6 +88,15 @@ public sealed class RingFrameTransport : IFrameTransport, IAsyncDisposable
         {
             if (!_writeLock.Wait(0, CancellationToken.None))
             {
+                await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            if (Environment.CurrentManagedThreadId == _reader.ManagedThreadId && !_requests.HasRoomFor(request.Length))
+            {
+                // A caller continuing inline on the reader thread must never wait for room: the worker may be waiting
+                // for this very thread to drain responses. Move to the thread pool first.
+                _writeLock.Release();
+                await Task.Yield();
                 await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
             }
 
@@ -226,7 +238,9 @@ public sealed class RingFrameTransport : IFrameTransport, IAsyncDisposable
                     _responses.ReadBody(length, response, discard: status != 0, _context);
                     if (status == 0)
                     {
-                        pending.SetResult(response);
+                        // Opted in and nothing else waiting: run the caller's continuation here (saves a thread-pool
+                        // hop). Otherwise hand it to the pool and keep draining.
+                        pending.SetResult(response, inline: _inlineCompletions && _responses.IsDrained);
                     }
                     else
                     {
@@ -243,9 +257,15 @@ public sealed class RingFrameTransport : IFrameTransport, IAsyncDisposable
         {
             // Failed or disposed: the failure already completed every caller.
         }
-        catch (Exception error) when (error is InvalidDataException or InvalidOperationException)
+        catch (InvalidDataException)
         {
             Fail("the response ring is corrupt");
+        }
+#pragma warning disable CA1031 // The reader must never die silently: callers would wait forever.
+        catch (Exception error)
+#pragma warning restore CA1031
+        {
+            Fail($"the response reader failed ({error.GetType().Name})");
         }
     }
 

@@ -25,6 +25,15 @@ public sealed record RingOptions
     public int MaxConcurrency { get; init; } = 64;
 
     /// <summary>
+    /// Router side: when no other response is waiting, run the caller's continuation on the response reader thread
+    /// (until its first real await) instead of the thread pool. Saves a thread-pool hop per round trip (see
+    /// docs/benchmarks.md), but a continuation that works synchronously for long — a SQLite commit, say — delays every
+    /// other response meanwhile, and one that blocks on another send deadlocks. Default false; for callers that await
+    /// and do little else (benchmarks, a dedicated client).
+    /// </summary>
+    public bool InlineCompletions { get; init; }
+
+    /// <summary>
     /// How long one futex sleep lasts before the sleeper re-checks its peer's liveness; it also bounds the delay a
     /// lost wake-up could cause. Tests raise it to prove wake-ups are not lost.
     /// </summary>
