@@ -81,6 +81,19 @@ public sealed class HpkeRoundTripTests
     }
 
     [Fact]
+    public void Dispose_ZeroesTheScheduleSecrets()
+    {
+        HpkeSecrets secrets = Hpke.Hpke.KeySchedule(RandomNumberGenerator.GetBytes(32), Info, HpkeAead.Aes256Gcm);
+        Assert.Contains(secrets.ExporterSecret, b => b != 0);
+
+        secrets.Dispose();
+
+        Assert.All(secrets.Key, b => Assert.Equal(0, b));
+        Assert.All(secrets.BaseNonce, b => Assert.Equal(0, b));
+        Assert.All(secrets.ExporterSecret, b => Assert.Equal(0, b));
+    }
+
+    [Fact]
     public void FromPrivateKey_ReproducesAGeneratedKeyPair()
     {
         using HpkeKeyPair generated = HpkeKeyPair.Generate();

@@ -50,7 +50,8 @@ internal sealed class BrokerHarness : IDisposable
 
     public string PolicyPath => Path.Combine(Directory, "attestation-policy.json");
 
-    public ManualClock Clock { get; } = new(DateTimeOffset.FromUnixTimeSeconds(1_790_000_000));
+    /// <summary>The broker's clock; it starts at the real time because workers made by LocalAttestation date their evidence by the system clock.</summary>
+    public ManualClock Clock { get; } = new(DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds()));
 
     public ECDsa AttesterKey { get; }
 

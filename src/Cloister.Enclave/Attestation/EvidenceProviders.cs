@@ -16,15 +16,16 @@ public static partial class EvidenceProviders
     /// <param name="description">What was chosen and why, for the start-up log.</param>
     public static IEvidenceProvider Detect(string dataDirectory, string workerMeasurement, out string description)
     {
-        return Detect(dataDirectory, workerMeasurement, ConfigfsTsmEvidenceProvider.DefaultRoot, NsmEvidenceProvider.DefaultDevicePath, out description);
+        return Detect(dataDirectory, workerMeasurement, ConfigfsTsmEvidenceProvider.DefaultRoot, ConfigfsReportDirectories.Instance, NsmEvidenceProvider.DefaultDevicePath, out description);
     }
 
-    internal static IEvidenceProvider Detect(string dataDirectory, string workerMeasurement, string configfsRoot, string nsmDevice, out string description)
+    internal static IEvidenceProvider Detect(
+        string dataDirectory, string workerMeasurement, string configfsRoot, IReportDirectories configfsDirectories, string nsmDevice, out string description)
     {
         string? configfsProblem = null;
         if (Directory.Exists(configfsRoot) && Access(configfsRoot, WriteOk) == 0)
         {
-            var configfs = new ConfigfsTsmEvidenceProvider(configfsRoot);
+            var configfs = new ConfigfsTsmEvidenceProvider(configfsRoot, configfsDirectories);
             try
             {
                 description = $"{configfs.Tee} evidence through configfs-tsm at {configfsRoot}";
@@ -43,7 +44,7 @@ public static partial class EvidenceProviders
         }
 
         var simulated = SimulatedEvidenceProvider.LoadOrCreate(dataDirectory, workerMeasurement);
-        description = $"SIMULATED evidence (no TEE interface: neither {configfsRoot} nor {nsmDevice}{configfsProblem}), signed by {Path.Combine(dataDirectory, SimulatedEvidenceProvider.KeyFileName)}";
+        description = $"SIMULATED evidence (no usable TEE interface at {configfsRoot} or {nsmDevice}{configfsProblem}), signed by {Path.Combine(dataDirectory, SimulatedEvidenceProvider.KeyFileName)}";
         return simulated;
     }
 
