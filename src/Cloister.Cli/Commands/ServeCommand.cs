@@ -27,7 +27,7 @@ internal static class ServeCommand
         var workerLink = new Option<string?>("--worker-transport") { Description = "How serve talks to the worker it starts: ring (default) or http (loopback).", Hidden = true };
         workerLink.AcceptOnlyFromAmong("ring", "http");
         var functions = new FunctionOptions();
-        var command = new Command("serve", "Run the Cloister server.") { urls, tlsCert, tlsKey, selfSigned, insecure, fullSync, retention, workerUrl, workerLink };
+        var command = new Command("serve", "Run the Cloister server: the router, with the key broker and the enclave worker as child processes.") { urls, tlsCert, tlsKey, selfSigned, insecure, fullSync, retention, workerUrl, workerLink };
         functions.AddTo(command);
         command.SetHandler(async (parse, cancellationToken) =>
         {
