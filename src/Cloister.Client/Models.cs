@@ -77,4 +77,9 @@ public sealed record Problem(string? Type, string? Title, int? Status, string? D
 [JsonSerializable(typeof(InvocationAccepted))]
 [JsonSerializable(typeof(InvocationInfo))]
 [JsonSerializable(typeof(Problem))]
+[JsonSerializable(typeof(Sealed.WorkerAttestationInfo))]
+[JsonSerializable(typeof(Sealed.SealedTokenizeBody))]
+[JsonSerializable(typeof(Sealed.SealedRevealBody))]
+[JsonSerializable(typeof(Sealed.SealedRevealedBody))]
+[JsonSerializable(typeof(Sealed.SealedInvokeBody))]
 public sealed partial class ClientJsonContext : JsonSerializerContext;
