@@ -82,4 +82,5 @@ public sealed record Problem(string? Type, string? Title, int? Status, string? D
 [JsonSerializable(typeof(Sealed.SealedRevealBody))]
 [JsonSerializable(typeof(Sealed.SealedRevealedBody))]
 [JsonSerializable(typeof(Sealed.SealedInvokeBody))]
+[JsonSerializable(typeof(Sealed.SealedInvocationResult))]
 public sealed partial class ClientJsonContext : JsonSerializerContext;
