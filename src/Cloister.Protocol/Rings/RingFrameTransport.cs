@@ -1,59 +1,274 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+
 namespace Cloister.Protocol.Rings;
-
-// CONTRACT STUB (issue 5): the public API of the shared-memory ring transport between the router and
-// the enclave worker. The ring helper replaces the bodies. One shared memory file holds two
-// single-producer/single-consumer rings: requests (router -> worker) and responses (worker -> router).
-
-/// <summary>Sizes of the rings in the shared memory file.</summary>
-public sealed record RingOptions
-{
-    /// <summary>Bytes per slot (a message larger than one slot spans several).</summary>
-    public int SlotSize { get; init; } = 4096;
-
-    /// <summary>Slots per ring (a power of two).</summary>
-    public int SlotCount { get; init; } = 256;
-}
 
 /// <summary>
 /// The router's side: creates the shared memory file, sends request frames and matches response frames
-/// to their callers (many callers may send concurrently).
+/// to their callers (many callers may send concurrently). Layout and protocol: docs/design/rings.md.
 /// </summary>
+/// <remarks>
+/// Writers take turns on the request ring (an async lock; a writer that finds the ring full blocks its thread,
+/// spinning then sleeping on the futex, until the worker frees slots). One dedicated background thread reads the
+/// response ring and completes the callers; while idle it spins for <see cref="RingOptions.SpinMicroseconds"/>
+/// after each message, then sleeps, waking every 100 ms to check that the worker is still alive (its closed flag
+/// and its process id). A worker that closed the file or whose process is gone fails the transport on its own;
+/// the supervisor calls <see cref="Fail"/> when it sees the process exit.
+/// </remarks>
 public sealed class RingFrameTransport : IFrameTransport, IAsyncDisposable
 {
-    private RingFrameTransport()
+    /// <summary>The status a worker writes when its handler threw instead of answering.</summary>
+    internal const int StatusHandlerFailed = 1;
+
+    private readonly RingFile _file;
+    private readonly SpscRing _requests;
+    private readonly SpscRing _responses;
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly ConcurrentDictionary<long, PendingResponse> _pending = new();
+    private readonly RouterWaitContext _context;
+    private readonly Thread _reader;
+    private readonly Lock _lifecycle = new();
+    private bool _unmapped;
+    private long _nextId;
+    private volatile string? _failure;
+    private int _disposed;
+
+    private RingFrameTransport(string path, RingFile file)
     {
+        Path = path;
+        _file = file;
+        _requests = file.RequestRing();
+        _responses = file.ResponseRing();
+        _context = new RouterWaitContext(this);
+        _reader = new Thread(ReadResponses) { IsBackground = true, Name = "cloister-ring-responses" };
+        _reader.Start();
     }
 
     /// <summary>The shared memory file the worker opens (pass it on the worker's command line).</summary>
-    public string Path => throw new NotImplementedException();
+    public string Path { get; }
 
-    /// <summary>Create the file at <paramref name="path"/> (0600) and the rings in it.</summary>
-    public static RingFrameTransport Create(string path, RingOptions? options = null) => throw new NotImplementedException();
-
-    /// <inheritdoc />
-    /// <exception cref="TransportUnavailableException">The worker is gone (see <see cref="Fail"/>) or the transport is disposed.</exception>
-    public ValueTask<byte[]> SendAsync(ReadOnlyMemory<byte> request, CancellationToken cancellationToken) => throw new NotImplementedException();
-
-    /// <summary>The worker died: fail every in-flight and later send with <see cref="TransportUnavailableException"/>.</summary>
-    public void Fail(string reason) => throw new NotImplementedException();
-
-    /// <summary>Fails pending sends, unmaps and deletes the file.</summary>
-    public ValueTask DisposeAsync() => throw new NotImplementedException();
-}
-
-/// <summary>The worker's side: opens the file the router created and serves requests with a handler.</summary>
-public sealed class RingFrameServer : IAsyncDisposable
-{
-    private RingFrameServer()
+    /// <summary>Create the file at <paramref name="path"/> (0600; an existing file is replaced) and the rings in it.</summary>
+    /// <exception cref="PlatformNotSupportedException">Not Linux on x64 or arm64 (the rings need futexes).</exception>
+    public static RingFrameTransport Create(string path, RingOptions? options = null)
     {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!Futex.IsSupported)
+        {
+            throw new PlatformNotSupportedException("The shared memory rings need Linux on x64 or arm64.");
+        }
+
+        return new RingFrameTransport(path, RingFile.Create(path, options ?? new RingOptions()));
     }
 
-    /// <summary>Open the shared memory file at <paramref name="path"/>.</summary>
-    public static RingFrameServer Open(string path) => throw new NotImplementedException();
+    /// <inheritdoc />
+    /// <remarks>
+    /// The request is copied into the ring before the first await that can wait for the worker, so the caller may
+    /// reuse its buffer once the returned task completes. Cancellation abandons only this request: once written it
+    /// stays in the ring, and its response is discarded when it arrives.
+    /// </remarks>
+    /// <exception cref="TransportUnavailableException">
+    /// The worker is gone (see <see cref="Fail"/>), the transport is disposed, or the worker's handler failed.
+    /// </exception>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<byte[]> SendAsync(ReadOnlyMemory<byte> request, CancellationToken cancellationToken)
+    {
+        ThrowIfFailed();
+        if (request.Length > _file.Options.MaxMessageBytes)
+        {
+            throw new ArgumentException("The request is larger than the ring's MaxMessageBytes.", nameof(request));
+        }
 
-    /// <summary>Read requests and answer each with <paramref name="handler"/> (concurrently) until cancelled.</summary>
-    public Task RunAsync(IFrameHandler handler, CancellationToken cancellationToken) => throw new NotImplementedException();
+        cancellationToken.ThrowIfCancellationRequested();
+        var pending = PendingResponse.Rent(this, Interlocked.Increment(ref _nextId));
+        _pending[pending.Id] = pending;
+        try
+        {
+            if (!_writeLock.Wait(0, CancellationToken.None))
+            {
+                await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
 
-    /// <summary>Stops serving and unmaps the file.</summary>
-    public ValueTask DisposeAsync() => throw new NotImplementedException();
+            try
+            {
+                ThrowIfFailed();
+                _requests.Write(pending.Id, 0, request.Span, _context);
+            }
+            finally
+            {
+                _writeLock.Release();
+            }
+        }
+        catch (Exception error)
+        {
+            Abandon(pending);
+            if (error is OperationCanceledException or TransportUnavailableException)
+            {
+                throw;
+            }
+
+            throw Unavailable(error);
+        }
+
+        // Fail may have run between the dictionary insert and the write; it completes whatever it finds, and this
+        // re-check completes what it may have missed.
+        if (_failure is not null)
+        {
+            Abandon(pending);
+        }
+
+        byte[] response;
+        using (cancellationToken.UnsafeRegister(static (state, token) => ((PendingResponse)state!).Owner!.Cancel((PendingResponse)state!, token), pending))
+        {
+            response = await pending.Task.ConfigureAwait(false);
+        }
+
+        pending.Return(); // after the registration is gone: a late cancellation must not touch a reused instance
+        return response;
+    }
+
+    /// <summary>How often a sender found the request ring full and waited (tests and diagnostics).</summary>
+    internal long RequestRingFullWaits => _requests.Waits;
+
+    /// <summary>How often the response reader slept on the futex (tests and diagnostics).</summary>
+    internal long ResponseReaderSleeps => _responses.Sleeps;
+
+    /// <summary>The worker died: fail every in-flight and later send with <see cref="TransportUnavailableException"/>.</summary>
+    /// <remarks>Idempotent; the first reason is kept. Wakes a writer waiting on a full ring so it fails too.</remarks>
+    public void Fail(string reason)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(reason);
+        if (Interlocked.CompareExchange(ref _failure, reason, null) is not null)
+        {
+            return;
+        }
+
+        foreach (var pending in _pending.Values)
+        {
+            Abandon(pending);
+        }
+
+        lock (_lifecycle)
+        {
+            if (!_unmapped)
+            {
+                _file.WakeAll();
+            }
+        }
+    }
+
+    /// <summary>Fails pending sends, unmaps and deletes the file.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        Fail("the ring transport was disposed");
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        Volatile.Write(ref _file.RouterClosed, 1);
+        _file.WakeAll();
+        await Task.Run(_reader.Join).ConfigureAwait(false);
+
+        // A writer blocked on a full ring leaves as soon as it sees the failure; wait for it before unmapping.
+        await _writeLock.WaitAsync().ConfigureAwait(false);
+        lock (_lifecycle)
+        {
+            _unmapped = true;
+            _file.Dispose();
+        }
+
+        _writeLock.Release(); // a sender queued behind the lock sees the failure and throws
+        File.Delete(Path);
+    }
+
+    internal void Cancel(PendingResponse pending, CancellationToken token)
+    {
+        if (pending.TryClaim())
+        {
+            _pending.TryRemove(new KeyValuePair<long, PendingResponse>(pending.Id, pending));
+            pending.SetException(new OperationCanceledException(token));
+        }
+    }
+
+    private void Abandon(PendingResponse pending)
+    {
+        _pending.TryRemove(new KeyValuePair<long, PendingResponse>(pending.Id, pending));
+        if (pending.TryClaim())
+        {
+            pending.SetException(Unavailable(null));
+        }
+    }
+
+    private TransportUnavailableException Unavailable(Exception? inner)
+    {
+        string message = $"The enclave worker is unavailable: {_failure ?? "the ring transport failed"}.";
+        return inner is null ? new TransportUnavailableException(message) : new TransportUnavailableException(message, inner);
+    }
+
+    private void ThrowIfFailed()
+    {
+        if (_failure is not null)
+        {
+            throw Unavailable(null);
+        }
+    }
+
+    private void ReadResponses()
+    {
+        try
+        {
+            while (_failure is null)
+            {
+                var (id, length, status) = _responses.ReadHeader(_context);
+                if (_pending.TryRemove(id, out var pending) && pending.TryClaim())
+                {
+                    var response = status == 0 ? GC.AllocateUninitializedArray<byte>(length) : [];
+                    _responses.ReadBody(length, response, discard: status != 0, _context);
+                    if (status == 0)
+                    {
+                        pending.SetResult(response);
+                    }
+                    else
+                    {
+                        pending.SetException(new TransportUnavailableException("The enclave worker failed to handle the request."));
+                    }
+                }
+                else
+                {
+                    _responses.ReadBody(length, default, discard: true, _context); // cancelled or unknown: drop it
+                }
+            }
+        }
+        catch (TransportUnavailableException)
+        {
+            // Failed or disposed: the failure already completed every caller.
+        }
+        catch (Exception error) when (error is InvalidDataException or InvalidOperationException)
+        {
+            Fail("the response ring is corrupt");
+        }
+    }
+
+    /// <summary>Stops waits when the transport failed, and fails it when the worker closed the file or exited.</summary>
+    private sealed class RouterWaitContext(RingFrameTransport transport) : RingWaitContext
+    {
+        public override void ThrowIfStopped()
+        {
+            var file = transport._file;
+            if (transport._failure is null)
+            {
+                int pid = Volatile.Read(ref file.WorkerPid);
+                if (Volatile.Read(ref file.WorkerClosed) != 0)
+                {
+                    transport.Fail("the worker closed the ring");
+                }
+                else if (pid != 0 && !Futex.ProcessExists(pid))
+                {
+                    transport.Fail("the worker process is gone");
+                }
+            }
+
+            transport.ThrowIfFailed();
+        }
+    }
 }

@@ -1,0 +1,64 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Cloister.Crypto.Hpke;
+
+/// <summary>
+/// Single-shot sealing with our wire format: <c>0x01 ‖ aead id (1 byte) ‖ enc (65 bytes) ‖ ciphertext</c>,
+/// HPKE info = <c>"cloister/" + purpose + "/v1"</c>. Used for everything sealed to a worker or a client.
+/// </summary>
+/// <remarks>
+/// The header needs no extra binding: the aead id is part of the HPKE suite_id and enc is part of the KEM context,
+/// so changing either changes the keys and the box no longer authenticates.
+/// </remarks>
+public static class SealedBox
+{
+    /// <summary>The format version byte.</summary>
+    public const byte Version = 0x01;
+
+    /// <summary>Bytes a box adds to its plaintext: header, enc and the AEAD tag.</summary>
+    public const int Overhead = HeaderSize + HpkeContext.TagSize;
+
+    private const int HeaderSize = 2 + DhKemP256.PublicKeySize;
+
+    /// <summary>Seal <paramref name="plaintext"/> to <paramref name="recipientPublicKey"/> (AES-256-GCM unless told otherwise).</summary>
+    /// <exception cref="CryptographicException">The recipient key is not a valid P-256 point.</exception>
+    public static byte[] Seal(ReadOnlySpan<byte> recipientPublicKey, string purpose, ReadOnlySpan<byte> aad, ReadOnlySpan<byte> plaintext, HpkeAead aead = HpkeAead.Aes256Gcm)
+    {
+        byte[] info = Info(purpose);
+        using HpkeSenderContext sender = Hpke.SetupBaseSender(recipientPublicKey, info, aead, out byte[] enc);
+        byte[] ciphertext = sender.Seal(aad, plaintext);
+        return [Version, (byte)aead, .. enc, .. ciphertext];
+    }
+
+    /// <summary>Open a box; throws <see cref="CryptographicException"/> when it is malformed or does not authenticate.</summary>
+    public static byte[] Open(HpkeKeyPair recipient, string purpose, ReadOnlySpan<byte> aad, ReadOnlySpan<byte> box)
+    {
+        ArgumentNullException.ThrowIfNull(recipient);
+        byte[] info = Info(purpose);
+        if (box.Length < Overhead)
+        {
+            throw new CryptographicException("Sealed box is too short.");
+        }
+
+        if (box[0] != Version)
+        {
+            throw new CryptographicException("Sealed box has an unknown version.");
+        }
+
+        HpkeAead aead = box[1] switch
+        {
+            (byte)HpkeAead.Aes128Gcm => HpkeAead.Aes128Gcm,
+            (byte)HpkeAead.Aes256Gcm => HpkeAead.Aes256Gcm,
+            _ => throw new CryptographicException("Sealed box has an unknown AEAD."),
+        };
+        using HpkeRecipientContext context = Hpke.SetupBaseRecipient(box.Slice(2, DhKemP256.PublicKeySize), recipient, info, aead);
+        return context.Open(aad, box[HeaderSize..]);
+    }
+
+    private static byte[] Info(string purpose)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(purpose);
+        return Encoding.UTF8.GetBytes("cloister/" + purpose + "/v1");
+    }
+}
