@@ -1,4 +1,5 @@
 using Cloister.Enclave;
+using Cloister.Enclave.Attestation;
 using Cloister.Enclave.Functions;
 using Cloister.KeyBroker;
 using Cloister.Protocol;
@@ -53,7 +54,8 @@ internal sealed class InProcessPartition : IAsyncDisposable
     /// <summary>Which backend is used, or what to install.</summary>
     public string BackendMessage { get; }
 
-    public static InProcessPartition Open(string dataDirectory, FunctionSettings? functions = null)
+    /// <summary>Opens the partition; <paramref name="identity"/> gives the enclave an attested identity (sealed operations), which it disposes.</summary>
+    public static InProcessPartition Open(string dataDirectory, FunctionSettings? functions = null, WorkerIdentity? identity = null)
     {
         functions ??= new FunctionSettings();
         Directory.CreateDirectory(dataDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
@@ -78,7 +80,7 @@ internal sealed class InProcessPartition : IAsyncDisposable
             Pool = functions.Pool,
             PackageDirectory = packages,
             DataDirectory = Path.GetFullPath(dataDirectory),
-        });
+        }, identity);
         return new InProcessPartition(masterKey, enclave, packages, backend, message);
     }
 
