@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
 using Cloister.Enclave;
+using Cloister.Enclave.Attestation;
 using Cloister.KeyBroker;
 using Cloister.Protocol;
 
@@ -53,7 +54,9 @@ public class TokenFormatBenchmarks
         // The frame benchmarks run against a real broker and master key file, keys loaded once.
         _dataDirectory = Directory.CreateTempSubdirectory("cloister-bench-").FullName;
         _masterKey = new FileMasterKeyProvider(new FileMasterKeyProviderOptions { DataDirectory = _dataDirectory });
-        _enclave = new EnclaveHost(new InProcessTransport(new KeyBrokerHost(_masterKey)));
+        var attestation = LocalAttestation.CreateSimulated(_dataDirectory);
+        var broker = new KeyBrokerHost(_masterKey, ReleasePolicySource.Fixed(attestation.Policy), new KeyBrokerOptions { DataDirectory = _dataDirectory });
+        _enclave = new EnclaveHost(new InProcessTransport(broker), null, attestation.Identity);
         var created = (CreateTenantKeysResponse)EnclaveCodec.DecodeResponse(
             await _enclave.HandleAsync(EnclaveCodec.Encode(new CreateTenantKeysRequest { TenantId = Tenant }), CancellationToken.None))!;
         await _enclave.HandleAsync(EnclaveCodec.Encode(new FingerprintRequest("warm-up") { TenantId = Tenant, Keys = created.Keys }), CancellationToken.None);

@@ -54,13 +54,18 @@ internal sealed class InProcessPartition : IAsyncDisposable
     /// <summary>Which backend is used, or what to install.</summary>
     public string BackendMessage { get; }
 
-    /// <summary>Opens the partition; <paramref name="identity"/> gives the enclave an attested identity (sealed operations), which it disposes.</summary>
-    public static InProcessPartition Open(string dataDirectory, FunctionSettings? functions = null, WorkerIdentity? identity = null)
+    public static InProcessPartition Open(string dataDirectory, FunctionSettings? functions = null)
     {
         functions ??= new FunctionSettings();
         Directory.CreateDirectory(dataDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         var masterKey = new FileMasterKeyProvider(new FileMasterKeyProviderOptions { DataDirectory = dataDirectory });
-        var broker = new InProcessTransport(new KeyBrokerHost(masterKey));
+
+        // Keys are released only to an attested worker, in-process too: simulated evidence under a policy that accepts only it.
+        var attestation = LocalAttestation.CreateSimulated(dataDirectory);
+        var broker = new InProcessTransport(new KeyBrokerHost(
+            masterKey,
+            ReleasePolicySource.Fixed(attestation.Policy),
+            new KeyBrokerOptions { DataDirectory = dataDirectory }));
 
         var message = UnsandboxedBackend.Warning;
         var backend = functions switch
@@ -80,7 +85,7 @@ internal sealed class InProcessPartition : IAsyncDisposable
             Pool = functions.Pool,
             PackageDirectory = packages,
             DataDirectory = Path.GetFullPath(dataDirectory),
-        }, identity);
+        }, attestation.Identity);
         return new InProcessPartition(masterKey, enclave, packages, backend, message);
     }
 

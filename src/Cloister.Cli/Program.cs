@@ -18,6 +18,7 @@ foreach (var command in AdminCommands.Build())
 
 root.Subcommands.Add(AuditCommands.Build());
 root.Subcommands.Add(AttestCommand.Build());
+root.Subcommands.Add(KeyBrokerCommand.Build());
 root.Subcommands.Add(BenchCommand.Build());
 var parse = root.Parse(args.Length == 0 ? ["--help"] : args);
 if (parse.Errors.Count > 0)

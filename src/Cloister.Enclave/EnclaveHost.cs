@@ -13,8 +13,9 @@ namespace Cloister.Enclave;
 /// <para>Keys: the host keeps a keyring of unwrapped tenant keys. A request that needs a key it does
 /// not hold is answered <see cref="KeysRequiredResponse"/> unless it carries
 /// <see cref="EnclaveRequest.Keys"/>, in which case the host has the key broker (reached through
-/// <c>keyBroker</c>) unwrap the ones it lacks, caches them and proceeds. Disposing the host zeroes the
-/// keyring.</para>
+/// <c>keyBroker</c>) release the ones it lacks, caches them and proceeds. Release needs the worker's
+/// <see cref="WorkerIdentity"/>: the host attests with it and opens the keys sealed to its public key;
+/// without one every key load is <c>key-unavailable</c>. Disposing the host zeroes the keyring.</para>
 /// <para>Failures: a malformed frame or field is <c>bad-request</c>; a key that cannot be loaded is
 /// <c>key-unavailable</c>; a bug is <c>internal</c>. Nothing but cancellation of the caller's token
 /// escapes to the transport, and no error detail contains a value.</para>
@@ -57,7 +58,7 @@ public sealed class EnclaveHost : IFrameHandler, IDisposable, IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(keyBroker);
         Identity = identity;
-        _broker = new KeyBrokerClient(keyBroker);
+        _broker = new KeyBrokerClient(keyBroker, identity);
         _operations = new TokenOperations(_keyring);
         _functions = new FunctionHost(functions, _operations);
     }
@@ -97,6 +98,7 @@ public sealed class EnclaveHost : IFrameHandler, IDisposable, IAsyncDisposable
     {
         await _functions.DisposeAsync().ConfigureAwait(false);
         _keyring.Dispose();
+        _broker.Dispose();
         Identity?.Dispose();
     }
 
@@ -106,6 +108,7 @@ public sealed class EnclaveHost : IFrameHandler, IDisposable, IAsyncDisposable
         // Sync-over-async only here: callers that cannot await still must not leave sandboxes running.
         _functions.DisposeAsync().AsTask().GetAwaiter().GetResult();
         _keyring.Dispose();
+        _broker.Dispose();
         Identity?.Dispose();
     }
 
@@ -343,13 +346,13 @@ public sealed class EnclaveHost : IFrameHandler, IDisposable, IAsyncDisposable
             return null;
         }
 
-        var response = await _broker.SendAsync(new UnwrapKeysRequest(missing) { TenantId = request.TenantId }, cancellationToken);
-        if (response is not UnwrapKeysResponse { Keys: { } keys })
+        var (keys, error) = await _broker.UnwrapAsync(request.TenantId, missing, cancellationToken);
+        if (keys is null)
         {
-            return BrokerFailed(response);
+            return error!.Code == KeyBrokerClient.NoIdentity ? KeyUnavailable(error.Detail) : BrokerFailed(new BrokerErrorResponse(error));
         }
 
-        _keyring.Add(request.TenantId, keys.Where(key => key?.Purpose is not null && key.Key is not null));
+        _keyring.Add(request.TenantId, keys);
         return null;
     }
 

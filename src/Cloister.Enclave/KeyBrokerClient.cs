@@ -1,11 +1,28 @@
 using System.Security.Cryptography;
+using Cloister.Crypto.Hpke;
+using Cloister.Enclave.Attestation;
 using Cloister.Protocol;
 
 namespace Cloister.Enclave;
 
-/// <summary>The enclave's typed view of the key broker: encodes requests, sends them, decodes responses.</summary>
-internal sealed class KeyBrokerClient(IFrameTransport transport)
+/// <summary>
+/// The enclave's typed view of the key broker: encodes requests, sends them, decodes responses, and runs the
+/// attestation exchange transparently when keys are to be released.
+/// </summary>
+/// <remarks>
+/// Unwrapping needs an attested session: the client attests (challenge → evidence over claims carrying the
+/// nonce and the worker's HPKE public key → session) when it has none, and once more when the broker answers
+/// <c>attestation-required</c> (the session expired or the broker restarted). Released keys arrive sealed to
+/// the worker's public key and are opened with its private key; the opened buffers are zeroed.
+/// </remarks>
+internal sealed class KeyBrokerClient(IFrameTransport transport, WorkerIdentity? identity) : IDisposable
 {
+    /// <summary>The code returned when the worker has no identity to attest with.</summary>
+    public const string NoIdentity = "no-worker-identity";
+
+    private readonly SemaphoreSlim _attesting = new(1, 1);
+    private string? _session;
+
     /// <summary>Send a request; transport failures and unreadable frames become <see cref="BrokerErrorResponse"/>.</summary>
     public async Task<BrokerResponse> SendAsync(BrokerRequest request, CancellationToken cancellationToken)
     {
@@ -20,19 +37,119 @@ internal sealed class KeyBrokerClient(IFrameTransport transport)
         }
         catch (Exception)
         {
-            return Error("The key broker could not be reached.");
+            return Error(BrokerErrorCodes.Internal, "The key broker could not be reached.");
+        }
+
+        return BrokerCodec.DecodeResponse(frame) ?? Error(BrokerErrorCodes.Internal, "The key broker sent an unreadable response.");
+    }
+
+    /// <summary>
+    /// Have the broker release <paramref name="keys"/> of <paramref name="tenantId"/> to this worker: the opened keys
+    /// (the caller takes ownership and zeroes them), or the error that stopped the release.
+    /// </summary>
+    public async Task<(IReadOnlyList<UnwrappedKey>? Keys, BrokerError? Error)> UnwrapAsync(string tenantId, IReadOnlyList<WrappedKey> keys, CancellationToken cancellationToken)
+    {
+        if (identity is null)
+        {
+            return (null, new BrokerError(NoIdentity, "This worker has no attestation identity; the key broker releases keys only to an attested worker."));
+        }
+
+        for (var attempt = 0; ; attempt++)
+        {
+            var session = _session;
+            if (session is null)
+            {
+                var attested = await AttestAsync(identity, cancellationToken);
+                if (attested.Error is not null)
+                {
+                    return (null, attested.Error);
+                }
+
+                session = attested.Session!;
+            }
+
+            var response = await SendAsync(new UnwrapKeysRequest(keys, session) { TenantId = tenantId }, cancellationToken);
+            switch (response)
+            {
+                case UnwrapKeysResponse { SealedKeys: { } sealedKeys }:
+                    return Open(identity, tenantId, session, sealedKeys);
+
+                case BrokerErrorResponse { Error.Code: BrokerErrorCodes.AttestationRequired } when attempt == 0:
+                    // The session expired or the broker restarted: attest again, once.
+                    Interlocked.CompareExchange(ref _session, null, session);
+                    continue;
+
+                case BrokerErrorResponse error:
+                    return (null, error.Error);
+
+                default:
+                    return (null, new BrokerError(BrokerErrorCodes.Internal, "The key broker answered an unwrap with something else."));
+            }
+        }
+    }
+
+    private async Task<(string? Session, BrokerError? Error)> AttestAsync(WorkerIdentity worker, CancellationToken cancellationToken)
+    {
+        // One attestation at a time: concurrent key loads share the session the first one obtains.
+        var previous = _session;
+        await _attesting.WaitAsync(cancellationToken);
+        try
+        {
+            if (_session is { } fresh && !ReferenceEquals(fresh, previous))
+            {
+                return (fresh, null);
+            }
+
+            if (await SendAsync(new ChallengeRequest(), cancellationToken) is not ChallengeResponse { Nonce: { } nonce })
+            {
+                return (null, new BrokerError(BrokerErrorCodes.Internal, "The key broker did not issue a challenge."));
+            }
+
+            var attestation = await worker.AttestAsync(nonce, [], cancellationToken);
+            var evidence = attestation.Evidence;
+            var response = await SendAsync(new AttestRequest(nonce, evidence.Tee, evidence.Bytes, evidence.Certificates, attestation.Claims), cancellationToken);
+            switch (response)
+            {
+                case AttestResponse { Session: { } session }:
+                    _session = session;
+                    return (session, null);
+                case BrokerErrorResponse error:
+                    return (null, error.Error);
+                default:
+                    return (null, new BrokerError(BrokerErrorCodes.Internal, "The key broker answered an attestation with something else."));
+            }
+        }
+        finally
+        {
+            _attesting.Release();
+        }
+    }
+
+    private static (IReadOnlyList<UnwrappedKey>? Keys, BrokerError? Error) Open(WorkerIdentity worker, string tenantId, string session, byte[] sealedKeys)
+    {
+        byte[] plaintext;
+        try
+        {
+            plaintext = SealedBox.Open(worker.KeyPair, BrokerKeySet.SealPurpose, BrokerKeySet.AssociatedData(tenantId, session), sealedKeys);
+        }
+        catch (CryptographicException)
+        {
+            return (null, new BrokerError(BrokerErrorCodes.Internal, "The released keys did not open with this worker's key."));
         }
 
         try
         {
-            return BrokerCodec.DecodeResponse(frame) ?? Error("The key broker sent an unreadable response.");
+            return BrokerKeySet.TryDecode(plaintext, out var keys)
+                ? (keys, null)
+                : (null, new BrokerError(BrokerErrorCodes.Internal, "The released key set is malformed."));
         }
         finally
         {
-            // An unwrap response carries raw keys; the decoded copies are zeroed by the keyring.
-            CryptographicOperations.ZeroMemory(frame);
+            CryptographicOperations.ZeroMemory(plaintext);
         }
     }
 
-    private static BrokerErrorResponse Error(string detail) => new(new BrokerError(BrokerErrorCodes.Internal, detail));
+    public void Dispose() => _attesting.Dispose();
+
+    private static BrokerErrorResponse Error(string code, string detail) => new(new BrokerError(code, detail));
 }

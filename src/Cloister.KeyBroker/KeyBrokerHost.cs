@@ -1,18 +1,23 @@
 using System.Security.Cryptography;
+using Cloister.Crypto.Hpke;
 using Cloister.Protocol;
 
 namespace Cloister.KeyBroker;
 
 /// <summary>
 /// The key broker's side of its frame boundary: generates tenant keys and returns them wrapped by the
-/// master key, and unwraps them for the enclave.
+/// master key, and releases them, sealed, to attested enclave workers only.
 /// </summary>
 /// <remarks>
-/// Never throws to the transport: malformed frames, invalid fields and bugs all become
-/// <see cref="BrokerErrorResponse"/>. Keys are 256-bit (AES-256 data and FF1 keys, HMAC-SHA256
-/// fingerprint keys) and are zeroed as soon as they are wrapped or encoded into the response frame.
-/// Unwrapping is unconditional for now; the confidential-invocation issue adds the
-/// request → challenge → attestation → response exchange and the release policy in front of it.
+/// <para>Release follows the Confidential Containers Trustee exchange: <see cref="ChallengeRequest"/> → a nonce;
+/// <see cref="AttestRequest"/> (evidence binding SHA-512 of claims that carry the nonce and the worker's HPKE
+/// public key) → appraised against the <see cref="ReleasePolicySource"/> → a session; <see cref="UnwrapKeysRequest"/>
+/// with the session → the keys sealed (HPKE SealedBox, purpose <see cref="BrokerKeySet.SealPurpose"/>, associated
+/// data binding tenant and session) to the attested public key. Every release and refusal is appended to
+/// <c>keybroker-audit.jsonl</c> in the data directory before the response leaves.</para>
+/// <para>Never throws to the transport: malformed frames, invalid fields and bugs all become
+/// <see cref="BrokerErrorResponse"/>, whose details name codes and checks, never key bytes or evidence. Keys are
+/// 256-bit and zeroed as soon as they are wrapped or sealed.</para>
 /// </remarks>
 public sealed class KeyBrokerHost : IFrameHandler
 {
@@ -23,13 +28,23 @@ public sealed class KeyBrokerHost : IFrameHandler
     private const int MaxKeysPerRequest = 1024;
 
     private readonly IMasterKeyProvider _masterKey;
+    private readonly AttestationGate _gate;
+    private readonly ReleaseAudit _audit;
 
-    /// <summary>Create a broker that wraps and unwraps with <paramref name="masterKey"/>.</summary>
-    public KeyBrokerHost(IMasterKeyProvider masterKey)
+    /// <summary>Create a broker that wraps and unwraps with <paramref name="masterKey"/> and releases keys as <paramref name="policy"/> allows.</summary>
+    public KeyBrokerHost(IMasterKeyProvider masterKey, ReleasePolicySource policy, KeyBrokerOptions options)
     {
         ArgumentNullException.ThrowIfNull(masterKey);
+        ArgumentNullException.ThrowIfNull(policy);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentException.ThrowIfNullOrEmpty(options.DataDirectory);
         _masterKey = masterKey;
+        _audit = new ReleaseAudit(options.DataDirectory, options.Time);
+        _gate = new AttestationGate(policy, _audit, options);
     }
+
+    /// <summary>The audit log's path.</summary>
+    public string AuditPath => _audit.Path;
 
     /// <inheritdoc />
     /// <remarks>Only cancellation of <paramref name="cancellationToken"/> escapes as an exception.</remarks>
@@ -40,6 +55,8 @@ public sealed class KeyBrokerHost : IFrameHandler
         {
             response = BrokerCodec.DecodeRequest(request.Span) switch
             {
+                ChallengeRequest => _gate.Challenge(),
+                AttestRequest attest => _gate.Attest(attest),
                 GenerateKeysRequest generate => await GenerateAsync(generate, cancellationToken),
                 UnwrapKeysRequest unwrap => await UnwrapAsync(unwrap, cancellationToken),
                 _ => Error(BrokerErrorCodes.BadRequest, "The frame is not a key broker request."),
@@ -55,16 +72,7 @@ public sealed class KeyBrokerHost : IFrameHandler
             response = Error(BrokerErrorCodes.Internal, "The key broker failed to handle the request.");
         }
 
-        var frame = BrokerCodec.Encode(response);
-        if (response is UnwrapKeysResponse unwrapped)
-        {
-            foreach (var key in unwrapped.Keys)
-            {
-                CryptographicOperations.ZeroMemory(key.Key);
-            }
-        }
-
-        return frame;
+        return BrokerCodec.Encode(response);
     }
 
     private async Task<BrokerResponse> GenerateAsync(GenerateKeysRequest request, CancellationToken cancellationToken)
@@ -109,17 +117,21 @@ public sealed class KeyBrokerHost : IFrameHandler
             return invalid;
         }
 
+        if (request.Keys!.Any(wrapped => wrapped is null || wrapped.Blob is null || !IsKnownKey(wrapped.Purpose, wrapped.Version)))
+        {
+            return Error(BrokerErrorCodes.BadRequest, "Each wrapped key needs a known purpose, a version of 1 or more and a blob.");
+        }
+
+        if (_gate.Authorize(request.Session, request.TenantId, out var session) is { } refused)
+        {
+            return refused;
+        }
+
         var unwrapped = new List<UnwrappedKey>(request.Keys!.Count);
-        var complete = false;
         try
         {
             foreach (var wrapped in request.Keys!)
             {
-                if (wrapped is null || wrapped.Blob is null || !IsKnownKey(wrapped.Purpose, wrapped.Version))
-                {
-                    return Error(BrokerErrorCodes.BadRequest, "Each wrapped key needs a known purpose, a version of 1 or more and a blob.");
-                }
-
                 var context = KeyWrapContext.Create(request.TenantId, wrapped.Purpose, wrapped.Version);
                 var key = await _masterKey.UnwrapAsync(wrapped.Blob, context, cancellationToken);
                 if (key is null || key.Length != KeySize)
@@ -128,6 +140,8 @@ public sealed class KeyBrokerHost : IFrameHandler
                     {
                         CryptographicOperations.ZeroMemory(key);
                     }
+
+                    Audit(AuditEvent.Refusal, request.TenantId, session!, BrokerErrorCodes.UnwrapFailed);
 
                     // Names the key, not the tenant's other keys: enough for the operator to find the row.
                     return Error(
@@ -138,21 +152,40 @@ public sealed class KeyBrokerHost : IFrameHandler
                 unwrapped.Add(new UnwrappedKey(wrapped.Purpose, wrapped.Version, key));
             }
 
-            complete = true;
-            return new UnwrapKeysResponse(unwrapped);
+            var sealedKeys = Seal(unwrapped, request.TenantId, request.Session, session!.PublicKey);
+            Audit(AuditEvent.Release, request.TenantId, session, null);
+            return new UnwrapKeysResponse(sealedKeys);
         }
         finally
         {
-            // All or nothing: on failure the keys unwrapped so far never leave the broker.
-            if (!complete)
-            {
-                foreach (var key in unwrapped)
-                {
-                    CryptographicOperations.ZeroMemory(key.Key);
-                }
-            }
+            // Whatever happened, the plaintext keys never outlive this request in the broker.
+            BrokerKeySet.Zero(unwrapped);
         }
     }
+
+    private static byte[] Seal(IReadOnlyList<UnwrappedKey> keys, string tenantId, string sessionId, byte[] publicKey)
+    {
+        var plaintext = BrokerKeySet.Encode(keys);
+        try
+        {
+            return SealedBox.Seal(publicKey, BrokerKeySet.SealPurpose, BrokerKeySet.AssociatedData(tenantId, sessionId), plaintext);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(plaintext);
+        }
+    }
+
+    private void Audit(string outcome, string tenantId, BrokerSession session, string? reason)
+        => _audit.Write(new AuditEvent(
+            outcome,
+            "unwrap",
+            tenantId,
+            session.WorkerMeasurement,
+            session.Tee,
+            AttestationGate.VerdictName(session.Verdict),
+            session.Warnings,
+            reason));
 
     private static BrokerErrorResponse? Validate(string? tenantId, int? keyCount)
     {

@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using Cloister.Enclave.Attestation;
+using Cloister.Enclave.Functions;
 using Cloister.KeyBroker;
 using Cloister.Protocol;
 
@@ -17,7 +19,7 @@ internal sealed class TestVault : IDisposable
     {
         DataDirectory = Directory.CreateTempSubdirectory("cloister-enclave-tests-").FullName;
         MasterKey = new FileMasterKeyProvider(new FileMasterKeyProviderOptions { DataDirectory = DataDirectory });
-        BrokerTransport = new InProcessTransport(new KeyBrokerHost(MasterKey));
+        BrokerTransport = new InProcessTransport(NewBroker(MasterKey, DataDirectory));
         EnclaveTransport = NewEnclaveTransport();
         Client = new EnclaveClient(EnclaveTransport, WrappedKeys);
     }
@@ -37,10 +39,18 @@ internal sealed class TestVault : IDisposable
     /// <summary>A second enclave worker on the same broker: it starts with an empty keyring.</summary>
     public IFrameTransport NewEnclaveTransport()
     {
-        var enclave = new EnclaveHost(BrokerTransport);
+        var enclave = NewEnclave(BrokerTransport, DataDirectory);
         _enclaves.Add(enclave);
         return new InProcessTransport(enclave);
     }
+
+    /// <summary>A key broker releasing keys to the workers <see cref="NewEnclave"/> creates over <paramref name="dataDirectory"/>.</summary>
+    public static KeyBrokerHost NewBroker(IMasterKeyProvider masterKey, string dataDirectory)
+        => new(masterKey, ReleasePolicySource.Fixed(LocalAttestation.CreateSimulated(dataDirectory).Policy), new KeyBrokerOptions { DataDirectory = dataDirectory });
+
+    /// <summary>An enclave worker with its own identity (simulated evidence from <paramref name="dataDirectory"/>'s attester key).</summary>
+    public static EnclaveHost NewEnclave(IFrameTransport broker, string dataDirectory, EnclaveFunctionOptions? functions = null)
+        => new(broker, functions, LocalAttestation.CreateSimulated(dataDirectory).Identity);
 
     public async Task<string> CreateTenantAsync(string? tenantId = null)
     {

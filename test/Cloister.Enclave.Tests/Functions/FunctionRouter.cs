@@ -73,7 +73,7 @@ internal sealed class FunctionRouter : IAsyncDisposable
         File.SetUnixFileMode(DataDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         PackageDirectory = Path.Combine(_root, "packages");
         _masterKey = new FileMasterKeyProvider(new FileMasterKeyProviderOptions { DataDirectory = DataDirectory });
-        Host = new EnclaveHost(new InProcessTransport(new KeyBrokerHost(_masterKey)), new EnclaveFunctionOptions
+        Host = TestVault.NewEnclave(new InProcessTransport(TestVault.NewBroker(_masterKey, DataDirectory)), DataDirectory, new EnclaveFunctionOptions
         {
             Backend = backend,
             Pool = new SandboxPoolOptions { MaxPerFunction = 2 },

@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using Cloister.Client;
 using Cloister.Client.Sealed;
@@ -154,13 +153,5 @@ public sealed class SealedFlowTests : IAsyncLifetime
         var sdk = await Assert.ThrowsAsync<CloisterApiException>(() => _sealed.Client(tenant).InvokeSealedAsync(name, JsonDocument.Parse("{}").RootElement, _sealed.Policy, v1));
         Assert.Equal(409, sdk.Status);
         ProblemAssert.Is(await Server.SendAsync(HttpMethod.Post, $"/v1/sealed/functions/{name}/invoke", tenant.Key, TestServer.Json(new { sealedInput = Convert.ToBase64String(RandomNumberGenerator.GetBytes(120)) })), 400, SealedErrorCodes.SealedBoxInvalid);
-    }
-
-    [Fact]
-    public async Task AttestationRoute_WithoutAWorkerIdentity_Answers503()
-    {
-        await using var plain = await TestServer.StartAsync();
-        var answer = await plain.SendAsync(HttpMethod.Get, "/v1/attestation?nonce=" + Convert.ToHexStringLower(Encoding.UTF8.GetBytes("0123456789abcdef")), plain.DefaultTenant.Key);
-        ProblemAssert.Is(answer, 503, SealedErrorCodes.AttestationUnavailable);
     }
 }

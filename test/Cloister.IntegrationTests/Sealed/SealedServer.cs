@@ -1,8 +1,6 @@
 using System.Collections.Concurrent;
-using System.Security.Cryptography;
 using Cloister.Attestation;
 using Cloister.Attestation.Policy;
-using Cloister.Attestation.Simulated;
 using Cloister.Client;
 using Cloister.Enclave.Attestation;
 using Cloister.IntegrationTests.Support;
@@ -10,20 +8,6 @@ using Cloister.Protocol;
 using Microsoft.Extensions.Logging;
 
 namespace Cloister.IntegrationTests.Sealed;
-
-/// <summary>
-/// Simulated evidence for the in-process worker, signed by a test attester key.
-/// TODO(sealed): replace with the broker helper's SimulatedEvidenceProvider once it is on main.
-/// </summary>
-internal sealed class TestEvidenceProvider(ECDsa key, string workerMeasurement) : IEvidenceProvider
-{
-    private readonly SimulatedAttester _attester = new(key);
-
-    public string Tee => "simulated";
-
-    public ValueTask<WorkerEvidence> GetEvidenceAsync(ReadOnlyMemory<byte> reportData, CancellationToken cancellationToken)
-        => ValueTask.FromResult(new WorkerEvidence(Tee, _attester.CreateEvidence(Convert.FromHexString(workerMeasurement), reportData.Span, [], DateTimeOffset.UtcNow), []));
-}
 
 /// <summary>Records every frame the router sends to and receives from the enclave.</summary>
 public sealed class RecordingTransport(IFrameTransport inner) : IFrameTransport
@@ -42,16 +26,19 @@ public sealed class RecordingTransport(IFrameTransport inner) : IFrameTransport
     }
 }
 
-/// <summary>A test router whose in-process worker has an attested (simulated) identity, with the matching client policy.</summary>
+/// <summary>
+/// A test router whose in-process worker attests with simulated evidence (every in-process partition does), with the
+/// matching client policy: the data directory's simulated attester key and the in-process worker measurement.
+/// </summary>
 public sealed class SealedServer : IAsyncDisposable
 {
-    private readonly ECDsa _attesterKey;
+    private readonly string _attesterKeyPem;
     private readonly TempDirectory _policyDirectory = TempDirectory.Create("policy");
 
-    private SealedServer(ECDsa attesterKey, string workerMeasurement, TestServer server, RecordingTransport recorder)
+    private SealedServer(string attesterKeyPem, TestServer server, RecordingTransport recorder)
     {
-        _attesterKey = attesterKey;
-        WorkerMeasurement = workerMeasurement;
+        _attesterKeyPem = attesterKeyPem;
+        WorkerMeasurement = LocalAttestation.InProcessMeasurement;
         Server = server;
         Recorder = recorder;
         Policy = PolicyFor([WorkerMeasurement]);
@@ -73,14 +60,10 @@ public sealed class SealedServer : IAsyncDisposable
 
     public static async Task<SealedServer> StartAsync(LogLevel logLevel = LogLevel.Information)
     {
-        var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var measurement = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(48));
         RecordingTransport? recorder = null;
-        var server = await TestServer.StartAsync(
-            logLevel: logLevel,
-            identity: new WorkerIdentity(new TestEvidenceProvider(key, measurement), measurement),
-            wrapEnclave: inner => recorder = new RecordingTransport(inner));
-        return new SealedServer(key, measurement, server, recorder!);
+        var server = await TestServer.StartAsync(logLevel: logLevel, wrapEnclave: inner => recorder = new RecordingTransport(inner));
+        var pem = await File.ReadAllTextAsync(Path.Combine(server.DataDirectory, SimulatedEvidenceProvider.PublicKeyFileName));
+        return new SealedServer(pem, server, recorder!);
     }
 
     /// <summary>A policy trusting <paramref name="workers"/>, allowing simulated evidence from this server's attester unless told otherwise.</summary>
@@ -94,7 +77,7 @@ public sealed class SealedServer : IAsyncDisposable
                     ? new HashSet<TeeType> { TeeType.SevSnp, TeeType.Tdx, TeeType.Nitro, TeeType.Simulated }
                     : new HashSet<TeeType> { TeeType.SevSnp, TeeType.Tdx, TeeType.Nitro },
             },
-            SimulatedAttesterKey = _attesterKey.ExportSubjectPublicKeyInfoPem(),
+            SimulatedAttesterKey = _attesterKeyPem,
             Workers = [.. workers.Select(w => new WorkerRule(w, ["*"]))],
             Functions = functions ?? new Dictionary<string, IReadOnlyList<string>>(),
         };
@@ -123,7 +106,6 @@ public sealed class SealedServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await Server.DisposeAsync();
-        _attesterKey.Dispose();
         _policyDirectory.Dispose();
     }
 }

@@ -4,7 +4,6 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Cloister.Cli;
-using Cloister.Enclave.Attestation;
 using Cloister.Protocol;
 using Cloister.Server;
 using Cloister.Server.Hosting;
@@ -81,14 +80,13 @@ public sealed class TestServer : IAsyncDisposable
     /// <summary>
     /// Builds and starts a server. With <paramref name="dataDirectory"/> null a temporary one is created and removed on dispose.
     /// <paramref name="sandboxBackend"/> (<c>runsc</c> or <c>bwrap</c>) runs functions on that backend instead of the best one found.
-    /// <paramref name="identity"/> gives the enclave an attested identity (sealed routes); <paramref name="wrapEnclave"/> wraps the router's transport.
+    /// <paramref name="wrapEnclave"/> wraps the router's transport to the enclave (to record what the router handles).
     /// </summary>
     public static async Task<TestServer> StartAsync(
         string? dataDirectory = null,
         LogLevel logLevel = LogLevel.Information,
         Func<ServerOptions, ServerOptions>? configure = null,
         string? sandboxBackend = null,
-        WorkerIdentity? identity = null,
         Func<IFrameTransport, IFrameTransport>? wrapEnclave = null)
     {
         var owned = dataDirectory is null ? TempDirectory.Create("server") : null;
@@ -97,7 +95,7 @@ public sealed class TestServer : IAsyncDisposable
         options = configure?.Invoke(options) ?? options;
 
         var logs = new CapturingLoggerProvider();
-        var partition = InProcessPartition.Open(directory, new FunctionSettings { BackendName = sandboxBackend }, identity);
+        var partition = InProcessPartition.Open(directory, new FunctionSettings { BackendName = sandboxBackend });
         try
         {
             var host = await CloisterServer.BuildAsync(

@@ -1,10 +1,9 @@
 using System.Text;
-using Cloister.KeyBroker;
 using Cloister.Protocol;
 
-namespace Cloister.Enclave.Tests;
+namespace Cloister.KeyBroker.Tests;
 
-public sealed class KeyBrokerTests : IDisposable
+public sealed class MasterKeyTests : IDisposable
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("cloister-broker-tests-").FullName;
 
@@ -25,16 +24,17 @@ public sealed class KeyBrokerTests : IDisposable
     [Fact]
     public async Task MasterKey_IsReloadedFromTheFile_SoOldWrappedKeysStillUnwrap()
     {
-        WrappedKey wrapped;
-        using (var first = NewProvider())
+        IReadOnlyList<WrappedKey> wrapped;
+        using (var first = new BrokerHarness(_directory))
         {
-            wrapped = Assert.Single((await GenerateAsync(new KeyBrokerHost(first), "acme", KeyPurpose.Data, 1)).Keys);
+            wrapped = await first.GenerateAsync("acme");
         }
 
-        using var second = NewProvider();
-        var unwrapped = await SendAsync(new KeyBrokerHost(second), new UnwrapKeysRequest([wrapped]) { TenantId = "acme" });
+        using var second = new BrokerHarness(_directory);
+        var session = await second.SessionAsync();
+        var unwrapped = second.Open(await second.UnwrapAsync(session, "acme", wrapped), "acme", session);
 
-        Assert.Equal(32, Assert.Single(Assert.IsType<UnwrapKeysResponse>(unwrapped).Keys).Key.Length);
+        Assert.Equal(32, Assert.Single(unwrapped).Key.Length);
     }
 
     [Theory]
@@ -98,11 +98,10 @@ public sealed class KeyBrokerTests : IDisposable
     [InlineData("acme", KeyPurpose.Data, 2)]
     public async Task WrappedKey_DoesNotUnwrapUnderAnotherTenantPurposeOrVersion(string tenantId, string purpose, int version)
     {
-        using var provider = NewProvider();
-        var broker = new KeyBrokerHost(provider);
-        var wrapped = Assert.Single((await GenerateAsync(broker, "acme", KeyPurpose.Data, 1)).Keys);
+        using var broker = new BrokerHarness();
+        var wrapped = Assert.Single(await broker.GenerateAsync("acme"));
 
-        var response = await SendAsync(broker, new UnwrapKeysRequest([new WrappedKey(purpose, version, wrapped.Blob)]) { TenantId = tenantId });
+        var response = await broker.UnwrapAsync(await broker.SessionAsync(), tenantId, [new WrappedKey(purpose, version, wrapped.Blob)]);
 
         Assert.Equal(BrokerErrorCodes.UnwrapFailed, Assert.IsType<BrokerErrorResponse>(response).Error.Code);
     }
@@ -110,26 +109,25 @@ public sealed class KeyBrokerTests : IDisposable
     [Fact]
     public async Task WrappedKey_UnwrapsUnderItsOwnTenantPurposeAndVersion()
     {
-        using var provider = NewProvider();
-        var broker = new KeyBrokerHost(provider);
-        var generated = await GenerateAsync(broker, "acme", KeyPurpose.Data, 3);
+        using var broker = new BrokerHarness();
+        var generated = await broker.GenerateAsync("acme", new KeySpec(KeyPurpose.Data, 3));
+        var session = await broker.SessionAsync();
 
-        var response = await SendAsync(broker, new UnwrapKeysRequest(generated.Keys) { TenantId = "acme" });
+        var key = Assert.Single(broker.Open(await broker.UnwrapAsync(session, "acme", generated), "acme", session));
 
-        var key = Assert.Single(Assert.IsType<UnwrapKeysResponse>(response).Keys);
         Assert.Equal((KeyPurpose.Data, 3, 32), (key.Purpose, key.Version, key.Key.Length));
     }
 
     [Fact]
     public async Task GeneratedKeys_AreDistinct()
     {
-        using var provider = NewProvider();
-        var broker = new KeyBrokerHost(provider);
-        var generated = await SendAsync(broker, new GenerateKeysRequest([new(KeyPurpose.Data, 1), new(KeyPurpose.Fpe, 1), new(KeyPurpose.Fingerprint, 1)]) { TenantId = "acme" });
+        using var broker = new BrokerHarness();
+        var generated = await broker.GenerateAsync("acme", new(KeyPurpose.Data, 1), new(KeyPurpose.Fpe, 1), new(KeyPurpose.Fingerprint, 1));
+        var session = await broker.SessionAsync();
 
-        var unwrapped = Assert.IsType<UnwrapKeysResponse>(await SendAsync(broker, new UnwrapKeysRequest(Assert.IsType<GenerateKeysResponse>(generated).Keys) { TenantId = "acme" }));
+        var unwrapped = broker.Open(await broker.UnwrapAsync(session, "acme", generated), "acme", session);
 
-        Assert.Equal(3, unwrapped.Keys.Select(key => Convert.ToHexString(key.Key)).Distinct().Count());
+        Assert.Equal(3, unwrapped.Select(key => Convert.ToHexString(key.Key)).Distinct().Count());
     }
 
     [Theory]
@@ -144,12 +142,14 @@ public sealed class KeyBrokerTests : IDisposable
     [InlineData("{\"$op\":\"generateKeys\",\"tenantId\":\"acme\",\"keys\":[{\"purpose\":\"master\",\"version\":1}]}")]
     [InlineData("{\"$op\":\"generateKeys\",\"tenantId\":\"acme\",\"keys\":[{\"purpose\":\"data\",\"version\":0}]}")]
     [InlineData("{\"$op\":\"generateKeys\",\"tenantId\":\"\",\"keys\":[{\"purpose\":\"data\",\"version\":1}]}")]
-    [InlineData("{\"$op\":\"unwrapKeys\",\"tenantId\":\"acme\",\"keys\":[{\"purpose\":\"data\",\"version\":1}]}")]
+    [InlineData("{\"$op\":\"unwrapKeys\",\"tenantId\":\"acme\",\"session\":\"s\",\"keys\":[{\"purpose\":\"data\",\"version\":1}]}")]
+    [InlineData("{\"$op\":\"attest\",\"tee\":\"simulated\"}")]
+    [InlineData("{\"$op\":\"attest\",\"nonce\":\"AAAA\",\"tee\":\"simulated\",\"evidence\":\"AAAA\",\"claims\":\"AAAA\",\"certificates\":[null]}")]
     public async Task MalformedFrames_AreBadRequest(string frame)
     {
-        using var provider = NewProvider();
+        using var broker = new BrokerHarness();
 
-        var response = BrokerCodec.DecodeResponse(await new KeyBrokerHost(provider).HandleAsync(Encoding.UTF8.GetBytes(frame), CancellationToken.None));
+        var response = BrokerCodec.DecodeResponse(await broker.Broker.HandleAsync(Encoding.UTF8.GetBytes(frame), CancellationToken.None));
 
         Assert.Equal(BrokerErrorCodes.BadRequest, Assert.IsType<BrokerErrorResponse>(response).Error.Code);
     }
@@ -157,21 +157,15 @@ public sealed class KeyBrokerTests : IDisposable
     [Fact]
     public async Task UnwrapFailure_ReleasesNoneOfTheOtherKeys()
     {
-        using var provider = NewProvider();
-        var broker = new KeyBrokerHost(provider);
-        var good = (await GenerateAsync(broker, "acme", KeyPurpose.Data, 1)).Keys[0];
+        using var broker = new BrokerHarness();
+        var good = Assert.Single(await broker.GenerateAsync("acme"));
         var bad = good with { Version = 2 };
 
-        var response = await SendAsync(broker, new UnwrapKeysRequest([good, bad]) { TenantId = "acme" });
+        var response = await broker.UnwrapAsync(await broker.SessionAsync(), "acme", [good, bad]);
 
-        Assert.IsType<BrokerErrorResponse>(response);
+        Assert.Equal(BrokerErrorCodes.UnwrapFailed, Assert.IsType<BrokerErrorResponse>(response).Error.Code);
+        Assert.Equal("refusal", broker.LastAudit().GetProperty("event").GetString());
     }
 
     private FileMasterKeyProvider NewProvider() => new(new FileMasterKeyProviderOptions { DataDirectory = _directory });
-
-    private static async Task<GenerateKeysResponse> GenerateAsync(KeyBrokerHost broker, string tenantId, string purpose, int version)
-        => Assert.IsType<GenerateKeysResponse>(await SendAsync(broker, new GenerateKeysRequest([new KeySpec(purpose, version)]) { TenantId = tenantId }));
-
-    private static async Task<BrokerResponse> SendAsync(KeyBrokerHost broker, BrokerRequest request)
-        => BrokerCodec.DecodeResponse(await broker.HandleAsync(BrokerCodec.Encode(request), CancellationToken.None))!;
 }
