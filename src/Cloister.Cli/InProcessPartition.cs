@@ -1,44 +1,28 @@
+using Cloister.Cli.Worker;
 using Cloister.Enclave;
 using Cloister.Enclave.Attestation;
-using Cloister.Enclave.Functions;
 using Cloister.KeyBroker;
 using Cloister.Protocol;
 using Cloister.Sandbox.Backends;
-using Cloister.Sandbox.Pool;
 
 namespace Cloister.Cli;
 
-/// <summary>How the enclave runs customer functions.</summary>
-internal sealed record FunctionSettings
-{
-    /// <summary>Run handlers as plain child processes (development only; <c>serve --unsafe-no-sandbox</c>).</summary>
-    public bool Unsandboxed { get; init; }
-
-    /// <summary>A specific backend (<c>runsc</c> or <c>bwrap</c>) instead of the best one found; tests run each.</summary>
-    public string? BackendName { get; init; }
-
-    /// <summary>The warm pool's sizes and idle timeout.</summary>
-    public SandboxPoolOptions Pool { get; init; } = new();
-}
-
 /// <summary>
-/// The enclave and the key broker, running in this process behind their message boundaries: the
+/// The enclave and the key broker, running in this process behind their message boundaries (tests and
+/// <c>cloister bench</c>; <c>serve</c> runs each in its own process, see Supervision/): the
 /// router gets only an <see cref="IFrameTransport"/> to the enclave, the enclave only one to the broker.
-/// A later issue moves each into its own process; the router's code does not change.
 /// </summary>
 internal sealed class InProcessPartition : IAsyncDisposable
 {
     private readonly FileMasterKeyProvider _masterKey;
     private readonly EnclaveHost _enclave;
-    private readonly string _packageDirectory;
+    private readonly FunctionRuntime _functions;
 
-    private InProcessPartition(FileMasterKeyProvider masterKey, EnclaveHost enclave, string packageDirectory, ISandboxBackend? backend, string backendMessage)
+    private InProcessPartition(FileMasterKeyProvider masterKey, EnclaveHost enclave, FunctionRuntime functions)
     {
         _masterKey = masterKey;
         _enclave = enclave;
-        _packageDirectory = packageDirectory;
-        Backend = backend;
-        BackendMessage = backendMessage;
+        _functions = functions;
         Transport = new InProcessTransport(enclave);
     }
 
@@ -49,10 +33,10 @@ internal sealed class InProcessPartition : IAsyncDisposable
     public string MasterKeyPath => _masterKey.KeyPath;
 
     /// <summary>The sandbox backend functions run in, or null when none is usable.</summary>
-    public ISandboxBackend? Backend { get; }
+    public ISandboxBackend? Backend => _functions.Backend;
 
     /// <summary>Which backend is used, or what to install.</summary>
-    public string BackendMessage { get; }
+    public string BackendMessage => _functions.BackendMessage;
 
     public static InProcessPartition Open(string dataDirectory, FunctionSettings? functions = null)
     {
@@ -67,39 +51,15 @@ internal sealed class InProcessPartition : IAsyncDisposable
             ReleasePolicySource.Fixed(attestation.Policy),
             new KeyBrokerOptions { DataDirectory = dataDirectory }));
 
-        var message = UnsandboxedBackend.Warning;
-        var backend = functions switch
-        {
-            { Unsandboxed: true } => new UnsandboxedBackend(),
-            { BackendName: { } name } => SandboxBackends.TryCreate(name, out var named, out message) ? named : null,
-            _ => SandboxBackends.Detect(out message),
-        };
-
-        // Packages are extracted outside the data directory (sandboxes bind them read-only), one
-        // directory per process so that servers sharing a machine never clear each other's.
-        var packages = Directory.CreateTempSubdirectory("cloister-functions-").FullName;
-        File.SetUnixFileMode(packages, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
-        var enclave = new EnclaveHost(broker, new EnclaveFunctionOptions
-        {
-            Backend = backend,
-            Pool = functions.Pool,
-            PackageDirectory = packages,
-            DataDirectory = Path.GetFullPath(dataDirectory),
-        }, attestation.Identity);
-        return new InProcessPartition(masterKey, enclave, packages, backend, message);
+        var runtime = FunctionRuntime.Create(dataDirectory, functions);
+        var enclave = new EnclaveHost(broker, runtime.Options, attestation.Identity);
+        return new InProcessPartition(masterKey, enclave, runtime);
     }
 
     public async ValueTask DisposeAsync()
     {
         await _enclave.DisposeAsync(); // stops invocations, kills sandboxes, zeroes the keyring
         _masterKey.Dispose();
-        try
-        {
-            Directory.Delete(_packageDirectory, recursive: true);
-        }
-        catch (IOException)
-        {
-            // Best effort: a package directory left in /tmp holds only customer code, no secret.
-        }
+        _functions.Dispose();
     }
 }

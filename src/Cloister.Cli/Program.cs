@@ -1,6 +1,11 @@
 using System.CommandLine;
 using Cloister.Cli;
 using Cloister.Cli.Commands;
+using Cloister.Cli.Supervision;
+using Cloister.Cli.Worker;
+
+// A child of 'serve' exits when serve is gone (its stdin, a pipe serve holds, reaches EOF).
+ParentWatch.StartIfSupervised();
 
 var root = new RootCommand("Cloister: a self-hostable token vault and confidential compute platform.");
 root.Options.Add(GlobalOptions.Url);
@@ -8,6 +13,7 @@ root.Options.Add(GlobalOptions.Key);
 root.Options.Add(GlobalOptions.DataDir);
 root.Options.Add(GlobalOptions.Json);
 root.Subcommands.Add(ServeCommand.Build());
+root.Subcommands.Add(WorkerCommand.Build());
 root.Subcommands.Add(TokenCommands.Build());
 root.Subcommands.Add(FunctionCommands.Build());
 root.Subcommands.Add(FunctionCommands.BuildInvocations());
@@ -34,7 +40,9 @@ if (parse.Errors.Count > 0)
     return CliRunner.Fail($"{message} (see '{command} --help')", 2);
 }
 
-return await parse.InvokeAsync();
+// SIGTERM cancels the command; the worker then kills its sandboxes and serve stops its children, which can take
+// longer than System.CommandLine's default 2 s before it gives up on the command.
+return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(30) });
 
 static IEnumerable<string> CommandPath(System.CommandLine.Parsing.CommandResult result)
 {

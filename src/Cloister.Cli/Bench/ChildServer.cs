@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Cloister.Cli.Supervision;
 
 namespace Cloister.Cli.Bench;
 
@@ -25,17 +26,7 @@ internal sealed class ChildServer : IAsyncDisposable
 
     public static async Task<ChildServer> StartAsync(IReadOnlyList<string> arguments, CancellationToken cancellationToken)
     {
-        var start = new ProcessStartInfo(Environment.ProcessPath ?? throw new CliException("Cannot find this executable's path."))
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in EntryArguments().Concat(arguments))
-        {
-            start.ArgumentList.Add(argument);
-        }
-
+        var start = SelfExecutable.StartInfo(arguments);
         var process = Process.Start(start) ?? throw new CliException("Could not start the server process.");
         _ = process.StandardError.ReadToEndAsync(cancellationToken);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -43,12 +34,14 @@ internal sealed class ChildServer : IAsyncDisposable
         var startup = new List<string>();
         while (await process.StandardOutput.ReadLineAsync(timeout.Token) is { } line)
         {
-            const string Marker = "listening on ";
-            var at = line.IndexOf(Marker, StringComparison.Ordinal);
-            if (at >= 0)
+            // The server's own line, not a relayed child's ("cloister keybroker: listening on …").
+            foreach (var marker in (string[])["cloister: listening on ", "listening on "])
             {
-                _ = DrainAsync(process.StandardOutput);
-                return new ChildServer(process, line[(at + Marker.Length)..].Trim(), startup);
+                if (line.StartsWith(marker, StringComparison.Ordinal))
+                {
+                    _ = DrainAsync(process.StandardOutput);
+                    return new ChildServer(process, line[marker.Length..].Trim(), startup);
+                }
             }
 
             startup.Add(line);
@@ -62,10 +55,6 @@ internal sealed class ChildServer : IAsyncDisposable
         using var document = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(dataDir, "credentials.json")));
         return document.RootElement.GetProperty(name).GetString()!;
     }
-
-    // When run as `dotnet cloister.dll`, the child needs the dll path too.
-    private static IEnumerable<string> EntryArguments()
-        => Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet" ? [typeof(ChildServer).Assembly.Location] : [];
 
     private static async Task DrainAsync(StreamReader reader)
     {

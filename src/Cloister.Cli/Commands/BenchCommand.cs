@@ -28,7 +28,38 @@ internal static class BenchCommand
 
         var baseline = new Command("baseline-server", "A bare ASP.NET POST endpoint (the benchmark's baseline).") { Hidden = true };
         baseline.SetHandler((_, cancellationToken) => RunBaselineServerAsync(cancellationToken));
-        return new Command("bench", "Load generators.") { tokens, Functions(), baseline };
+        return new Command("bench", "Load generators.") { tokens, Functions(), Partition(), InProcessServer(), baseline };
+    }
+
+    private static Command Partition()
+    {
+        var concurrency = new Option<int>("--concurrency") { Description = "Concurrent clients (default 32).", DefaultValueFactory = _ => 32 };
+        var duration = new Option<int>("--duration") { Description = "Seconds per phase (default 10).", DefaultValueFactory = _ => 10 };
+        var links = new Option<string[]>("--worker-transport") { Description = "Router-worker links to measure: ring, http (default: both).", AllowMultipleArgumentsPerToken = true };
+        links.AcceptOnlyFromAmong("ring", "http");
+        var command = new Command("partition", "Measure creates and reveals per second through the partition (router, worker and key broker processes) against the in-process build, in one run.") { concurrency, duration, links };
+        command.SetHandler((parse, cancellationToken) =>
+        {
+            var clients = parse.GetValue(concurrency);
+            var seconds = parse.GetValue(duration);
+            if (clients is < 1 or > 1024 || seconds is < 1 or > 3600)
+            {
+                throw new CliException("--concurrency must be 1-1024 and --duration 1-3600.", 2);
+            }
+
+            IReadOnlyList<string> measured = parse.GetValue(links) is { Length: > 0 } named ? named : ["ring", "http"];
+            return PartitionBench.RunAsync(clients, TimeSpan.FromSeconds(seconds), measured, cancellationToken);
+        });
+        return command;
+    }
+
+    private static Command InProcessServer()
+    {
+        var urls = new Option<string[]>("--urls") { AllowMultipleArgumentsPerToken = true };
+        var command = new Command(PartitionBench.InProcessServerCommand, "The in-process build (router, enclave and key broker in one process): the partition benchmark's baseline.") { urls };
+        command.Hidden = true;
+        command.SetHandler((parse, cancellationToken) => PartitionBench.RunInProcessServerAsync(Path.GetFullPath(CliSettings.ResolveDataDir(parse)), parse.GetValue(urls) ?? [], cancellationToken));
+        return command;
     }
 
     private static Command Functions()
@@ -142,12 +173,12 @@ internal static class BenchCommand
     }
 
     // Distinct 16-digit values so that nothing is deduplicated.
-    private static string CreateBody(int i) => $"{{\"value\":\"4{i:D15}\"}}";
+    internal static string CreateBody(int i) => $"{{\"value\":\"4{i:D15}\"}}";
 
     private static string BatchBody(int size)
         => "{\"items\":[" + string.Join(',', Enumerable.Range(0, size).Select(i => $"{{\"value\":\"5{Random.Shared.NextInt64(100_000_000_000_000):D15}\",\"format\":\"random\"}}")) + "]}";
 
-    private static async Task<List<string>> SeedTokensAsync(HttpClient http, int count, CancellationToken cancellationToken)
+    internal static async Task<List<string>> SeedTokensAsync(HttpClient http, int count, CancellationToken cancellationToken)
     {
         using var content = new StringContent(BatchBody(Math.Min(count, 1000)), Encoding.UTF8, "application/json");
         var tokens = new List<string>();

@@ -1,6 +1,6 @@
 using System.CommandLine;
-using Cloister.Sandbox;
-using Cloister.Sandbox.Pool;
+using Cloister.Cli.Supervision;
+using Cloister.Cli.Worker;
 using Cloister.Server;
 using Cloister.Server.Hosting;
 using Microsoft.Extensions.Hosting;
@@ -8,7 +8,10 @@ using Microsoft.Extensions.Logging;
 
 namespace Cloister.Cli.Commands;
 
-/// <summary>cloister serve: the router with the enclave and key broker in-process behind their message boundary.</summary>
+/// <summary>
+/// cloister serve: the router. It starts the key broker and the enclave worker as child processes (Supervision/)
+/// and reaches the worker only through frames; nothing on its code path loads Cloister.Enclave or Cloister.KeyBroker.
+/// </summary>
 internal static class ServeCommand
 {
     public static Command Build()
@@ -20,13 +23,12 @@ internal static class ServeCommand
         var insecure = new Option<bool>("--insecure-http") { Description = "Allow plain HTTP on a non-loopback address (logs a warning)." };
         var fullSync = new Option<bool>("--full-sync") { Description = "fsync every commit (survives power loss; slower). Default: survives a process crash." };
         var retention = new Option<string?>("--invocation-retention") { Description = "How long invocation results are kept for 'GET /v1/invocations/{id}', e.g. 30m, 24h (default), 7d." };
-        var noSandbox = new Option<bool>("--unsafe-no-sandbox") { Description = "DEVELOPMENT ONLY: run functions as plain child processes, with no isolation at all (prints a warning at every start)." };
-        var warmMin = new Option<int>("--warm-min") { Description = "Sandboxes kept started per function version, even when idle (default 0).", DefaultValueFactory = _ => 0 };
-        var warmMax = new Option<int>("--warm-max") { Description = "Most sandboxes per function version; a manifest's limits.concurrency lowers it (default 16).", DefaultValueFactory = _ => 16 };
-        var sandbox = new Option<string?>("--sandbox") { Description = "Sandbox backend for functions: runsc or bwrap (default: runsc when usable, else bwrap).", Hidden = true };
-        sandbox.AcceptOnlyFromAmong("runsc", "bwrap");
-        var warmIdle = new Option<string?>("--warm-idle") { Description = "How long an idle warm sandbox is kept, e.g. 90s, 5m (default)." };
-        var command = new Command("serve", "Run the Cloister server.") { urls, tlsCert, tlsKey, selfSigned, insecure, fullSync, retention, noSandbox, sandbox, warmMin, warmMax, warmIdle };
+        var workerUrl = new Option<string?>("--worker-url") { Description = "Use a remote enclave worker ('cloister worker --listen URL') at this frames URL instead of starting one." };
+        var workerLink = new Option<string?>("--worker-transport") { Description = "How serve talks to the worker it starts: ring (default) or http (loopback).", Hidden = true };
+        workerLink.AcceptOnlyFromAmong("ring", "http");
+        var functions = new FunctionOptions();
+        var command = new Command("serve", "Run the Cloister server.") { urls, tlsCert, tlsKey, selfSigned, insecure, fullSync, retention, workerUrl, workerLink };
+        functions.AddTo(command);
         command.SetHandler(async (parse, cancellationToken) =>
         {
             var dataDir = Path.GetFullPath(CliSettings.ResolveDataDir(parse));
@@ -42,27 +44,12 @@ internal static class ServeCommand
                 FullSync = parse.GetValue(fullSync),
                 InvocationRetention = parse.GetValue(retention) is { } text ? ParseDuration(text, "--invocation-retention") : new ServerOptions().InvocationRetention,
             };
-            var functions = new FunctionSettings
-            {
-                Unsandboxed = parse.GetValue(noSandbox),
-                BackendName = parse.GetValue(sandbox),
-                Pool = new SandboxPoolOptions
-                {
-                    MinPerFunction = parse.GetValue(warmMin),
-                    MaxPerFunction = parse.GetValue(warmMax),
-                    IdleTimeout = parse.GetValue(warmIdle) is { } idle ? ParseDuration(idle, "--warm-idle") : new SandboxPoolOptions().IdleTimeout,
-                },
-            };
-            try
-            {
-                functions.Pool.Validate();
-            }
-            catch (ArgumentException e)
-            {
-                throw new CliException($"--warm-min/--warm-max/--warm-idle: {e.Message}", 2);
-            }
-
-            return await RunAsync(options, functions, cancellationToken);
+            var partition = new PartitionSettings(
+                parse.GetValue(workerUrl) is { } remote ? WorkerUri(remote) : null,
+                parse.GetValue(workerLink) == "http" ? WorkerLink.LoopbackHttp : WorkerLink.Ring,
+                functions.ToWorkerArguments(parse),
+                functions.Unsandboxed(parse));
+            return await RunAsync(options, partition, cancellationToken);
         });
         return command;
     }
@@ -87,21 +74,28 @@ internal static class ServeCommand
         };
     }
 
-    private static async Task<int> RunAsync(ServerOptions options, FunctionSettings functions, CancellationToken cancellationToken)
+    private static Uri WorkerUri(string text)
+        => Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"
+            ? uri
+            : throw new CliException("--worker-url must be the worker's http(s) frames URL, e.g. http://10.0.0.5:8091/v1/enclave/frames.", 2);
+
+    private static async Task<int> RunAsync(ServerOptions options, PartitionSettings partition, CancellationToken cancellationToken)
     {
+        if (CloisterServer.CheckOptions(options) is { } invalid)
+        {
+            return CliRunner.Fail(invalid, 2);
+        }
+
         try
         {
-            await using var enclave = InProcessPartition.Open(options.DataDirectory, functions);
-            await using var host = await CloisterServer.BuildAsync(options, enclave.Transport, logging => logging.AddSimpleConsole(c =>
+            Console.WriteLine($"cloister: data directory {options.DataDirectory} (SQLite, WAL, synchronous={(options.FullSync ? "FULL" : "NORMAL")})");
+            await using var processes = await ServeProcesses.StartAsync(options.DataDirectory, partition, cancellationToken);
+            await using var host = await CloisterServer.BuildAsync(options, processes.Transport, logging => logging.AddSimpleConsole(c =>
             {
                 c.SingleLine = true;
                 c.TimestampFormat = "HH:mm:ss ";
             }), cancellationToken);
 
-            Console.WriteLine($"cloister: data directory {options.DataDirectory} (SQLite, WAL, synchronous={(options.FullSync ? "FULL" : "NORMAL")})");
-            Console.WriteLine($"cloister: master key {enclave.MasterKeyPath}");
-            Console.WriteLine("cloister: enclave and key broker run in-process behind the message boundary (no hardware attestation yet)");
-            await ReportFunctionsAsync(enclave, functions, cancellationToken);
             if (host.CredentialsPath is not null)
             {
                 Console.WriteLine($"cloister: first start: admin key, default tenant and its key written to {host.CredentialsPath}");
@@ -119,41 +113,22 @@ internal static class ServeCommand
             }
 
             await host.App.WaitForShutdownAsync(cancellationToken);
+
+            // Stop order: HTTP first (no new requests), then the worker, then the broker (ServeProcesses' dispose).
+            await host.App.StopAsync(CancellationToken.None);
             return 0;
         }
         catch (ServerConfigurationException e)
         {
             return CliRunner.Fail(e.Message, 2);
         }
+        catch (SupervisionException e)
+        {
+            return CliRunner.Fail(e.Message);
+        }
         catch (IOException e) when (e.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
         {
             return CliRunner.Fail($"cannot listen: {e.Message}");
-        }
-    }
-
-    /// <summary>Says which sandbox functions run in and which runtimes exist, or what to install.</summary>
-    private static async Task ReportFunctionsAsync(InProcessPartition enclave, FunctionSettings functions, CancellationToken cancellationToken)
-    {
-        var environment = await SandboxEnvironment.DescribeAsync(cancellationToken);
-        var runtimes = string.Join(", ", environment.Runtimes.Select(r => r.Installed ? $"{r.Name} ({r.Version ?? r.Path})" : $"{r.Name} MISSING ({r.Path})"));
-        if (functions.Unsandboxed)
-        {
-            Console.Error.WriteLine($"cloister: {enclave.BackendMessage}");
-            Console.WriteLine($"cloister: functions: NO SANDBOX; runtimes {runtimes}");
-        }
-        else if (enclave.Backend is null)
-        {
-            Console.WriteLine($"cloister: functions: disabled, {enclave.BackendMessage}; runtimes {runtimes}");
-        }
-        else
-        {
-            var version = environment.Backend == enclave.Backend.Name && environment.BackendVersion is { } v ? $" ({v})" : string.Empty;
-            Console.WriteLine($"cloister: functions: sandbox {enclave.Backend.Name}{version}; runtimes {runtimes}");
-        }
-
-        foreach (var missing in environment.Runtimes.Where(r => !r.Installed))
-        {
-            Console.WriteLine($"cloister: {missing.Name} functions will fail until {missing.Path} is installed ('sudo apt-get install {(missing.Name == "node" ? "nodejs" : missing.Name)}')");
         }
     }
 }

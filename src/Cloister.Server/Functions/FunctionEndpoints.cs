@@ -209,6 +209,11 @@ internal static class FunctionEndpoints
             ["version"] = failed.Version,
             ["measurement"] = failed.Measurement,
         };
+        if (code == Problems.WorkerUnavailableCode)
+        {
+            extensions["retryable"] = true;
+        }
+
         return Problems.Create(status, code, InvocationErrors.TitleOf(code), failed.ErrorDetail, extensions);
     }
 

@@ -1,4 +1,5 @@
 using Cloister.Protocol;
+using Cloister.Server.Http;
 
 namespace Cloister.Server.Functions;
 
@@ -17,7 +18,7 @@ internal static class InvocationErrors
     public static int StatusOf(string code) => code switch
     {
         _ when FunctionCaused.Contains(code) => StatusCodes.Status422UnprocessableEntity,
-        FunctionErrorCodes.SandboxUnavailable or EnclaveErrorCodes.KeyUnavailable or InvocationService.InterruptedCode
+        FunctionErrorCodes.SandboxUnavailable or EnclaveErrorCodes.KeyUnavailable or InvocationService.InterruptedCode or Problems.WorkerUnavailableCode
             or SealedErrorCodes.AttestationUnavailable => StatusCodes.Status503ServiceUnavailable,
         SealedErrorCodes.SealedBoxInvalid => StatusCodes.Status400BadRequest,
         SealedErrorCodes.PinMismatch => StatusCodes.Status409Conflict,
@@ -41,6 +42,7 @@ internal static class InvocationErrors
         SealedErrorCodes.AttestationUnavailable => "Attestation unavailable",
         SealedErrorCodes.SealedBoxInvalid => "Sealed box refused",
         SealedErrorCodes.PinMismatch => "Pinned measurement does not match",
+        Problems.WorkerUnavailableCode => "Enclave worker unavailable",
         _ => "Invocation failed",
     };
 }

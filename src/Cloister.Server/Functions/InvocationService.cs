@@ -69,9 +69,14 @@ internal sealed partial class InvocationService(
         {
             done = Failure(context, InterruptedCode, InterruptedDetail);
         }
+        catch (TransportUnavailableException)
+        {
+            // The worker died or is restarting: the invocation did not complete; the caller may run it again.
+            done = Failure(context, Problems.WorkerUnavailableCode, "The enclave worker went away during the invocation; retry it.");
+        }
         catch (Exception e)
         {
-            // Whatever broke (the transport, the store, a bug), the row must not stay running: record it as internal.
+            // Whatever else broke (the store, a bug), the row must not stay running: record it as internal.
             LogDriverFailed(log, e.GetType().Name);
             done = Failure(context, EnclaveErrorCodes.Internal, "The invocation could not be completed.");
         }

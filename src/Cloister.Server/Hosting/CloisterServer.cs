@@ -26,6 +26,14 @@ public sealed class ServerConfigurationException(string message) : Exception(mes
 /// </summary>
 public static class CloisterServer
 {
+    /// <summary>What is wrong with <paramref name="options"/> (the message <see cref="BuildAsync"/> would stop with), or null.</summary>
+    /// <remarks><c>serve</c> checks first, so that a bad setting fails before it starts the worker and the key broker.</remarks>
+    public static string? CheckOptions(ServerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return options.Validate() ?? ListenPlan.Check(options, out _);
+    }
+
     /// <summary>Builds (but does not start) the router.</summary>
     public static async Task<RouterHost> BuildAsync(ServerOptions options, IFrameTransport enclave, Action<ILoggingBuilder>? logging, CancellationToken cancellationToken)
     {
@@ -126,6 +134,7 @@ public static class CloisterServer
         var result = error switch
         {
             EnclaveException e => Problems.FromEnclave(e.Error),
+            TransportUnavailableException => Problems.WorkerUnavailable(http),
             OperationCanceledException => Problems.Create(499, "request-cancelled", "Request cancelled"),
             _ => Problems.Create(StatusCodes.Status500InternalServerError, "internal", "Internal error", "The server could not complete the request."),
         };

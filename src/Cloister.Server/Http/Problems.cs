@@ -54,6 +54,25 @@ internal static class Problems
     public static ProblemHttpResult Invalid(string code, string title, string detail)
         => Create(StatusCodes.Status400BadRequest, code, title, detail);
 
+    /// <summary>The code of <see cref="WorkerUnavailable"/>, also an invocation's error code when its worker went away.</summary>
+    public const string WorkerUnavailableCode = "worker-unavailable";
+
+    /// <summary>
+    /// 503 with <c>Retry-After: 1</c> and <c>"retryable": true</c>: the enclave worker is gone and restarting (or the
+    /// remote worker is unreachable). Nothing the request would have written was acknowledged; retrying is safe.
+    /// </summary>
+    public static ProblemHttpResult WorkerUnavailable(HttpContext http)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        http.Response.Headers.RetryAfter = "1";
+        return Create(
+            StatusCodes.Status503ServiceUnavailable,
+            WorkerUnavailableCode,
+            "Enclave worker unavailable",
+            "The enclave worker is restarting or unreachable; retry the request.",
+            new Dictionary<string, object?> { ["retryable"] = true });
+    }
+
     /// <summary>Maps an enclave error to problem details (enclave details never carry values).</summary>
     public static ProblemHttpResult FromEnclave(EnclaveError error, int? index = null)
     {

@@ -103,8 +103,9 @@ internal sealed class TokenService(IVaultStore store, EnclaveClient enclave, Ten
                 pending = next;
             }
         }
-        catch (TokenConflictException)
+        catch (Exception e) when (e is TokenConflictException or TransportUnavailableException)
         {
+            // A batch fails whole: tokens stored in an earlier round are removed (the caller got no 201 for them).
             await UndoAsync(tenantId, actor, created, cancellationToken);
             throw;
         }

@@ -1,0 +1,95 @@
+using Cloister.Attestation;
+using Cloister.Attestation.Policy;
+using Cloister.Cli.Commands;
+
+namespace Cloister.Cli.Supervision;
+
+/// <summary>What <see cref="DefaultPolicyFile.Ensure"/> did.</summary>
+/// <param name="Path">The policy file.</param>
+/// <param name="Action">"created", "updated", "unchanged" (serve's own file) or "operator" (not serve's: left alone).</param>
+/// <param name="AllowsSimulated">Whether the policy accepts simulated evidence.</param>
+internal sealed record PolicyOutcome(string Path, string Action, bool AllowsSimulated);
+
+/// <summary>
+/// The embedded single-node attestation policy (<c>attestation-policy.json</c> in the data directory): written by
+/// <c>serve</c> when absent, with an explicit opt-in for simulated evidence so that the quickstart works on a
+/// machine without a TEE; its worker pin follows the worker's measurement. A file without serve's
+/// <c>generatedBy</c> marker is an operator's and is never rewritten.
+/// </summary>
+internal static class DefaultPolicyFile
+{
+    /// <summary>The policy file's name in the data directory.</summary>
+    public const string FileName = KeyBrokerCommand.DefaultPolicyFileName;
+
+    /// <summary>The worker writes the simulated attester's public key here (the private key never leaves it).</summary>
+    public const string SimulatedAttesterPublicKeyFile = "simulated-attester.pub.pem";
+
+    /// <summary>
+    /// Before the broker starts (it needs a policy file): the embedded default with no worker pinned yet when there
+    /// is no file. <see cref="Ensure"/> pins the worker once it reported its measurement; the broker reloads the file.
+    /// </summary>
+    public static void EnsureExists(string dataDirectory)
+    {
+        var path = Path.Combine(dataDirectory, FileName);
+        if (!File.Exists(path))
+        {
+            Write(path, Default().Serialize());
+        }
+    }
+
+    /// <summary>Pins <paramref name="workerMeasurement"/> (and the simulated attester's key) in serve's own policy file.</summary>
+    public static PolicyOutcome Ensure(string dataDirectory, string workerMeasurement)
+    {
+        var path = Path.Combine(dataDirectory, FileName);
+        var publicKeyPath = Path.Combine(dataDirectory, SimulatedAttesterPublicKeyFile);
+        var publicKey = File.Exists(publicKeyPath) ? File.ReadAllText(publicKeyPath).Trim() + "\n" : null;
+        AttestationPolicyFile? existing = null;
+        if (File.Exists(path))
+        {
+            if (!AttestationPolicyFile.TryLoad(path, out existing, out var error))
+            {
+                throw new CliException($"{path}: {error}");
+            }
+
+            if (existing.GeneratedBy != AttestationPolicyFile.EmbeddedDefaultMarker)
+            {
+                return new PolicyOutcome(path, "operator", AllowsSimulated(existing));
+            }
+        }
+
+        var policy = (existing ?? Default()) with
+        {
+            Workers = [new WorkerRule(workerMeasurement, [AttestationPolicyFile.Any])],
+            SimulatedAttesterKey = publicKey ?? existing?.SimulatedAttesterKey,
+        };
+        var json = policy.Serialize();
+        if (existing is not null && existing.Serialize() == json)
+        {
+            return new PolicyOutcome(path, "unchanged", AllowsSimulated(policy));
+        }
+
+        Write(path, json);
+        return new PolicyOutcome(path, existing is null ? "created" : "updated", AllowsSimulated(policy));
+    }
+
+    /// <summary>Replaces the file in one rename, so that the broker never reads half of it.</summary>
+    private static void Write(string path, string json)
+    {
+        var temporary = path + ".tmp";
+        File.WriteAllText(temporary, json);
+        File.Move(temporary, path, overwrite: true);
+    }
+
+    // "simulated" is the explicit opt-in: without it, evidence signed by the local simulated attester is refused.
+    private static AttestationPolicyFile Default() => new()
+    {
+        GeneratedBy = AttestationPolicyFile.EmbeddedDefaultMarker,
+        Appraisal = new AppraisalPolicy
+        {
+            Id = "cloister-embedded-default",
+            AllowedTees = new HashSet<TeeType> { TeeType.SevSnp, TeeType.Tdx, TeeType.Nitro, TeeType.Simulated },
+        },
+    };
+
+    private static bool AllowsSimulated(AttestationPolicyFile policy) => policy.Appraisal.AllowedTees.Contains(TeeType.Simulated);
+}

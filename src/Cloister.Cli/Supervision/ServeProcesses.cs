@@ -1,0 +1,94 @@
+using Cloister.Protocol;
+
+namespace Cloister.Cli.Supervision;
+
+/// <summary>How <c>serve</c> gets its enclave worker.</summary>
+/// <param name="RemoteWorker">A remote worker's frames URL (<c>--worker-url</c>); null starts a local one.</param>
+/// <param name="Link">How to talk to the local worker.</param>
+/// <param name="FunctionArguments">The function/sandbox options, passed on to the local worker.</param>
+/// <param name="Unsandboxed">Whether functions run with no sandbox (serve repeats the warning).</param>
+internal sealed record PartitionSettings(Uri? RemoteWorker, WorkerLink Link, IReadOnlyList<string> FunctionArguments, bool Unsandboxed);
+
+/// <summary>
+/// The processes behind <c>serve</c>'s router: the key broker and the enclave worker (children, restarted when
+/// they die), or a remote worker. Disposing stops the worker, then the broker.
+/// </summary>
+internal sealed class ServeProcesses : IAsyncDisposable
+{
+    private readonly BrokerSupervisor? _broker;
+    private readonly WorkerSupervisor? _worker;
+    private readonly HttpClient? _remoteHttp;
+
+    private ServeProcesses(IFrameTransport transport, BrokerSupervisor? broker, WorkerSupervisor? worker, HttpClient? remoteHttp)
+    {
+        Transport = transport;
+        _broker = broker;
+        _worker = worker;
+        _remoteHttp = remoteHttp;
+    }
+
+    /// <summary>The router's transport to the enclave worker.</summary>
+    public IFrameTransport Transport { get; }
+
+    public static async Task<ServeProcesses> StartAsync(string dataDirectory, PartitionSettings settings, CancellationToken cancellationToken)
+    {
+        if (settings.RemoteWorker is { } remote)
+        {
+            var http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
+            Console.WriteLine($"cloister: enclave worker: remote, frames over HTTP to {remote.GetLeftPart(UriPartial.Path)} (its key broker and policy are configured where it runs)");
+            return new ServeProcesses(new HttpFrameTransport(http, remote), null, null, http);
+        }
+
+        Directory.CreateDirectory(dataDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var policyPath = Path.Combine(dataDirectory, DefaultPolicyFile.FileName);
+        DefaultPolicyFile.EnsureExists(dataDirectory);
+        var broker = await BrokerSupervisor.StartAsync(dataDirectory, policyPath, cancellationToken);
+        WorkerSupervisor? worker = null;
+        try
+        {
+            Console.WriteLine($"cloister: key broker pid {broker.ProcessId} at {broker.FramesUri} (the only process that reads master.key)");
+            worker = await WorkerSupervisor.StartAsync(dataDirectory, broker.FramesUri, settings.FunctionArguments, settings.Link, cancellationToken);
+            Console.WriteLine($"cloister: enclave worker pid {worker.ProcessId} over {worker.LinkDescription}");
+            if (settings.Unsandboxed)
+            {
+                Console.Error.WriteLine("cloister: WARNING: --unsafe-no-sandbox: functions run with no isolation at all.");
+            }
+
+            var policy = DefaultPolicyFile.Ensure(dataDirectory, worker.Measurement);
+            Console.WriteLine(policy.Action == "operator"
+                ? $"cloister: attestation policy {policy.Path} (the operator's; serve leaves it as it is)"
+                : $"cloister: attestation policy {policy.Path} ({policy.Action}: embedded default, worker {worker.Measurement[..16]}…)");
+            if (policy.AllowsSimulated)
+            {
+                Console.Error.WriteLine($"cloister: WARNING: the attestation policy accepts SIMULATED evidence: keys are released to a worker that no hardware attests. Fine for a quickstart on a machine without a TEE, not for production (remove \"simulated\" from appraisal.allowedTees in {policy.Path}).");
+            }
+
+            return new ServeProcesses(worker.Transport, broker, worker, null);
+        }
+        catch
+        {
+            if (worker is not null)
+            {
+                await worker.DisposeAsync();
+            }
+
+            await broker.DisposeAsync();
+            throw;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_worker is not null)
+        {
+            await _worker.DisposeAsync();
+        }
+
+        if (_broker is not null)
+        {
+            await _broker.DisposeAsync();
+        }
+
+        _remoteHttp?.Dispose();
+    }
+}

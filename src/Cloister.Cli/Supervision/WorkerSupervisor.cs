@@ -1,0 +1,179 @@
+using Cloister.Protocol;
+using Cloister.Protocol.Rings;
+
+namespace Cloister.Cli.Supervision;
+
+/// <summary>How <c>serve</c> talks to the worker it starts.</summary>
+internal enum WorkerLink
+{
+    /// <summary>Shared-memory rings in /dev/shm (the default).</summary>
+    Ring,
+
+    /// <summary>HTTP on 127.0.0.1 (the remote worker's transport, on this host; for comparison and where /dev/shm is missing).</summary>
+    LoopbackHttp,
+}
+
+/// <summary>
+/// Runs <c>cloister worker</c> as a child, serves the router through <see cref="Transport"/>, and when the worker
+/// dies fails its in-flight requests (retryable), starts a new one with a new ring (it re-attests and reloads keys
+/// on demand) and switches the router to it.
+/// </summary>
+internal sealed class WorkerSupervisor : IAsyncDisposable
+{
+    private const string MeasurementPrefix = "cloister worker: measurement ";
+    private const string ListeningPrefix = "cloister worker: listening on ";
+    private const string ReadyLine = "cloister worker: ready";
+    private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(90);
+
+    private readonly string _dataDirectory;
+    private readonly Uri _broker;
+    private readonly IReadOnlyList<string> _functionArguments;
+    private readonly WorkerLink _link;
+    private readonly SwitchableTransport _transport = new();
+    private readonly HttpClient _http = new() { Timeout = Timeout.InfiniteTimeSpan };
+    private readonly object _gate = new();
+    private readonly List<IAsyncDisposable> _retired = [];
+    private RestartLoop? _loop;
+    private IAsyncDisposable? _currentLink;
+    private int _generation;
+
+    private WorkerSupervisor(string dataDirectory, Uri broker, IReadOnlyList<string> functionArguments, WorkerLink link)
+    {
+        _dataDirectory = dataDirectory;
+        _broker = broker;
+        _functionArguments = functionArguments;
+        _link = link;
+    }
+
+    /// <summary>The router's transport: always the current worker's, failing with <see cref="TransportUnavailableException"/> while it restarts.</summary>
+    public IFrameTransport Transport => _transport;
+
+    /// <summary>The worker's measurement (lower-case hex SHA-384), as it printed it.</summary>
+    public string Measurement { get; private set; } = "";
+
+    /// <summary>The running worker's process id.</summary>
+    public int ProcessId => _loop!.Current.Id;
+
+    /// <summary>What the router and the current worker talk over (for the start-up line).</summary>
+    public string LinkDescription { get; private set; } = "";
+
+    public static async Task<WorkerSupervisor> StartAsync(string dataDirectory, Uri broker, IReadOnlyList<string> functionArguments, WorkerLink link, CancellationToken cancellationToken)
+    {
+        var supervisor = new WorkerSupervisor(dataDirectory, broker, functionArguments, link);
+        if (link == WorkerLink.Ring)
+        {
+            RingFiles.SweepStale();
+        }
+
+        supervisor._loop = await RestartLoop.StartAsync("enclave worker", supervisor.StartOneAsync, supervisor.OnLost, cancellationToken);
+        return supervisor;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _transport.Clear("The server is stopping.");
+        if (_loop is not null)
+        {
+            await _loop.DisposeAsync();
+        }
+
+        List<IAsyncDisposable> links;
+        lock (_gate)
+        {
+            links = [.. _retired, .. _currentLink is null ? [] : new[] { _currentLink }];
+            _retired.Clear();
+            _currentLink = null;
+        }
+
+        foreach (var link in links)
+        {
+            await link.DisposeAsync();
+        }
+
+        _http.Dispose();
+    }
+
+    private async Task<ChildProcess> StartOneAsync(CancellationToken cancellationToken)
+    {
+        await DisposeRetiredAsync();
+        var generation = Interlocked.Increment(ref _generation);
+        RingFrameTransport? ring = null;
+        string[] serveArguments;
+        if (_link == WorkerLink.Ring)
+        {
+            ring = RingFrameTransport.Create(RingFiles.PathFor(generation));
+            serveArguments = ["--ring", ring.Path];
+        }
+        else
+        {
+            serveArguments = ["--listen", "http://127.0.0.1:0"];
+        }
+
+        ChildProcess? child = null;
+        try
+        {
+            child = ChildProcess.Start("worker", ["worker", "--data-dir", _dataDirectory, .. serveArguments, "--broker", _broker.AbsoluteUri, .. _functionArguments]);
+            Measurement = await child.WaitForLineAsync(line => After(line, MeasurementPrefix), "its measurement", ReadyTimeout, cancellationToken);
+            var url = ring is null ? await child.WaitForLineAsync(line => After(line, ListeningPrefix), "its address", ReadyTimeout, cancellationToken) : null;
+            IFrameTransport transport = url is null ? ring! : new HttpFrameTransport(_http, new Uri(url));
+            await child.WaitForLineAsync(line => line == ReadyLine ? line : null, "ready", ReadyTimeout, cancellationToken);
+            lock (_gate)
+            {
+                _currentLink = ring;
+            }
+
+            LinkDescription = url is null ? $"shared-memory ring {ring!.Path}" : $"HTTP {url}";
+            _transport.Switch(transport);
+            return child;
+        }
+        catch
+        {
+            child?.Kill();
+            if (child is not null)
+            {
+                await child.DisposeAsync();
+            }
+
+            if (ring is not null)
+            {
+                await ring.DisposeAsync();
+            }
+
+            throw;
+        }
+    }
+
+    private void OnLost(ChildProcess child, string reason)
+    {
+        var message = $"The enclave worker is restarting ({reason}).";
+        _transport.Clear(message);
+        lock (_gate)
+        {
+            if (_currentLink is RingFrameTransport ring)
+            {
+                ring.Fail(message);
+                _retired.Add(ring);
+            }
+
+            _currentLink = null;
+        }
+    }
+
+    private async Task DisposeRetiredAsync()
+    {
+        List<IAsyncDisposable> retired;
+        lock (_gate)
+        {
+            retired = [.. _retired];
+            _retired.Clear();
+        }
+
+        foreach (var link in retired)
+        {
+            await link.DisposeAsync();
+        }
+    }
+
+    private static string? After(string line, string prefix)
+        => line.StartsWith(prefix, StringComparison.Ordinal) ? line[prefix.Length..].Trim() : null;
+}

@@ -1,0 +1,69 @@
+using System.CommandLine;
+
+namespace Cloister.Cli.Worker;
+
+/// <summary>
+/// <c>cloister worker</c> (hidden): the enclave worker <c>serve</c> starts, or a remote worker an operator runs
+/// with <c>--listen</c>. It holds the tenant keys and the sandboxes; the router reaches it by frames.
+/// </summary>
+internal static class WorkerCommand
+{
+    /// <summary>The route a listening worker serves frames on.</summary>
+    public const string FramesPath = "/v1/enclave/frames";
+
+    public static Command Build()
+    {
+        var ring = new Option<string?>("--ring") { Description = "Serve the router over the shared-memory ring file at PATH (created by 'cloister serve')." };
+        var listen = new Option<string?>("--listen") { Description = $"Serve frames over HTTP at POST {FramesPath} on URL (a remote worker; plain HTTP only on loopback)." };
+        var broker = new Option<string>("--broker") { Description = "The key broker's frames endpoint, e.g. http://127.0.0.1:8090/v1/broker/frames.", Required = true };
+        var insecure = new Option<bool>("--insecure-http") { Description = "Allow --listen with plain HTTP on a non-loopback address (frames carry values)." };
+        var functions = new FunctionOptions();
+        var command = new Command("worker", "Run an enclave worker (started by 'cloister serve').") { ring, listen, broker, insecure };
+        command.Hidden = true;
+        functions.AddTo(command);
+        command.SetHandler((parse, cancellationToken) =>
+        {
+            var ringPath = parse.GetValue(ring);
+            var listenUrl = parse.GetValue(listen);
+            if ((ringPath is null) == (listenUrl is null))
+            {
+                throw new CliException("cloister worker needs exactly one of --ring PATH and --listen URL.", 2);
+            }
+
+            if (!Uri.TryCreate(parse.GetValue(broker), UriKind.Absolute, out var brokerUri) || brokerUri.Scheme is not ("http" or "https"))
+            {
+                throw new CliException("--broker must be an http(s) URL.", 2);
+            }
+
+            var settings = new WorkerSettings(
+                Path.GetFullPath(CliSettings.ResolveDataDir(parse)),
+                ringPath,
+                listenUrl is null ? null : ListenUri(listenUrl, parse.GetValue(insecure)),
+                brokerUri);
+            return WorkerProcess.RunAsync(settings, functions.ToSettings(parse), cancellationToken);
+        });
+        return command;
+    }
+
+    private static Uri ListenUri(string text, bool insecure)
+    {
+        if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || uri.Scheme != "http")
+        {
+            throw new CliException("--listen must be an http URL such as http://127.0.0.1:8091.", 2);
+        }
+
+        if (!uri.IsLoopback && !insecure)
+        {
+            throw new CliException("--listen on a non-loopback address sends frames (values, keys requests) in the clear; pass --insecure-http to accept that.", 2);
+        }
+
+        return uri;
+    }
+}
+
+/// <summary>Where a worker serves and where its key broker is.</summary>
+/// <param name="DataDirectory">The data directory (the simulated attester's key; never the master key).</param>
+/// <param name="RingPath">The shared-memory ring file, or null.</param>
+/// <param name="Listen">The HTTP address to serve frames on, or null.</param>
+/// <param name="Broker">The key broker's frames endpoint.</param>
+internal sealed record WorkerSettings(string DataDirectory, string? RingPath, Uri? Listen, Uri Broker);

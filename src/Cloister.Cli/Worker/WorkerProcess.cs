@@ -1,0 +1,92 @@
+using Cloister.Cli.Hosting;
+using Cloister.Enclave;
+using Cloister.Enclave.Attestation;
+using Cloister.Protocol;
+using Cloister.Protocol.Rings;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
+
+namespace Cloister.Cli.Worker;
+
+/// <summary>
+/// The enclave worker's life: identity (measurement, evidence source, HPKE key pair), the enclave host with
+/// its sandboxes, serving the router until cancelled (SIGTERM, or EOF on stdin when <c>serve</c> started it),
+/// then disposing the host (sandboxes killed, keyring zeroed).
+/// </summary>
+/// <remarks>Every line it prints starts with <c>cloister worker:</c>; <c>serve</c> reads the measurement and ready lines.</remarks>
+internal static class WorkerProcess
+{
+    /// <summary>Largest frame a listening worker accepts (a function package plus its envelope).</summary>
+    private const long MaxFrameBytes = 128L * 1024 * 1024;
+
+    public static async Task<int> RunAsync(WorkerSettings settings, FunctionSettings functionSettings, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(settings.DataDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        using var runtime = FunctionRuntime.Create(settings.DataDirectory, functionSettings);
+        var measurement = WorkerMeasurement.Compute(AppContext.BaseDirectory, functionSettings.MeasuredConfiguration(runtime.Backend));
+        var evidence = EvidenceProviders.Detect(settings.DataDirectory, measurement, out var evidenceDescription);
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        await using var host = new EnclaveHost(
+            new HttpFrameTransport(http, settings.Broker),
+            runtime.Options,
+            new WorkerIdentity(evidence, measurement));
+
+        Console.WriteLine($"cloister worker: measurement {measurement}");
+        Console.WriteLine($"cloister worker: evidence {evidenceDescription}");
+        await SandboxReport.PrintAsync(runtime, functionSettings.Unsandboxed, cancellationToken);
+        try
+        {
+            if (settings.RingPath is { } ringPath)
+            {
+                await using var ring = RingFrameServer.Open(ringPath);
+                Console.WriteLine($"cloister worker: serving the ring {ringPath}");
+                Console.WriteLine("cloister worker: ready");
+                await ring.RunAsync(host, cancellationToken);
+            }
+            else
+            {
+                await ListenAsync(settings.Listen!, host, cancellationToken);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // SIGTERM or the supervisor's EOF: a normal stop.
+        }
+
+        Console.WriteLine("cloister worker: stopping (sandboxes killed, keys zeroed)");
+        return 0;
+    }
+
+    private static async Task ListenAsync(Uri listen, IFrameHandler host, CancellationToken cancellationToken)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+        builder.Configuration.Sources.Clear();
+        builder.Configuration.AddInMemoryCollection();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls(listen.GetLeftPart(UriPartial.Authority));
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = MaxFrameBytes;
+        });
+        await using var app = builder.Build();
+        app.MapFrames(WorkerCommand.FramesPath, host, MaxFrameBytes);
+        await app.StartAsync(cancellationToken);
+        foreach (var address in app.Urls)
+        {
+            Console.WriteLine($"cloister worker: listening on {address}{WorkerCommand.FramesPath}");
+        }
+
+        Console.WriteLine("cloister worker: ready");
+        try
+        {
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+        }
+        finally
+        {
+            await app.StopAsync(CancellationToken.None);
+        }
+    }
+}

@@ -1,0 +1,168 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using Cloister.Attestation;
+using Cloister.Attestation.Policy;
+using Cloister.Crypto;
+using Cloister.IntegrationTests.Support;
+using Cloister.KeyBroker;
+
+namespace Cloister.IntegrationTests.Processes;
+
+/// <summary>
+/// What each of serve's processes holds, read from the live processes as root would: the router maps no
+/// key-holding assembly and its memory holds neither the master key nor a data key; the worker's holds the data key.
+/// </summary>
+public sealed partial class PartitionTests
+{
+    [Fact]
+    public async Task Router_MapsNoEnclaveOrKeyBrokerAssembly_WhileTheWorkerDoes()
+    {
+        using var data = TempDirectory.Create("router-maps");
+        await using var server = await ServerProcess.StartAsync(data.Path);
+        await TokenizeAndRevealAsync(server, data.Path, "maps-value");
+
+        var router = ProcessMemory.MappedFiles(server.Id).Select(Path.GetFileName).ToHashSet();
+        var worker = ProcessMemory.MappedFiles(ServeChildren.WorkerPid(server)).Select(Path.GetFileName).ToHashSet();
+        var broker = ProcessMemory.MappedFiles(ServeChildren.BrokerPid(server)).Select(Path.GetFileName).ToHashSet();
+
+        // The controls: /proc/PID/maps does list the assemblies each process loaded.
+        Assert.Contains("Cloister.Server.dll", router);
+        Assert.Contains("Cloister.Enclave.dll", worker);
+        Assert.Contains("Cloister.KeyBroker.dll", broker);
+
+        Assert.DoesNotContain("Cloister.Enclave.dll", router);
+        Assert.DoesNotContain("Cloister.KeyBroker.dll", router);
+        Assert.DoesNotContain("Cloister.Sandbox.dll", router);
+        Assert.DoesNotContain("Cloister.KeyBroker.dll", worker);
+    }
+
+    [Fact]
+    public async Task MemoryDump_RouterHoldsNoMasterOrDataKey_WorkerHoldsTheDataKey()
+    {
+        using var data = TempDirectory.Create("memory-canaries");
+        await using var server = await ServerProcess.StartAsync(data.Path);
+        await TokenizeAndRevealAsync(server, data.Path, "canary-value-" + Guid.NewGuid().ToString("N"));
+
+        var masterKey = File.ReadAllBytes(Path.Combine(data.Path, "master.key"));
+        var dataKey = UnwrapDataKey(data.Path, masterKey);
+
+        var router = ProcessMemory.Contains(server.Id, masterKey, dataKey);
+        var worker = ProcessMemory.Contains(ServeChildren.WorkerPid(server), masterKey, dataKey);
+        var broker = ProcessMemory.Contains(ServeChildren.BrokerPid(server), masterKey, dataKey);
+
+        Assert.False(router[0], "the router's memory contains the master key.");
+        Assert.False(router[1], "the router's memory contains the tenant's data key.");
+        Assert.True(worker[1], "the worker's memory does not contain the data key it decrypted with (the scan would miss a key).");
+        Assert.False(worker[0], "the worker's memory contains the master key.");
+        Assert.True(broker[0], "the broker's memory does not contain the master key (the scan would miss a key).");
+    }
+
+    [Fact]
+    public async Task RemoteWorker_ServeWithWorkerUrl_TokenizesAndReveals()
+    {
+        using var brokerData = TempDirectory.Create("remote-broker");
+        using var workerData = TempDirectory.Create("remote-worker");
+        using var routerData = TempDirectory.Create("remote-router");
+        // The operator's policy on the broker's host: first with no worker, then pinning the worker once it said who it is.
+        var policyPath = Path.Combine(brokerData.Path, "policy.json");
+        var policy = new AttestationPolicyFile
+        {
+            Appraisal = new AppraisalPolicy { AllowedTees = new HashSet<TeeType> { TeeType.Simulated } },
+        };
+        await File.WriteAllTextAsync(policyPath, policy.Serialize());
+        await using var broker = await StartAsync(["keybroker", "--data-dir", brokerData.Path, "--policy", policyPath, "--urls", "http://127.0.0.1:0"], BrokerListening());
+        await using var worker = await StartAsync(["worker", "--data-dir", workerData.Path, "--listen", "http://127.0.0.1:0", "--broker", broker.Url + "/v1/broker/frames"], WorkerListening());
+        var measurement = MeasurementLine().Match(worker.Output).Groups[1].Value;
+        await File.WriteAllTextAsync(policyPath, (policy with
+        {
+            SimulatedAttesterKey = await File.ReadAllTextAsync(Path.Combine(workerData.Path, "simulated-attester.pub.pem")),
+            Workers = [new WorkerRule(measurement, [AttestationPolicyFile.Any])],
+        }).Serialize());
+        await using var server = await ServerProcess.StartAsync(routerData.Path, "--worker-url", worker.Url);
+
+        await TokenizeAndRevealAsync(server, routerData.Path, "remote-value");
+        Assert.Contains("enclave worker: remote", server.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("cloister keybroker:", server.Output, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(routerData.Path, "master.key")), "the router's data directory got a master key.");
+    }
+
+    private static async Task TokenizeAndRevealAsync(ServerProcess server, string dataDirectory, string value)
+    {
+        var key = ServeChildren.TenantKey(dataDirectory);
+        using var http = new HttpClient { BaseAddress = new Uri(server.Url) };
+        var (status, body, _) = await ServeChildren.TokenizeAsync(http, key, value);
+        Assert.True(status == 201, $"tokenize: {status} {body}");
+        var (revealed, plain, text) = await ServeChildren.RevealAsync(http, key, body.GetProperty("token").GetString()!);
+        Assert.True(revealed == 200, $"reveal: {revealed} {text}");
+        Assert.Equal(value, plain);
+    }
+
+    /// <summary>The default tenant's current data key, unwrapped from the store with the master key (what the worker holds).</summary>
+    private static byte[] UnwrapDataKey(string dataDirectory, byte[] masterKey)
+    {
+        var tenant = ServeChildren.TenantId(dataDirectory);
+        var row = Assert.Single(VaultDatabase.Query(dataDirectory, "SELECT version, blob FROM wrapped_keys WHERE tenant_id = $t AND purpose = 'data'", ("$t", tenant)));
+        using var envelope = new EnvelopeKey(masterKey);
+        Assert.True(envelope.TryOpen((byte[])row[1]!, KeyWrapContext.Create(tenant, "data", checked((int)(long)row[0]!)), out var dataKey));
+        return dataKey!;
+    }
+
+    private static async Task<ChildCloister> StartAsync(string[] arguments, Regex listening)
+    {
+        var process = new Process { StartInfo = CloisterProcess.StartInfo(arguments) };
+        process.StartInfo.RedirectStandardInput = true;
+        process.Start();
+        var output = new System.Text.StringBuilder();
+        _ = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        while (await process.StandardOutput.ReadLineAsync(timeout.Token) is { } line)
+        {
+            output.AppendLine(line);
+            if (listening.Match(line) is { Success: true } match)
+            {
+                _ = DrainAsync(process.StandardOutput);
+                return new ChildCloister(process, match.Groups[1].Value, output.ToString());
+            }
+        }
+
+        process.Kill(entireProcessTree: true);
+        Assert.Fail($"cloister {string.Join(' ', arguments)} did not report its address:\n{output}");
+        return null!;
+    }
+
+    private static async Task DrainAsync(StreamReader reader)
+    {
+        while (await reader.ReadLineAsync() is not null)
+        {
+        }
+    }
+
+    [GeneratedRegex(@"^cloister keybroker: listening on (\S+)$")]
+    private static partial Regex BrokerListening();
+
+    [GeneratedRegex(@"^cloister worker: listening on (\S+)$")]
+    private static partial Regex WorkerListening();
+
+    [GeneratedRegex(@"cloister worker: measurement ([0-9a-f]{96})")]
+    private static partial Regex MeasurementLine();
+
+    private sealed class ChildCloister(Process process, string url, string output) : IAsyncDisposable
+    {
+        public string Url { get; } = url.TrimEnd('/');
+
+        /// <summary>What it printed up to its listening line.</summary>
+        public string Output { get; } = output;
+
+        public async ValueTask DisposeAsync()
+        {
+            process.StandardInput.Close();
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true); // no function ran, so there is no sandbox to stop gracefully
+            }
+
+            await process.WaitForExitAsync();
+            process.Dispose();
+        }
+    }
+}
