@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Net.Sockets;
 using Cloister.Client;
+using Cloister.Client.Sealed;
 
 namespace Cloister.Cli;
 
@@ -15,6 +16,14 @@ internal static class CliRunner
                 return await body(parse, cancellationToken);
             }
             catch (CloisterApiException e)
+            {
+                return Fail(e.Message);
+            }
+            catch (AttestationRefusedException e)
+            {
+                return Fail(e.Message);
+            }
+            catch (Exception e) when (e is SealedInvocationException or SealedResponseException)
             {
                 return Fail(e.Message);
             }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using Cloister.Attestation.Policy;
 using Cloister.Client;
 
 namespace Cloister.Cli;
@@ -73,6 +74,21 @@ internal sealed class CliSettings
 
     public string AdminKey => _explicitKey ?? Environment.GetEnvironmentVariable("CLOISTER_ADMIN_KEY") ?? Credential("adminKey")
         ?? throw new CliException($"No admin key: pass --key, set CLOISTER_ADMIN_KEY, or run 'cloister serve' once so that {Path.Combine(DataDir, "credentials.json")} exists.");
+
+    /// <summary>The attestation policy for sealed commands: <paramref name="path"/>, else &lt;data-dir&gt;/attestation-policy.json when it exists.</summary>
+    public AttestationPolicyFile LoadPolicy(string? path)
+    {
+        path ??= Path.Combine(DataDir, PolicyFileName);
+        if (!File.Exists(path))
+        {
+            throw new CliException($"No attestation policy: pass --policy FILE ('cloister serve' writes {Path.Combine(DataDir, PolicyFileName)} at its first start).", 2);
+        }
+
+        return AttestationPolicyFile.TryLoad(path, out var policy, out var error) ? policy : throw new CliException(error, 2);
+    }
+
+    /// <summary>The policy file's name in the data directory.</summary>
+    public const string PolicyFileName = "attestation-policy.json";
 
     public CloisterClient CreateClient(string apiKey)
     {

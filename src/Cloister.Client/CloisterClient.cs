@@ -18,7 +18,7 @@ public sealed class CloisterApiException(int status, Problem problem)
 
 /// <summary>.NET client for the Cloister HTTP API. Thread-safe; reuse one instance.</summary>
 /// <remarks>The <see cref="HttpClient"/> passed in is owned by the caller.</remarks>
-public sealed class CloisterClient
+public sealed partial class CloisterClient
 {
     private readonly HttpClient _http;
 

@@ -77,4 +77,10 @@ public sealed record Problem(string? Type, string? Title, int? Status, string? D
 [JsonSerializable(typeof(InvocationAccepted))]
 [JsonSerializable(typeof(InvocationInfo))]
 [JsonSerializable(typeof(Problem))]
+[JsonSerializable(typeof(Sealed.WorkerAttestationInfo))]
+[JsonSerializable(typeof(Sealed.SealedTokenizeBody))]
+[JsonSerializable(typeof(Sealed.SealedRevealBody))]
+[JsonSerializable(typeof(Sealed.SealedRevealedBody))]
+[JsonSerializable(typeof(Sealed.SealedInvokeBody))]
+[JsonSerializable(typeof(Sealed.SealedInvocationResult))]
 public sealed partial class ClientJsonContext : JsonSerializerContext;

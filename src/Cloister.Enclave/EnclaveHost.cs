@@ -1,5 +1,6 @@
 using Cloister.Enclave.Attestation;
 using Cloister.Enclave.Functions;
+using Cloister.Enclave.Sealed;
 using Cloister.Protocol;
 
 namespace Cloister.Enclave;
@@ -144,6 +145,9 @@ public sealed class EnclaveHost : IFrameHandler, IDisposable, IAsyncDisposable
             InvokeFunctionRequest invoke => await InvokeAsync(invoke, cancellationToken),
             ContinueInvocationRequest next => await _functions.ContinueAsync(next, cancellationToken),
             RetireFunctionRequest retire => await _functions.RetireAsync(retire),
+            AttestationRequest attest => await SealedRequests.AttestAsync(Identity, attest, cancellationToken),
+            SealedTokenizeRequest sealedTokenize => await SealedTokenizeAsync(sealedTokenize, cancellationToken),
+            SealedRevealRequest sealedReveal => await SealedRevealAsync(sealedReveal, cancellationToken),
             _ => BadRequest("The operation is not known to this enclave."),
         };
     }
@@ -269,12 +273,36 @@ public sealed class EnclaveHost : IFrameHandler, IDisposable, IAsyncDisposable
             : new FingerprintResponse(fingerprint);
     }
 
+    private async Task<EnclaveResponse> SealedTokenizeAsync(SealedTokenizeRequest request, CancellationToken cancellationToken)
+    {
+        var (plain, refused) = SealedRequests.OpenTokenize(Identity, request);
+        return plain is null ? refused! : await TokenizeAsync(plain, cancellationToken);
+    }
+
+    private async Task<EnclaveResponse> SealedRevealAsync(SealedRevealRequest request, CancellationToken cancellationToken)
+    {
+        var (plain, responseKey, refused) = SealedRequests.OpenReveal(Identity, request);
+        return plain is null ? refused! : SealedRequests.SealReveal(responseKey!, plain.Items, await RevealAsync(plain, cancellationToken));
+    }
+
     private async Task<EnclaveResponse> InvokeAsync(InvokeFunctionRequest request, CancellationToken cancellationToken)
     {
+        SealedReply? reply = null;
+        if (request.SealedInput is not null)
+        {
+            (var plain, reply, var refused) = SealedRequests.OpenInvoke(Identity, request);
+            if (plain is null)
+            {
+                return refused!;
+            }
+
+            request = plain;
+        }
+
         var (function, args, early) = _functions.Prepare(request);
         if (early is not null)
         {
-            return early;
+            return early is InvocationCompletedResponse done && reply is not null ? reply.Seal(done) : early;
         }
 
         // Everything an invocation may need: reveals (data keys, fpe) and new tokens (current data key, fingerprint).
@@ -289,7 +317,7 @@ public sealed class EnclaveHost : IFrameHandler, IDisposable, IAsyncDisposable
             return KeyUnavailable("The tenant's keys for this invocation are not among the keys the router attached.");
         }
 
-        return await _functions.StartAsync(request, function!, args!, cancellationToken);
+        return await _functions.StartAsync(request, function!, args!, reply, cancellationToken);
     }
 
     /// <summary>

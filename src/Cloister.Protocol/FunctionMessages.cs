@@ -38,12 +38,18 @@ public sealed record FunctionPackage(string ManifestJson, byte[] BundleTarGz);
 /// <param name="ArgsJson">The caller's args, a JSON object; <c>{"$token": "…"}</c> objects inside are resolved by the enclave.</param>
 /// <param name="CurrentKeyVersion">The tenant's current data-key version, used for tokens the invocation creates.</param>
 /// <param name="Package">The code, attached only after <see cref="FunctionRequiredResponse"/>.</param>
+/// <param name="SealedInput">
+/// A sealed invocation: the client's <see cref="SealedInvokePayload"/> sealed to the worker (purpose
+/// <see cref="SealedPayloads.InvokePurpose"/>). The worker takes the args from it (<paramref name="ArgsJson"/> is then
+/// <c>{}</c>), refuses unless it pins <paramref name="Function"/>'s name and measurement, and seals the outcome.
+/// </param>
 public sealed record InvokeFunctionRequest(
     string InvocationId,
     FunctionRef Function,
     string ArgsJson,
     int CurrentKeyVersion,
-    FunctionPackage? Package = null) : EnclaveRequest;
+    FunctionPackage? Package = null,
+    byte[]? SealedInput = null) : EnclaveRequest;
 
 /// <summary>The enclave does not hold the package of <paramref name="Measurement"/>; resend the invoke with it.</summary>
 public sealed record FunctionRequiredResponse(string InvocationId, string Measurement) : EnclaveResponse;
@@ -90,20 +96,26 @@ public sealed record ContinueInvocationRequest(
     IReadOnlyList<StoredTokenRecord?>? Found = null,
     IReadOnlyList<bool>? Stored = null) : EnclaveRequest;
 
-/// <summary>The invocation ended. Exactly one of <paramref name="ResultJson"/> and <paramref name="Error"/> is set.</summary>
+/// <summary>
+/// The invocation ended. Exactly one of <paramref name="ResultJson"/>, <paramref name="Error"/> and
+/// <paramref name="SealedResult"/> is set; a sealed invocation that ran carries only <paramref name="SealedResult"/>
+/// (its result or error, and its logs, are inside; <paramref name="Logs"/> is empty).
+/// </summary>
 /// <param name="InvocationId">The invocation.</param>
 /// <param name="ResultJson">The result after the output policy (tokenized fields), as JSON.</param>
 /// <param name="Error">Why it failed: a stable code (see <see cref="FunctionErrorCodes"/>) and a detail without values.</param>
 /// <param name="Warm">Whether a warm sandbox served it.</param>
 /// <param name="Logs">The handler's <c>ctx.log</c> messages, in order (capped; revealed values redacted unless plaintext may leave).</param>
 /// <param name="RevealedTokens">The tokens revealed into the sandbox (for the audit log).</param>
+/// <param name="SealedResult">A <see cref="SealedInvokeResult"/> sealed to the client's response key (sealed invocations).</param>
 public sealed record InvocationCompletedResponse(
     string InvocationId,
     string? ResultJson,
     EnclaveError? Error,
     bool Warm,
     IReadOnlyList<string> Logs,
-    IReadOnlyList<string> RevealedTokens) : EnclaveResponse;
+    IReadOnlyList<string> RevealedTokens,
+    byte[]? SealedResult = null) : EnclaveResponse;
 
 /// <summary>Shut down every sandbox of the function's versions and forget its packages (it was deleted).</summary>
 public sealed record RetireFunctionRequest(string Name, IReadOnlyList<string> Measurements) : EnclaveRequest;

@@ -19,6 +19,9 @@ namespace Cloister.Protocol;
 [JsonDerivedType(typeof(InvokeFunctionRequest), "invokeFunction")]
 [JsonDerivedType(typeof(ContinueInvocationRequest), "continueInvocation")]
 [JsonDerivedType(typeof(RetireFunctionRequest), "retireFunction")]
+[JsonDerivedType(typeof(AttestationRequest), "attest")]
+[JsonDerivedType(typeof(SealedTokenizeRequest), "sealedTokenize")]
+[JsonDerivedType(typeof(SealedRevealRequest), "sealedReveal")]
 public abstract record EnclaveRequest
 {
     /// <summary>The tenant whose keys the operation uses.</summary>
@@ -45,6 +48,8 @@ public abstract record EnclaveRequest
 [JsonDerivedType(typeof(InvocationCompletedResponse), "invocationCompleted")]
 [JsonDerivedType(typeof(RetireFunctionResponse), "retireFunction")]
 [JsonDerivedType(typeof(KeysRequiredResponse), "keysRequired")]
+[JsonDerivedType(typeof(AttestationResponse), "attest")]
+[JsonDerivedType(typeof(SealedRevealResponse), "sealedReveal")]
 [JsonDerivedType(typeof(EnclaveErrorResponse), "error")]
 public abstract record EnclaveResponse;
 

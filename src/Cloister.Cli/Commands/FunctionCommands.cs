@@ -83,11 +83,17 @@ internal static class FunctionCommands
         var version = new Option<int?>("--version") { Description = "Run this version." };
         var measurement = new Option<string?>("--measurement") { Description = "Run the latest version only if it still has this measurement." };
         var background = new Option<bool>("--async") { Description = "Start the invocation and print its id; see 'cloister invocations get ID'." };
-        var command = new Command("invoke", "Invoke a function; prints its result (JSON).") { name, args, version, measurement, background };
+        var (sealedArgs, policy) = TokenCommands.SealedOptions("the args, result and logs");
+        var command = new Command("invoke", "Invoke a function; prints its result (JSON).") { name, args, version, measurement, background, sealedArgs, policy };
         command.SetHandler(async (parse, cancellationToken) =>
         {
             var settings = CliSettings.From(parse);
             var argsJson = ParseArgs(parse.GetValue(args));
+            if (parse.GetValue(sealedArgs))
+            {
+                return await InvokeSealedAsync(settings, parse.GetValue(name)!, argsJson, settings.LoadPolicy(parse.GetValue(policy)), parse.GetValue(measurement), parse.GetValue(version), parse.GetValue(background), cancellationToken);
+            }
+
             var pin = new InvokePin(parse.GetValue(version), parse.GetValue(measurement));
             var client = settings.CreateClient(settings.TenantKey);
             if (parse.GetValue(background))
@@ -132,6 +138,46 @@ internal static class FunctionCommands
             return 0;
         });
         return command;
+    }
+
+    /// <summary>
+    /// A sealed invocation: pins --measurement or the policy's pin for the function (a version pin cannot be verified,
+    /// so it is refused), verifies the attestation, and prints the opened result. --async is refused: the result would be
+    /// sealed to a key that lives only in this process.
+    /// </summary>
+    private static async Task<int> InvokeSealedAsync(CliSettings settings, string name, JsonElement args, Cloister.Attestation.Policy.AttestationPolicyFile policy, string? measurement, int? version, bool background, CancellationToken cancellationToken)
+    {
+        if (version is not null)
+        {
+            throw new CliException("--sealed pins a measurement, not a version: pass --measurement M (see 'cloister functions get NAME').", 2);
+        }
+
+        if (measurement is null && !policy.Functions.ContainsKey(name))
+        {
+            throw new CliException($"--sealed needs the function measurement to pin: pass --measurement M (from 'cloister functions get {name}') or add \"{name}\" to the policy's \"functions\".", 2);
+        }
+
+        if (background)
+        {
+            throw new CliException("--sealed --async is not supported by the CLI: the result is sealed to a key that lives only in this process; use the SDK's StartSealedInvocationAsync.", 2);
+        }
+
+        var result = await settings.CreateClient(settings.TenantKey).InvokeSealedAsync(name, args, policy, measurement, cancellationToken);
+        if (settings.Json)
+        {
+            Output.Json(result, ClientJsonContext.Default.SealedInvocationResult);
+        }
+        else
+        {
+            foreach (var line in result.Logs)
+            {
+                Console.Error.WriteLine($"log: {line}");
+            }
+
+            Console.WriteLine(result.Result.GetRawText());
+        }
+
+        return 0;
     }
 
     private static Command List()

@@ -18,6 +18,10 @@ internal static class TokenCommands
         return tokens;
     }
 
+    private static Option<bool> SealedOption(string what) => new("--sealed") { Description = $"Seal {what} to the attested enclave worker after verifying its attestation against the policy; the router never sees it." };
+
+    private static Option<string?> PolicyOption() => new("--policy") { Description = "The attestation policy file for --sealed (default: <data-dir>/attestation-policy.json)." };
+
     private static Argument<string> ValueArgument() => new("value") { Description = "The sensitive value ('-' reads it from standard input, which keeps it out of shell history)." };
 
     private static Command Create()
@@ -29,7 +33,9 @@ internal static class TokenCommands
         var deterministic = new Option<bool>("--deterministic") { Description = "The same value gets the same token." };
         var ttl = new Option<long?>("--ttl") { Description = "Seconds until the token expires." };
         var metadata = new Option<string?>("--metadata") { Description = "A JSON object stored with the token." };
-        var command = new Command("create", "Tokenize a value; prints the token.") { value, format, alphabet, classifier, deterministic, ttl, metadata };
+        var sealedValue = SealedOption("the value");
+        var policy = PolicyOption();
+        var command = new Command("create", "Tokenize a value; prints the token.") { value, format, alphabet, classifier, deterministic, ttl, metadata, sealedValue, policy };
         command.SetHandler(async (parse, cancellationToken) =>
         {
             var settings = CliSettings.From(parse);
@@ -48,7 +54,11 @@ internal static class TokenCommands
 
             var options = new TokenizeOptions(parse.GetValue(format), parse.GetValue(alphabet), parse.GetValue(classifier),
                 parse.GetValue(deterministic) ? true : null, parse.GetValue(ttl), meta);
-            var created = await settings.CreateClient(settings.TenantKey).CreateTokenAsync(ReadValue(parse.GetValue(value)!), options, cancellationToken);
+            var client = settings.CreateClient(settings.TenantKey);
+            var plaintext = ReadValue(parse.GetValue(value)!);
+            var created = parse.GetValue(sealedValue)
+                ? await client.CreateSealedTokenAsync(plaintext, settings.LoadPolicy(parse.GetValue(policy)), options, cancellationToken)
+                : await client.CreateTokenAsync(plaintext, options, cancellationToken);
             if (settings.Json)
             {
                 Output.Json(created, ClientJsonContext.Default.TokenCreated);
@@ -88,11 +98,16 @@ internal static class TokenCommands
     private static Command Reveal()
     {
         var token = new Argument<string>("token");
-        var command = new Command("reveal", "Print a token's value (needs the tokens:reveal scope; audited).") { token };
+        var sealedValue = SealedOption("the answer");
+        var policy = PolicyOption();
+        var command = new Command("reveal", "Print a token's value (needs the tokens:reveal scope; audited).") { token, sealedValue, policy };
         command.SetHandler(async (parse, cancellationToken) =>
         {
             var settings = CliSettings.From(parse);
-            var value = await settings.CreateClient(settings.TenantKey).RevealAsync(parse.GetValue(token)!, cancellationToken);
+            var client = settings.CreateClient(settings.TenantKey);
+            var value = parse.GetValue(sealedValue)
+                ? await client.RevealSealedAsync(parse.GetValue(token)!, settings.LoadPolicy(parse.GetValue(policy)), cancellationToken)
+                : await client.RevealAsync(parse.GetValue(token)!, cancellationToken);
             if (settings.Json)
             {
                 Output.Json(new RevealedValue(value), ClientJsonContext.Default.RevealedValue);
@@ -149,6 +164,9 @@ internal static class TokenCommands
         });
         return command;
     }
+
+    /// <summary>The --sealed and --policy options (shared with functions invoke).</summary>
+    public static (Option<bool> Sealed, Option<string?> Policy) SealedOptions(string what) => (SealedOption(what), PolicyOption());
 
     private static string ReadValue(string value)
     {

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Cloister.Enclave.Sealed;
 using Cloister.Protocol;
 using Cloister.Sandbox.Backends;
 using Cloister.Sandbox.Pool;
@@ -84,8 +85,8 @@ internal sealed class FunctionHost : IAsyncDisposable
             : (cached, args, null);
     }
 
-    /// <summary>Starts the invocation in the background and returns its first event.</summary>
-    public async Task<EnclaveResponse> StartAsync(InvokeFunctionRequest request, CachedFunction function, TokenArgs args, CancellationToken cancellationToken)
+    /// <summary>Starts the invocation in the background and returns its first event; <paramref name="reply"/> seals the completion of a sealed invocation.</summary>
+    public async Task<EnclaveResponse> StartAsync(InvokeFunctionRequest request, CachedFunction function, TokenArgs args, SealedReply? reply, CancellationToken cancellationToken)
     {
         var invocation = new FunctionInvocation(request, function, args, _pool!, _operations, _time);
         if (!_running.TryAdd(invocation.Id, invocation))
@@ -96,6 +97,10 @@ internal sealed class FunctionHost : IAsyncDisposable
         _ = Task.Run(async () =>
         {
             var completion = await invocation.RunAsync(_stopping.Token).ConfigureAwait(false);
+            if (reply is not null)
+            {
+                completion = reply.Seal(completion);
+            }
 
             // Forgotten before the completion is published: a continuation after it is unknown-invocation.
             _running.TryRemove(new KeyValuePair<string, FunctionInvocation>(invocation.Id, invocation));

@@ -117,7 +117,13 @@ internal static class FunctionEndpoints
             return pinProblem;
         }
 
-        var (record, context) = await invocations.BeginAsync(caller.Tenant, caller.KeyId, function!, invoke!.ArgsJson, http.RequestAborted);
+        var (record, context) = await invocations.BeginAsync(caller.Tenant, caller.KeyId, function!, invoke!.ArgsJson, null, http.RequestAborted);
+        return await RunAsync(mode, invocations, record, context);
+    }
+
+    /// <summary>Runs a begun invocation: in the background for <c>mode=async</c> (202), otherwise to its end (200 or a problem).</summary>
+    internal static async Task<IResult> RunAsync(string mode, InvocationService invocations, InvocationRecord record, InvocationContext context)
+    {
         if (mode == "async")
         {
             if (!invocations.RunInBackground(record, context))
@@ -163,7 +169,7 @@ internal static class FunctionEndpoints
     /// the latest, only if it still has that measurement (409 otherwise: the function changed since the caller looked).
     /// Both: they must name the same version (400 if they disagree).
     /// </summary>
-    private static async Task<(FunctionVersionRecord? Function, ProblemHttpResult? Problem)> ResolvePinAsync(IVaultStore store, string tenantId, string name, ValidInvoke invoke, CancellationToken cancellationToken)
+    internal static async Task<(FunctionVersionRecord? Function, ProblemHttpResult? Problem)> ResolvePinAsync(IVaultStore store, string tenantId, string name, ValidInvoke invoke, CancellationToken cancellationToken)
     {
         var latest = await store.GetFunctionVersionAsync(tenantId, name, null, cancellationToken);
         if (latest is null)
@@ -211,7 +217,7 @@ internal static class FunctionEndpoints
         return Problems.Create(status, code, InvocationErrors.TitleOf(code), failed.ErrorDetail, extensions);
     }
 
-    private static ProblemHttpResult FunctionNotFound()
+    internal static ProblemHttpResult FunctionNotFound()
         => Problems.NotFound("function-not-found", "Function not found", "No such function in this tenant.");
 
     private static ProblemHttpResult VersionMismatch(string detail)

@@ -10,7 +10,8 @@ namespace Cloister.Server.Functions;
 /// <param name="Function">The version that runs.</param>
 /// <param name="ArgsJson">The args, a JSON object.</param>
 /// <param name="CurrentKeyVersion">The tenant's current data-key version.</param>
-internal sealed record InvocationContext(string TenantId, string Actor, string InvocationId, FunctionVersionRecord Function, string ArgsJson, int CurrentKeyVersion);
+/// <param name="SealedInput">A sealed invocation's box (the args are inside; <paramref name="ArgsJson"/> is <c>{}</c>).</param>
+internal sealed record InvocationContext(string TenantId, string Actor, string InvocationId, FunctionVersionRecord Function, string ArgsJson, int CurrentKeyVersion, byte[]? SealedInput = null);
 
 /// <summary>
 /// Drives one invocation through the enclave (src/Cloister.Protocol/FunctionMessages.cs): sends
@@ -37,7 +38,8 @@ internal sealed class InvocationDriver(EnclaveClient enclave, IVaultStore store,
             context.InvocationId,
             new FunctionRef(context.Function.Name, context.Function.Version, context.Function.Measurement),
             context.ArgsJson,
-            context.CurrentKeyVersion)
+            context.CurrentKeyVersion,
+            SealedInput: context.SealedInput)
         { TenantId = context.TenantId };
 
         EnclaveRequest next = invoke;
@@ -134,14 +136,14 @@ internal sealed class InvocationDriver(EnclaveClient enclave, IVaultStore store,
         return new ContinueInvocationRequest(context.InvocationId, pending.Step, Stored: stored) { TenantId = context.TenantId };
     }
 
-    /// <summary>Holds the enclave to its contract: exactly one of result and error.</summary>
+    /// <summary>Holds the enclave to its contract: exactly one of result, error and sealed result.</summary>
     private static InvocationCompletedResponse Normalize(InvocationCompletedResponse done)
     {
         var logs = done.Logs ?? [];
         var revealed = done.RevealedTokens ?? [];
-        if ((done.ResultJson is null) == (done.Error is null))
+        if ((done.ResultJson is null ? 0 : 1) + (done.Error is null ? 0 : 1) + (done.SealedResult is null ? 0 : 1) != 1)
         {
-            return new InvocationCompletedResponse(done.InvocationId, null, new EnclaveError(EnclaveErrorCodes.Internal, "The enclave's completion had both or neither of a result and an error."), done.Warm, logs, revealed);
+            return new InvocationCompletedResponse(done.InvocationId, null, new EnclaveError(EnclaveErrorCodes.Internal, "The enclave's completion did not have exactly one of a result, an error and a sealed result."), done.Warm, logs, revealed);
         }
 
         return done with { Logs = logs, RevealedTokens = revealed };

@@ -18,7 +18,10 @@ internal static class InvocationErrors
     public static int StatusOf(string code) => code switch
     {
         _ when FunctionCaused.Contains(code) => StatusCodes.Status422UnprocessableEntity,
-        FunctionErrorCodes.SandboxUnavailable or EnclaveErrorCodes.KeyUnavailable or InvocationService.InterruptedCode or Problems.WorkerUnavailableCode => StatusCodes.Status503ServiceUnavailable,
+        FunctionErrorCodes.SandboxUnavailable or EnclaveErrorCodes.KeyUnavailable or InvocationService.InterruptedCode or Problems.WorkerUnavailableCode
+            or SealedErrorCodes.AttestationUnavailable => StatusCodes.Status503ServiceUnavailable,
+        SealedErrorCodes.SealedBoxInvalid => StatusCodes.Status400BadRequest,
+        SealedErrorCodes.PinMismatch => StatusCodes.Status409Conflict,
         _ => StatusCodes.Status500InternalServerError,
     };
 
@@ -36,6 +39,9 @@ internal static class InvocationErrors
         FunctionErrorCodes.SandboxUnavailable => "Sandbox unavailable",
         EnclaveErrorCodes.KeyUnavailable => "Keys unavailable",
         InvocationService.InterruptedCode => "Invocation interrupted",
+        SealedErrorCodes.AttestationUnavailable => "Attestation unavailable",
+        SealedErrorCodes.SealedBoxInvalid => "Sealed box refused",
+        SealedErrorCodes.PinMismatch => "Pinned measurement does not match",
         Problems.WorkerUnavailableCode => "Enclave worker unavailable",
         _ => "Invocation failed",
     };

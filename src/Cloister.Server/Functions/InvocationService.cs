@@ -2,6 +2,7 @@ using System.Text.Json;
 using Cloister.Crypto;
 using Cloister.Protocol;
 using Cloister.Server.Http;
+using Cloister.Server.Sealed;
 using Cloister.Server.Tenants;
 using Cloister.Storage;
 using Microsoft.Extensions.Hosting;
@@ -39,8 +40,8 @@ internal sealed partial class InvocationService(
     private bool _stopped;
     private int _disposed;
 
-    /// <summary>Records a new running invocation of <paramref name="function"/>; returns it and what the driver needs.</summary>
-    public async Task<(InvocationRecord Record, InvocationContext Context)> BeginAsync(string tenantId, string actor, FunctionVersionRecord function, string argsJson, CancellationToken cancellationToken)
+    /// <summary>Records a new running invocation of <paramref name="function"/> (sealed when <paramref name="sealedInput"/> is set); returns it and what the driver needs.</summary>
+    public async Task<(InvocationRecord Record, InvocationContext Context)> BeginAsync(string tenantId, string actor, FunctionVersionRecord function, string argsJson, byte[]? sealedInput, CancellationToken cancellationToken)
     {
         var tenant = await tenants.GetAsync(tenantId, cancellationToken) ?? throw new InvalidOperationException("Caller's tenant does not exist.");
         var id = "inv_" + Base58.RandomString(22);
@@ -48,8 +49,8 @@ internal sealed partial class InvocationService(
         var record = new InvocationRecord(
             id, tenantId, function.Name, function.Version, function.Measurement, InvocationStatus.Running,
             null, null, null, false, null, null, now, null, now + options.Value.InvocationRetention);
-        await store.CreateInvocationAsync(record, new AuditEntry(tenantId, actor, "function.invoke", [id, function.Name], Describe(function, "started")), cancellationToken);
-        return (record, new InvocationContext(tenantId, actor, id, function, argsJson, tenant.CurrentDataKeyVersion));
+        await store.CreateInvocationAsync(record, new AuditEntry(tenantId, actor, "function.invoke", [id, function.Name], Describe(function, sealedInput is null ? "started" : "started sealed")), cancellationToken);
+        return (record, new InvocationContext(tenantId, actor, id, function, argsJson, tenant.CurrentDataKeyVersion, sealedInput));
     }
 
     /// <summary>
@@ -86,7 +87,7 @@ internal sealed partial class InvocationService(
         }
 
         var completion = new InvocationCompletion(
-            done.ResultJson,
+            done.SealedResult is { } sealedResult ? SealedResultJson(sealedResult) : done.ResultJson,
             done.Error?.Code,
             done.Error?.Detail ?? (done.Error is null ? null : ""),
             done.Warm,
@@ -95,7 +96,7 @@ internal sealed partial class InvocationService(
             Now());
         var targets = new List<string> { context.InvocationId, context.Function.Name };
         targets.AddRange(done.RevealedTokens.Where(t => t is not null));
-        var audit = new AuditEntry(context.TenantId, context.Actor, "function.invoke.completed", targets, Describe(context.Function, completion.ErrorCode ?? "ok"));
+        var audit = new AuditEntry(context.TenantId, context.Actor, "function.invoke.completed", targets, Describe(context.Function, completion.ErrorCode ?? (done.SealedResult is null ? "ok" : "sealed")));
 
         // The outcome and its audit entry are committed before anyone sees the result, whatever happened to the caller.
         await store.CompleteInvocationAsync(context.TenantId, context.InvocationId, completion, audit, CancellationToken.None);
@@ -196,6 +197,13 @@ internal sealed partial class InvocationService(
 
     private static string Describe(FunctionVersionRecord function, string outcome)
         => $"version={function.Version} measurement={function.Measurement} outcome={outcome}";
+
+    /// <summary>
+    /// What the router stores and returns as a sealed invocation's result: <c>{"sealedResult": "base64"}</c>. The router
+    /// cannot tell whether the function succeeded; the client opens the box and finds the result or the error, and the logs.
+    /// </summary>
+    public static string SealedResultJson(byte[] sealedResult)
+        => JsonSerializer.Serialize(new SealedInvocationResult(Convert.ToBase64String(sealedResult)), ApiJsonContext.Default.SealedInvocationResult);
 
     private static bool IsJson(string json)
     {

@@ -3,6 +3,7 @@ using Cloister.Server.Attestation;
 using Cloister.Server.Auth;
 using Cloister.Server.Functions;
 using Cloister.Server.Http;
+using Cloister.Server.Sealed;
 using Cloister.Server.Tenants;
 using Cloister.Server.Tokens;
 using Cloister.Storage;
@@ -107,6 +108,7 @@ public static class CloisterServer
         app.MapTokenEndpoints();
         app.MapAttestationEndpoints();
         app.MapFunctionEndpoints();
+        app.MapSealedEndpoints();
 
         // Created now rather than on the first request: the result-signing key exists from first start.
         app.Services.GetRequiredService<AttestationService>();

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Cloister.Server.Attestation;
 using Cloister.Server.Functions;
+using Cloister.Server.Sealed;
 using Cloister.Server.Tenants;
 using Cloister.Server.Tokens;
 using Microsoft.AspNetCore.Mvc;
@@ -33,6 +34,12 @@ namespace Cloister.Server.Http;
 [JsonSerializable(typeof(InvocationSucceeded))]
 [JsonSerializable(typeof(InvocationAccepted))]
 [JsonSerializable(typeof(InvocationInfo))]
+[JsonSerializable(typeof(WorkerAttestationInfo))]
+[JsonSerializable(typeof(SealedTokenizeBody))]
+[JsonSerializable(typeof(SealedRevealBody))]
+[JsonSerializable(typeof(SealedRevealed))]
+[JsonSerializable(typeof(SealedInvokeBody))]
+[JsonSerializable(typeof(SealedInvocationResult))]
 [JsonSerializable(typeof(string[]))]
 [JsonSerializable(typeof(JsonElement))]
 [JsonSerializable(typeof(ProblemDetails))]

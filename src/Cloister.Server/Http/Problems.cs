@@ -86,6 +86,10 @@ internal static class Problems
                 => Create(StatusCodes.Status400BadRequest, error.Code, TitleOf(error.Code), where + error.Detail, extensions),
             EnclaveErrorCodes.DecryptFailed => Create(StatusCodes.Status500InternalServerError, "integrity-failure", "Stored ciphertext failed authentication", "The stored record could not be decrypted; it may have been tampered with.", extensions),
             EnclaveErrorCodes.KeyUnavailable => Create(StatusCodes.Status503ServiceUnavailable, error.Code, "Keys unavailable", error.Detail, extensions),
+            SealedErrorCodes.AttestationUnavailable => Create(StatusCodes.Status503ServiceUnavailable, error.Code, "Attestation unavailable", error.Detail, extensions),
+            SealedErrorCodes.SealedBoxInvalid => Create(StatusCodes.Status400BadRequest, error.Code, "Sealed box refused", where + error.Detail, extensions),
+            SealedErrorCodes.TokensMismatch => Create(StatusCodes.Status400BadRequest, error.Code, "Sealed tokens do not match", error.Detail, extensions),
+            SealedErrorCodes.PinMismatch => Create(StatusCodes.Status409Conflict, error.Code, "Pinned measurement does not match", error.Detail, extensions),
             _ => Create(StatusCodes.Status500InternalServerError, "internal", "Internal error", "The enclave could not complete the operation.", extensions),
         };
     }

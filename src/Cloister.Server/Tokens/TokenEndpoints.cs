@@ -83,7 +83,13 @@ internal static class TokenEndpoints
             items.Add(item!);
         }
 
-        var outcome = await CreateOrConflictAsync(tokens, ScopeFilter.CallerOf(http), items, batch: true, http.RequestAborted);
+        return await CreateBatchResultAsync(tokens, ScopeFilter.CallerOf(http), items, http.RequestAborted);
+    }
+
+    /// <summary>Creates validated items (plain or sealed) as one batch: 200 with the tokens in order, or the first item's problem.</summary>
+    internal static async Task<IResult> CreateBatchResultAsync(TokenService tokens, Caller caller, List<NewToken> items, CancellationToken cancellationToken)
+    {
+        var outcome = await CreateOrConflictAsync(tokens, caller, items, batch: true, cancellationToken);
         return outcome.Problem ?? (IResult)TypedResults.Ok(new BatchCreated(outcome.Tokens!.Select(ToCreated).ToList()));
     }
 

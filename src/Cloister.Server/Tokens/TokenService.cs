@@ -5,8 +5,8 @@ using Cloister.Storage;
 
 namespace Cloister.Server.Tokens;
 
-/// <summary>A validated item to tokenize.</summary>
-internal sealed record NewToken(string Value, string Format, string? Alphabet, string Classifier, bool Deterministic, DateTimeOffset? ExpiresAt, string? MetadataJson);
+/// <summary>A validated item to tokenize: a value in the clear (unsealed routes) or <paramref name="SealedValue"/>, the client's sealed box.</summary>
+internal sealed record NewToken(string? Value, string Format, string? Alphabet, string Classifier, bool Deterministic, DateTimeOffset? ExpiresAt, string? MetadataJson, byte[]? SealedValue = null);
 
 /// <summary>Either the stored records (in request order) or the first failing item's enclave error.</summary>
 internal sealed record CreateOutcome(IReadOnlyList<TokenRecord>? Tokens, EnclaveError? Error, int ErrorIndex);
@@ -42,11 +42,7 @@ internal sealed class TokenService(IVaultStore store, EnclaveClient enclave, Ten
         {
             while (pending.Count > 0)
             {
-                var request = new TokenizeRequest(
-                    tenant.CurrentDataKeyVersion,
-                    pending.Select(i => ToItem(items[i], attempts[i], scanStarts[i])).ToList())
-                { TenantId = tenantId };
-                var response = await enclave.SendAsync<TokenizeResponse>(request, cancellationToken);
+                var response = await enclave.SendAsync<TokenizeResponse>(ToRequest(tenantId, tenant.CurrentDataKeyVersion, items, pending, attempts, scanStarts), cancellationToken);
 
                 var now = time.GetUtcNow();
                 var records = new List<TokenRecord>(pending.Count);
@@ -167,8 +163,21 @@ internal sealed class TokenService(IVaultStore store, EnclaveClient enclave, Ten
         }
     }
 
-    private static TokenizeItem ToItem(NewToken item, int attempt, ulong scanStart)
-        => new(item.Value, item.Format, item.Alphabet, item.Classifier, item.Deterministic || item.Format == FpeFormat, attempt, scanStart);
+    /// <summary>The enclave request for the pending items: sealed when the client sealed them (a request is all one or the other).</summary>
+    private static EnclaveRequest ToRequest(string tenantId, int keyVersion, IReadOnlyList<NewToken> items, List<int> pending, int[] attempts, ulong[] scanStarts)
+    {
+        if (items[0].SealedValue is not null)
+        {
+            // The client's own deterministic flag: the box's associated data binds it; the enclave adds fpe's.
+            return new SealedTokenizeRequest(keyVersion, [.. pending.Select(i => new SealedTokenizeItem(
+                items[i].SealedValue!, items[i].Format, items[i].Alphabet, items[i].Classifier, items[i].Deterministic, attempts[i], scanStarts[i]))])
+            { TenantId = tenantId };
+        }
+
+        return new TokenizeRequest(keyVersion, [.. pending.Select(i => new TokenizeItem(
+            items[i].Value!, items[i].Format, items[i].Alphabet, items[i].Classifier, items[i].Deterministic || items[i].Format == FpeFormat, attempts[i], scanStarts[i]))])
+        { TenantId = tenantId };
+    }
 
     public async Task<TokenRecord?> GetAsync(string tenantId, string token, CancellationToken cancellationToken)
     {
@@ -202,6 +211,37 @@ internal sealed class TokenService(IVaultStore store, EnclaveClient enclave, Ten
 
         await store.AppendAuditAsync(new AuditEntry(tenantId, actor, "token.reveal", [token]), cancellationToken);
         return (result.Value, null, true);
+    }
+
+    /// <summary>
+    /// A sealed reveal: looks the tokens up, has the enclave reveal them to the client's response key, and audits each
+    /// before the sealed answer is returned. The response is null when a token is not a live token of the tenant (Missing is its index).
+    /// </summary>
+    public async Task<(SealedRevealResponse? Response, int Missing)> SealedRevealAsync(string tenantId, string actor, IReadOnlyList<string> tokens, byte[] sealedRequest, CancellationToken cancellationToken)
+    {
+        var items = new List<RevealItem>(tokens.Count);
+        for (var i = 0; i < tokens.Count; i++)
+        {
+            if (await GetAsync(tenantId, tokens[i], cancellationToken) is not { } record)
+            {
+                return (null, i);
+            }
+
+            items.Add(new RevealItem(record.Token, record.Format, record.Alphabet, record.KeyVersion, record.Ciphertext));
+        }
+
+        var response = await enclave.SendAsync<SealedRevealResponse>(new SealedRevealRequest(items, sealedRequest) { TenantId = tenantId }, cancellationToken);
+        for (var i = 0; i < tokens.Count; i++)
+        {
+            var error = i < response.Errors?.Count ? response.Errors[i] : null;
+            await store.AppendAuditAsync(
+                error is null
+                    ? new AuditEntry(tenantId, actor, "token.reveal", [tokens[i]], "sealed")
+                    : new AuditEntry(tenantId, actor, "token.reveal.failed", [tokens[i]], "sealed " + error),
+                cancellationToken);
+        }
+
+        return (response, -1);
     }
 
     public Task<bool> DeleteAsync(string tenantId, string actor, string token, CancellationToken cancellationToken)

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Cloister.Server.Http;
+using Cloister.Server.Sealed;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Cloister.Server.Tokens;
@@ -35,6 +36,64 @@ internal static partial class TokenValidation
         {
             return (null, Problems.Create(StatusCodes.Status400BadRequest, "value-too-large", "Value too large", $"'{where}value' exceeds the limit of {maxValueBytes} bytes.", extensions));
         }
+
+        return ValidateOptions(new TokenOptions(request.Format, request.Alphabet, request.Classifier, request.Deterministic, request.TtlSeconds, request.Metadata), request.Value, null, now, index);
+
+        (NewToken?, ProblemHttpResult?) Fail(string detail)
+            => (null, Problems.Create(StatusCodes.Status400BadRequest, "invalid-request", "Invalid request", detail, extensions));
+    }
+
+    /// <summary>A sealed item: the box (base64) within the value limit plus the box's overhead, and the same options as an unsealed item.</summary>
+    public static (NewToken? Item, ProblemHttpResult? Problem) ValidateSealed(SealedTokenItem? request, int maxValueBytes, DateTimeOffset now, int index)
+    {
+        var where = $"items[{index}].";
+        var extensions = new Dictionary<string, object?> { ["index"] = index };
+        if (request is null)
+        {
+            return (null, Problems.Create(StatusCodes.Status400BadRequest, "invalid-request", "Invalid request", $"items[{index}] must be a JSON object.", extensions));
+        }
+
+        var box = Base64OrNull(request.SealedValue);
+        if (box is null || box.Length <= SealedBoxOverhead)
+        {
+            return (null, Problems.Create(StatusCodes.Status400BadRequest, "invalid-request", "Invalid request", $"'{where}sealedValue' is required: a sealed box in base64.", extensions));
+        }
+
+        if (box.Length > maxValueBytes + SealedBoxOverhead)
+        {
+            return (null, Problems.Create(StatusCodes.Status400BadRequest, "value-too-large", "Value too large", $"'{where}sealedValue' exceeds the limit of {maxValueBytes} bytes of value.", extensions));
+        }
+
+        return ValidateOptions(new TokenOptions(request.Format, request.Alphabet, request.Classifier, request.Deterministic, request.TtlSeconds, request.Metadata), null, box, now, index);
+    }
+
+    /// <summary>A sealed box's bytes beyond the plaintext: version, AEAD id, the 65-byte enc and the 16-byte tag.</summary>
+    public const int SealedBoxOverhead = 1 + 1 + 65 + 16;
+
+    /// <summary>Decoded base64, or null.</summary>
+    public static byte[]? Base64OrNull(string? base64)
+    {
+        if (string.IsNullOrEmpty(base64))
+        {
+            return null;
+        }
+
+        try
+        {
+            return Convert.FromBase64String(base64);
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+    }
+
+    private sealed record TokenOptions(string? Format, string? Alphabet, string? Classifier, bool? Deterministic, long? TtlSeconds, JsonElement? Metadata);
+
+    private static (NewToken? Item, ProblemHttpResult? Problem) ValidateOptions(TokenOptions request, string? value, byte[]? sealedValue, DateTimeOffset now, int? index)
+    {
+        var where = index is null ? "" : $"items[{index}].";
+        var extensions = index is null ? null : new Dictionary<string, object?> { ["index"] = index };
 
         // An empty string means the default, as an absent field does.
         var format = string.IsNullOrEmpty(request.Format) ? "random" : request.Format;
@@ -77,7 +136,7 @@ internal static partial class TokenValidation
         }
 
         var alphabet = format == TokenService.FpeFormat ? requestedAlphabet ?? "digits" : null;
-        return (new NewToken(request.Value, format, alphabet, classifier, request.Deterministic ?? false, expiresAt, metadata), null);
+        return (new NewToken(value, format, alphabet, classifier, request.Deterministic ?? false, expiresAt, metadata, sealedValue), null);
 
         (NewToken?, ProblemHttpResult?) Fail(string detail)
             => (null, Problems.Create(StatusCodes.Status400BadRequest, "invalid-request", "Invalid request", detail, extensions));

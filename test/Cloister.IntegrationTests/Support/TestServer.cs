@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Cloister.Cli;
+using Cloister.Protocol;
 using Cloister.Server;
 using Cloister.Server.Hosting;
 using Cloister.Storage;
@@ -79,12 +80,14 @@ public sealed class TestServer : IAsyncDisposable
     /// <summary>
     /// Builds and starts a server. With <paramref name="dataDirectory"/> null a temporary one is created and removed on dispose.
     /// <paramref name="sandboxBackend"/> (<c>runsc</c> or <c>bwrap</c>) runs functions on that backend instead of the best one found.
+    /// <paramref name="wrapEnclave"/> wraps the router's transport to the enclave (to record what the router handles).
     /// </summary>
     public static async Task<TestServer> StartAsync(
         string? dataDirectory = null,
         LogLevel logLevel = LogLevel.Information,
         Func<ServerOptions, ServerOptions>? configure = null,
-        string? sandboxBackend = null)
+        string? sandboxBackend = null,
+        Func<IFrameTransport, IFrameTransport>? wrapEnclave = null)
     {
         var owned = dataDirectory is null ? TempDirectory.Create("server") : null;
         var directory = dataDirectory ?? owned!.Path;
@@ -97,7 +100,7 @@ public sealed class TestServer : IAsyncDisposable
         {
             var host = await CloisterServer.BuildAsync(
                 options,
-                partition.Transport,
+                wrapEnclave?.Invoke(partition.Transport) ?? partition.Transport,
                 logging =>
                 {
                     logging.SetMinimumLevel(logLevel);

@@ -19,7 +19,7 @@ public sealed class InvocationServiceTests
             DriverHarness.Completed("""{"score":7}""", revealed: ["tok_revealed"]) with { InvocationId = ((InvokeFunctionRequest)request).InvocationId });
         await using var service = h.Service();
 
-        var (record, context) = await service.BeginAsync(DriverHarness.TenantA, "key_caller", h.Function, """{"a":1}""", None);
+        var (record, context) = await service.BeginAsync(DriverHarness.TenantA, "key_caller", h.Function, """{"a":1}""", null, None);
         Assert.Equal(InvocationStatus.Running, (await StoredAsync(h, record.Id)).Status);
         var done = await service.RunAsync(record, context);
 
@@ -43,7 +43,7 @@ public sealed class InvocationServiceTests
         await using var h = await DriverHarness.StartAsync((_, _) => throw new InvalidOperationException("transport broke"));
         await using var service = h.Service();
 
-        var (record, context) = await service.BeginAsync(DriverHarness.TenantA, "key_caller", h.Function, "{}", None);
+        var (record, context) = await service.BeginAsync(DriverHarness.TenantA, "key_caller", h.Function, "{}", null, None);
         var done = await service.RunAsync(record, context);
 
         Assert.Equal((InvocationStatus.Failed, "internal"), (done.Status, done.ErrorCode));
@@ -57,7 +57,7 @@ public sealed class InvocationServiceTests
             new InvocationCompletedResponse(((InvokeFunctionRequest)request).InvocationId, "{not json", null, false, [], []));
         await using var service = h.Service();
 
-        var (record, context) = await service.BeginAsync(DriverHarness.TenantA, "key_caller", h.Function, "{}", None);
+        var (record, context) = await service.BeginAsync(DriverHarness.TenantA, "key_caller", h.Function, "{}", null, None);
         var done = await service.RunAsync(record, context);
 
         Assert.Equal(("internal", (string?)null), (done.ErrorCode, done.ResultJson));
@@ -74,7 +74,7 @@ public sealed class InvocationServiceTests
             throw new InvalidOperationException("unreachable");
         });
         var service = h.Service();
-        var (record, context) = await service.BeginAsync(DriverHarness.TenantA, "key_caller", h.Function, "{}", None);
+        var (record, context) = await service.BeginAsync(DriverHarness.TenantA, "key_caller", h.Function, "{}", null, None);
 
         Assert.True(service.RunInBackground(record, context));
         await started.Task.WaitAsync(TimeSpan.FromSeconds(30));
@@ -94,7 +94,7 @@ public sealed class InvocationServiceTests
             return new InvocationCompletedResponse(((InvokeFunctionRequest)request).InvocationId, "1", null, false, [], []);
         });
         await using var service = h.Service();
-        var (record, context) = await service.BeginAsync(DriverHarness.TenantA, "key_caller", h.Function, "{}", None);
+        var (record, context) = await service.BeginAsync(DriverHarness.TenantA, "key_caller", h.Function, "{}", null, None);
 
         Assert.True(service.RunInBackground(record, context));
         await service.StopAsync(None);

@@ -1,0 +1,70 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using Cloister.Crypto.Hpke;
+using Cloister.Protocol;
+
+namespace Cloister.Client.Sealed;
+
+/// <summary>
+/// A sealed invocation that was sent: its id and the response key its outcome is sealed to. Dispose zeroes the key.
+/// </summary>
+public sealed class PendingSealedInvocation : IDisposable
+{
+    private readonly HpkeKeyPair _responseKey;
+
+    internal PendingSealedInvocation(string invocationId, string measurement, HpkeKeyPair responseKey, InvocationResult? syncResult)
+    {
+        InvocationId = invocationId;
+        Measurement = measurement;
+        _responseKey = responseKey;
+        SyncResult = syncResult;
+    }
+
+    /// <summary>The router's invocation id.</summary>
+    public string InvocationId { get; }
+
+    /// <summary>The pinned measurement.</summary>
+    public string Measurement { get; }
+
+    internal InvocationResult? SyncResult { get; }
+
+    /// <summary>Opens a finished invocation's stored result (<see cref="InvocationInfo.Result"/> of GET /v1/invocations/{id}).</summary>
+    /// <exception cref="SealedInvocationException">The function ran and failed.</exception>
+    /// <exception cref="SealedResponseException">The result is not a sealed result that opens with this invocation's key.</exception>
+    public SealedInvocationResult Open(InvocationInfo info)
+    {
+        ArgumentNullException.ThrowIfNull(info);
+        if (info.Result is not { } result)
+        {
+            throw new SealedResponseException($"The invocation has no sealed result (status {info.Status}{(info.Error is { } e ? ", " + e.Code : "")}).");
+        }
+
+        return Open(info.InvocationId, result);
+    }
+
+    internal SealedInvocationResult Open(string invocationId, JsonElement result)
+    {
+        if (result.ValueKind != JsonValueKind.Object || !result.TryGetProperty("sealedResult", out var box) || box.ValueKind != JsonValueKind.String)
+        {
+            throw new SealedResponseException("The invocation's result is not a sealed result.");
+        }
+
+        var opened = CloisterClient.Open(_responseKey, SealedPayloads.InvokeResultPurpose, SealedPayloads.InvokeResultAad(Measurement), box.GetString());
+        var outcome = SealedPayloads.DecodeInvokeResult(opened);
+        CryptographicOperations.ZeroMemory(opened);
+        if (outcome is null)
+        {
+            throw new SealedResponseException("The sealed invocation result is malformed.");
+        }
+
+        if (outcome.Error is { } error)
+        {
+            throw new SealedInvocationException(invocationId, error.Code, error.Detail, outcome.Logs);
+        }
+
+        return new SealedInvocationResult(invocationId, Measurement, outcome.Result!.Value, outcome.Logs);
+    }
+
+    /// <summary>Zeroes the response key.</summary>
+    public void Dispose() => _responseKey.Dispose();
+}

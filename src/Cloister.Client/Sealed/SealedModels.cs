@@ -1,0 +1,38 @@
+using System.Text.Json;
+
+namespace Cloister.Client.Sealed;
+
+/// <summary>GET /v1/attestation response (base64 fields; <see cref="PublicKey"/> hex).</summary>
+public sealed record WorkerAttestationInfo(string Tee, string Evidence, IReadOnlyList<string> Certificates, string Claims, string PublicKey);
+
+/// <summary>One item of POST /v1/sealed/tokens.</summary>
+public sealed record SealedTokenItemBody(string SealedValue, string Format, string? Alphabet, string Classifier, bool Deterministic, long? TtlSeconds, JsonElement? Metadata);
+
+/// <summary>POST /v1/sealed/tokens body.</summary>
+public sealed record SealedTokenizeBody(IReadOnlyList<SealedTokenItemBody> Items);
+
+/// <summary>POST /v1/sealed/reveal body.</summary>
+public sealed record SealedRevealBody(IReadOnlyList<string> Tokens, string SealedRequest);
+
+/// <summary>POST /v1/sealed/reveal response.</summary>
+public sealed record SealedRevealedBody(string SealedResult);
+
+/// <summary>POST /v1/sealed/functions/{name}/invoke body.</summary>
+public sealed record SealedInvokeBody(string SealedInput, string Measurement);
+
+/// <summary>One token of a sealed reveal: its value, or the error code that kept it from being revealed.</summary>
+public sealed record RevealedToken(string Token, string? Value, string? Error);
+
+/// <summary>A sealed invocation's outcome, opened by the client.</summary>
+/// <param name="InvocationId">The router's invocation id.</param>
+/// <param name="Measurement">The measurement that ran (the one the client pinned and the worker checked).</param>
+/// <param name="Result">The function's result.</param>
+/// <param name="Logs">The handler's log lines (they travelled sealed too).</param>
+public sealed record SealedInvocationResult(string InvocationId, string Measurement, JsonElement Result, IReadOnlyList<string> Logs);
+
+/// <summary>A worker the client verified: the key to seal to and the claims it verified.</summary>
+/// <param name="Tee">The TEE that produced the evidence.</param>
+/// <param name="PublicKey">The worker's HPKE public key, from the verified claims.</param>
+/// <param name="WorkerMeasurement">The worker measurement from the claims (accepted by the policy).</param>
+/// <param name="Functions">The function measurements the worker serves for this tenant.</param>
+public sealed record VerifiedWorker(string Tee, byte[] PublicKey, string WorkerMeasurement, IReadOnlyList<string> Functions);

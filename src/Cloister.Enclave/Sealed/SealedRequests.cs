@@ -1,0 +1,177 @@
+using System.Security.Cryptography;
+using System.Text;
+using Cloister.Crypto.Hpke;
+using Cloister.Enclave.Attestation;
+using Cloister.Protocol;
+
+namespace Cloister.Enclave.Sealed;
+
+/// <summary>
+/// The worker's side of sealed operations: attests for clients, opens what clients sealed to the worker's key
+/// (turning a sealed request into the plain request the host already knows how to run) and seals the answers to the
+/// client's response key. Every refusal is an error code with a detail that names no value.
+/// </summary>
+internal static class SealedRequests
+{
+    /// <summary>Evidence binding the client's nonce, the worker's key and measurement, and the tenant's functions.</summary>
+    public static async Task<EnclaveResponse> AttestAsync(WorkerIdentity? identity, AttestationRequest request, CancellationToken cancellationToken)
+    {
+        if (identity is null)
+        {
+            return Unavailable();
+        }
+
+        if (request.Nonce is null || request.Nonce.Length is < Protocol.Attestation.WorkerClaims.MinNonceBytes or > Protocol.Attestation.WorkerClaims.MaxNonceBytes
+            || request.Functions is null || request.Functions.Any(f => f is not { Length: Protocol.Attestation.WorkerClaims.MeasurementHexLength } || !f.All(char.IsAsciiHexDigitLower)))
+        {
+            return Error(EnclaveErrorCodes.BadRequest, "An attestation request needs a 16..64-byte nonce and function measurements of 96 lower-case hex digits.");
+        }
+
+        var attestation = await identity.AttestAsync(request.Nonce, request.Functions, cancellationToken).ConfigureAwait(false);
+        var evidence = attestation.Evidence;
+        return new AttestationResponse(evidence.Tee, evidence.Bytes, evidence.Certificates, attestation.Claims);
+    }
+
+    /// <summary>The plain tokenize request inside a sealed one, or the refusal.</summary>
+    public static (TokenizeRequest? Plain, EnclaveResponse? Refused) OpenTokenize(WorkerIdentity? identity, SealedTokenizeRequest request)
+    {
+        if (identity is null)
+        {
+            return (null, Unavailable());
+        }
+
+        if (request.Items is null || request.Items.Any(i => i?.SealedValue is null || i.Format is null || i.Classifier is null))
+        {
+            return (null, Error(EnclaveErrorCodes.BadRequest, "A sealed tokenize request needs items with a sealed value, a format and a classifier."));
+        }
+
+        var items = new TokenizeItem[request.Items.Count];
+        for (var i = 0; i < items.Length; i++)
+        {
+            var item = request.Items[i];
+            var aad = SealedPayloads.TokenizeAad(item.Format, item.Alphabet, item.Classifier, item.Deterministic);
+            if (TryOpen(identity, SealedPayloads.TokenizePurpose, aad, item.SealedValue) is not { } plaintext)
+            {
+                return (null, Error(SealedErrorCodes.SealedBoxInvalid, $"Item {i}: the sealed value does not open with this worker's key and the item's format, alphabet, classifier and deterministic flag."));
+            }
+
+            string value;
+            try
+            {
+                value = new UTF8Encoding(false, true).GetString(plaintext);
+            }
+            catch (DecoderFallbackException)
+            {
+                return (null, Error(EnclaveErrorCodes.InvalidValue, $"Item {i}: the sealed value is not UTF-8."));
+            }
+            finally
+            {
+                CryptographicOperations.ZeroMemory(plaintext);
+            }
+
+            // fpe tokens are deterministic whatever the client asked (as on the unsealed route).
+            var deterministic = item.Deterministic || TokenFormats.Canonical(item.Format) == TokenFormats.Fpe;
+            items[i] = new TokenizeItem(value, item.Format, item.Alphabet, item.Classifier, deterministic, item.Attempt, item.ScanStart);
+        }
+
+        return (new TokenizeRequest(request.KeyVersion, items) { TenantId = request.TenantId, Keys = request.Keys }, null);
+    }
+
+    /// <summary>The plain reveal request and the client's response key, or the refusal.</summary>
+    public static (RevealRequest? Plain, byte[]? ResponseKey, EnclaveResponse? Refused) OpenReveal(WorkerIdentity? identity, SealedRevealRequest request)
+    {
+        if (identity is null)
+        {
+            return (null, null, Unavailable());
+        }
+
+        if (request.Items is null || request.Items.Any(i => i?.Token is null) || request.SealedRequest is null)
+        {
+            return (null, null, Error(EnclaveErrorCodes.BadRequest, "A sealed reveal request needs token records and the sealed request."));
+        }
+
+        var opened = TryOpen(identity, SealedPayloads.RevealPurpose, [], request.SealedRequest);
+        var payload = opened is null ? null : SealedPayloads.DecodeRevealPayload(opened);
+        var responseKey = SealedPayloads.ParseResponseKey(payload?.ResponseKey);
+        if (payload is null || responseKey is null)
+        {
+            return (null, null, Error(SealedErrorCodes.SealedBoxInvalid, "The sealed reveal request does not open with this worker's key, or is not a reveal request with a response key."));
+        }
+
+        if (!payload.Tokens.SequenceEqual(request.Items.Select(i => i.Token), StringComparer.Ordinal))
+        {
+            return (null, null, Error(SealedErrorCodes.TokensMismatch, "The token records the router sent are not the tokens the client sealed."));
+        }
+
+        return (new RevealRequest(request.Items) { TenantId = request.TenantId, Keys = request.Keys }, responseKey, null);
+    }
+
+    /// <summary>Seals a plain reveal's values to the client.</summary>
+    public static EnclaveResponse SealReveal(byte[] responseKey, IReadOnlyList<RevealItem> items, EnclaveResponse plain)
+    {
+        if (plain is not RevealResponse revealed)
+        {
+            return plain;
+        }
+
+        var values = items.Zip(revealed.Results, (item, r) => new SealedRevealedValue(item.Token, r.Value, r.Error?.Code)).ToList();
+        var json = SealedPayloads.Encode(new SealedRevealResult(values));
+        try
+        {
+            var box = SealedBox.Seal(responseKey, SealedPayloads.RevealResultPurpose, SealedPayloads.TokensAad(items.Select(i => i.Token)), json);
+            return new SealedRevealResponse(box, [.. revealed.Results.Select(r => r.Error?.Code)]);
+        }
+        catch (CryptographicException)
+        {
+            return Error(SealedErrorCodes.SealedBoxInvalid, "The client's response key is not a valid P-256 public key.");
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(json);
+        }
+    }
+
+    /// <summary>
+    /// For a sealed invoke: the request with the client's args, and the reply that seals its outcome; or the refusal
+    /// (the box does not open, or it pins another function or measurement than the version the router runs).
+    /// </summary>
+    public static (InvokeFunctionRequest? Plain, SealedReply? Reply, EnclaveResponse? Refused) OpenInvoke(WorkerIdentity? identity, InvokeFunctionRequest request)
+    {
+        if (identity is null)
+        {
+            return (null, null, Unavailable());
+        }
+
+        var opened = TryOpen(identity, SealedPayloads.InvokePurpose, [], request.SealedInput!);
+        var payload = opened is null ? null : SealedPayloads.DecodeInvokePayload(opened);
+        var responseKey = SealedPayloads.ParseResponseKey(payload?.ResponseKey);
+        if (payload is null || responseKey is null)
+        {
+            return (null, null, Error(SealedErrorCodes.SealedBoxInvalid, "The sealed invocation does not open with this worker's key, or is not an invocation with a response key."));
+        }
+
+        if (request.Function is null || payload.Function != request.Function.Name || payload.Measurement != request.Function.Measurement)
+        {
+            return (null, null, Error(SealedErrorCodes.PinMismatch, "The client pinned another function or measurement than the deployed version the router asked to run; the function has changed since the client attested."));
+        }
+
+        return (request with { ArgsJson = payload.Args.GetRawText() }, new SealedReply(responseKey, payload.Measurement), null);
+    }
+
+    private static byte[]? TryOpen(WorkerIdentity identity, string purpose, byte[] aad, byte[] box)
+    {
+        try
+        {
+            return SealedBox.Open(identity.KeyPair, purpose, aad, box);
+        }
+        catch (CryptographicException)
+        {
+            return null;
+        }
+    }
+
+    private static EnclaveErrorResponse Unavailable()
+        => Error(SealedErrorCodes.AttestationUnavailable, "This worker runs without an attested identity; sealed operations are unavailable.");
+
+    private static EnclaveErrorResponse Error(string code, string detail) => new(new EnclaveError(code, detail));
+}

@@ -1,0 +1,112 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Cloister.Protocol;
+
+/// <summary>What a client seals for a sealed reveal: the tokens to reveal and the key to seal the values to.</summary>
+/// <param name="Tokens">The tokens, in the order the router is given them.</param>
+/// <param name="ResponseKey">The client's ephemeral P-256 public key (SEC1 uncompressed), lower-case hex.</param>
+public sealed record SealedRevealPayload(IReadOnlyList<string> Tokens, string ResponseKey);
+
+/// <summary>One revealed token inside a <see cref="SealedRevealResult"/>: a value or an error code.</summary>
+public sealed record SealedRevealedValue(string Token, string? Value, string? Error);
+
+/// <summary>What the worker seals to the client's response key for a sealed reveal.</summary>
+public sealed record SealedRevealResult(IReadOnlyList<SealedRevealedValue> Values);
+
+/// <summary>What a client seals for a sealed invocation.</summary>
+/// <param name="Function">The function's name.</param>
+/// <param name="Measurement">The version's measurement the client verified (in the attestation claims) and pins.</param>
+/// <param name="Args">The args, a JSON object (it may hold <c>{"$token": "…"}</c> references).</param>
+/// <param name="ResponseKey">The client's ephemeral P-256 public key (SEC1 uncompressed), lower-case hex.</param>
+public sealed record SealedInvokePayload(string Function, string Measurement, JsonElement Args, string ResponseKey);
+
+/// <summary>An invocation's error inside a <see cref="SealedInvokeResult"/>.</summary>
+public sealed record SealedInvokeError(string Code, string Detail);
+
+/// <summary>What the worker seals to the client's response key when a sealed invocation ends: exactly one of result and error, and the logs.</summary>
+public sealed record SealedInvokeResult(JsonElement? Result, SealedInvokeError? Error, IReadOnlyList<string> Logs);
+
+/// <summary>
+/// The purposes (HPKE info <c>"cloister/" + purpose + "/v1"</c>) and associated data of every sealed box, and the
+/// JSON of the sealed payloads: the one place the client and the worker take them from (docs/api.md, "Sealed requests").
+/// </summary>
+public static class SealedPayloads
+{
+    /// <summary>A value to tokenize, sealed to the worker (plaintext: the value's UTF-8 bytes).</summary>
+    public const string TokenizePurpose = "tokenize";
+
+    /// <summary>A <see cref="SealedRevealPayload"/>, sealed to the worker (no associated data).</summary>
+    public const string RevealPurpose = "reveal";
+
+    /// <summary>A <see cref="SealedRevealResult"/>, sealed to the client (associated data: <see cref="TokensAad"/>).</summary>
+    public const string RevealResultPurpose = "reveal-result";
+
+    /// <summary>A <see cref="SealedInvokePayload"/>, sealed to the worker (no associated data).</summary>
+    public const string InvokePurpose = "invoke";
+
+    /// <summary>A <see cref="SealedInvokeResult"/>, sealed to the client (associated data: <see cref="InvokeResultAad"/>).</summary>
+    public const string InvokeResultPurpose = "invoke-result";
+
+    /// <summary>
+    /// Associated data of a sealed value: the metadata the client chose, so that the router cannot change it.
+    /// UTF-8 of <c>format=F\nalphabet=A\nclassifier=C\ndeterministic=true|false</c> (A empty when there is none).
+    /// </summary>
+    public static byte[] TokenizeAad(string format, string? alphabet, string classifier, bool deterministic)
+        => Encoding.UTF8.GetBytes($"format={format}\nalphabet={alphabet}\nclassifier={classifier}\ndeterministic={(deterministic ? "true" : "false")}");
+
+    /// <summary>Associated data of a sealed reveal result: UTF-8 of the tokens joined by <c>\n</c>.</summary>
+    public static byte[] TokensAad(IEnumerable<string> tokens) => Encoding.UTF8.GetBytes(string.Join('\n', tokens));
+
+    /// <summary>Associated data of a sealed invocation result: UTF-8 of the pinned measurement.</summary>
+    public static byte[] InvokeResultAad(string measurement) => Encoding.UTF8.GetBytes(measurement);
+
+    /// <summary>Encode a reveal payload.</summary>
+    public static byte[] Encode(SealedRevealPayload payload) => FrameJson.Encode(payload, SealedJsonContext.Default.SealedRevealPayload);
+
+    /// <summary>Encode a reveal result.</summary>
+    public static byte[] Encode(SealedRevealResult result) => FrameJson.Encode(result, SealedJsonContext.Default.SealedRevealResult);
+
+    /// <summary>Encode an invoke payload.</summary>
+    public static byte[] Encode(SealedInvokePayload payload) => FrameJson.Encode(payload, SealedJsonContext.Default.SealedInvokePayload);
+
+    /// <summary>Encode an invoke result.</summary>
+    public static byte[] Encode(SealedInvokeResult result) => FrameJson.Encode(result, SealedJsonContext.Default.SealedInvokeResult);
+
+    /// <summary>Decode a reveal payload; null if malformed.</summary>
+    public static SealedRevealPayload? DecodeRevealPayload(ReadOnlySpan<byte> json)
+        => FrameJson.Decode(json, SealedJsonContext.Default.SealedRevealPayload) is { Tokens: not null, ResponseKey: not null } p && p.Tokens.All(t => t is not null) ? p : null;
+
+    /// <summary>Decode a reveal result; null if malformed.</summary>
+    public static SealedRevealResult? DecodeRevealResult(ReadOnlySpan<byte> json)
+        => FrameJson.Decode(json, SealedJsonContext.Default.SealedRevealResult) is { Values: not null } r && r.Values.All(v => v?.Token is not null) ? r : null;
+
+    /// <summary>Decode an invoke payload; null if malformed.</summary>
+    public static SealedInvokePayload? DecodeInvokePayload(ReadOnlySpan<byte> json)
+        => FrameJson.Decode(json, SealedJsonContext.Default.SealedInvokePayload) is { Function: not null, Measurement: not null, ResponseKey: not null } p
+            && p.Args.ValueKind == JsonValueKind.Object ? p : null;
+
+    /// <summary>Decode an invoke result; null if malformed.</summary>
+    public static SealedInvokeResult? DecodeInvokeResult(ReadOnlySpan<byte> json)
+        => FrameJson.Decode(json, SealedJsonContext.Default.SealedInvokeResult) is { Logs: not null } r && (r.Result is null) != (r.Error is null) ? r : null;
+
+    /// <summary>A response key from its hex form; null unless it is 65 bytes of an uncompressed point's encoding.</summary>
+    public static byte[]? ParseResponseKey(string? hex)
+    {
+        if (hex is not { Length: 130 } || !hex.All(char.IsAsciiHexDigitLower))
+        {
+            return null;
+        }
+
+        var key = Convert.FromHexString(hex);
+        return key[0] == 0x04 ? key : null;
+    }
+}
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(SealedRevealPayload))]
+[JsonSerializable(typeof(SealedRevealResult))]
+[JsonSerializable(typeof(SealedInvokePayload))]
+[JsonSerializable(typeof(SealedInvokeResult))]
+internal sealed partial class SealedJsonContext : JsonSerializerContext;

@@ -1,0 +1,69 @@
+using Cloister.IntegrationTests.Support;
+
+namespace Cloister.IntegrationTests.Sealed;
+
+/// <summary>The real <c>cloister tokens … --sealed</c> and <c>cloister functions invoke --sealed</c> commands against a router with an attested worker.</summary>
+public sealed class SealedCliTests : IAsyncLifetime
+{
+    private SealedServer _sealed = null!;
+
+    public async Task InitializeAsync() => _sealed = await SealedServer.StartAsync();
+
+    public async Task DisposeAsync() => await _sealed.DisposeAsync();
+
+    private Task<CliResult> RunAsync(params string[] args) => CloisterProcess.RunAsync([.. args, "--data-dir", _sealed.Server.DataDirectory]);
+
+    private static CliResult Ok(CliResult result)
+    {
+        Assert.True(result.ExitCode == 0, result.ToString());
+        return result;
+    }
+
+    [Fact]
+    public async Task TokensCreateAndReveal_Sealed_WithAnExplicitPolicy_AndTheDataDirectoryDefault()
+    {
+        var token = Ok(await RunAsync("tokens", "create", "cli-sealed-value", "--sealed", "--policy", _sealed.PolicyPath)).StdoutLines.Single();
+        Assert.StartsWith("tok_", token, StringComparison.Ordinal);
+        Assert.Equal(["cli-sealed-value"], Ok(await RunAsync("tokens", "reveal", token, "--sealed", "--policy", _sealed.PolicyPath)).StdoutLines);
+
+        var missing = await RunAsync("tokens", "reveal", token, "--sealed");
+        Assert.Equal(2, missing.ExitCode);
+        Assert.StartsWith("cloister: No attestation policy: pass --policy FILE", missing.StderrLines.Single(), StringComparison.Ordinal);
+
+        File.Copy(_sealed.PolicyPath, Path.Combine(_sealed.Server.DataDirectory, "attestation-policy.json"));
+        Assert.Equal(["cli-sealed-value"], Ok(await RunAsync("tokens", "reveal", token, "--sealed")).StdoutLines);
+    }
+
+    [Fact]
+    public async Task TokensCreate_Sealed_RefusesAWorkerThePolicyDoesNotTrust_BeforeSending()
+    {
+        var strict = _sealed.WritePolicy(_sealed.PolicyFor([new string('c', 96)]));
+
+        var refused = await RunAsync("tokens", "create", "never-sent", "--sealed", "--policy", strict);
+
+        Assert.Equal(1, refused.ExitCode);
+        Assert.StartsWith("cloister: Attestation refused: the policy trusts no worker", refused.StderrLines.Single(), StringComparison.Ordinal);
+        Assert.DoesNotContain("never-sent", refused.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task FunctionsInvoke_Sealed_PinsTheMeasurement_OrSaysHowToGetIt()
+    {
+        using var dir = TempDirectory.Create("fn");
+        File.WriteAllText(dir.File("main.py"), "def handle(event, ctx):\n    ctx.log('hello')\n    return {'n': event['n'] * 2}\n");
+        var name = "cli-sealed-" + Guid.NewGuid().ToString("N")[..8];
+        var deployed = Ok(await RunAsync("functions", "deploy", dir.Path, "--name", name, "--runtime", "python3", "--json")).Stdout;
+        var measurement = System.Text.Json.JsonDocument.Parse(deployed).RootElement.GetProperty("measurement").GetString()!;
+
+        var result = Ok(await RunAsync("functions", "invoke", name, "--args", """{"n":21}""", "--sealed", "--policy", _sealed.PolicyPath, "--measurement", measurement));
+        Assert.Equal(["""{"n":42}"""], result.StdoutLines);
+        Assert.Equal(["log: hello"], result.StderrLines);
+
+        var unpinned = await RunAsync("functions", "invoke", name, "--sealed", "--policy", _sealed.PolicyPath);
+        Assert.Equal(2, unpinned.ExitCode);
+        Assert.Equal([$"cloister: --sealed needs the function measurement to pin: pass --measurement M (from 'cloister functions get {name}') or add \"{name}\" to the policy's \"functions\"."], unpinned.StderrLines);
+
+        var pinnedByPolicy = _sealed.WritePolicy(_sealed.PolicyFor([_sealed.WorkerMeasurement], functions: new Dictionary<string, IReadOnlyList<string>> { [name] = [measurement] }));
+        Assert.Equal(["""{"n":2}"""], Ok(await RunAsync("functions", "invoke", name, "--args", """{"n":1}""", "--sealed", "--policy", pinnedByPolicy)).StdoutLines);
+    }
+}
