@@ -27,7 +27,8 @@ internal static class ServeCommand
         var workerLink = new Option<string?>("--worker-transport") { Description = "How serve talks to the worker it starts: ring (default) or http (loopback).", Hidden = true };
         workerLink.AcceptOnlyFromAmong("ring", "http");
         var functions = new FunctionOptions();
-        var command = new Command("serve", "Run the Cloister server: the router, with the key broker and the enclave worker as child processes.") { urls, tlsCert, tlsKey, selfSigned, insecure, fullSync, retention, workerUrl, workerLink };
+        var brokerUrl = new Option<string?>("--broker-url") { Description = "Use a key broker running elsewhere ('cloister keybroker' on the host that holds the master key) at this frames URL instead of starting one; its policy must trust this worker." };
+        var command = new Command("serve", "Run the Cloister server: the router, with the key broker and the enclave worker as child processes.") { urls, tlsCert, tlsKey, selfSigned, insecure, fullSync, retention, workerUrl, brokerUrl, workerLink };
         functions.AddTo(command);
         command.SetHandler(async (parse, cancellationToken) =>
         {
@@ -45,7 +46,8 @@ internal static class ServeCommand
                 InvocationRetention = parse.GetValue(retention) is { } text ? ParseDuration(text, "--invocation-retention") : new ServerOptions().InvocationRetention,
             };
             var partition = new PartitionSettings(
-                parse.GetValue(workerUrl) is { } remote ? WorkerUri(remote) : null,
+                parse.GetValue(workerUrl) is { } remote ? FramesUri(remote, "--worker-url", "http://10.0.0.5:8091/v1/enclave/frames") : null,
+                parse.GetValue(brokerUrl) is { } broker ? FramesUri(broker, "--broker-url", "http://10.0.0.6:8092/v1/broker/frames") : null,
                 parse.GetValue(workerLink) == "http" ? WorkerLink.LoopbackHttp : WorkerLink.Ring,
                 functions.ToWorkerArguments(parse),
                 functions.Unsandboxed(parse));
@@ -74,10 +76,10 @@ internal static class ServeCommand
         };
     }
 
-    private static Uri WorkerUri(string text)
+    private static Uri FramesUri(string text, string option, string example)
         => Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"
             ? uri
-            : throw new CliException("--worker-url must be the worker's http(s) frames URL, e.g. http://10.0.0.5:8091/v1/enclave/frames.", 2);
+            : throw new CliException($"{option} must be an http(s) frames URL, e.g. {example}.", 2);
 
     private static async Task<int> RunAsync(ServerOptions options, PartitionSettings partition, CancellationToken cancellationToken)
     {

@@ -4,10 +4,11 @@ namespace Cloister.Cli.Supervision;
 
 /// <summary>How <c>serve</c> gets its enclave worker.</summary>
 /// <param name="RemoteWorker">A remote worker's frames URL (<c>--worker-url</c>); null starts a local one.</param>
+/// <param name="RemoteBroker">A remote key broker's frames URL (<c>--broker-url</c>); null starts a local one.</param>
 /// <param name="Link">How to talk to the local worker.</param>
 /// <param name="FunctionArguments">The function/sandbox options, passed on to the local worker.</param>
 /// <param name="Unsandboxed">Whether functions run with no sandbox (serve repeats the warning).</param>
-internal sealed record PartitionSettings(Uri? RemoteWorker, WorkerLink Link, IReadOnlyList<string> FunctionArguments, bool Unsandboxed);
+internal sealed record PartitionSettings(Uri? RemoteWorker, Uri? RemoteBroker, WorkerLink Link, IReadOnlyList<string> FunctionArguments, bool Unsandboxed);
 
 /// <summary>
 /// The processes behind <c>serve</c>'s router: the key broker and the enclave worker (children, restarted when
@@ -40,6 +41,11 @@ internal sealed class ServeProcesses : IAsyncDisposable
         }
 
         Directory.CreateDirectory(dataDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        if (settings.RemoteBroker is { } remoteBroker)
+        {
+            return await StartWithRemoteBrokerAsync(dataDirectory, remoteBroker, settings, cancellationToken);
+        }
+
         var policyPath = Path.Combine(dataDirectory, DefaultPolicyFile.FileName);
         DefaultPolicyFile.EnsureExists(dataDirectory);
         var broker = await BrokerSupervisor.StartAsync(dataDirectory, policyPath, cancellationToken);
@@ -49,10 +55,7 @@ internal sealed class ServeProcesses : IAsyncDisposable
             Console.WriteLine($"cloister: key broker pid {broker.ProcessId} at {broker.FramesUri} (the only process that reads master.key)");
             worker = await WorkerSupervisor.StartAsync(dataDirectory, broker.FramesUri, settings.FunctionArguments, settings.Link, cancellationToken);
             Console.WriteLine($"cloister: enclave worker pid {worker.ProcessId} over {worker.LinkDescription}");
-            if (settings.Unsandboxed)
-            {
-                Console.Error.WriteLine("cloister: WARNING: --unsafe-no-sandbox: functions run with no isolation at all.");
-            }
+            WarnIfUnsandboxed(settings);
 
             var policy = DefaultPolicyFile.Ensure(dataDirectory, worker.Measurement);
             Console.WriteLine(policy.Action == "operator"
@@ -74,6 +77,24 @@ internal sealed class ServeProcesses : IAsyncDisposable
 
             await broker.DisposeAsync();
             throw;
+        }
+    }
+
+    /// <summary>Only the worker is a child: the key broker (and its policy) live on the host that holds the master key.</summary>
+    private static async Task<ServeProcesses> StartWithRemoteBrokerAsync(string dataDirectory, Uri broker, PartitionSettings settings, CancellationToken cancellationToken)
+    {
+        Console.WriteLine($"cloister: key broker: remote, at {broker.GetLeftPart(UriPartial.Path)} (its policy decides which workers get keys)");
+        var worker = await WorkerSupervisor.StartAsync(dataDirectory, broker, settings.FunctionArguments, settings.Link, cancellationToken);
+        Console.WriteLine($"cloister: enclave worker pid {worker.ProcessId} over {worker.LinkDescription}; the broker's policy must accept worker measurement {worker.Measurement}");
+        WarnIfUnsandboxed(settings);
+        return new ServeProcesses(worker.Transport, null, worker, null);
+    }
+
+    private static void WarnIfUnsandboxed(PartitionSettings settings)
+    {
+        if (settings.Unsandboxed)
+        {
+            Console.Error.WriteLine("cloister: WARNING: --unsafe-no-sandbox: functions run with no isolation at all.");
         }
     }
 

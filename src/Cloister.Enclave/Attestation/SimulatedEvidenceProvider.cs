@@ -48,6 +48,7 @@ public sealed class SimulatedEvidenceProvider : IEvidenceProvider, IDisposable
     public static SimulatedEvidenceProvider LoadOrCreate(string dataDirectory, string workerMeasurement)
     {
         ArgumentException.ThrowIfNullOrEmpty(dataDirectory);
+        Directory.CreateDirectory(dataDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         var path = Path.Combine(dataDirectory, KeyFileName);
         var key = ECDsa.Create();
         try
@@ -74,6 +75,7 @@ public sealed class SimulatedEvidenceProvider : IEvidenceProvider, IDisposable
             {
                 File.WriteAllText(publicPath, publicPem);
             }
+
             return new SimulatedEvidenceProvider(key, workerMeasurement);
         }
         catch

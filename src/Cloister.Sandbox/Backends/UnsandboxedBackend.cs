@@ -164,7 +164,7 @@ public sealed class UnsandboxedBackend : ISandboxBackend
             {
                 return process.TotalProcessorTime;
             }
-            catch (InvalidOperationException)
+            catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception)
             {
                 return TimeSpan.Zero;
             }

@@ -86,6 +86,32 @@ public sealed partial class PartitionTests
         Assert.False(File.Exists(Path.Combine(routerData.Path, "master.key")), "the router's data directory got a master key.");
     }
 
+    [Fact]
+    public async Task RemoteBroker_ServeWithBrokerUrl_TokenizesAndReveals_WithoutAMasterKeyOnTheRoutersHost()
+    {
+        using var brokerData = TempDirectory.Create("remote-broker");
+        using var routerData = TempDirectory.Create("local-worker");
+        // The worker's simulated attester key, provisioned before it starts so the broker's policy can name it.
+        using var attester = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        var keyPath = Path.Combine(routerData.Path, "simulated-attester.key");
+        await File.WriteAllTextAsync(keyPath, attester.ExportPkcs8PrivateKeyPem());
+        File.SetUnixFileMode(keyPath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        var policyPath = Path.Combine(brokerData.Path, "policy.json");
+        await File.WriteAllTextAsync(policyPath, new AttestationPolicyFile
+        {
+            Appraisal = new AppraisalPolicy { AllowedTees = new HashSet<TeeType> { TeeType.Simulated } },
+            SimulatedAttesterKey = attester.ExportSubjectPublicKeyInfoPem(),
+            Workers = [new WorkerRule(AttestationPolicyFile.Any, [AttestationPolicyFile.Any])],
+        }.Serialize());
+        await using var broker = await StartAsync(["keybroker", "--data-dir", brokerData.Path, "--policy", policyPath, "--urls", "http://127.0.0.1:0"], BrokerListening());
+        await using var server = await ServerProcess.StartAsync(routerData.Path, "--broker-url", broker.Url + "/v1/broker/frames");
+
+        await TokenizeAndRevealAsync(server, routerData.Path, "value-keyed-elsewhere");
+        Assert.Contains("key broker: remote", server.Output, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(routerData.Path, "master.key")), "the router's host got a master key.");
+        Assert.Contains("\"event\":\"release\"", await File.ReadAllTextAsync(Path.Combine(brokerData.Path, "keybroker-audit.jsonl")), StringComparison.Ordinal);
+    }
+
     private static async Task TokenizeAndRevealAsync(ServerProcess server, string dataDirectory, string value)
     {
         var key = ServeChildren.TenantKey(dataDirectory);
