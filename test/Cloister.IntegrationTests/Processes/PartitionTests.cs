@@ -37,21 +37,34 @@ public sealed partial class PartitionTests
     }
 
     [Fact]
-    public async Task MemoryDump_RouterHoldsNoMasterOrDataKey_WorkerHoldsTheDataKey()
+    public async Task MemoryDump_RouterHoldsNoMasterOrDataKeyOrSealedValue_WorkerHoldsTheDataKey()
     {
         using var data = TempDirectory.Create("memory-canaries");
         await using var server = await ServerProcess.StartAsync(data.Path);
         await TokenizeAndRevealAsync(server, data.Path, "canary-value-" + Guid.NewGuid().ToString("N"));
 
+        // A sealed create and reveal through the real router, worker and ring: the router forwards ciphertext only.
+        var sealedValue = "sealed-canary-" + Guid.NewGuid().ToString("N");
+        Assert.True(AttestationPolicyFile.TryLoad(Path.Combine(data.Path, "attestation-policy.json"), out var policy, out var error), error);
+        using (var http = new HttpClient { BaseAddress = new Uri(server.Url) })
+        {
+            var client = new Cloister.Client.CloisterClient(http, ServeChildren.TenantKey(data.Path));
+            var created = await client.CreateSealedTokenAsync(sealedValue, policy);
+            Assert.Equal(sealedValue, await client.RevealSealedAsync(created.Token, policy));
+        }
+
         var masterKey = File.ReadAllBytes(Path.Combine(data.Path, "master.key"));
         var dataKey = UnwrapDataKey(data.Path, masterKey);
+        byte[][] needles = [masterKey, dataKey, System.Text.Encoding.UTF8.GetBytes(sealedValue), System.Text.Encoding.Unicode.GetBytes(sealedValue)];
 
-        var router = ProcessMemory.Contains(server.Id, masterKey, dataKey);
-        var worker = ProcessMemory.Contains(ServeChildren.WorkerPid(server), masterKey, dataKey);
-        var broker = ProcessMemory.Contains(ServeChildren.BrokerPid(server), masterKey, dataKey);
+        var router = ProcessMemory.Contains(server.Id, needles);
+        var worker = ProcessMemory.Contains(ServeChildren.WorkerPid(server), needles);
+        var broker = ProcessMemory.Contains(ServeChildren.BrokerPid(server), needles);
 
         Assert.False(router[0], "the router's memory contains the master key.");
         Assert.False(router[1], "the router's memory contains the tenant's data key.");
+        Assert.False(router[2] || router[3], "the router's memory contains the value of a sealed request.");
+        Assert.True(worker[2] || worker[3], "the worker's memory does not contain the sealed value it opened (the scan would miss the canary).");
         Assert.True(worker[1], "the worker's memory does not contain the data key it decrypted with (the scan would miss a key).");
         Assert.False(worker[0], "the worker's memory contains the master key.");
         Assert.True(broker[0], "the broker's memory does not contain the master key (the scan would miss a key).");
