@@ -84,8 +84,21 @@ internal sealed class CliSettings
             throw new CliException($"No attestation policy: pass --policy FILE ('cloister serve' writes {Path.Combine(DataDir, PolicyFileName)} at its first start).", 2);
         }
 
-        return AttestationPolicyFile.TryLoad(path, out var policy, out var error) ? policy : throw new CliException(error, 2);
+        if (!AttestationPolicyFile.TryLoad(path, out var policy, out var error))
+        {
+            throw new CliException(error, 2);
+        }
+
+        if (policy.AllowsSimulated)
+        {
+            Console.Error.WriteLine($"{SimulatedWarningPrefix} {path} accepts SIMULATED evidence: the worker is not proven to run in a TEE (fine on a development machine, not for real data).");
+        }
+
+        return policy;
     }
+
+    /// <summary>How the warning about a policy that accepts simulated evidence starts.</summary>
+    public const string SimulatedWarningPrefix = "cloister: warning: the attestation policy";
 
     /// <summary>The policy file's name in the data directory.</summary>
     public const string PolicyFileName = "attestation-policy.json";
