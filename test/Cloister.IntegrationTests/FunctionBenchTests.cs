@@ -56,4 +56,23 @@ public sealed class FunctionBenchTests
             Assert.True(p50 > 0 && p50 <= double.Parse(r[5], CultureInfo.InvariantCulture), string.Join(" | ", r));
         });
     }
+
+    [Fact]
+    public async Task BenchSealed_MeasuresPlainSealedAndAttestOnly_WithoutErrors()
+    {
+        var result = await CloisterProcess.RunAsync(["bench", "sealed", "--duration", "1", "--rounds", "1"], timeout: TimeSpan.FromMinutes(2));
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        // phase, clients, rounds, inv/s, p50, p99, errors, p50 vs plain.
+        var rows = result.StdoutLines.Where(l => l.StartsWith("| plain |", StringComparison.Ordinal) || l.StartsWith("| sealed |", StringComparison.Ordinal) || l.StartsWith("| attest only |", StringComparison.Ordinal))
+            .Select(l => l.Split('|', StringSplitOptions.TrimEntries)[1..^1]).ToList();
+        Assert.Equal(["plain", "sealed", "attest only"], rows.Select(r => r[0]));
+        Assert.All(rows, r =>
+        {
+            Assert.Equal("0", r[6]);
+            var p50 = double.Parse(r[4], CultureInfo.InvariantCulture);
+            Assert.True(p50 > 0 && p50 <= double.Parse(r[5], CultureInfo.InvariantCulture), string.Join(" | ", r));
+        });
+        Assert.EndsWith(" ms", rows[1][7], StringComparison.Ordinal);
+    }
 }

@@ -28,7 +28,7 @@ internal static class BenchCommand
 
         var baseline = new Command("baseline-server", "A bare ASP.NET POST endpoint (the benchmark's baseline).") { Hidden = true };
         baseline.SetHandler((_, cancellationToken) => RunBaselineServerAsync(cancellationToken));
-        return new Command("bench", "Load generators.") { tokens, Functions(), Partition(), InProcessServer(), baseline };
+        return new Command("bench", "Load generators.") { tokens, Functions(), Sealed(), Partition(), InProcessServer(), baseline };
     }
 
     private static Command Partition()
@@ -49,6 +49,25 @@ internal static class BenchCommand
 
             IReadOnlyList<string> measured = parse.GetValue(links) is { Length: > 0 } named ? named : ["ring", "http"];
             return PartitionBench.RunAsync(clients, TimeSpan.FromSeconds(seconds), measured, cancellationToken);
+        });
+        return command;
+    }
+
+    private static Command Sealed()
+    {
+        var duration = new Option<int>("--duration") { Description = "Seconds per phase (default 5).", DefaultValueFactory = _ => 5 };
+        var rounds = new Option<int>("--rounds") { Description = "Rounds of alternating phases (default 2).", DefaultValueFactory = _ => 2 };
+        var command = new Command("sealed", "Measure sealed function invocation against plain (one client, Client SDK, one server), attestation separated.") { duration, rounds };
+        command.SetHandler((parse, cancellationToken) =>
+        {
+            var seconds = parse.GetValue(duration);
+            var count = parse.GetValue(rounds);
+            if (seconds is < 1 or > 3600 || count is < 1 or > 100)
+            {
+                throw new CliException("--duration must be 1-3600 and --rounds 1-100.", 2);
+            }
+
+            return SealedBench.RunAsync(TimeSpan.FromSeconds(seconds), count, cancellationToken);
         });
         return command;
     }
