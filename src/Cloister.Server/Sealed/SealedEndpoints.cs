@@ -71,31 +71,9 @@ internal static class SealedEndpoints
             return problem;
         }
 
-        var max = options.Value.MaxBatchItems;
-        if (body!.Items is null || body.Items.Count == 0)
-        {
-            return Problems.Invalid("'items' must be a non-empty array.");
-        }
-
-        if (body.Items.Count > max)
-        {
-            return Problems.Invalid("batch-too-large", "Batch too large", $"A batch holds at most {max} items; this one has {body.Items.Count}.");
-        }
-
         var now = time.GetUtcNow();
-        var items = new List<NewToken>(body.Items.Count);
-        for (var i = 0; i < body.Items.Count; i++)
-        {
-            var (item, invalid) = TokenValidation.ValidateSealed(body.Items[i], options.Value.MaxValueBytes, now, i);
-            if (invalid is not null)
-            {
-                return invalid;
-            }
-
-            items.Add(item!);
-        }
-
-        return await TokenEndpoints.CreateBatchResultAsync(tokens, ScopeFilter.CallerOf(http), items, http.RequestAborted);
+        var (items, invalid) = TokenEndpoints.ValidateBatch(body!.Items, options.Value.MaxBatchItems, (item, i) => TokenValidation.ValidateSealed(item, options.Value.MaxValueBytes, now, i));
+        return invalid is not null ? invalid : await TokenEndpoints.CreateBatchResultAsync(tokens, ScopeFilter.CallerOf(http), items!, http.RequestAborted);
     }
 
     private static async Task<IResult> RevealAsync(HttpContext http, TokenService tokens, IOptions<ServerOptions> options)

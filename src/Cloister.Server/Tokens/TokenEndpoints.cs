@@ -59,31 +59,37 @@ internal static class TokenEndpoints
             return problem;
         }
 
-        var max = options.Value.MaxBatchItems;
-        if (body!.Items is null || body.Items.Count == 0)
-        {
-            return Problems.Invalid("'items' must be a non-empty array.");
-        }
-
-        if (body.Items.Count > max)
-        {
-            return Problems.Invalid("batch-too-large", "Batch too large", $"A batch holds at most {max} items; this one has {body.Items.Count}.");
-        }
-
         var now = time.GetUtcNow();
-        var items = new List<NewToken>(body.Items.Count);
-        for (var i = 0; i < body.Items.Count; i++)
+        var (items, invalid) = ValidateBatch(body!.Items, options.Value.MaxBatchItems, (item, i) => TokenValidation.Validate(item, options.Value.MaxValueBytes, now, i));
+        return invalid is not null ? invalid : await CreateBatchResultAsync(tokens, ScopeFilter.CallerOf(http), items!, http.RequestAborted);
+    }
+
+    /// <summary>Checks a batch's size (1..<paramref name="max"/>) and validates each item in order; the first problem wins.</summary>
+    internal static (List<NewToken>? Items, ProblemHttpResult? Problem) ValidateBatch<T>(IReadOnlyList<T>? batch, int max, Func<T, int, (NewToken? Item, ProblemHttpResult? Problem)> validate)
+    {
+        if (batch is null || batch.Count == 0)
         {
-            var (item, invalid) = TokenValidation.Validate(body.Items[i], options.Value.MaxValueBytes, now, i);
+            return (null, Problems.Invalid("'items' must be a non-empty array."));
+        }
+
+        if (batch.Count > max)
+        {
+            return (null, Problems.Invalid("batch-too-large", "Batch too large", $"A batch holds at most {max} items; this one has {batch.Count}."));
+        }
+
+        var items = new List<NewToken>(batch.Count);
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var (item, invalid) = validate(batch[i], i);
             if (invalid is not null)
             {
-                return invalid;
+                return (null, invalid);
             }
 
             items.Add(item!);
         }
 
-        return await CreateBatchResultAsync(tokens, ScopeFilter.CallerOf(http), items, http.RequestAborted);
+        return (items, null);
     }
 
     /// <summary>Creates validated items (plain or sealed) as one batch: 200 with the tokens in order, or the first item's problem.</summary>
