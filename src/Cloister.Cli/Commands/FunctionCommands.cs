@@ -127,12 +127,7 @@ internal static class FunctionCommands
             }
             else
             {
-                foreach (var line in result.Logs)
-                {
-                    Console.Error.WriteLine($"log: {line}");
-                }
-
-                Console.WriteLine(result.Result.GetRawText());
+                PrintOutcome(result.Logs, result.Result);
             }
 
             return 0;
@@ -169,15 +164,21 @@ internal static class FunctionCommands
         }
         else
         {
-            foreach (var line in result.Logs)
-            {
-                Console.Error.WriteLine($"log: {line}");
-            }
-
-            Console.WriteLine(result.Result.GetRawText());
+            PrintOutcome(result.Logs, result.Result);
         }
 
         return 0;
+    }
+
+    /// <summary>The function's log lines on stderr, its result on stdout.</summary>
+    private static void PrintOutcome(IEnumerable<string> logs, JsonElement result)
+    {
+        foreach (var line in logs)
+        {
+            Console.Error.WriteLine($"log: {line}");
+        }
+
+        Console.WriteLine(result.GetRawText());
     }
 
     private static Command List()
