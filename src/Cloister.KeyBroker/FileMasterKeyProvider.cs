@@ -19,8 +19,6 @@ public sealed class FileMasterKeyProvider : IMasterKeyProvider, IDisposable
     /// <summary>Size of the master key in bytes (AES-256).</summary>
     public const int KeySize = 32;
 
-    private const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-
     private const UnixFileMode GroupOrOther =
         UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute |
         UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
@@ -89,39 +87,17 @@ public sealed class FileMasterKeyProvider : IMasterKeyProvider, IDisposable
         Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
 
         // Written to a temporary name and renamed, so master.key is either absent or complete: a crash
-        // mid-write must not leave a short key file that the next start would refuse.
-        var temporary = path + ".tmp";
-        File.Delete(temporary);
+        // mid-write must not leave a short key file that the next start would refuse. If another process
+        // created the key first, theirs is the one in use.
         var key = GC.AllocateArray<byte>(KeySize, pinned: true);
         try
         {
             RandomNumberGenerator.Fill(key);
-            var createOptions = new FileStreamOptions
-            {
-                Mode = FileMode.CreateNew,
-                Access = FileAccess.Write,
-                Share = FileShare.None,
-                UnixCreateMode = OwnerOnly,
-            };
-            using (var stream = new FileStream(temporary, createOptions))
-            {
-                stream.Write(key);
-                stream.Flush(flushToDisk: true);
-            }
+            OwnerOnlyFile.TryCreate(path, key);
         }
         finally
         {
             CryptographicOperations.ZeroMemory(key);
-        }
-
-        try
-        {
-            File.Move(temporary, path, overwrite: false);
-        }
-        catch (IOException) when (File.Exists(path))
-        {
-            // Another process created the key first; theirs is the one in use.
-            File.Delete(temporary);
         }
     }
 

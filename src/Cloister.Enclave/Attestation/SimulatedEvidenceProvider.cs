@@ -1,5 +1,7 @@
 using System.Security.Cryptography;
+using System.Text;
 using Cloister.Attestation.Simulated;
+using Cloister.Crypto;
 
 namespace Cloister.Enclave.Attestation;
 
@@ -114,32 +116,18 @@ public sealed class SimulatedEvidenceProvider : IEvidenceProvider, IDisposable
 
     private static void Create(ECDsa key, string path)
     {
-        // Written to a temporary name and renamed, so the key file is either absent or complete.
-        var temporary = path + ".tmp";
-        File.Delete(temporary);
-        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };
-        if (!OperatingSystem.IsWindows())
-        {
-            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        }
-
-        using (var stream = new FileStream(temporary, options))
-        using (var writer = new StreamWriter(stream))
-        {
-            writer.Write(key.ExportPkcs8PrivateKeyPem());
-            writer.Flush();
-            stream.Flush(flushToDisk: true);
-        }
-
+        // Atomic and never overwriting: if another worker created the key first, use theirs.
+        var pem = Encoding.UTF8.GetBytes(key.ExportPkcs8PrivateKeyPem());
         try
         {
-            File.Move(temporary, path, overwrite: false);
+            if (!OwnerOnlyFile.TryCreate(path, pem))
+            {
+                Load(key, path);
+            }
         }
-        catch (IOException) when (File.Exists(path))
+        finally
         {
-            // Another worker created it first; use theirs.
-            File.Delete(temporary);
-            Load(key, path);
+            CryptographicOperations.ZeroMemory(pem);
         }
     }
 }
