@@ -8,13 +8,27 @@ using Cloister.Protocol;
 
 namespace Cloister.Client;
 
-// Sealed operations (docs/api.md, "Sealed requests"): every call first fetches the worker's attestation for a fresh
-// random nonce and verifies it against the policy (AttestationCheck); only then does it seal the request to the
-// attested key. Answers are sealed to an ephemeral key pair generated for the one request.
+// Sealed operations (docs/api.md, "Sealed requests"): the client fetches the worker's attestation for a fresh random
+// nonce and verifies it against the policy (AttestationCheck) before it seals anything to the attested key; the verified
+// attestation is then reused for AttestationMaxAge. Answers come back under the request's reply key (SealedReplyKey),
+// derived from the request's HPKE context.
 public sealed partial class CloisterClient
 {
+    /// <summary>The default of <see cref="AttestationMaxAge"/>: 5 minutes.</summary>
+    public static readonly TimeSpan DefaultAttestationMaxAge = TimeSpan.FromMinutes(5);
+
+    private VerifiedAttestation? _attested;
+
     /// <summary>The clock attestation checks use (certificate validity, evidence freshness).</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    /// <summary>
+    /// How long sealed operations reuse an attestation this client verified (under the same policy object) before they
+    /// attest again (<see cref="DefaultAttestationMaxAge"/> unless set); <see cref="TimeSpan.Zero"/> attests on every call. A worker that restarted has a
+    /// new key and refuses a box sealed to the old one: the call then attests again and is sent once more (nothing was
+    /// opened, so nothing ran twice). Async sealed invocations always attest afresh.
+    /// </summary>
+    public TimeSpan AttestationMaxAge { get; init; } = DefaultAttestationMaxAge;
 
     /// <summary>GET /v1/attestation for <paramref name="nonce"/> (16..64 bytes): the raw answer, unverified.</summary>
     public Task<WorkerAttestationInfo> GetAttestationAsync(byte[] nonce, CancellationToken cancellationToken = default)
@@ -26,7 +40,10 @@ public sealed partial class CloisterClient
     {
         var nonce = RandomNumberGenerator.GetBytes(32);
         var attestation = await GetAttestationAsync(nonce, cancellationToken);
-        return AttestationCheck.Verify(attestation, nonce, policy, Time.GetUtcNow());
+        var now = Time.GetUtcNow();
+        var worker = AttestationCheck.Verify(attestation, nonce, policy, now);
+        Volatile.Write(ref _attested, new VerifiedAttestation(policy, worker, now));
+        return worker;
     }
 
     /// <summary>Tokenizes values sealed to the attested worker: the router stores the tokens and never sees the values.</summary>
@@ -34,9 +51,11 @@ public sealed partial class CloisterClient
     public async Task<BatchCreated> CreateSealedTokensAsync(IEnumerable<(string Value, TokenizeOptions? Options)> items, AttestationPolicyFile policy, CancellationToken cancellationToken = default)
     {
         var list = items.ToList();
-        var worker = await AttestAsync(policy, cancellationToken);
-        var body = new SealedTokenizeBody([.. list.Select(item => SealItem(worker, item.Value, item.Options))]);
-        return await SendAsync(HttpMethod.Post, "v1/sealed/tokens", body, ClientJsonContext.Default.SealedTokenizeBody, ClientJsonContext.Default.BatchCreated, cancellationToken);
+        return await WithAttestedWorkerAsync(policy, worker =>
+        {
+            var body = new SealedTokenizeBody([.. list.Select(item => SealItem(worker, item.Value, item.Options))]);
+            return SendAsync(HttpMethod.Post, "v1/sealed/tokens", body, ClientJsonContext.Default.SealedTokenizeBody, ClientJsonContext.Default.BatchCreated, cancellationToken);
+        }, cancellationToken);
     }
 
     /// <summary>Tokenizes one value sealed to the attested worker.</summary>
@@ -49,14 +68,28 @@ public sealed partial class CloisterClient
     /// <exception cref="SealedResponseException">The answer does not open or is not for these tokens.</exception>
     public async Task<IReadOnlyList<RevealedToken>> RevealSealedAsync(IReadOnlyList<string> tokens, AttestationPolicyFile policy, CancellationToken cancellationToken = default)
     {
-        var worker = await AttestAsync(policy, cancellationToken);
-        using var responseKey = HpkeKeyPair.Generate();
-        var payload = SealedPayloads.Encode(new SealedRevealPayload(tokens, Convert.ToHexStringLower(responseKey.PublicKey)));
-        var box = SealedBox.Seal(worker.PublicKey, SealedPayloads.RevealPurpose, [], payload);
-        var answer = await SendAsync(HttpMethod.Post, "v1/sealed/reveal", new SealedRevealBody(tokens, Convert.ToBase64String(box)),
-            ClientJsonContext.Default.SealedRevealBody, ClientJsonContext.Default.SealedRevealedBody, cancellationToken);
+        var (answer, replyKey) = await WithAttestedWorkerAsync(policy, async worker =>
+        {
+            var payload = SealedPayloads.Encode(new SealedRevealPayload(tokens));
+            var box = SealedBox.Seal(worker.PublicKey, SealedPayloads.RevealPurpose, [], payload, out var key);
+            try
+            {
+                return (await SendAsync(HttpMethod.Post, "v1/sealed/reveal", new SealedRevealBody(tokens, Convert.ToBase64String(box)),
+                    ClientJsonContext.Default.SealedRevealBody, ClientJsonContext.Default.SealedRevealedBody, cancellationToken), key);
+            }
+            catch
+            {
+                key.Dispose();
+                throw;
+            }
+        }, cancellationToken);
 
-        var opened = Open(responseKey, SealedPayloads.RevealResultPurpose, SealedPayloads.TokensAad(tokens), answer.SealedResult);
+        byte[] opened;
+        using (replyKey)
+        {
+            opened = Open(replyKey, SealedPayloads.TokensAad(tokens), answer.SealedResult);
+        }
+
         var result = SealedPayloads.DecodeRevealResult(opened);
         CryptographicOperations.ZeroMemory(opened);
         if (result is null || !result.Values.Select(v => v.Token).SequenceEqual(tokens, StringComparer.Ordinal))
@@ -88,14 +121,25 @@ public sealed partial class CloisterClient
         return pending.Open(pending.SyncResult!.InvocationId, pending.SyncResult.Result);
     }
 
-    /// <summary>Starts a sealed invocation; keep the returned handle (it holds the response key) to open the outcome from <see cref="GetInvocationAsync"/>.</summary>
+    /// <summary>Starts a sealed invocation; keep the returned handle (it holds the reply key) to open the outcome from <see cref="GetInvocationAsync"/>.</summary>
     /// <exception cref="AttestationRefusedException">The attestation or the pin does not verify (nothing was sent).</exception>
     public Task<PendingSealedInvocation> StartSealedInvocationAsync(string name, JsonElement args, AttestationPolicyFile policy, string? measurement = null, CancellationToken cancellationToken = default)
         => SendSealedInvocationAsync(name, args, policy, measurement, async: true, cancellationToken);
 
     private async Task<PendingSealedInvocation> SendSealedInvocationAsync(string name, JsonElement args, AttestationPolicyFile policy, string? measurement, bool async, CancellationToken cancellationToken)
     {
-        var worker = await AttestAsync(policy, cancellationToken);
+        // An async invocation's box is opened after the answer, so a stale key could not be retried: attest afresh.
+        if (async)
+        {
+            var worker = await AttestAsync(policy, cancellationToken);
+            return await SendSealedInvocationAsync(worker, name, args, policy, measurement, async, cancellationToken);
+        }
+
+        return await WithAttestedWorkerAsync(policy, worker => SendSealedInvocationAsync(worker, name, args, policy, measurement, async, cancellationToken), cancellationToken);
+    }
+
+    private async Task<PendingSealedInvocation> SendSealedInvocationAsync(VerifiedWorker worker, string name, JsonElement args, AttestationPolicyFile policy, string? measurement, bool async, CancellationToken cancellationToken)
+    {
         string? latest = null;
         if (measurement is null && policy.Functions.TryGetValue(name, out var pins) && pins.Count(worker.Functions.Contains) > 1)
         {
@@ -104,27 +148,52 @@ public sealed partial class CloisterClient
         }
 
         var pinned = AttestationCheck.PinFunction(worker, policy, name, measurement, latest);
-        var responseKey = HpkeKeyPair.Generate();
+        var payload = SealedPayloads.Encode(new SealedInvokePayload(name, pinned, args));
+        var box = SealedBox.Seal(worker.PublicKey, SealedPayloads.InvokePurpose, [], payload, out var replyKey);
+        CryptographicOperations.ZeroMemory(payload);
         try
         {
-            var payload = SealedPayloads.Encode(new SealedInvokePayload(name, pinned, args, Convert.ToHexStringLower(responseKey.PublicKey)));
-            var box = SealedBox.Seal(worker.PublicKey, SealedPayloads.InvokePurpose, [], payload);
-            CryptographicOperations.ZeroMemory(payload);
             var body = new SealedInvokeBody(Convert.ToBase64String(box), pinned);
             var path = $"v1/sealed/functions/{Uri.EscapeDataString(name)}/invoke";
             if (async)
             {
                 var accepted = await SendAsync(HttpMethod.Post, path + "?mode=async", body, ClientJsonContext.Default.SealedInvokeBody, ClientJsonContext.Default.InvocationAccepted, cancellationToken);
-                return new PendingSealedInvocation(accepted.InvocationId, pinned, responseKey, null);
+                return new PendingSealedInvocation(accepted.InvocationId, pinned, replyKey, null);
             }
 
             var result = await SendAsync(HttpMethod.Post, path, body, ClientJsonContext.Default.SealedInvokeBody, ClientJsonContext.Default.InvocationResult, cancellationToken);
-            return new PendingSealedInvocation(result.InvocationId, pinned, responseKey, result);
+            return new PendingSealedInvocation(result.InvocationId, pinned, replyKey, result);
         }
         catch
         {
-            responseKey.Dispose();
+            replyKey.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="send"/> with a verified worker: the reused attestation while it is younger than
+    /// <see cref="AttestationMaxAge"/>, else a fresh one. When the reused one fails (the worker does not open the box: it
+    /// restarted with a new key; or it does not attest the pinned function: deployed since), attests afresh and sends once more.
+    /// </summary>
+    private async Task<T> WithAttestedWorkerAsync<T>(AttestationPolicyFile policy, Func<VerifiedWorker, Task<T>> send, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        var reused = Volatile.Read(ref _attested);
+        if (reused is null || !ReferenceEquals(reused.Policy, policy) || Time.GetUtcNow() - reused.VerifiedAt >= AttestationMaxAge)
+        {
+            return await send(await AttestAsync(policy, cancellationToken));
+        }
+
+        try
+        {
+            return await send(reused.Worker);
+        }
+        catch (Exception e) when (e is CloisterApiException { Problem.Code: SealedErrorCodes.SealedBoxInvalid }
+            or AttestationRefusedException { Reason: RefusalReasons.FunctionMeasurement })
+        {
+            Interlocked.CompareExchange(ref _attested, null, reused);
+            return await send(await AttestAsync(policy, cancellationToken));
         }
     }
 
@@ -147,16 +216,19 @@ public sealed partial class CloisterClient
         }
     }
 
-    /// <summary>Opens a box sealed to <paramref name="key"/>; a box that does not open is a <see cref="SealedResponseException"/>.</summary>
-    internal static byte[] Open(HpkeKeyPair key, string purpose, byte[] aad, string? base64)
+    /// <summary>Opens a reply under <paramref name="key"/>; a reply that does not open is a <see cref="SealedResponseException"/>.</summary>
+    internal static byte[] Open(SealedReplyKey key, byte[] aad, string? base64)
     {
         try
         {
-            return SealedBox.Open(key, purpose, aad, Convert.FromBase64String(base64 ?? ""));
+            return key.Open(aad, Convert.FromBase64String(base64 ?? ""));
         }
         catch (Exception e) when (e is CryptographicException or FormatException)
         {
-            throw new SealedResponseException("The sealed answer does not open with this request's response key.");
+            throw new SealedResponseException("The sealed answer does not open with this request's reply key.");
         }
     }
+
+    /// <summary>An attestation this client verified, under which policy, and when.</summary>
+    private sealed record VerifiedAttestation(AttestationPolicyFile Policy, VerifiedWorker Worker, DateTimeOffset VerifiedAt);
 }

@@ -281,8 +281,8 @@ public sealed class EnclaveHost : IFrameHandler, IDisposable, IAsyncDisposable
 
     private async Task<EnclaveResponse> SealedRevealAsync(SealedRevealRequest request, CancellationToken cancellationToken)
     {
-        var (plain, responseKey, refused) = SealedRequests.OpenReveal(Identity, request);
-        return plain is null ? refused! : SealedRequests.SealReveal(responseKey!, plain.Items, await RevealAsync(plain, cancellationToken));
+        var (plain, replyKey, refused) = SealedRequests.OpenReveal(Identity, request);
+        return plain is null ? refused! : SealedRequests.SealReveal(replyKey!, plain.Items, await RevealAsync(plain, cancellationToken));
     }
 
     private async Task<EnclaveResponse> InvokeAsync(InvokeFunctionRequest request, CancellationToken cancellationToken)
@@ -307,13 +307,16 @@ public sealed class EnclaveHost : IFrameHandler, IDisposable, IAsyncDisposable
 
         // Everything an invocation may need: reveals (data keys, fpe) and new tokens (current data key, fingerprint).
         KeyId[] needed = [KeyId.Data(request.TenantId, request.CurrentKeyVersion), KeyId.Fingerprint(request.TenantId), KeyId.Fpe(request.TenantId)];
+        // Answers before the function starts go out in clear (they carry no value), so the reply key is not needed.
         if (await LoadKeysAsync(request, needed, cancellationToken) is { } keys)
         {
+            reply?.Dispose();
             return keys;
         }
 
         if (!needed.All(_keyring.Contains))
         {
+            reply?.Dispose();
             return KeyUnavailable("The tenant's keys for this invocation are not among the keys the router attached.");
         }
 

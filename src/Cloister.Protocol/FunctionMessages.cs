@@ -107,7 +107,7 @@ public sealed record ContinueInvocationRequest(
 /// <param name="Warm">Whether a warm sandbox served it.</param>
 /// <param name="Logs">The handler's <c>ctx.log</c> messages, in order (capped; revealed values redacted unless plaintext may leave).</param>
 /// <param name="RevealedTokens">The tokens revealed into the sandbox (for the audit log).</param>
-/// <param name="SealedResult">A <see cref="SealedInvokeResult"/> sealed to the client's response key (sealed invocations).</param>
+/// <param name="SealedResult">A <see cref="SealedInvokeResult"/> sealed under the request's reply key (sealed invocations).</param>
 public sealed record InvocationCompletedResponse(
     string InvocationId,
     string? ResultJson,

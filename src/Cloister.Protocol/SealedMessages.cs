@@ -45,8 +45,8 @@ public sealed record SealedTokenizeRequest(int KeyVersion, IReadOnlyList<SealedT
 /// <param name="SealedRequest">The client's <see cref="SealedRevealPayload"/>, sealed with purpose <see cref="SealedPayloads.RevealPurpose"/>.</param>
 public sealed record SealedRevealRequest(IReadOnlyList<RevealItem> Items, byte[] SealedRequest) : EnclaveRequest;
 
-/// <summary>The values sealed to the client's response key.</summary>
-/// <param name="SealedResult">A <see cref="SealedRevealResult"/> sealed with purpose <see cref="SealedPayloads.RevealResultPurpose"/> and associated data <see cref="SealedPayloads.TokensAad"/>.</param>
+/// <summary>The values sealed under the request's reply key.</summary>
+/// <param name="SealedResult">A <see cref="SealedRevealResult"/> reply (SealedReplyKey format) with associated data <see cref="SealedPayloads.TokensAad"/>.</param>
 /// <param name="Errors">Per token, in order: null when revealed, else the error code (codes carry no value; the router audits them).</param>
 public sealed record SealedRevealResponse(byte[] SealedResult, IReadOnlyList<string?> Errors) : EnclaveResponse;
 

@@ -4,28 +4,26 @@ using System.Text.Json.Serialization;
 
 namespace Cloister.Protocol;
 
-/// <summary>What a client seals for a sealed reveal: the tokens to reveal and the key to seal the values to.</summary>
+/// <summary>What a client seals for a sealed reveal: the tokens to reveal (the values come back under the request's reply key).</summary>
 /// <param name="Tokens">The tokens, in the order the router is given them.</param>
-/// <param name="ResponseKey">The client's ephemeral P-256 public key (SEC1 uncompressed), lower-case hex.</param>
-public sealed record SealedRevealPayload(IReadOnlyList<string> Tokens, string ResponseKey);
+public sealed record SealedRevealPayload(IReadOnlyList<string> Tokens);
 
 /// <summary>One revealed token inside a <see cref="SealedRevealResult"/>: a value or an error code.</summary>
 public sealed record SealedRevealedValue(string Token, string? Value, string? Error);
 
-/// <summary>What the worker seals to the client's response key for a sealed reveal.</summary>
+/// <summary>What the worker seals under the request's reply key for a sealed reveal.</summary>
 public sealed record SealedRevealResult(IReadOnlyList<SealedRevealedValue> Values);
 
 /// <summary>What a client seals for a sealed invocation.</summary>
 /// <param name="Function">The function's name.</param>
 /// <param name="Measurement">The version's measurement the client verified (in the attestation claims) and pins.</param>
 /// <param name="Args">The args, a JSON object (it may hold <c>{"$token": "…"}</c> references).</param>
-/// <param name="ResponseKey">The client's ephemeral P-256 public key (SEC1 uncompressed), lower-case hex.</param>
-public sealed record SealedInvokePayload(string Function, string Measurement, JsonElement Args, string ResponseKey);
+public sealed record SealedInvokePayload(string Function, string Measurement, JsonElement Args);
 
 /// <summary>An invocation's error inside a <see cref="SealedInvokeResult"/>.</summary>
 public sealed record SealedInvokeError(string Code, string Detail);
 
-/// <summary>What the worker seals to the client's response key when a sealed invocation ends: exactly one of result and error, and the logs.</summary>
+/// <summary>What the worker seals under the request's reply key when a sealed invocation ends: exactly one of result and error, and the logs.</summary>
 public sealed record SealedInvokeResult(JsonElement? Result, SealedInvokeError? Error, IReadOnlyList<string> Logs);
 
 /// <summary>
@@ -40,14 +38,8 @@ public static class SealedPayloads
     /// <summary>A <see cref="SealedRevealPayload"/>, sealed to the worker (no associated data).</summary>
     public const string RevealPurpose = "reveal";
 
-    /// <summary>A <see cref="SealedRevealResult"/>, sealed to the client (associated data: <see cref="TokensAad"/>).</summary>
-    public const string RevealResultPurpose = "reveal-result";
-
     /// <summary>A <see cref="SealedInvokePayload"/>, sealed to the worker (no associated data).</summary>
     public const string InvokePurpose = "invoke";
-
-    /// <summary>A <see cref="SealedInvokeResult"/>, sealed to the client (associated data: <see cref="InvokeResultAad"/>).</summary>
-    public const string InvokeResultPurpose = "invoke-result";
 
     /// <summary>
     /// Associated data of a sealed value: the metadata the client chose, so that the router cannot change it.
@@ -56,10 +48,10 @@ public static class SealedPayloads
     public static byte[] TokenizeAad(string format, string? alphabet, string classifier, bool deterministic)
         => Encoding.UTF8.GetBytes($"format={format}\nalphabet={alphabet}\nclassifier={classifier}\ndeterministic={(deterministic ? "true" : "false")}");
 
-    /// <summary>Associated data of a sealed reveal result: UTF-8 of the tokens joined by <c>\n</c>.</summary>
+    /// <summary>Associated data of a sealed reveal's reply: UTF-8 of the tokens joined by <c>\n</c>.</summary>
     public static byte[] TokensAad(IEnumerable<string> tokens) => Encoding.UTF8.GetBytes(string.Join('\n', tokens));
 
-    /// <summary>Associated data of a sealed invocation result: UTF-8 of the pinned measurement.</summary>
+    /// <summary>Associated data of a sealed invocation's reply: UTF-8 of the pinned measurement.</summary>
     public static byte[] InvokeResultAad(string measurement) => Encoding.UTF8.GetBytes(measurement);
 
     /// <summary>Encode a reveal payload.</summary>
@@ -76,7 +68,7 @@ public static class SealedPayloads
 
     /// <summary>Decode a reveal payload; null if malformed.</summary>
     public static SealedRevealPayload? DecodeRevealPayload(ReadOnlySpan<byte> json)
-        => FrameJson.Decode(json, SealedJsonContext.Default.SealedRevealPayload) is { Tokens: not null, ResponseKey: not null } p && p.Tokens.All(t => t is not null) ? p : null;
+        => FrameJson.Decode(json, SealedJsonContext.Default.SealedRevealPayload) is { Tokens: not null } p && p.Tokens.All(t => t is not null) ? p : null;
 
     /// <summary>Decode a reveal result; null if malformed.</summary>
     public static SealedRevealResult? DecodeRevealResult(ReadOnlySpan<byte> json)
@@ -84,24 +76,12 @@ public static class SealedPayloads
 
     /// <summary>Decode an invoke payload; null if malformed.</summary>
     public static SealedInvokePayload? DecodeInvokePayload(ReadOnlySpan<byte> json)
-        => FrameJson.Decode(json, SealedJsonContext.Default.SealedInvokePayload) is { Function: not null, Measurement: not null, ResponseKey: not null } p
+        => FrameJson.Decode(json, SealedJsonContext.Default.SealedInvokePayload) is { Function: not null, Measurement: not null } p
             && p.Args.ValueKind == JsonValueKind.Object ? p : null;
 
     /// <summary>Decode an invoke result; null if malformed.</summary>
     public static SealedInvokeResult? DecodeInvokeResult(ReadOnlySpan<byte> json)
         => FrameJson.Decode(json, SealedJsonContext.Default.SealedInvokeResult) is { Logs: not null } r && (r.Result is null) != (r.Error is null) ? r : null;
-
-    /// <summary>A response key from its hex form; null unless it is 65 bytes of an uncompressed point's encoding.</summary>
-    public static byte[]? ParseResponseKey(string? hex)
-    {
-        if (hex is not { Length: 130 } || !hex.All(char.IsAsciiHexDigitLower))
-        {
-            return null;
-        }
-
-        var key = Convert.FromHexString(hex);
-        return key[0] == 0x04 ? key : null;
-    }
 }
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]

@@ -6,17 +6,17 @@ using Cloister.Protocol;
 namespace Cloister.Client.Sealed;
 
 /// <summary>
-/// A sealed invocation that was sent: its id and the response key its outcome is sealed to. Dispose zeroes the key.
+/// A sealed invocation that was sent: its id and the reply key its outcome is sealed under. Dispose zeroes the key.
 /// </summary>
 public sealed class PendingSealedInvocation : IDisposable
 {
-    private readonly HpkeKeyPair _responseKey;
+    private readonly SealedReplyKey _replyKey;
 
-    internal PendingSealedInvocation(string invocationId, string measurement, HpkeKeyPair responseKey, InvocationResult? syncResult)
+    internal PendingSealedInvocation(string invocationId, string measurement, SealedReplyKey replyKey, InvocationResult? syncResult)
     {
         InvocationId = invocationId;
         Measurement = measurement;
-        _responseKey = responseKey;
+        _replyKey = replyKey;
         SyncResult = syncResult;
     }
 
@@ -49,7 +49,7 @@ public sealed class PendingSealedInvocation : IDisposable
             throw new SealedResponseException("The invocation's result is not a sealed result.");
         }
 
-        var opened = CloisterClient.Open(_responseKey, SealedPayloads.InvokeResultPurpose, SealedPayloads.InvokeResultAad(Measurement), box.GetString());
+        var opened = CloisterClient.Open(_replyKey, SealedPayloads.InvokeResultAad(Measurement), box.GetString());
         var outcome = SealedPayloads.DecodeInvokeResult(opened);
         CryptographicOperations.ZeroMemory(opened);
         if (outcome is null)
@@ -65,6 +65,6 @@ public sealed class PendingSealedInvocation : IDisposable
         return new SealedInvocationResult(invocationId, Measurement, outcome.Result!.Value, outcome.Logs);
     }
 
-    /// <summary>Zeroes the response key.</summary>
-    public void Dispose() => _responseKey.Dispose();
+    /// <summary>Zeroes the reply key.</summary>
+    public void Dispose() => _replyKey.Dispose();
 }

@@ -5,7 +5,8 @@ namespace Cloister.Crypto.Hpke;
 
 /// <summary>
 /// Single-shot sealing with our wire format: <c>0x01 ‖ aead id (1 byte) ‖ enc (65 bytes) ‖ ciphertext</c>,
-/// HPKE info = <c>"cloister/" + purpose + "/v1"</c>. Used for everything sealed to a worker or a client.
+/// HPKE info = <c>"cloister/" + purpose + "/v1"</c>. Used for everything sealed to a worker; the worker's answers
+/// travel under the request's <see cref="SealedReplyKey"/>.
 /// </summary>
 /// <remarks>
 /// The header needs no extra binding: the aead id is part of the HPKE suite_id and enc is part of the KEM context,
@@ -27,12 +28,44 @@ public static class SealedBox
     {
         byte[] info = Info(purpose);
         using HpkeSenderContext sender = Hpke.SetupBaseSender(recipientPublicKey, info, aead, out byte[] enc);
-        byte[] ciphertext = sender.Seal(aad, plaintext);
-        return [Version, (byte)aead, .. enc, .. ciphertext];
+        return Box(aead, enc, sender.Seal(aad, plaintext));
+    }
+
+    /// <summary>
+    /// Seal a request to <paramref name="recipientPublicKey"/>; <paramref name="replyKey"/> opens the recipient's answer
+    /// (<see cref="SealedReplyKey"/>). The caller disposes it.
+    /// </summary>
+    /// <exception cref="CryptographicException">The recipient key is not a valid P-256 point.</exception>
+    public static byte[] Seal(ReadOnlySpan<byte> recipientPublicKey, string purpose, ReadOnlySpan<byte> aad, ReadOnlySpan<byte> plaintext, out SealedReplyKey replyKey)
+    {
+        byte[] info = Info(purpose);
+        using HpkeSenderContext sender = Hpke.SetupBaseSender(recipientPublicKey, info, HpkeAead.Aes256Gcm, out byte[] enc);
+        byte[] box = Box(HpkeAead.Aes256Gcm, enc, sender.Seal(aad, plaintext));
+        replyKey = SealedReplyKey.FromContext(sender.Context, enc);
+        return box;
     }
 
     /// <summary>Open a box; throws <see cref="CryptographicException"/> when it is malformed or does not authenticate.</summary>
     public static byte[] Open(HpkeKeyPair recipient, string purpose, ReadOnlySpan<byte> aad, ReadOnlySpan<byte> box)
+    {
+        using HpkeRecipientContext context = OpenContext(recipient, purpose, box);
+        return context.Open(aad, box[HeaderSize..]);
+    }
+
+    /// <summary>
+    /// Open a request box; <paramref name="replyKey"/> seals the answer so that only the box's sender opens it
+    /// (<see cref="SealedReplyKey"/>). The caller disposes it. Throws <see cref="CryptographicException"/> when the box is
+    /// malformed or does not authenticate.
+    /// </summary>
+    public static byte[] Open(HpkeKeyPair recipient, string purpose, ReadOnlySpan<byte> aad, ReadOnlySpan<byte> box, out SealedReplyKey replyKey)
+    {
+        using HpkeRecipientContext context = OpenContext(recipient, purpose, box);
+        byte[] plaintext = context.Open(aad, box[HeaderSize..]);
+        replyKey = SealedReplyKey.FromContext(context.Context, box.Slice(2, DhKemP256.PublicKeySize).ToArray());
+        return plaintext;
+    }
+
+    private static HpkeRecipientContext OpenContext(HpkeKeyPair recipient, string purpose, ReadOnlySpan<byte> box)
     {
         ArgumentNullException.ThrowIfNull(recipient);
         byte[] info = Info(purpose);
@@ -52,9 +85,10 @@ public static class SealedBox
             (byte)HpkeAead.Aes256Gcm => HpkeAead.Aes256Gcm,
             _ => throw new CryptographicException("Sealed box has an unknown AEAD."),
         };
-        using HpkeRecipientContext context = Hpke.SetupBaseRecipient(box.Slice(2, DhKemP256.PublicKeySize), recipient, info, aead);
-        return context.Open(aad, box[HeaderSize..]);
+        return Hpke.SetupBaseRecipient(box.Slice(2, DhKemP256.PublicKeySize), recipient, info, aead);
     }
+
+    private static byte[] Box(HpkeAead aead, byte[] enc, byte[] ciphertext) => [Version, (byte)aead, .. enc, .. ciphertext];
 
     private static byte[] Info(string purpose)
     {

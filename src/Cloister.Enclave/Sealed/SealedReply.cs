@@ -6,14 +6,16 @@ using Cloister.Protocol;
 namespace Cloister.Enclave.Sealed;
 
 /// <summary>
-/// Seals a sealed invocation's outcome (result or error, and the logs) to the client's response key, so that the
-/// router learns only that it ended.
+/// Seals a sealed invocation's outcome (result or error, and the logs) under the request's reply key, so that the
+/// router learns only that it ended. The key is used once: <see cref="Seal"/> zeroes it, and so does Dispose when the
+/// invocation ends before it runs.
 /// </summary>
-internal sealed class SealedReply(byte[] responseKey, string measurement)
+internal sealed class SealedReply(SealedReplyKey replyKey, string measurement) : IDisposable
 {
     /// <summary>The completion to publish instead of <paramref name="completion"/>: only the sealed outcome and the revealed tokens (for the audit log).</summary>
     public InvocationCompletedResponse Seal(InvocationCompletedResponse completion)
     {
+        using var key = replyKey;
         var result = completion.ResultJson is { } resultJson ? TryParse(resultJson) : null;
         var error = result is not null ? null
             : completion.Error ?? new EnclaveError(EnclaveErrorCodes.Internal, "The invocation ended without a JSON result.");
@@ -22,19 +24,17 @@ internal sealed class SealedReply(byte[] responseKey, string measurement)
         var json = SealedPayloads.Encode(outcome);
         try
         {
-            var box = SealedBox.Seal(responseKey, SealedPayloads.InvokeResultPurpose, SealedPayloads.InvokeResultAad(measurement), json);
+            var box = key.Seal(SealedPayloads.InvokeResultAad(measurement), json);
             return new InvocationCompletedResponse(completion.InvocationId, null, null, completion.Warm, [], completion.RevealedTokens ?? [], box);
-        }
-        catch (CryptographicException)
-        {
-            // A response key that is no point on the curve: nothing can be sent to the client, and nothing in clear.
-            return new InvocationCompletedResponse(completion.InvocationId, null, new EnclaveError(SealedErrorCodes.SealedBoxInvalid, "The client's response key is not a valid P-256 public key."), completion.Warm, [], completion.RevealedTokens ?? []);
         }
         finally
         {
             CryptographicOperations.ZeroMemory(json);
         }
     }
+
+    /// <summary>Zeroes the reply key.</summary>
+    public void Dispose() => replyKey.Dispose();
 
     private static JsonElement? TryParse(string json)
     {

@@ -8,8 +8,8 @@ namespace Cloister.Enclave.Sealed;
 
 /// <summary>
 /// The worker's side of sealed operations: attests for clients, opens what clients sealed to the worker's key
-/// (turning a sealed request into the plain request the host already knows how to run) and seals the answers to the
-/// client's response key. Every refusal is an error code with a detail that names no value.
+/// (turning a sealed request into the plain request the host already knows how to run) and seals the answers under the
+/// request's reply key (<see cref="SealedReplyKey"/>), which only the client that sealed the request can derive. Every refusal is an error code with a detail that names no value.
 /// </summary>
 internal static class SealedRequests
 {
@@ -77,8 +77,8 @@ internal static class SealedRequests
         return (new TokenizeRequest(request.KeyVersion, items) { TenantId = request.TenantId, Keys = request.Keys }, null);
     }
 
-    /// <summary>The plain reveal request and the client's response key, or the refusal.</summary>
-    public static (RevealRequest? Plain, byte[]? ResponseKey, EnclaveResponse? Refused) OpenReveal(WorkerIdentity? identity, SealedRevealRequest request)
+    /// <summary>The plain reveal request and the key its answer is sealed under, or the refusal.</summary>
+    public static (RevealRequest? Plain, SealedReplyKey? ReplyKey, EnclaveResponse? Refused) OpenReveal(WorkerIdentity? identity, SealedRevealRequest request)
     {
         if (identity is null)
         {
@@ -90,44 +90,45 @@ internal static class SealedRequests
             return (null, null, Error(EnclaveErrorCodes.BadRequest, "A sealed reveal request needs token records and the sealed request."));
         }
 
-        var opened = TryOpen(identity, SealedPayloads.RevealPurpose, [], request.SealedRequest);
+        var (opened, replyKey) = TryOpenRequest(identity, SealedPayloads.RevealPurpose, request.SealedRequest);
         var payload = opened is null ? null : SealedPayloads.DecodeRevealPayload(opened);
-        var responseKey = SealedPayloads.ParseResponseKey(payload?.ResponseKey);
-        if (payload is null || responseKey is null)
+        CryptographicOperations.ZeroMemory(opened);
+        if (payload is null)
         {
-            return (null, null, Error(SealedErrorCodes.SealedBoxInvalid, "The sealed reveal request does not open with this worker's key, or is not a reveal request with a response key."));
+            replyKey?.Dispose();
+            return (null, null, Error(SealedErrorCodes.SealedBoxInvalid, "The sealed reveal request does not open with this worker's key, or is not a reveal request."));
         }
 
         if (!payload.Tokens.SequenceEqual(request.Items.Select(i => i.Token), StringComparer.Ordinal))
         {
+            replyKey!.Dispose();
             return (null, null, Error(SealedErrorCodes.TokensMismatch, "The token records the router sent are not the tokens the client sealed."));
         }
 
-        return (new RevealRequest(request.Items) { TenantId = request.TenantId, Keys = request.Keys }, responseKey, null);
+        return (new RevealRequest(request.Items) { TenantId = request.TenantId, Keys = request.Keys }, replyKey, null);
     }
 
-    /// <summary>Seals a plain reveal's values to the client.</summary>
-    public static EnclaveResponse SealReveal(byte[] responseKey, IReadOnlyList<RevealItem> items, EnclaveResponse plain)
+    /// <summary>Seals a plain reveal's values under the request's reply key (and zeroes it).</summary>
+    public static EnclaveResponse SealReveal(SealedReplyKey replyKey, IReadOnlyList<RevealItem> items, EnclaveResponse plain)
     {
-        if (plain is not RevealResponse revealed)
+        using (replyKey)
         {
-            return plain;
-        }
+            if (plain is not RevealResponse revealed)
+            {
+                return plain;
+            }
 
-        var values = items.Zip(revealed.Results, (item, r) => new SealedRevealedValue(item.Token, r.Value, r.Error?.Code)).ToList();
-        var json = SealedPayloads.Encode(new SealedRevealResult(values));
-        try
-        {
-            var box = SealedBox.Seal(responseKey, SealedPayloads.RevealResultPurpose, SealedPayloads.TokensAad(items.Select(i => i.Token)), json);
-            return new SealedRevealResponse(box, [.. revealed.Results.Select(r => r.Error?.Code)]);
-        }
-        catch (CryptographicException)
-        {
-            return Error(SealedErrorCodes.SealedBoxInvalid, "The client's response key is not a valid P-256 public key.");
-        }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(json);
+            var values = items.Zip(revealed.Results, (item, r) => new SealedRevealedValue(item.Token, r.Value, r.Error?.Code)).ToList();
+            var json = SealedPayloads.Encode(new SealedRevealResult(values));
+            try
+            {
+                var box = replyKey.Seal(SealedPayloads.TokensAad(items.Select(i => i.Token)), json);
+                return new SealedRevealResponse(box, [.. revealed.Results.Select(r => r.Error?.Code)]);
+            }
+            finally
+            {
+                CryptographicOperations.ZeroMemory(json);
+            }
         }
     }
 
@@ -142,20 +143,22 @@ internal static class SealedRequests
             return (null, null, Unavailable());
         }
 
-        var opened = TryOpen(identity, SealedPayloads.InvokePurpose, [], request.SealedInput!);
+        var (opened, replyKey) = TryOpenRequest(identity, SealedPayloads.InvokePurpose, request.SealedInput!);
         var payload = opened is null ? null : SealedPayloads.DecodeInvokePayload(opened);
-        var responseKey = SealedPayloads.ParseResponseKey(payload?.ResponseKey);
-        if (payload is null || responseKey is null)
+        CryptographicOperations.ZeroMemory(opened);
+        if (payload is null)
         {
-            return (null, null, Error(SealedErrorCodes.SealedBoxInvalid, "The sealed invocation does not open with this worker's key, or is not an invocation with a response key."));
+            replyKey?.Dispose();
+            return (null, null, Error(SealedErrorCodes.SealedBoxInvalid, "The sealed invocation does not open with this worker's key, or is not an invocation."));
         }
 
         if (request.Function is null || payload.Function != request.Function.Name || payload.Measurement != request.Function.Measurement)
         {
+            replyKey!.Dispose();
             return (null, null, Error(SealedErrorCodes.PinMismatch, "The client pinned another function or measurement than the deployed version the router asked to run; the function has changed since the client attested."));
         }
 
-        return (request with { ArgsJson = payload.Args.GetRawText() }, new SealedReply(responseKey, payload.Measurement), null);
+        return (request with { ArgsJson = payload.Args.GetRawText() }, new SealedReply(replyKey!, payload.Measurement), null);
     }
 
     private static byte[]? TryOpen(WorkerIdentity identity, string purpose, byte[] aad, byte[] box)
@@ -167,6 +170,20 @@ internal static class SealedRequests
         catch (CryptographicException)
         {
             return null;
+        }
+    }
+
+    /// <summary>A request box's plaintext (which the caller zeroes) and the key its answer is sealed under; nulls when it does not open.</summary>
+    private static (byte[]? Plaintext, SealedReplyKey? ReplyKey) TryOpenRequest(WorkerIdentity identity, string purpose, byte[] box)
+    {
+        try
+        {
+            var plaintext = SealedBox.Open(identity.KeyPair, purpose, [], box, out var replyKey);
+            return (plaintext, replyKey);
+        }
+        catch (CryptographicException)
+        {
+            return (null, null);
         }
     }
 

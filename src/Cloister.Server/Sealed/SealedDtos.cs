@@ -28,7 +28,7 @@ public sealed record SealedTokenizeBody(IReadOnlyList<SealedTokenItem?>? Items);
 /// <param name="SealedRequest">The client's sealed reveal request, base64.</param>
 public sealed record SealedRevealBody(IReadOnlyList<string?>? Tokens, string? SealedRequest);
 
-/// <summary>POST /v1/sealed/reveal response: the values sealed to the client's response key.</summary>
+/// <summary>POST /v1/sealed/reveal response: the values sealed under the request's reply key.</summary>
 public sealed record SealedRevealed(string SealedResult);
 
 /// <summary>POST /v1/sealed/functions/{name}/invoke body.</summary>

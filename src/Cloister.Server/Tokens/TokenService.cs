@@ -214,7 +214,7 @@ internal sealed class TokenService(IVaultStore store, EnclaveClient enclave, Ten
     }
 
     /// <summary>
-    /// A sealed reveal: looks the tokens up, has the enclave reveal them to the client's response key, and audits each
+    /// A sealed reveal: looks the tokens up, has the enclave reveal them under the request's reply key, and audits each
     /// before the sealed answer is returned. The response is null when a token is not a live token of the tenant (Missing is its index).
     /// </summary>
     public async Task<(SealedRevealResponse? Response, int Missing)> SealedRevealAsync(string tenantId, string actor, IReadOnlyList<string> tokens, byte[] sealedRequest, CancellationToken cancellationToken)

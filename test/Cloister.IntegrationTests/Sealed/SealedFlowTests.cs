@@ -73,16 +73,16 @@ public sealed class SealedFlowTests : IAsyncLifetime
         var tenant = await Server.CreateTenantAsync();
         var a = await Server.CreateTokenAsync(tenant.Key, new { value = "value-a" });
         var b = await Server.CreateTokenAsync(tenant.Key, new { value = "value-b" });
-        using var responseKey = HpkeKeyPair.Generate();
-        var payload = SealedPayloads.Encode(new SealedRevealPayload([a], Convert.ToHexStringLower(responseKey.PublicKey)));
-        var box = SealedBox.Seal(await WorkerKeyAsync(tenant), SealedPayloads.RevealPurpose, [], payload);
+        var payload = SealedPayloads.Encode(new SealedRevealPayload([a]));
+        var box = SealedBox.Seal(await WorkerKeyAsync(tenant), SealedPayloads.RevealPurpose, [], payload, out var replyKey);
+        using var disposeReplyKey = replyKey;
 
         var swapped = await Server.SendAsync(HttpMethod.Post, "/v1/sealed/reveal", tenant.Key, TestServer.Json(new { tokens = new[] { b }, sealedRequest = Convert.ToBase64String(box) }));
         ProblemAssert.Is(swapped, 400, SealedErrorCodes.TokensMismatch);
 
         var ok = (await Server.SendAsync(HttpMethod.Post, "/v1/sealed/reveal", tenant.Key, TestServer.Json(new { tokens = new[] { a }, sealedRequest = Convert.ToBase64String(box) }))).Expect(200);
         Assert.DoesNotContain("value-a", ok.Body, StringComparison.Ordinal);
-        var opened = SealedBox.Open(responseKey, SealedPayloads.RevealResultPurpose, SealedPayloads.TokensAad([a]), Convert.FromBase64String(ok.Text("sealedResult")));
+        var opened = replyKey.Open(SealedPayloads.TokensAad([a]), Convert.FromBase64String(ok.Text("sealedResult")));
         Assert.Equal("value-a", SealedPayloads.DecodeRevealResult(opened)!.Values[0].Value);
         ProblemAssert.Is(await Server.SendAsync(HttpMethod.Post, "/v1/sealed/reveal", (await Server.CreateTenantAsync()).Key, TestServer.Json(new { tokens = new[] { a }, sealedRequest = Convert.ToBase64String(box) })), 404, "token-not-found");
     }
@@ -140,8 +140,7 @@ public sealed class SealedFlowTests : IAsyncLifetime
         var v1 = (await Server.SendAsync(HttpMethod.Put, "/v1/functions/" + name, tenant.Key, FunctionBundles.Python(FunctionBundles.TrivialPython))).Expect(201).Text("measurement");
         var key = await WorkerKeyAsync(tenant);
         (await Server.SendAsync(HttpMethod.Put, "/v1/functions/" + name, tenant.Key, FunctionBundles.Python("def handle(event, ctx):\n    return {'v': 2}\n"))).Expect(201);
-        using var responseKey = HpkeKeyPair.Generate();
-        var payload = SealedPayloads.Encode(new SealedInvokePayload(name, v1, JsonDocument.Parse("{}").RootElement, Convert.ToHexStringLower(responseKey.PublicKey)));
+        var payload = SealedPayloads.Encode(new SealedInvokePayload(name, v1, JsonDocument.Parse("{}").RootElement));
         var box = Convert.ToBase64String(SealedBox.Seal(key, SealedPayloads.InvokePurpose, [], payload));
 
         // A router that runs the latest version (v2) although the client pinned v1: the worker refuses.

@@ -90,7 +90,7 @@ public sealed class SealedServer : IAsyncDisposable
     }
 
     /// <summary>An SDK client for <paramref name="tenant"/>, its requests passing through <paramref name="handler"/> when given.</summary>
-    public CloisterClient Client(TenantHandle tenant, DelegatingHandler? handler = null)
+    public CloisterClient Client(TenantHandle tenant, DelegatingHandler? handler = null, TimeSpan? attestationMaxAge = null)
     {
         var inner = new SocketsHttpHandler();
         HttpMessageHandler pipeline = inner;
@@ -100,7 +100,10 @@ public sealed class SealedServer : IAsyncDisposable
             pipeline = handler;
         }
 
-        return new CloisterClient(new HttpClient(pipeline) { BaseAddress = Server.BaseAddress }, tenant.Key);
+        return new CloisterClient(new HttpClient(pipeline) { BaseAddress = Server.BaseAddress }, tenant.Key)
+        {
+            AttestationMaxAge = attestationMaxAge ?? CloisterClient.DefaultAttestationMaxAge,
+        };
     }
 
     public async ValueTask DisposeAsync()
