@@ -10,23 +10,24 @@ namespace Cloister.Client;
 
 // Sealed operations (docs/api.md, "Sealed requests"): the client fetches the worker's attestation for a fresh random
 // nonce and verifies it against the policy (AttestationCheck) before it seals anything to the attested key; the verified
-// attestation is then reused for AttestationMaxAge. Answers come back under the request's reply key (SealedReplyKey),
-// derived from the request's HPKE context.
+// attestation is then reused for AttestationMaxAge, and the session the first request started spares later requests
+// the key agreement (SealingContext). Answers come back under the request's reply key (SealedReplyKey).
 public sealed partial class CloisterClient
 {
     /// <summary>The default of <see cref="AttestationMaxAge"/>: 5 minutes.</summary>
     public static readonly TimeSpan DefaultAttestationMaxAge = TimeSpan.FromMinutes(5);
 
-    private VerifiedAttestation? _attested;
+    private AttestedWorker? _attested;
 
     /// <summary>The clock attestation checks use (certificate validity, evidence freshness).</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
 
     /// <summary>
     /// How long sealed operations reuse an attestation this client verified (under the same policy object) before they
-    /// attest again (<see cref="DefaultAttestationMaxAge"/> unless set); <see cref="TimeSpan.Zero"/> attests on every call. A worker that restarted has a
-    /// new key and refuses a box sealed to the old one: the call then attests again and is sent once more (nothing was
-    /// opened, so nothing ran twice). Async sealed invocations always attest afresh.
+    /// attest again (<see cref="DefaultAttestationMaxAge"/> unless set); <see cref="TimeSpan.Zero"/> attests on every call.
+    /// Within it, requests are sealed in the session the first one started. A worker that restarted has a new key and
+    /// forgot its sessions, and refuses such a box: the call then attests again and is sent once more (nothing was
+    /// opened, so nothing ran twice). Async sealed invocations always attest afresh and seal to the key.
     /// </summary>
     public TimeSpan AttestationMaxAge { get; init; } = DefaultAttestationMaxAge;
 
@@ -37,13 +38,17 @@ public sealed partial class CloisterClient
     /// <summary>Fetches the worker's attestation for a fresh random nonce and verifies it against <paramref name="policy"/>.</summary>
     /// <exception cref="AttestationRefusedException">The attestation does not verify.</exception>
     public async Task<VerifiedWorker> AttestAsync(AttestationPolicyFile policy, CancellationToken cancellationToken = default)
+        => (await AttestAndKeepAsync(policy, cancellationToken)).Worker;
+
+    /// <summary>Attests afresh and keeps the verified worker for the next sealed calls.</summary>
+    private async Task<AttestedWorker> AttestAndKeepAsync(AttestationPolicyFile policy, CancellationToken cancellationToken)
     {
         var nonce = RandomNumberGenerator.GetBytes(32);
         var attestation = await GetAttestationAsync(nonce, cancellationToken);
         var now = Time.GetUtcNow();
-        var worker = AttestationCheck.Verify(attestation, nonce, policy, now);
-        Volatile.Write(ref _attested, new VerifiedAttestation(policy, worker, now));
-        return worker;
+        var attested = new AttestedWorker(policy, AttestationCheck.Verify(attestation, nonce, policy, now), now);
+        Volatile.Write(ref _attested, attested);
+        return attested;
     }
 
     /// <summary>Tokenizes values sealed to the attested worker: the router stores the tokens and never sees the values.</summary>
@@ -51,9 +56,9 @@ public sealed partial class CloisterClient
     public async Task<BatchCreated> CreateSealedTokensAsync(IEnumerable<(string Value, TokenizeOptions? Options)> items, AttestationPolicyFile policy, CancellationToken cancellationToken = default)
     {
         var list = items.ToList();
-        return await WithAttestedWorkerAsync(policy, worker =>
+        return await WithAttestedWorkerAsync(policy, sealing =>
         {
-            var body = new SealedTokenizeBody([.. list.Select(item => SealItem(worker, item.Value, item.Options))]);
+            var body = new SealedTokenizeBody([.. list.Select(item => SealItem(sealing, item.Value, item.Options))]);
             return SendAsync(HttpMethod.Post, "v1/sealed/tokens", body, ClientJsonContext.Default.SealedTokenizeBody, ClientJsonContext.Default.BatchCreated, cancellationToken);
         }, cancellationToken);
     }
@@ -68,10 +73,10 @@ public sealed partial class CloisterClient
     /// <exception cref="SealedResponseException">The answer does not open or is not for these tokens.</exception>
     public async Task<IReadOnlyList<RevealedToken>> RevealSealedAsync(IReadOnlyList<string> tokens, AttestationPolicyFile policy, CancellationToken cancellationToken = default)
     {
-        var (answer, replyKey) = await WithAttestedWorkerAsync(policy, async worker =>
+        var (answer, replyKey) = await WithAttestedWorkerAsync(policy, async sealing =>
         {
             var payload = SealedPayloads.Encode(new SealedRevealPayload(tokens));
-            var box = SealedBox.Seal(worker.PublicKey, SealedPayloads.RevealPurpose, [], payload, out var key);
+            var box = sealing.Seal(SealedPayloads.RevealPurpose, [], payload, out var key);
             try
             {
                 return (await SendAsync(HttpMethod.Post, "v1/sealed/reveal", new SealedRevealBody(tokens, Convert.ToBase64String(box)),
@@ -131,15 +136,16 @@ public sealed partial class CloisterClient
         // An async invocation's box is opened after the answer, so a stale key could not be retried: attest afresh.
         if (async)
         {
-            var worker = await AttestAsync(policy, cancellationToken);
-            return await SendSealedInvocationAsync(worker, name, args, policy, measurement, async, cancellationToken);
+            var sealing = new SealingContext(await AttestAsync(policy, cancellationToken), null);
+            return await SendSealedInvocationAsync(sealing, name, args, policy, measurement, async, cancellationToken);
         }
 
-        return await WithAttestedWorkerAsync(policy, worker => SendSealedInvocationAsync(worker, name, args, policy, measurement, async, cancellationToken), cancellationToken);
+        return await WithAttestedWorkerAsync(policy, sealing => SendSealedInvocationAsync(sealing, name, args, policy, measurement, async, cancellationToken), cancellationToken);
     }
 
-    private async Task<PendingSealedInvocation> SendSealedInvocationAsync(VerifiedWorker worker, string name, JsonElement args, AttestationPolicyFile policy, string? measurement, bool async, CancellationToken cancellationToken)
+    private async Task<PendingSealedInvocation> SendSealedInvocationAsync(SealingContext sealing, string name, JsonElement args, AttestationPolicyFile policy, string? measurement, bool async, CancellationToken cancellationToken)
     {
+        var worker = sealing.Worker;
         string? latest = null;
         if (measurement is null && policy.Functions.TryGetValue(name, out var pins) && pins.Count(worker.Functions.Contains) > 1)
         {
@@ -149,7 +155,7 @@ public sealed partial class CloisterClient
 
         var pinned = AttestationCheck.PinFunction(worker, policy, name, measurement, latest);
         var payload = SealedPayloads.Encode(new SealedInvokePayload(name, pinned, args));
-        var box = SealedBox.Seal(worker.PublicKey, SealedPayloads.InvokePurpose, [], payload, out var replyKey);
+        var box = sealing.Seal(SealedPayloads.InvokePurpose, [], payload, out var replyKey);
         CryptographicOperations.ZeroMemory(payload);
         try
         {
@@ -172,32 +178,53 @@ public sealed partial class CloisterClient
     }
 
     /// <summary>
-    /// Runs <paramref name="send"/> with a verified worker: the reused attestation while it is younger than
-    /// <see cref="AttestationMaxAge"/>, else a fresh one. When the reused one fails (the worker does not open the box: it
-    /// restarted with a new key; or it does not attest the pinned function: deployed since), attests afresh and sends once more.
+    /// Runs <paramref name="send"/> with a verified worker: the reused attestation (and its session) while it is younger
+    /// than <see cref="AttestationMaxAge"/>, else a fresh one. When the reused one fails (the worker does not open the box
+    /// or forgot the session: it restarted; or it does not attest the pinned function: deployed since), attests afresh
+    /// and sends once more. A session the call started is kept for the next calls once the worker has answered.
     /// </summary>
-    private async Task<T> WithAttestedWorkerAsync<T>(AttestationPolicyFile policy, Func<VerifiedWorker, Task<T>> send, CancellationToken cancellationToken)
+    private async Task<T> WithAttestedWorkerAsync<T>(AttestationPolicyFile policy, Func<SealingContext, Task<T>> send, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(policy);
         var reused = Volatile.Read(ref _attested);
         if (reused is null || !ReferenceEquals(reused.Policy, policy) || Time.GetUtcNow() - reused.VerifiedAt >= AttestationMaxAge)
         {
-            return await send(await AttestAsync(policy, cancellationToken));
+            return await SendFreshAsync();
         }
 
+        var sealing = new SealingContext(reused.Worker, reused.Session);
         try
         {
-            return await send(reused.Worker);
+            var result = await send(sealing);
+            Keep(reused, sealing);
+            return result;
         }
-        catch (Exception e) when (e is CloisterApiException { Problem.Code: SealedErrorCodes.SealedBoxInvalid }
+        catch (Exception e) when (e is CloisterApiException { Problem.Code: SealedErrorCodes.SealedBoxInvalid or SealedErrorCodes.SessionUnknown }
             or AttestationRefusedException { Reason: RefusalReasons.FunctionMeasurement })
         {
             Interlocked.CompareExchange(ref _attested, null, reused);
-            return await send(await AttestAsync(policy, cancellationToken));
+            return await SendFreshAsync();
+        }
+
+        async Task<T> SendFreshAsync()
+        {
+            var attested = await AttestAndKeepAsync(policy, cancellationToken);
+            var fresh = new SealingContext(attested.Worker, null);
+            var result = await send(fresh);
+            Keep(attested, fresh);
+            return result;
+        }
+
+        static void Keep(AttestedWorker attested, SealingContext sealing)
+        {
+            if (sealing.Started is { } started)
+            {
+                attested.Session = started;
+            }
         }
     }
 
-    private static SealedTokenItemBody SealItem(VerifiedWorker worker, string value, TokenizeOptions? options)
+    private static SealedTokenItemBody SealItem(SealingContext sealing, string value, TokenizeOptions? options)
     {
         // The metadata as the router will normalize it: the box's associated data binds exactly these strings.
         var format = string.IsNullOrEmpty(options?.Format) ? "random" : options.Format;
@@ -207,7 +234,8 @@ public sealed partial class CloisterClient
         var plaintext = Encoding.UTF8.GetBytes(value);
         try
         {
-            var box = SealedBox.Seal(worker.PublicKey, SealedPayloads.TokenizePurpose, SealedPayloads.TokenizeAad(format, alphabet, classifier, deterministic), plaintext);
+            var box = sealing.Seal(SealedPayloads.TokenizePurpose, SealedPayloads.TokenizeAad(format, alphabet, classifier, deterministic), plaintext, out var replyKey);
+            replyKey.Dispose();
             return new SealedTokenItemBody(Convert.ToBase64String(box), format, alphabet, classifier, deterministic, options?.TtlSeconds, options?.Metadata);
         }
         finally
@@ -228,7 +256,4 @@ public sealed partial class CloisterClient
             throw new SealedResponseException("The sealed answer does not open with this request's reply key.");
         }
     }
-
-    /// <summary>An attestation this client verified, under which policy, and when.</summary>
-    private sealed record VerifiedAttestation(AttestationPolicyFile Policy, VerifiedWorker Worker, DateTimeOffset VerifiedAt);
 }

@@ -59,6 +59,9 @@ public static class SealedErrorCodes
     /// <summary>A sealed box is malformed, was sealed to another key, or its associated data (the metadata) was changed.</summary>
     public const string SealedBoxInvalid = "sealed-box-invalid";
 
+    /// <summary>A session box names a sealing session the worker does not know (it restarted or forgot it): seal to the worker's key again.</summary>
+    public const string SessionUnknown = "sealed-session-unknown";
+
     /// <summary>The tokens the router looked up are not the tokens the client sealed.</summary>
     public const string TokensMismatch = "sealed-tokens-mismatch";
 

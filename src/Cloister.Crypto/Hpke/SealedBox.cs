@@ -33,17 +33,24 @@ public static class SealedBox
 
     /// <summary>
     /// Seal a request to <paramref name="recipientPublicKey"/>; <paramref name="replyKey"/> opens the recipient's answer
-    /// (<see cref="SealedReplyKey"/>). The caller disposes it.
+    /// (<see cref="SealedReplyKey"/>; the caller disposes it), and <paramref name="session"/> seals later requests to the
+    /// same recipient without a key agreement (<see cref="SealedSession"/>).
     /// </summary>
     /// <exception cref="CryptographicException">The recipient key is not a valid P-256 point.</exception>
-    public static byte[] Seal(ReadOnlySpan<byte> recipientPublicKey, string purpose, ReadOnlySpan<byte> aad, ReadOnlySpan<byte> plaintext, out SealedReplyKey replyKey)
+    public static byte[] Seal(ReadOnlySpan<byte> recipientPublicKey, string purpose, ReadOnlySpan<byte> aad, ReadOnlySpan<byte> plaintext, out SealedReplyKey replyKey, out SealedSession session)
     {
         byte[] info = Info(purpose);
         using HpkeSenderContext sender = Hpke.SetupBaseSender(recipientPublicKey, info, HpkeAead.Aes256Gcm, out byte[] enc);
         byte[] box = Box(HpkeAead.Aes256Gcm, enc, sender.Seal(aad, plaintext));
         replyKey = SealedReplyKey.FromContext(sender.Context, enc);
+        session = SealedSession.FromContext(sender.Context);
         return box;
     }
+
+    /// <summary>Seal a request to <paramref name="recipientPublicKey"/>; <paramref name="replyKey"/> opens the answer (the caller disposes it).</summary>
+    /// <exception cref="CryptographicException">The recipient key is not a valid P-256 point.</exception>
+    public static byte[] Seal(ReadOnlySpan<byte> recipientPublicKey, string purpose, ReadOnlySpan<byte> aad, ReadOnlySpan<byte> plaintext, out SealedReplyKey replyKey)
+        => Seal(recipientPublicKey, purpose, aad, plaintext, out replyKey, out _);
 
     /// <summary>Open a box; throws <see cref="CryptographicException"/> when it is malformed or does not authenticate.</summary>
     public static byte[] Open(HpkeKeyPair recipient, string purpose, ReadOnlySpan<byte> aad, ReadOnlySpan<byte> box)
@@ -54,16 +61,22 @@ public static class SealedBox
 
     /// <summary>
     /// Open a request box; <paramref name="replyKey"/> seals the answer so that only the box's sender opens it
-    /// (<see cref="SealedReplyKey"/>). The caller disposes it. Throws <see cref="CryptographicException"/> when the box is
-    /// malformed or does not authenticate.
+    /// (<see cref="SealedReplyKey"/>; the caller disposes it), and <paramref name="session"/> opens the sender's later
+    /// session boxes (<see cref="SealedSession"/>). Throws <see cref="CryptographicException"/> when the box is malformed
+    /// or does not authenticate.
     /// </summary>
-    public static byte[] Open(HpkeKeyPair recipient, string purpose, ReadOnlySpan<byte> aad, ReadOnlySpan<byte> box, out SealedReplyKey replyKey)
+    public static byte[] Open(HpkeKeyPair recipient, string purpose, ReadOnlySpan<byte> aad, ReadOnlySpan<byte> box, out SealedReplyKey replyKey, out SealedSession session)
     {
         using HpkeRecipientContext context = OpenContext(recipient, purpose, box);
         byte[] plaintext = context.Open(aad, box[HeaderSize..]);
         replyKey = SealedReplyKey.FromContext(context.Context, box.Slice(2, DhKemP256.PublicKeySize).ToArray());
+        session = SealedSession.FromContext(context.Context);
         return plaintext;
     }
+
+    /// <summary>Open a request box; <paramref name="replyKey"/> seals the answer (the caller disposes it).</summary>
+    public static byte[] Open(HpkeKeyPair recipient, string purpose, ReadOnlySpan<byte> aad, ReadOnlySpan<byte> box, out SealedReplyKey replyKey)
+        => Open(recipient, purpose, aad, box, out replyKey, out _);
 
     private static HpkeRecipientContext OpenContext(HpkeKeyPair recipient, string purpose, ReadOnlySpan<byte> box)
     {

@@ -12,7 +12,8 @@ namespace Cloister.Crypto.Hpke;
 /// <c>reply_nonce</c>; <c>prk = HKDF-Extract(salt = enc ‖ reply_nonce, secret)</c>,
 /// <c>key = HKDF-Expand(prk, "key", 32)</c>, <c>nonce = HKDF-Expand(prk, "nonce", 12)</c> (HKDF-SHA256), and the reply is
 /// <c>0x02 ‖ reply_nonce ‖ AES-256-GCM(key, nonce, aad, plaintext) ‖ tag</c>. The request's purpose is in its HPKE info,
-/// so the secret is bound to it too. Dispose zeroes the secret.
+/// so the secret is bound to it too. Requests sealed in a <see cref="SealedSession"/> have their own reply secret.
+/// Dispose zeroes the secret.
 /// </remarks>
 public sealed class SealedReplyKey : IDisposable
 {
@@ -77,6 +78,9 @@ public sealed class SealedReplyKey : IDisposable
 
     /// <summary>The reply key of a request context whose encapsulated key is <paramref name="enc"/>.</summary>
     internal static SealedReplyKey FromContext(HpkeContext context, byte[] enc) => new(context.Export("cloister reply"u8, KeySize), enc);
+
+    /// <summary>A reply key from a secret derived elsewhere (<see cref="SealedSession"/>), with <paramref name="salt"/> in the place of enc.</summary>
+    internal static SealedReplyKey FromSecret(byte[] secret, byte[] salt) => new(secret, salt);
 
     private AesGcm Derive(ReadOnlySpan<byte> replyNonce, out byte[] nonce)
     {

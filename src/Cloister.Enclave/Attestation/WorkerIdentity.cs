@@ -30,6 +30,9 @@ public sealed class WorkerIdentity : IDisposable
     /// <summary>The worker's HPKE key pair.</summary>
     public HpkeKeyPair KeyPair { get; }
 
+    /// <summary>The sealing sessions of clients that sealed requests to <see cref="KeyPair"/>.</summary>
+    internal Sealed.SealedSessions Sessions { get; } = new(TimeProvider.System);
+
     /// <summary>Where evidence comes from.</summary>
     public IEvidenceProvider Evidence { get; }
 

@@ -50,9 +50,12 @@ internal static class SealedRequests
         {
             var item = request.Items[i];
             var aad = SealedPayloads.TokenizeAad(item.Format, item.Alphabet, item.Classifier, item.Deterministic);
-            if (TryOpen(identity, SealedPayloads.TokenizePurpose, aad, item.SealedValue) is not { } plaintext)
+            var (plaintext, replyKey, refused) = OpenBox(identity, SealedPayloads.TokenizePurpose, aad, item.SealedValue,
+                $"Item {i}: the sealed value does not open with this worker's key and the item's format, alphabet, classifier and deterministic flag.");
+            replyKey?.Dispose();
+            if (plaintext is null)
             {
-                return (null, Error(SealedErrorCodes.SealedBoxInvalid, $"Item {i}: the sealed value does not open with this worker's key and the item's format, alphabet, classifier and deterministic flag."));
+                return (null, refused);
             }
 
             string value;
@@ -90,13 +93,19 @@ internal static class SealedRequests
             return (null, null, Error(EnclaveErrorCodes.BadRequest, "A sealed reveal request needs token records and the sealed request."));
         }
 
-        var (opened, replyKey) = TryOpenRequest(identity, SealedPayloads.RevealPurpose, request.SealedRequest);
-        var payload = opened is null ? null : SealedPayloads.DecodeRevealPayload(opened);
+        const string Invalid = "The sealed reveal request does not open with this worker's key, or is not a reveal request.";
+        var (opened, replyKey, refused) = OpenBox(identity, SealedPayloads.RevealPurpose, [], request.SealedRequest, Invalid);
+        if (opened is null)
+        {
+            return (null, null, refused);
+        }
+
+        var payload = SealedPayloads.DecodeRevealPayload(opened);
         CryptographicOperations.ZeroMemory(opened);
         if (payload is null)
         {
-            replyKey?.Dispose();
-            return (null, null, Error(SealedErrorCodes.SealedBoxInvalid, "The sealed reveal request does not open with this worker's key, or is not a reveal request."));
+            replyKey!.Dispose();
+            return (null, null, Error(SealedErrorCodes.SealedBoxInvalid, Invalid));
         }
 
         if (!payload.Tokens.SequenceEqual(request.Items.Select(i => i.Token), StringComparer.Ordinal))
@@ -143,13 +152,19 @@ internal static class SealedRequests
             return (null, null, Unavailable());
         }
 
-        var (opened, replyKey) = TryOpenRequest(identity, SealedPayloads.InvokePurpose, request.SealedInput!);
-        var payload = opened is null ? null : SealedPayloads.DecodeInvokePayload(opened);
+        const string Invalid = "The sealed invocation does not open with this worker's key, or is not an invocation.";
+        var (opened, replyKey, refused) = OpenBox(identity, SealedPayloads.InvokePurpose, [], request.SealedInput!, Invalid);
+        if (opened is null)
+        {
+            return (null, null, refused);
+        }
+
+        var payload = SealedPayloads.DecodeInvokePayload(opened);
         CryptographicOperations.ZeroMemory(opened);
         if (payload is null)
         {
-            replyKey?.Dispose();
-            return (null, null, Error(SealedErrorCodes.SealedBoxInvalid, "The sealed invocation does not open with this worker's key, or is not an invocation."));
+            replyKey!.Dispose();
+            return (null, null, Error(SealedErrorCodes.SealedBoxInvalid, Invalid));
         }
 
         if (request.Function is null || payload.Function != request.Function.Name || payload.Measurement != request.Function.Measurement)
@@ -161,29 +176,34 @@ internal static class SealedRequests
         return (request with { ArgsJson = payload.Args.GetRawText() }, new SealedReply(replyKey!, payload.Measurement), null);
     }
 
-    private static byte[]? TryOpen(WorkerIdentity identity, string purpose, byte[] aad, byte[] box)
+    /// <summary>
+    /// A request box's plaintext (which the caller zeroes) and the key its answer is sealed under (which the caller
+    /// disposes), or the refusal. An HPKE box starts a session the client may seal its next requests in; a session box
+    /// opens with the session it names, and a session this worker does not know (it restarted, or forgot it) is
+    /// <see cref="SealedErrorCodes.SessionUnknown"/>, on which clients seal to the worker's key again.
+    /// </summary>
+    private static (byte[]? Plaintext, SealedReplyKey? ReplyKey, EnclaveErrorResponse? Refused) OpenBox(WorkerIdentity identity, string purpose, byte[] aad, byte[] box, string invalidDetail)
     {
         try
         {
-            return SealedBox.Open(identity.KeyPair, purpose, aad, box);
-        }
-        catch (CryptographicException)
-        {
-            return null;
-        }
-    }
+            if (SealedSession.IdOf(box) is { } sessionId)
+            {
+                if (identity.Sessions.Find(sessionId) is not { } session)
+                {
+                    return (null, null, Error(SealedErrorCodes.SessionUnknown, "The sealed box names a session this worker does not know (it restarted or forgot it); seal to the worker's attested key again."));
+                }
 
-    /// <summary>A request box's plaintext (which the caller zeroes) and the key its answer is sealed under; nulls when it does not open.</summary>
-    private static (byte[]? Plaintext, SealedReplyKey? ReplyKey) TryOpenRequest(WorkerIdentity identity, string purpose, byte[] box)
-    {
-        try
-        {
-            var plaintext = SealedBox.Open(identity.KeyPair, purpose, [], box, out var replyKey);
-            return (plaintext, replyKey);
+                var opened = session.Open(purpose, aad, box, out var sessionReplyKey);
+                return (opened, sessionReplyKey, null);
+            }
+
+            var plaintext = SealedBox.Open(identity.KeyPair, purpose, aad, box, out var replyKey, out var started);
+            identity.Sessions.Add(started);
+            return (plaintext, replyKey, null);
         }
         catch (CryptographicException)
         {
-            return (null, null);
+            return (null, null, Error(SealedErrorCodes.SealedBoxInvalid, invalidDetail));
         }
     }
 

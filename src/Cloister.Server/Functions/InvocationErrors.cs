@@ -20,7 +20,7 @@ internal static class InvocationErrors
         _ when FunctionCaused.Contains(code) => StatusCodes.Status422UnprocessableEntity,
         FunctionErrorCodes.SandboxUnavailable or EnclaveErrorCodes.KeyUnavailable or InvocationService.InterruptedCode or Problems.WorkerUnavailableCode
             or SealedErrorCodes.AttestationUnavailable => StatusCodes.Status503ServiceUnavailable,
-        SealedErrorCodes.SealedBoxInvalid => StatusCodes.Status400BadRequest,
+        SealedErrorCodes.SealedBoxInvalid or SealedErrorCodes.SessionUnknown => StatusCodes.Status400BadRequest,
         SealedErrorCodes.PinMismatch => StatusCodes.Status409Conflict,
         _ => StatusCodes.Status500InternalServerError,
     };
@@ -41,6 +41,7 @@ internal static class InvocationErrors
         InvocationService.InterruptedCode => "Invocation interrupted",
         SealedErrorCodes.AttestationUnavailable => "Attestation unavailable",
         SealedErrorCodes.SealedBoxInvalid => "Sealed box refused",
+        SealedErrorCodes.SessionUnknown => "Sealed session unknown",
         SealedErrorCodes.PinMismatch => "Pinned measurement does not match",
         Problems.WorkerUnavailableCode => "Enclave worker unavailable",
         _ => "Invocation failed",

@@ -88,6 +88,7 @@ internal static class Problems
             EnclaveErrorCodes.KeyUnavailable => Create(StatusCodes.Status503ServiceUnavailable, error.Code, "Keys unavailable", error.Detail, extensions),
             SealedErrorCodes.AttestationUnavailable => Create(StatusCodes.Status503ServiceUnavailable, error.Code, "Attestation unavailable", error.Detail, extensions),
             SealedErrorCodes.SealedBoxInvalid => Create(StatusCodes.Status400BadRequest, error.Code, "Sealed box refused", where + error.Detail, extensions),
+            SealedErrorCodes.SessionUnknown => Create(StatusCodes.Status400BadRequest, error.Code, "Sealed session unknown", where + error.Detail, extensions),
             SealedErrorCodes.TokensMismatch => Create(StatusCodes.Status400BadRequest, error.Code, "Sealed tokens do not match", error.Detail, extensions),
             SealedErrorCodes.PinMismatch => Create(StatusCodes.Status409Conflict, error.Code, "Pinned measurement does not match", error.Detail, extensions),
             _ => Create(StatusCodes.Status500InternalServerError, "internal", "Internal error", "The enclave could not complete the operation.", extensions),

@@ -54,12 +54,13 @@ internal static partial class TokenValidation
         }
 
         var box = Base64OrNull(request.SealedValue);
-        if (box is null || box.Length <= SealedBoxOverhead)
+        var overhead = box is { Length: > 0 } && box[0] == SessionBoxVersion ? SessionBoxOverhead : SealedBoxOverhead;
+        if (box is null || box.Length <= overhead)
         {
             return (null, Problems.Create(StatusCodes.Status400BadRequest, "invalid-request", "Invalid request", $"'{where}sealedValue' is required: a sealed box in base64.", extensions));
         }
 
-        if (box.Length > maxValueBytes + SealedBoxOverhead)
+        if (box.Length > maxValueBytes + overhead)
         {
             return (null, Problems.Create(StatusCodes.Status400BadRequest, "value-too-large", "Value too large", $"'{where}sealedValue' exceeds the limit of {maxValueBytes} bytes of value.", extensions));
         }
@@ -69,6 +70,12 @@ internal static partial class TokenValidation
 
     /// <summary>A sealed box's bytes beyond the plaintext: version, AEAD id, the 65-byte enc and the 16-byte tag.</summary>
     public const int SealedBoxOverhead = 1 + 1 + 65 + 16;
+
+    /// <summary>A session box's bytes beyond the plaintext: version, the 16-byte session id, the 32-byte message nonce and the tag.</summary>
+    private const int SessionBoxOverhead = 1 + 16 + 32 + 16;
+
+    /// <summary>The first byte of a session box (a request box starts with 0x01).</summary>
+    private const byte SessionBoxVersion = 0x03;
 
     /// <summary>Decoded base64, or null.</summary>
     public static byte[]? Base64OrNull(string? base64)

@@ -6,8 +6,9 @@ using Cloister.IntegrationTests.Support;
 namespace Cloister.IntegrationTests.Processes;
 
 /// <summary>
-/// A real serve whose worker is killed: the restarted worker has a new HPKE key, and a client that reuses the old
-/// attestation has its box refused, attests the new worker and sends once more, without the caller noticing.
+/// A real serve whose worker is killed: the restarted worker has a new HPKE key and no sessions, and a client that
+/// reuses the old attestation and session has its box refused, attests the new worker and sends once more, without
+/// the caller noticing.
 /// </summary>
 public sealed class SealedWorkerRestartTests
 {
@@ -22,8 +23,9 @@ public sealed class SealedWorkerRestartTests
         var handler = new RewritingHandler { InnerHandler = new SocketsHttpHandler() };
         using var http = new HttpClient(handler) { BaseAddress = new Uri(server.Url), Timeout = TimeSpan.FromSeconds(60) };
         var client = new CloisterClient(http, ServeChildren.TenantKey(data.Path));
-        var token = (await client.CreateSealedTokenAsync("sealed-before-restart", policy)).Token;
         var oldKey = (await client.AttestAsync(policy)).PublicKey;
+        var token = (await client.CreateSealedTokenAsync("sealed-before-restart", policy)).Token;
+        _ = await client.CreateSealedTokenAsync("sealed-in-the-session", policy);
 
         var oldWorker = ServeChildren.WorkerPid(server);
         System.Diagnostics.Process.GetProcessById(oldWorker).Kill();

@@ -7,8 +7,9 @@ using Cloister.Protocol;
 namespace Cloister.IntegrationTests.Sealed;
 
 /// <summary>
-/// The SDK reuses a verified attestation for <c>AttestationMaxAge</c>, attests again when it is older, under another
-/// policy, or when the reused one fails (the worker no longer opens the box, or does not attest the pinned function).
+/// The SDK reuses a verified attestation for <c>AttestationMaxAge</c> and seals later calls in the session the first
+/// started; it attests again when the attestation is older, under another policy, or when the reused one fails (the
+/// worker no longer opens the box or forgot the session, or does not attest the pinned function).
 /// </summary>
 public sealed class SealedAttestationReuseTests : IAsyncLifetime
 {
@@ -102,6 +103,74 @@ public sealed class SealedAttestationReuseTests : IAsyncLifetime
 
         Assert.Equal(measurement, result.Measurement);
         Assert.Equal(2, handler.Attestations);
+    }
+
+    [Fact]
+    public async Task LaterCalls_AndABatchsOtherItems_AreSealedInTheSessionTheFirstBoxStarted()
+    {
+        var boxes = new List<byte[]>();
+        var handler = new RewritingHandler((path, _, content) =>
+        {
+            if (path is "/v1/sealed/tokens" or "/v1/sealed/reveal")
+            {
+                var body = JsonNode.Parse(content!.ReadAsStringAsync().GetAwaiter().GetResult())!.AsObject();
+                var texts = body["items"] is JsonArray items ? items.Select(i => i!["sealedValue"]!.GetValue<string>()) : [body["sealedRequest"]!.GetValue<string>()];
+                lock (boxes)
+                {
+                    boxes.AddRange(texts.Select(Convert.FromBase64String));
+                }
+            }
+
+            return content;
+        });
+        var client = _sealed.Client(Server.DefaultTenant, handler);
+
+        var batch = await client.CreateSealedTokensAsync([("s-1", null), ("s-2", null), ("s-3", null)], _sealed.Policy);
+        var single = await client.CreateSealedTokenAsync("s-4", _sealed.Policy);
+        Assert.Equal("s-2", await client.RevealSealedAsync(batch.Items[1].Token, _sealed.Policy));
+        Assert.Equal("s-4", await client.RevealSealedAsync(single.Token, _sealed.Policy));
+
+        // The first item is HPKE to the worker's key; every later box names the session it started.
+        Assert.Equal([SealedBox.Version, SealedSession.Version, SealedSession.Version, SealedSession.Version, SealedSession.Version, SealedSession.Version], boxes.Select(b => b[0]));
+        Assert.Single(boxes.Skip(1).Select(b => SealedSession.IdOf(b)).Distinct());
+        Assert.Equal(1, handler.Attestations);
+    }
+
+    [Fact]
+    public async Task ASessionTheWorkerForgot_MakesTheClientAttestAgain_AndSealToTheKey()
+    {
+        // The second call's session box names an unknown session, as after a worker restart or eviction.
+        var handler = new RewritingHandler((path, n, content) => path == "/v1/sealed/tokens" && n == 2 ? WithUnknownSession(content!) : content);
+        var client = _sealed.Client(Server.DefaultTenant, handler);
+        _ = await client.CreateSealedTokenAsync("first", _sealed.Policy);
+
+        var created = await client.CreateSealedTokenAsync("after-forgetting", _sealed.Policy);
+
+        Assert.Equal("after-forgetting", (await Server.SendAsync(HttpMethod.Post, $"/v1/tokens/{created.Token}/reveal", Server.DefaultTenant.Key)).Expect(200).Text("value"));
+        Assert.Equal(["/v1/attestation", "/v1/sealed/tokens", "/v1/sealed/tokens", "/v1/attestation", "/v1/sealed/tokens"], handler.Paths.Select(p => p.TrimEnd('/')));
+    }
+
+    [Fact]
+    public async Task AnUnknownSession_IsAProblemNamingIt()
+    {
+        var box = new byte[SealedSession.Overhead + 4];
+        box[0] = SealedSession.Version;
+        var item = new { sealedValue = Convert.ToBase64String(box), format = "random", classifier = "generic" };
+
+        var refused = await Server.SendAsync(HttpMethod.Post, "/v1/sealed/tokens", Server.DefaultTenant.Key, TestServer.Json(new { items = new[] { item } }));
+
+        ProblemAssert.Is(refused, 400, SealedErrorCodes.SessionUnknown);
+    }
+
+    private static StringContent WithUnknownSession(HttpContent content)
+    {
+        var body = JsonNode.Parse(content.ReadAsStringAsync().GetAwaiter().GetResult())!.AsObject();
+        var item = body["items"]![0]!.AsObject();
+        var box = Convert.FromBase64String(item["sealedValue"]!.GetValue<string>());
+        Assert.Equal(SealedSession.Version, box[0]);
+        box[1] ^= 0xff;
+        item["sealedValue"] = Convert.ToBase64String(box);
+        return new StringContent(body.ToJsonString(), System.Text.Encoding.UTF8, "application/json");
     }
 
     private static StringContent SealedToAnotherKey(HttpContent content)
