@@ -15,14 +15,19 @@ public sealed class HttpFrameTransport : IFrameTransport
 
     private readonly HttpClient _http;
     private readonly Uri _endpoint;
+    private readonly AuthenticationHeaderValue? _authorization;
 
-    /// <summary>Send frames to <paramref name="endpoint"/> with <paramref name="http"/> (the caller owns it).</summary>
-    public HttpFrameTransport(HttpClient http, Uri endpoint)
+    /// <summary>
+    /// Send frames to <paramref name="endpoint"/> with <paramref name="http"/> (the caller owns it), each with
+    /// <c>Authorization: Bearer <paramref name="bearerToken"/></c> when one is given (a listening worker requires it).
+    /// </summary>
+    public HttpFrameTransport(HttpClient http, Uri endpoint, string? bearerToken = null)
     {
         ArgumentNullException.ThrowIfNull(http);
         ArgumentNullException.ThrowIfNull(endpoint);
         _http = http;
         _endpoint = endpoint;
+        _authorization = bearerToken is null ? null : new AuthenticationHeaderValue("Bearer", bearerToken);
     }
 
     /// <inheritdoc />
@@ -33,7 +38,9 @@ public sealed class HttpFrameTransport : IFrameTransport
         content.Headers.ContentType = new MediaTypeHeaderValue(ContentType);
         try
         {
-            using var response = await _http.PostAsync(_endpoint, content, cancellationToken);
+            using var message = new HttpRequestMessage(HttpMethod.Post, _endpoint) { Content = content };
+            message.Headers.Authorization = _authorization;
+            using var response = await _http.SendAsync(message, cancellationToken);
             if (!response.IsSuccessStatusCode)
             {
                 throw new TransportUnavailableException($"{_endpoint.GetLeftPart(UriPartial.Authority)} answered {(int)response.StatusCode}.");

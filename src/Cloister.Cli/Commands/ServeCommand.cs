@@ -24,11 +24,12 @@ internal static class ServeCommand
         var fullSync = new Option<bool>("--full-sync") { Description = "fsync every commit (survives power loss; slower). Default: survives a process crash." };
         var retention = new Option<string?>("--invocation-retention") { Description = "How long invocation results are kept for 'GET /v1/invocations/{id}', e.g. 30m, 24h (default), 7d." };
         var workerUrl = new Option<string?>("--worker-url") { Description = "Use a remote enclave worker ('cloister worker --listen URL') at this frames URL instead of starting one." };
+        var workerToken = new Option<string?>("--worker-token-file") { Description = "With --worker-url: the file holding the token the worker requires (the file 'cloister worker --listen --token-file' wrote)." };
         var workerLink = new Option<string?>("--worker-transport") { Description = "How serve talks to the worker it starts: ring (default) or http (loopback).", Hidden = true };
         workerLink.AcceptOnlyFromAmong("ring", "http");
         var functions = new FunctionOptions();
         var brokerUrl = new Option<string?>("--broker-url") { Description = "Use a key broker running elsewhere ('cloister keybroker' on the host that holds the master key) at this frames URL instead of starting one; its policy must trust this worker." };
-        var command = new Command("serve", "Run the Cloister server: the router, with the key broker and the enclave worker as child processes.") { urls, tlsCert, tlsKey, selfSigned, insecure, fullSync, retention, workerUrl, brokerUrl, workerLink };
+        var command = new Command("serve", "Run the Cloister server: the router, with the key broker and the enclave worker as child processes.") { urls, tlsCert, tlsKey, selfSigned, insecure, fullSync, retention, workerUrl, workerToken, brokerUrl, workerLink };
         functions.AddTo(command);
         command.SetHandler(async (parse, cancellationToken) =>
         {
@@ -50,11 +51,24 @@ internal static class ServeCommand
                 parse.GetValue(brokerUrl) is { } broker ? FramesUri(broker, "--broker-url", "http://10.0.0.6:8092/v1/broker/frames") : null,
                 parse.GetValue(workerLink) == "http" ? WorkerLink.LoopbackHttp : WorkerLink.Ring,
                 functions.ToWorkerArguments(parse),
-                functions.Unsandboxed(parse));
+                functions.Unsandboxed(parse))
+            {
+                RemoteWorkerToken = RemoteWorkerToken(parse.GetValue(workerUrl), parse.GetValue(workerToken)),
+            };
             return await RunAsync(options, partition, cancellationToken);
         });
         return command;
     }
+
+    /// <summary>The remote worker's token: required with --worker-url, meaningless without.</summary>
+    private static string? RemoteWorkerToken(string? workerUrl, string? tokenFile)
+        => (workerUrl, tokenFile) switch
+        {
+            (null, null) => null,
+            (null, _) => throw new CliException("--worker-token-file goes with --worker-url.", 2),
+            (_, null) => throw new CliException("--worker-url needs --worker-token-file FILE: the token the worker requires (the file 'cloister worker --listen --token-file FILE' wrote).", 2),
+            _ => Worker.WorkerLinkToken.Load(Path.GetFullPath(tokenFile), "--worker-token-file"),
+        };
 
     /// <summary>A duration such as 90s, 30m, 24h or 7d.</summary>
     internal static TimeSpan ParseDuration(string text, string option)

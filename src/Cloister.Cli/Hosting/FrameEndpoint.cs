@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Text;
 using Cloister.Protocol;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -8,10 +10,21 @@ namespace Cloister.Cli.Hosting;
 /// <summary>The server side of <see cref="HttpFrameTransport"/>: one POST endpoint handing frames to a handler.</summary>
 internal static class FrameEndpoint
 {
-    /// <summary>Map POST <paramref name="pattern"/> to <paramref name="handler"/>; bodies above <paramref name="maxBytes"/> get 413.</summary>
-    public static IEndpointConventionBuilder MapFrames(this IEndpointRouteBuilder routes, string pattern, IFrameHandler handler, long maxBytes)
-        => routes.MapPost(pattern, async (HttpContext http) =>
+    /// <summary>
+    /// Map POST <paramref name="pattern"/> to <paramref name="handler"/>; bodies above <paramref name="maxBytes"/> get 413.
+    /// With <paramref name="bearerToken"/>, a request without <c>Authorization: Bearer</c> and that token gets 401.
+    /// </summary>
+    public static IEndpointConventionBuilder MapFrames(this IEndpointRouteBuilder routes, string pattern, IFrameHandler handler, long maxBytes, string? bearerToken = null)
+    {
+        var expected = bearerToken is null ? null : Encoding.UTF8.GetBytes("Bearer " + bearerToken);
+        return routes.MapPost(pattern, async (HttpContext http) =>
         {
+            if (expected is not null && !CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(http.Request.Headers.Authorization.ToString()), expected))
+            {
+                http.Response.StatusCode = StatusCodes.Status401Unauthorized;
+                return;
+            }
+
             var length = http.Request.ContentLength;
             if (length is null || length > maxBytes)
             {
@@ -26,4 +39,5 @@ internal static class FrameEndpoint
             http.Response.ContentLength = response.Length;
             await http.Response.Body.WriteAsync(response, http.RequestAborted);
         });
+    }
 }

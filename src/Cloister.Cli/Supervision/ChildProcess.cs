@@ -42,12 +42,17 @@ internal sealed class ChildProcess : IAsyncDisposable
     /// <summary>The exit code (valid once <see cref="Exited"/> completed).</summary>
     public int ExitCode => _process.ExitCode;
 
-    /// <summary>Starts <c>cloister {arguments}</c>.</summary>
-    public static ChildProcess Start(string name, IReadOnlyList<string> arguments)
+    /// <summary>Starts <c>cloister {arguments}</c>, with <paramref name="environment"/> added to its environment.</summary>
+    public static ChildProcess Start(string name, IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string>? environment = null)
     {
         var start = SelfExecutable.StartInfo(arguments);
         start.RedirectStandardInput = true;
         start.Environment[ParentWatch.EnvironmentVariable] = "1";
+        foreach (var (variable, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[variable] = value;
+        }
+
         var process = new Process { StartInfo = start, EnableRaisingEvents = true };
         var child = new ChildProcess(process, name);
         process.OutputDataReceived += (_, e) => child.OnLine(e.Data, error: false);

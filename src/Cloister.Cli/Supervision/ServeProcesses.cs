@@ -8,7 +8,11 @@ namespace Cloister.Cli.Supervision;
 /// <param name="Link">How to talk to the local worker.</param>
 /// <param name="FunctionArguments">The function/sandbox options, passed on to the local worker.</param>
 /// <param name="Unsandboxed">Whether functions run with no sandbox (serve repeats the warning).</param>
-internal sealed record PartitionSettings(Uri? RemoteWorker, Uri? RemoteBroker, WorkerLink Link, IReadOnlyList<string> FunctionArguments, bool Unsandboxed);
+internal sealed record PartitionSettings(Uri? RemoteWorker, Uri? RemoteBroker, WorkerLink Link, IReadOnlyList<string> FunctionArguments, bool Unsandboxed)
+{
+    /// <summary>The token the remote worker requires (<c>--worker-token-file</c>); set with <see cref="RemoteWorker"/>.</summary>
+    public string? RemoteWorkerToken { get; init; }
+}
 
 /// <summary>
 /// The processes behind <c>serve</c>'s router: the key broker and the enclave worker (children, restarted when
@@ -37,7 +41,7 @@ internal sealed class ServeProcesses : IAsyncDisposable
         {
             var http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
             Console.WriteLine($"cloister: enclave worker: remote, frames over HTTP to {remote.GetLeftPart(UriPartial.Path)} (its key broker and policy are configured where it runs)");
-            return new ServeProcesses(new HttpFrameTransport(http, remote), null, null, http);
+            return new ServeProcesses(new HttpFrameTransport(http, remote, settings.RemoteWorkerToken), null, null, http);
         }
 
         Directory.CreateDirectory(dataDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);

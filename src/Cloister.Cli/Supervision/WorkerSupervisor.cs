@@ -109,13 +109,16 @@ internal sealed class WorkerSupervisor : IAsyncDisposable
             serveArguments = ["--listen", "http://127.0.0.1:0"];
         }
 
+        // A listening worker answers only frames that carry its token; a fresh one per generation, passed in the environment.
+        var token = ring is null ? Worker.WorkerLinkToken.Generate() : null;
         ChildProcess? child = null;
         try
         {
-            child = ChildProcess.Start("worker", ["worker", "--data-dir", _dataDirectory, .. serveArguments, "--broker", _broker.AbsoluteUri, .. _functionArguments]);
+            var environment = token is null ? null : new Dictionary<string, string> { [Worker.WorkerLinkToken.EnvironmentVariable] = token };
+            child = ChildProcess.Start("worker", ["worker", "--data-dir", _dataDirectory, .. serveArguments, "--broker", _broker.AbsoluteUri, .. _functionArguments], environment);
             Measurement = await child.WaitForLineAsync(line => After(line, MeasurementPrefix), "its measurement", ReadyTimeout, cancellationToken);
             var url = ring is null ? await child.WaitForLineAsync(line => After(line, ListeningPrefix), "its address", ReadyTimeout, cancellationToken) : null;
-            IFrameTransport transport = url is null ? ring! : new HttpFrameTransport(_http, new Uri(url));
+            IFrameTransport transport = url is null ? ring! : new HttpFrameTransport(_http, new Uri(url), token);
             await child.WaitForLineAsync(line => line == ReadyLine ? line : null, "ready", ReadyTimeout, cancellationToken);
             lock (_gate)
             {

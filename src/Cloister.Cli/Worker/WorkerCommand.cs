@@ -17,8 +17,9 @@ internal static class WorkerCommand
         var listen = new Option<string?>("--listen") { Description = $"Serve frames over HTTP at POST {FramesPath} on URL (a remote worker; plain HTTP only on loopback)." };
         var broker = new Option<string>("--broker") { Description = "The key broker's frames endpoint, e.g. http://127.0.0.1:8090/v1/broker/frames.", Required = true };
         var insecure = new Option<bool>("--insecure-http") { Description = "Allow --listen with plain HTTP on a non-loopback address (frames carry values)." };
+        var tokenFile = new Option<string?>("--token-file") { Description = $"With --listen: the token the router must present (created when missing; give the router the same file with 'serve --worker-token-file'). ${WorkerLinkToken.EnvironmentVariable} overrides it." };
         var functions = new FunctionOptions();
-        var command = new Command("worker", "Run an enclave worker (started by 'cloister serve').") { ring, listen, broker, insecure };
+        var command = new Command("worker", "Run an enclave worker (started by 'cloister serve').") { ring, listen, broker, insecure, tokenFile };
         command.Hidden = true;
         functions.AddTo(command);
         command.SetHandler((parse, cancellationToken) =>
@@ -39,10 +40,33 @@ internal static class WorkerCommand
                 Path.GetFullPath(CliSettings.ResolveDataDir(parse)),
                 ringPath,
                 listenUrl is null ? null : ListenUri(listenUrl, parse.GetValue(insecure)),
-                brokerUri);
+                brokerUri,
+                listenUrl is null ? null : ListenToken(parse.GetValue(tokenFile)));
             return WorkerProcess.RunAsync(settings, functions.ToSettings(parse), cancellationToken);
         });
         return command;
+    }
+
+    /// <summary>The token a listening worker requires: from the environment (a supervised worker), else the token file.</summary>
+    private static string ListenToken(string? tokenFile)
+    {
+        if (Environment.GetEnvironmentVariable(WorkerLinkToken.EnvironmentVariable) is { Length: > 0 } fromEnvironment)
+        {
+            return WorkerLinkToken.Validate(fromEnvironment, "$" + WorkerLinkToken.EnvironmentVariable);
+        }
+
+        if (tokenFile is null)
+        {
+            throw new CliException("--listen needs --token-file FILE: the token the router must present (the file is created with a new token when missing; give the router the same file with 'serve --worker-token-file').", 2);
+        }
+
+        var token = WorkerLinkToken.LoadOrCreate(Path.GetFullPath(tokenFile), out var created);
+        if (created)
+        {
+            Console.WriteLine($"cloister worker: wrote a new router token to {Path.GetFullPath(tokenFile)} (0600); start the router with --worker-token-file and a copy of it");
+        }
+
+        return token;
     }
 
     private static Uri ListenUri(string text, bool insecure)
@@ -66,4 +90,5 @@ internal static class WorkerCommand
 /// <param name="RingPath">The shared-memory ring file, or null.</param>
 /// <param name="Listen">The HTTP address to serve frames on, or null.</param>
 /// <param name="Broker">The key broker's frames endpoint.</param>
-internal sealed record WorkerSettings(string DataDirectory, string? RingPath, Uri? Listen, Uri Broker);
+/// <param name="ListenToken">With <paramref name="Listen"/>: the bearer token every frame must carry.</param>
+internal sealed record WorkerSettings(string DataDirectory, string? RingPath, Uri? Listen, Uri Broker, string? ListenToken);

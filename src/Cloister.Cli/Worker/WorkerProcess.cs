@@ -47,7 +47,7 @@ internal static class WorkerProcess
             }
             else
             {
-                await ListenAsync(settings.Listen!, host, cancellationToken);
+                await ListenAsync(settings.Listen!, settings.ListenToken!, host, cancellationToken);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -59,7 +59,7 @@ internal static class WorkerProcess
         return 0;
     }
 
-    private static async Task ListenAsync(Uri listen, IFrameHandler host, CancellationToken cancellationToken)
+    private static async Task ListenAsync(Uri listen, string token, IFrameHandler host, CancellationToken cancellationToken)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.Sources.Clear();
@@ -72,7 +72,7 @@ internal static class WorkerProcess
             kestrel.Limits.MaxRequestBodySize = MaxFrameBytes;
         });
         await using var app = builder.Build();
-        app.MapFrames(WorkerCommand.FramesPath, host, MaxFrameBytes);
+        app.MapFrames(WorkerCommand.FramesPath, host, MaxFrameBytes, token);
         await app.StartAsync(cancellationToken);
         foreach (var address in app.Urls)
         {

@@ -84,14 +84,21 @@ public sealed partial class PartitionTests
         };
         await File.WriteAllTextAsync(policyPath, policy.Serialize());
         await using var broker = await StartAsync(["keybroker", "--data-dir", brokerData.Path, "--policy", policyPath, "--urls", "http://127.0.0.1:0"], BrokerListening());
-        await using var worker = await StartAsync(["worker", "--data-dir", workerData.Path, "--listen", "http://127.0.0.1:0", "--broker", broker.Url + "/v1/broker/frames"], WorkerListening());
+        var tokenPath = Path.Combine(workerData.Path, "router.token");
+        await using var worker = await StartAsync(["worker", "--data-dir", workerData.Path, "--listen", "http://127.0.0.1:0", "--broker", broker.Url + "/v1/broker/frames", "--token-file", tokenPath], WorkerListening());
         var measurement = MeasurementLine().Match(worker.Output).Groups[1].Value;
+        Assert.Contains("wrote a new router token to " + tokenPath, worker.Output, StringComparison.Ordinal);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(tokenPath));
+        await AssertWorkerRefusesFramesWithoutItsTokenAsync(worker.Url);
         await File.WriteAllTextAsync(policyPath, (policy with
         {
             SimulatedAttesterKey = await File.ReadAllTextAsync(Path.Combine(workerData.Path, "simulated-attester.pub.pem")),
             Workers = [new WorkerRule(measurement, [AttestationPolicyFile.Any])],
         }).Serialize());
-        await using var server = await ServerProcess.StartAsync(routerData.Path, "--worker-url", worker.Url);
+        var withoutToken = await CloisterProcess.RunAsync("serve", "--data-dir", routerData.Path, "--urls", "http://127.0.0.1:0", "--worker-url", worker.Url);
+        Assert.Equal(2, withoutToken.ExitCode);
+        Assert.Contains("--worker-url needs --worker-token-file", withoutToken.Stderr, StringComparison.Ordinal);
+        await using var server = await ServerProcess.StartAsync(routerData.Path, "--worker-url", worker.Url, "--worker-token-file", tokenPath);
 
         await TokenizeAndRevealAsync(server, routerData.Path, "remote-value");
         Assert.Contains("enclave worker: remote", server.Output, StringComparison.Ordinal);
@@ -123,6 +130,34 @@ public sealed partial class PartitionTests
         Assert.Contains("key broker: remote", server.Output, StringComparison.Ordinal);
         Assert.False(File.Exists(Path.Combine(routerData.Path, "master.key")), "the router's host got a master key.");
         Assert.Contains("\"event\":\"release\"", await File.ReadAllTextAsync(Path.Combine(brokerData.Path, "keybroker-audit.jsonl")), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ListeningWorker_WithoutATokenFile_RefusesToStart()
+    {
+        using var workerData = TempDirectory.Create("untokened-worker");
+
+        var result = await CloisterProcess.RunAsync("worker", "--data-dir", workerData.Path, "--listen", "http://127.0.0.1:0", "--broker", "http://127.0.0.1:9/v1/broker/frames");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("--listen needs --token-file", result.Stderr, StringComparison.Ordinal);
+    }
+
+    /// <summary>Frames without the worker's token, or with another, get 401 and never reach the enclave.</summary>
+    private static async Task AssertWorkerRefusesFramesWithoutItsTokenAsync(string framesUrl)
+    {
+        using var http = new HttpClient();
+        foreach (var authorization in new[] { null, "Bearer " + new string('x', 43), "Basic abc" })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, framesUrl) { Content = new ByteArrayContent("{}"u8.ToArray()) };
+            if (authorization is not null)
+            {
+                request.Headers.TryAddWithoutValidation("Authorization", authorization);
+            }
+
+            using var response = await http.SendAsync(request);
+            Assert.Equal(System.Net.HttpStatusCode.Unauthorized, response.StatusCode);
+        }
     }
 
     private static async Task TokenizeAndRevealAsync(ServerProcess server, string dataDirectory, string value)
