@@ -71,6 +71,11 @@ internal sealed class AttestationGate(ReleasePolicySource policy, ReleaseAudit a
         {
             result = current.Verifier.Verify(new EvidenceBundle(tee, request.Evidence, request.Certificates), current.File.Appraisal, now);
             failed.AddRange(result.Checks.Where(c => c.Impact == Verdict.Contraindicated).Select(c => c.Name));
+            if (result.Verdict == Verdict.Warning && !current.File.Accepts(Verdict.Warning))
+            {
+                // Only "affirming" passes unless the policy says "acceptWarnings": name the checks that made it a warning.
+                failed.AddRange(result.Checks.Where(c => c.Impact == Verdict.Warning).Select(c => c.Name));
+            }
             if (claims is not null
                 && !string.Equals(result.Claims.ReportData, Convert.ToHexStringLower(WorkerClaims.ReportData(request.Claims)), StringComparison.OrdinalIgnoreCase))
             {

@@ -28,6 +28,7 @@ public sealed record WorkerRule(string Measurement, IReadOnlyList<string> Tenant
 /// {
 ///   "generatedBy": "cloister serve (embedded default)",   // optional marker: only such a file may be rewritten by serve
 ///   "appraisal": { ... AppraisalPolicyJson ... },          // required
+///   "acceptWarnings": false,                              // optional: accept a "warning" verdict (e.g. TDX without collateral)
 ///   "simulatedAttesterKey": "-----BEGIN PUBLIC KEY-----...", // optional SPKI PEM (P-256); simulated evidence needs it
 ///   "workers": [ { "measurement": "hex" | "*", "tenants": ["*"] | ["tenant-id", ...] } ],   // required, may be empty
 ///   "functions": { "name": ["hex", ...] }                  // optional
@@ -51,13 +52,19 @@ public sealed record AttestationPolicyFile
         MaxDepth = 16,
     };
 
-    private static readonly string[] KnownFields = ["generatedBy", "appraisal", "simulatedAttesterKey", "workers", "functions"];
+    private static readonly string[] KnownFields = ["generatedBy", "appraisal", "acceptWarnings", "simulatedAttesterKey", "workers", "functions"];
 
     /// <summary>Who generated the file (<see cref="EmbeddedDefaultMarker"/> for the embedded default), or null.</summary>
     public string? GeneratedBy { get; init; }
 
     /// <summary>The appraisal policy evidence must satisfy.</summary>
     public required AppraisalPolicy Appraisal { get; init; }
+
+    /// <summary>
+    /// Whether evidence whose verdict is "warning" passes (every check held except ones that could not be evaluated or
+    /// that flag a TCB needing hardening: TDX quotes without collateral always are). False: only "affirming" passes.
+    /// </summary>
+    public bool AcceptWarnings { get; init; }
 
     /// <summary>The simulated attester's public key (SPKI PEM), or null.</summary>
     public string? SimulatedAttesterKey { get; init; }
@@ -70,6 +77,9 @@ public sealed record AttestationPolicyFile
 
     /// <summary>Whether simulated evidence can pass this policy (the TEE is allowed and a key is given).</summary>
     public bool AllowsSimulated => Appraisal.AllowedTees.Contains(TeeType.Simulated) && SimulatedAttesterKey is not null;
+
+    /// <summary>Whether a verification ending in <paramref name="verdict"/> passes this policy (the key broker and clients both ask).</summary>
+    public bool Accepts(Verdict verdict) => verdict == Verdict.Affirming || (verdict == Verdict.Warning && AcceptWarnings);
 
     /// <summary>The first rule covering <paramref name="workerMeasurement"/>, or null when the worker is not trusted.</summary>
     public WorkerRule? FindWorker(string workerMeasurement) => Workers.FirstOrDefault(w => w.Matches(workerMeasurement));
@@ -167,6 +177,7 @@ public sealed record AttestationPolicyFile
 
             writer.WritePropertyName("appraisal");
             AppraisalPolicyJson.Write(writer, Appraisal);
+            writer.WriteBoolean("acceptWarnings", AcceptWarnings);
             if (SimulatedAttesterKey is not null)
             {
                 writer.WriteString("simulatedAttesterKey", SimulatedAttesterKey);
@@ -256,6 +267,18 @@ public sealed record AttestationPolicyFile
             return false;
         }
 
+        var acceptWarnings = false;
+        if (root.TryGetProperty("acceptWarnings", out var acceptElement))
+        {
+            if (acceptElement.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+            {
+                error = "policy: 'acceptWarnings' must be true or false";
+                return false;
+            }
+
+            acceptWarnings = acceptElement.GetBoolean();
+        }
+
         string? simulatedKey = null;
         if (root.TryGetProperty("simulatedAttesterKey", out var keyElement) && keyElement.ValueKind != JsonValueKind.Null)
         {
@@ -277,6 +300,7 @@ public sealed record AttestationPolicyFile
         {
             GeneratedBy = generatedBy,
             Appraisal = appraisal,
+            AcceptWarnings = acceptWarnings,
             SimulatedAttesterKey = simulatedKey,
             Workers = workers,
             Functions = functions,

@@ -81,9 +81,11 @@ internal static class DefaultPolicyFile
     }
 
     // "simulated" is the explicit opt-in: without it, evidence signed by the local simulated attester is refused.
+    // Warnings pass too, so that the quickstart also runs on TDX, whose quotes come without collateral.
     private static AttestationPolicyFile Default() => new()
     {
         GeneratedBy = AttestationPolicyFile.EmbeddedDefaultMarker,
+        AcceptWarnings = true,
         Appraisal = new AppraisalPolicy
         {
             Id = "cloister-embedded-default",

@@ -35,9 +35,9 @@ public static class AttestationCheck
         var reportData = Convert.ToHexStringLower(WorkerClaims.ReportData(claimsBytes));
         var appraisal = policy.Appraisal with { ExpectedReportData = reportData };
         var result = policy.CreateVerifier().Verify(new EvidenceBundle(tee, evidence, certificates), appraisal, at);
-        if (result.Verdict != Verdict.Affirming)
+        if (!policy.Accepts(result.Verdict))
         {
-            var failed = string.Join("; ", result.Checks.Where(c => c.Impact != Verdict.Affirming).Select(c => c.Reason ?? c.Name));
+            var failed = string.Join("; ", result.Checks.Where(c => !policy.Accepts(c.Impact)).Select(c => c.Reason ?? c.Name));
             throw Refuse(RefusalReasons.Evidence, $"the {attestation.Tee} evidence does not verify under policy \"{policy.Appraisal.Id}\" ({failed}).");
         }
 

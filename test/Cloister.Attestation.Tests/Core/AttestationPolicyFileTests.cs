@@ -41,6 +41,22 @@ public sealed class AttestationPolicyFileTests
         Assert.Equal(Verdict.Contraindicated, keyless.CreateVerifier().Verify(evidence, keyless.Appraisal, DateTimeOffset.UtcNow).Verdict);
     }
 
+    [Fact]
+    public void AcceptWarnings_IsOffUnlessTheFileSaysSo_AndDecidesWhetherAWarningPasses()
+    {
+        Assert.True(AttestationPolicyFile.TryParse("""{"appraisal":{},"workers":[]}""", out var strict, out var error), error);
+        Assert.True(AttestationPolicyFile.TryParse("""{"appraisal":{},"acceptWarnings":true,"workers":[]}""", out var lenient, out error), error);
+
+        Assert.False(strict.AcceptWarnings);
+        Assert.True(strict.Accepts(Verdict.Affirming));
+        Assert.False(strict.Accepts(Verdict.Warning));
+        Assert.False(strict.Accepts(Verdict.Contraindicated));
+        Assert.True(lenient.Accepts(Verdict.Warning));
+        Assert.False(lenient.Accepts(Verdict.Contraindicated));
+        Assert.True(AttestationPolicyFile.TryParse(lenient.Serialize(), out var again, out error), error);
+        Assert.True(again.AcceptWarnings);
+    }
+
     [Theory]
     [InlineData("""{"appraisal":{},"workers":[],"extra":1}""", "unknown field 'extra'")]
     [InlineData("""{"workers":[]}""", "'appraisal' is required")]
@@ -50,6 +66,7 @@ public sealed class AttestationPolicyFileTests
     [InlineData("""{"appraisal":{},"workers":[{"measurement":"*","tenants":[]}]}""", "'workers[0].tenants'")]
     [InlineData("""{"appraisal":{},"workers":[],"functions":{"f":["00"]}}""", "'functions.f'")]
     [InlineData("""{"appraisal":{},"workers":[],"simulatedAttesterKey":"nope"}""", "'simulatedAttesterKey'")]
+    [InlineData("""{"appraisal":{},"workers":[],"acceptWarnings":"yes"}""", "'acceptWarnings'")]
     [InlineData("""[1]""", "JSON object")]
     public void Parse_RefusesWhatItDoesNotUnderstand_NamingTheField(string json, string expected)
     {

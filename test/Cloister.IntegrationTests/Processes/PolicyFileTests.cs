@@ -17,6 +17,7 @@ public sealed class PolicyFileTests
             var policy = JsonNode.Parse(await File.ReadAllTextAsync(path))!;
             Assert.Equal("cloister serve (embedded default)", (string?)policy["generatedBy"]);
             Assert.Contains("simulated", policy["appraisal"]!["allowedTees"]!.AsArray().Select(t => (string?)t));
+            Assert.True((bool)policy["acceptWarnings"]!);
             Assert.StartsWith("-----BEGIN PUBLIC KEY-----", (string?)policy["simulatedAttesterKey"], StringComparison.Ordinal);
             measurement = (string)policy["workers"]![0]!["measurement"]!;
             Assert.Contains($"cloister worker: measurement {measurement}", first.Output, StringComparison.Ordinal);
