@@ -1,0 +1,75 @@
+using Cloister.Protocol;
+
+namespace Cloister.Cli.Supervision;
+
+/// <summary>How <c>serve</c> checks that its worker still answers (hidden serve options <c>--worker-health-*</c>).</summary>
+/// <param name="Interval">Time between the end of one ping and the next (default 5 s).</param>
+/// <param name="Timeout">How long one ping may take (default 5 s).</param>
+/// <param name="Failures">Consecutive unanswered pings after which the worker counts as hung (default 3).</param>
+internal sealed record WorkerHealthOptions(TimeSpan Interval, TimeSpan Timeout, int Failures)
+{
+    /// <summary>The defaults: a hung worker is killed within about 30 s (3 × (5 s + 5 s)).</summary>
+    public static WorkerHealthOptions Default { get; } = new(TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5), 3);
+}
+
+/// <summary>
+/// Pings one worker process (<see cref="WorkerHealthRequest"/> over its own transport, not the router's switchable
+/// one, so that a ping never reaches its successor) and SIGKILLs it, with everything it started, after
+/// <see cref="WorkerHealthOptions.Failures"/> unanswered pings in a row. The <see cref="RestartLoop"/> sees the exit and
+/// restarts it as after a crash (new ring, transport switched, re-attestation).
+/// </summary>
+/// <remarks>
+/// A busy worker is not a hung one: the worker's frame server handles requests concurrently (up to the ring's
+/// <c>MaxConcurrency</c>, 64), an invocation awaits its sandbox and holds no thread, and the worker answers a ping
+/// without awaiting anything, on the frame reader itself when nothing else is queued. So a ping is answered while long
+/// invocations run (<c>WorkerHangTests.WorkerBusyWithALongInvocation_IsNotRestarted</c>). Only a worker whose 64
+/// request slots are all taken for the whole hang window, with no response at all, would be taken for hung.
+/// </remarks>
+internal sealed class HangWatch
+{
+    private readonly ChildProcess _child;
+    private readonly IFrameTransport _transport;
+    private readonly WorkerHealthOptions _options;
+
+    private HangWatch(ChildProcess child, IFrameTransport transport, WorkerHealthOptions options)
+    {
+        _child = child;
+        _transport = transport;
+        _options = options;
+    }
+
+    /// <summary>Watches <paramref name="child"/> until it exits or <paramref name="cancellationToken"/> is cancelled.</summary>
+    public static Task RunAsync(ChildProcess child, IFrameTransport transport, WorkerHealthOptions options, CancellationToken cancellationToken)
+        => new HangWatch(child, transport, options).RunAsync(cancellationToken);
+
+    private async Task RunAsync(CancellationToken cancellationToken)
+    {
+        var failures = 0;
+        string? lastFailure = null;
+        try
+        {
+            while (!_child.Exited.IsCompleted)
+            {
+                await Task.Delay(_options.Interval, cancellationToken);
+                var ping = await WorkerHealth.PingAsync(_transport, _options.Timeout, cancellationToken);
+                if (_child.Exited.IsCompleted)
+                {
+                    return; // a crash, not a hang: the restart loop reports it
+                }
+
+                failures = ping.Answered ? 0 : failures + 1;
+                lastFailure = ping.Failure ?? lastFailure;
+                if (failures >= _options.Failures)
+                {
+                    Console.Error.WriteLine($"cloister: WARNING: the enclave worker (pid {_child.Id}) is hung: {failures} health pings in a row went unanswered (last: {lastFailure}; timeout {_options.Timeout.TotalSeconds:0.#} s each); killing it (SIGKILL) to restart it.");
+                    _child.Kill();
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // serve is stopping.
+        }
+    }
+}
