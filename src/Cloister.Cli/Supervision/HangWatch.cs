@@ -22,30 +22,40 @@ internal sealed record WorkerHealthOptions(TimeSpan Interval, TimeSpan Timeout, 
 /// A busy worker is not a hung one: the worker's frame server handles requests concurrently (up to the ring's
 /// <c>MaxConcurrency</c>, 64), an invocation awaits its sandbox and holds no thread, and the worker answers a ping
 /// without awaiting anything, on the frame reader itself when nothing else is queued. So a ping is answered while long
-/// invocations run (<c>WorkerHangTests.WorkerBusyWithALongInvocation_IsNotRestarted</c>). Only a worker whose 64
-/// request slots are all taken for the whole hang window, with no response at all, would be taken for hung.
+/// invocations run (<c>WorkerHangTests.WorkerBusyWithALongInvocation_IsNotRestarted</c>). When all 64 slots are taken
+/// the ping waits in the ring behind other requests; a miss then counts only if no response at all came from the
+/// worker since the previous ping (<c>progress</c>, the ring's response count): a saturated worker still finishes
+/// requests, a stopped or deadlocked one does not.
 /// </remarks>
 internal sealed class HangWatch
 {
     private readonly ChildProcess _child;
     private readonly IFrameTransport _transport;
     private readonly WorkerHealthOptions _options;
+    private readonly Func<long>? _progress;
 
-    private HangWatch(ChildProcess child, IFrameTransport transport, WorkerHealthOptions options)
+    private HangWatch(ChildProcess child, IFrameTransport transport, WorkerHealthOptions options, Func<long>? progress)
     {
         _child = child;
         _transport = transport;
         _options = options;
+        _progress = progress;
     }
 
     /// <summary>Watches <paramref name="child"/> until it exits or <paramref name="cancellationToken"/> is cancelled.</summary>
-    public static Task RunAsync(ChildProcess child, IFrameTransport transport, WorkerHealthOptions options, CancellationToken cancellationToken)
-        => new HangWatch(child, transport, options).RunAsync(cancellationToken);
+    /// <param name="child">The worker process.</param>
+    /// <param name="transport">Its own transport (not the router's switchable one).</param>
+    /// <param name="options">Interval, timeout and misses.</param>
+    /// <param name="progress">A count of the responses the worker wrote (rings: the worker may be saturated), or null.</param>
+    /// <param name="cancellationToken">Cancelled when serve stops.</param>
+    public static Task RunAsync(ChildProcess child, IFrameTransport transport, WorkerHealthOptions options, Func<long>? progress, CancellationToken cancellationToken)
+        => new HangWatch(child, transport, options, progress).RunAsync(cancellationToken);
 
     private async Task RunAsync(CancellationToken cancellationToken)
     {
         var failures = 0;
         string? lastFailure = null;
+        var responses = _progress?.Invoke() ?? 0;
         try
         {
             while (!_child.Exited.IsCompleted)
@@ -57,11 +67,13 @@ internal sealed class HangWatch
                     return; // a crash, not a hang: the restart loop reports it
                 }
 
-                failures = ping.Answered ? 0 : failures + 1;
+                var previous = responses;
+                responses = _progress?.Invoke() ?? 0;
+                failures = ping.Answered || responses > previous ? 0 : failures + 1;
                 lastFailure = ping.Failure ?? lastFailure;
                 if (failures >= _options.Failures)
                 {
-                    Console.Error.WriteLine($"cloister: WARNING: the enclave worker (pid {_child.Id}) is hung: {failures} health pings in a row went unanswered (last: {lastFailure}; timeout {_options.Timeout.TotalSeconds:0.#} s each); killing it (SIGKILL) to restart it.");
+                    Console.Error.WriteLine($"cloister: WARNING: the enclave worker (pid {_child.Id}) is hung: {failures} health pings in a row went unanswered, and no other response came meanwhile (last: {lastFailure}; timeout {_options.Timeout.TotalSeconds:0.#} s each); killing it (SIGKILL) to restart it.");
                     _child.Kill();
                     return;
                 }
