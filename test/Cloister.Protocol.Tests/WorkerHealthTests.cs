@@ -17,6 +17,7 @@ public sealed class WorkerHealthTests
 
         Assert.True(ping.Answered, ping.Failure);
         Assert.True(ping.Answer!.Attested);
+        Assert.Equal(1, pair.Transport.ResponsesReceived);
     }
 
     [Fact]
@@ -29,6 +30,7 @@ public sealed class WorkerHealthTests
 
         Assert.False(ping.Answered);
         Assert.Equal("timeout", ping.Failure);
+        Assert.Equal(0, transport.ResponsesReceived);
     }
 
     [Fact]

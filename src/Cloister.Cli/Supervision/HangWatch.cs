@@ -12,6 +12,16 @@ internal sealed record WorkerHealthOptions(TimeSpan Interval, TimeSpan Timeout, 
     public static WorkerHealthOptions Default { get; } = new(TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5), 3);
 }
 
+/// <summary>The worker process a <see cref="HangWatch"/> watches.</summary>
+/// <param name="Id">Its pid (for the warning).</param>
+/// <param name="Exited">Completes when it exited.</param>
+/// <param name="Kill">SIGKILLs it and everything it started.</param>
+internal sealed record WatchedWorker(int Id, Task Exited, Action Kill)
+{
+    /// <summary>The worker behind <paramref name="child"/>.</summary>
+    public static WatchedWorker Of(ChildProcess child) => new(child.Id, child.Exited, child.Kill);
+}
+
 /// <summary>
 /// Pings one worker process (<see cref="WorkerHealthRequest"/> over its own transport, not the router's switchable
 /// one, so that a ping never reaches its successor) and SIGKILLs it, with everything it started, after
@@ -29,14 +39,14 @@ internal sealed record WorkerHealthOptions(TimeSpan Interval, TimeSpan Timeout, 
 /// </remarks>
 internal sealed class HangWatch
 {
-    private readonly ChildProcess _child;
+    private readonly WatchedWorker _worker;
     private readonly IFrameTransport _transport;
     private readonly WorkerHealthOptions _options;
     private readonly Func<long>? _progress;
 
-    private HangWatch(ChildProcess child, IFrameTransport transport, WorkerHealthOptions options, Func<long>? progress)
+    private HangWatch(WatchedWorker child, IFrameTransport transport, WorkerHealthOptions options, Func<long>? progress)
     {
-        _child = child;
+        _worker = child;
         _transport = transport;
         _options = options;
         _progress = progress;
@@ -48,7 +58,7 @@ internal sealed class HangWatch
     /// <param name="options">Interval, timeout and misses.</param>
     /// <param name="progress">A count of the responses the worker wrote (rings: the worker may be saturated), or null.</param>
     /// <param name="cancellationToken">Cancelled when serve stops.</param>
-    public static Task RunAsync(ChildProcess child, IFrameTransport transport, WorkerHealthOptions options, Func<long>? progress, CancellationToken cancellationToken)
+    public static Task RunAsync(WatchedWorker child, IFrameTransport transport, WorkerHealthOptions options, Func<long>? progress, CancellationToken cancellationToken)
         => new HangWatch(child, transport, options, progress).RunAsync(cancellationToken);
 
     private async Task RunAsync(CancellationToken cancellationToken)
@@ -58,11 +68,11 @@ internal sealed class HangWatch
         var responses = _progress?.Invoke() ?? 0;
         try
         {
-            while (!_child.Exited.IsCompleted)
+            while (!_worker.Exited.IsCompleted)
             {
                 await Task.Delay(_options.Interval, cancellationToken);
                 var ping = await WorkerHealth.PingAsync(_transport, _options.Timeout, cancellationToken);
-                if (_child.Exited.IsCompleted)
+                if (_worker.Exited.IsCompleted)
                 {
                     return; // a crash, not a hang: the restart loop reports it
                 }
@@ -73,8 +83,8 @@ internal sealed class HangWatch
                 lastFailure = ping.Failure ?? lastFailure;
                 if (failures >= _options.Failures)
                 {
-                    Console.Error.WriteLine($"cloister: WARNING: the enclave worker (pid {_child.Id}) is hung: {failures} health pings in a row went unanswered, and no other response came meanwhile (last: {lastFailure}; timeout {_options.Timeout.TotalSeconds:0.#} s each); killing it (SIGKILL) to restart it.");
-                    _child.Kill();
+                    Console.Error.WriteLine($"cloister: WARNING: the enclave worker (pid {_worker.Id}) is hung: {failures} health pings in a row went unanswered, and no other response came meanwhile (last: {lastFailure}; timeout {_options.Timeout.TotalSeconds:0.#} s each); killing it (SIGKILL) to restart it.");
+                    _worker.Kill();
                     return;
                 }
             }

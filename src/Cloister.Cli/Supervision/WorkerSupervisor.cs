@@ -135,7 +135,7 @@ internal sealed class WorkerSupervisor : IAsyncDisposable
             {
                 _currentLink = ring;
                 _watches.RemoveAll(watch => watch.IsCompleted);
-                _watches.Add(HangWatch.RunAsync(child, transport, _health, ring is null ? null : () => ring.ResponsesReceived, _stopWatching.Token));
+                _watches.Add(HangWatch.RunAsync(WatchedWorker.Of(child), transport, _health, ring is null ? null : () => ring.ResponsesReceived, _stopWatching.Token));
             }
 
             LinkDescription = url is null ? $"shared-memory ring {ring!.Path}" : $"HTTP {url}";
