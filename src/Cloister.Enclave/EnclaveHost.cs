@@ -128,6 +128,13 @@ public sealed class EnclaveHost : IFrameHandler, IDisposable, IAsyncDisposable
 
     private async Task<EnclaveResponse> DispatchAsync(EnclaveRequest request, CancellationToken cancellationToken)
     {
+        // The health ping names no tenant and is answered at once, without keys or sandboxes (and without an await,
+        // so it is answered on the frame reader even while other requests run or wait).
+        if (request is WorkerHealthRequest)
+        {
+            return new WorkerHealthResponse(Identity is not null);
+        }
+
         if (string.IsNullOrEmpty(request.TenantId)
             || (request.Keys is not null && request.Keys.Any(key => key?.Purpose is null || key.Blob is null)))
         {

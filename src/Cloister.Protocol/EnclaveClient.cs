@@ -43,6 +43,10 @@ public sealed class EnclaveClient(IFrameTransport transport, IWrappedKeySource k
         };
     }
 
+    /// <summary>Pings the worker (<see cref="WorkerHealth.PingAsync"/>): no tenant, no keys, at most <paramref name="timeout"/>.</summary>
+    public Task<WorkerPing> PingAsync(TimeSpan timeout, CancellationToken cancellationToken)
+        => WorkerHealth.PingAsync(transport, timeout, cancellationToken);
+
     private async Task<EnclaveResponse> SendOnceAsync(EnclaveRequest request, CancellationToken cancellationToken)
     {
         var frame = await transport.SendAsync(EnclaveCodec.Encode(request), cancellationToken);

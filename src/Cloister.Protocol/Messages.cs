@@ -22,6 +22,7 @@ namespace Cloister.Protocol;
 [JsonDerivedType(typeof(AttestationRequest), "attest")]
 [JsonDerivedType(typeof(SealedTokenizeRequest), "sealedTokenize")]
 [JsonDerivedType(typeof(SealedRevealRequest), "sealedReveal")]
+[JsonDerivedType(typeof(WorkerHealthRequest), "health")]
 public abstract record EnclaveRequest
 {
     /// <summary>The tenant whose keys the operation uses.</summary>
@@ -50,6 +51,7 @@ public abstract record EnclaveRequest
 [JsonDerivedType(typeof(KeysRequiredResponse), "keysRequired")]
 [JsonDerivedType(typeof(AttestationResponse), "attest")]
 [JsonDerivedType(typeof(SealedRevealResponse), "sealedReveal")]
+[JsonDerivedType(typeof(WorkerHealthResponse), "health")]
 [JsonDerivedType(typeof(EnclaveErrorResponse), "error")]
 public abstract record EnclaveResponse;
 

@@ -27,9 +27,12 @@ internal static class ServeCommand
         var workerToken = new Option<string?>("--worker-token-file") { Description = "With --worker-url: the file holding the token the worker requires (the file 'cloister worker --listen --token-file' wrote)." };
         var workerLink = new Option<string?>("--worker-transport") { Description = "How serve talks to the worker it starts: ring (default) or http (loopback).", Hidden = true };
         workerLink.AcceptOnlyFromAmong("ring", "http");
+        var healthInterval = new Option<string?>("--worker-health-interval") { Description = "Time between health pings of the worker, e.g. 5s (default).", Hidden = true };
+        var healthTimeout = new Option<string?>("--worker-health-timeout") { Description = "How long one health ping may take, e.g. 5s (default).", Hidden = true };
+        var healthFailures = new Option<int>("--worker-health-failures") { Description = "Unanswered pings in a row after which the worker is killed as hung (default 3).", Hidden = true, DefaultValueFactory = _ => WorkerHealthOptions.Default.Failures };
         var functions = new FunctionOptions();
         var brokerUrl = new Option<string?>("--broker-url") { Description = "Use a key broker running elsewhere ('cloister keybroker' on the host that holds the master key) at this frames URL instead of starting one; its policy must trust this worker." };
-        var command = new Command("serve", "Run the Cloister server: the router, with the key broker and the enclave worker as child processes.") { urls, tlsCert, tlsKey, selfSigned, insecure, fullSync, retention, workerUrl, workerToken, brokerUrl, workerLink };
+        var command = new Command("serve", "Run the Cloister server: the router, with the key broker and the enclave worker as child processes.") { urls, tlsCert, tlsKey, selfSigned, insecure, fullSync, retention, workerUrl, workerToken, brokerUrl, workerLink, healthInterval, healthTimeout, healthFailures };
         functions.AddTo(command);
         command.SetHandler(async (parse, cancellationToken) =>
         {
@@ -51,7 +54,11 @@ internal static class ServeCommand
                 parse.GetValue(brokerUrl) is { } broker ? FramesUri(broker, "--broker-url", "http://10.0.0.6:8092/v1/broker/frames") : null,
                 parse.GetValue(workerLink) == "http" ? WorkerLink.LoopbackHttp : WorkerLink.Ring,
                 functions.ToWorkerArguments(parse),
-                functions.Unsandboxed(parse))
+                functions.Unsandboxed(parse),
+                new WorkerHealthOptions(
+                    parse.GetValue(healthInterval) is { } interval ? ParseDuration(interval, "--worker-health-interval") : WorkerHealthOptions.Default.Interval,
+                    parse.GetValue(healthTimeout) is { } timeout ? ParseDuration(timeout, "--worker-health-timeout") : WorkerHealthOptions.Default.Timeout,
+                    parse.GetValue(healthFailures) is var failures and >= 1 ? failures : throw new CliException("--worker-health-failures must be 1 or more.", 2)))
             {
                 RemoteWorkerToken = RemoteWorkerToken(parse.GetValue(workerUrl), parse.GetValue(workerToken)),
             };

@@ -8,7 +8,8 @@ namespace Cloister.Cli.Supervision;
 /// <param name="Link">How to talk to the local worker.</param>
 /// <param name="FunctionArguments">The function/sandbox options, passed on to the local worker.</param>
 /// <param name="Unsandboxed">Whether functions run with no sandbox (serve repeats the warning).</param>
-internal sealed record PartitionSettings(Uri? RemoteWorker, Uri? RemoteBroker, WorkerLink Link, IReadOnlyList<string> FunctionArguments, bool Unsandboxed)
+/// <param name="Health">How the local worker's health is checked (a hung one is killed and restarted).</param>
+internal sealed record PartitionSettings(Uri? RemoteWorker, Uri? RemoteBroker, WorkerLink Link, IReadOnlyList<string> FunctionArguments, bool Unsandboxed, WorkerHealthOptions Health)
 {
     /// <summary>The token the remote worker requires (<c>--worker-token-file</c>); set with <see cref="RemoteWorker"/>.</summary>
     public string? RemoteWorkerToken { get; init; }
@@ -57,7 +58,7 @@ internal sealed class ServeProcesses : IAsyncDisposable
         try
         {
             Console.WriteLine($"cloister: key broker pid {broker.ProcessId} at {broker.FramesUri} (the only process that reads master.key)");
-            worker = await WorkerSupervisor.StartAsync(dataDirectory, broker.FramesUri, settings.FunctionArguments, settings.Link, cancellationToken);
+            worker = await WorkerSupervisor.StartAsync(dataDirectory, broker.FramesUri, settings.FunctionArguments, settings.Link, settings.Health, cancellationToken);
             Console.WriteLine($"cloister: enclave worker pid {worker.ProcessId} over {worker.LinkDescription}");
             WarnIfUnsandboxed(settings);
 
@@ -88,7 +89,7 @@ internal sealed class ServeProcesses : IAsyncDisposable
     private static async Task<ServeProcesses> StartWithRemoteBrokerAsync(string dataDirectory, Uri broker, PartitionSettings settings, CancellationToken cancellationToken)
     {
         Console.WriteLine($"cloister: key broker: remote, at {broker.GetLeftPart(UriPartial.Path)} (its policy decides which workers get keys)");
-        var worker = await WorkerSupervisor.StartAsync(dataDirectory, broker, settings.FunctionArguments, settings.Link, cancellationToken);
+        var worker = await WorkerSupervisor.StartAsync(dataDirectory, broker, settings.FunctionArguments, settings.Link, settings.Health, cancellationToken);
         Console.WriteLine($"cloister: enclave worker pid {worker.ProcessId} over {worker.LinkDescription}; the broker's policy must accept worker measurement {worker.Measurement}");
         WarnIfUnsandboxed(settings);
         return new ServeProcesses(worker.Transport, null, worker, null);

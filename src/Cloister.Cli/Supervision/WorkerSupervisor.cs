@@ -16,7 +16,8 @@ internal enum WorkerLink
 /// <summary>
 /// Runs <c>cloister worker</c> as a child, serves the router through <see cref="Transport"/>, and when the worker
 /// dies fails its in-flight requests (retryable), starts a new one with a new ring (it re-attests and reloads keys
-/// on demand) and switches the router to it.
+/// on demand) and switches the router to it. A worker that stops answering health pings is killed, which makes it one
+/// that died (<see cref="HangWatch"/>).
 /// </summary>
 internal sealed class WorkerSupervisor : IAsyncDisposable
 {
@@ -29,6 +30,9 @@ internal sealed class WorkerSupervisor : IAsyncDisposable
     private readonly Uri _broker;
     private readonly IReadOnlyList<string> _functionArguments;
     private readonly WorkerLink _link;
+    private readonly WorkerHealthOptions _health;
+    private readonly CancellationTokenSource _stopWatching = new();
+    private readonly List<Task> _watches = [];
     private readonly SwitchableTransport _transport = new();
     private readonly HttpClient _http = new() { Timeout = Timeout.InfiniteTimeSpan };
     private readonly object _gate = new();
@@ -37,8 +41,9 @@ internal sealed class WorkerSupervisor : IAsyncDisposable
     private IAsyncDisposable? _currentLink;
     private int _generation;
 
-    private WorkerSupervisor(string dataDirectory, Uri broker, IReadOnlyList<string> functionArguments, WorkerLink link)
+    private WorkerSupervisor(string dataDirectory, Uri broker, IReadOnlyList<string> functionArguments, WorkerLink link, WorkerHealthOptions health)
     {
+        _health = health;
         _dataDirectory = dataDirectory;
         _broker = broker;
         _functionArguments = functionArguments;
@@ -57,9 +62,9 @@ internal sealed class WorkerSupervisor : IAsyncDisposable
     /// <summary>What the router and the current worker talk over (for the start-up line).</summary>
     public string LinkDescription { get; private set; } = "";
 
-    public static async Task<WorkerSupervisor> StartAsync(string dataDirectory, Uri broker, IReadOnlyList<string> functionArguments, WorkerLink link, CancellationToken cancellationToken)
+    public static async Task<WorkerSupervisor> StartAsync(string dataDirectory, Uri broker, IReadOnlyList<string> functionArguments, WorkerLink link, WorkerHealthOptions health, CancellationToken cancellationToken)
     {
-        var supervisor = new WorkerSupervisor(dataDirectory, broker, functionArguments, link);
+        var supervisor = new WorkerSupervisor(dataDirectory, broker, functionArguments, link, health);
         if (link == WorkerLink.Ring)
         {
             RingFiles.SweepStale();
@@ -72,6 +77,14 @@ internal sealed class WorkerSupervisor : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _transport.Clear("The server is stopping.");
+        await _stopWatching.CancelAsync();
+        Task[] watches;
+        lock (_gate)
+        {
+            watches = [.. _watches];
+        }
+
+        await Task.WhenAll(watches);
         if (_loop is not null)
         {
             await _loop.DisposeAsync();
@@ -91,6 +104,7 @@ internal sealed class WorkerSupervisor : IAsyncDisposable
         }
 
         _http.Dispose();
+        _stopWatching.Dispose();
     }
 
     private async Task<ChildProcess> StartOneAsync(CancellationToken cancellationToken)
@@ -123,6 +137,8 @@ internal sealed class WorkerSupervisor : IAsyncDisposable
             lock (_gate)
             {
                 _currentLink = ring;
+                _watches.RemoveAll(watch => watch.IsCompleted);
+                _watches.Add(HangWatch.RunAsync(WatchedWorker.Of(child), transport, _health, ring is null ? null : () => ring.ResponsesReceived, _stopWatching.Token));
             }
 
             LinkDescription = url is null ? $"shared-memory ring {ring!.Path}" : $"HTTP {url}";

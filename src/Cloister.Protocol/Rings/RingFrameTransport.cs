@@ -32,6 +32,7 @@ public sealed class RingFrameTransport : IFrameTransport, IAsyncDisposable
     private readonly Lock _lifecycle = new();
     private bool _unmapped;
     private long _nextId;
+    private long _responsesReceived;
     private volatile string? _failure;
     private int _disposed;
 
@@ -138,6 +139,12 @@ public sealed class RingFrameTransport : IFrameTransport, IAsyncDisposable
         return response;
     }
 
+    /// <summary>
+    /// How many response frames the worker has written so far (including those of cancelled requests): a supervisor
+    /// tells a busy worker, whose responses still come, from a hung one, whose responses stopped.
+    /// </summary>
+    public long ResponsesReceived => Volatile.Read(ref _responsesReceived);
+
     /// <summary>How often a sender found the request ring full and waited (tests and diagnostics).</summary>
     internal long RequestRingFullWaits => _requests.Waits;
 
@@ -232,6 +239,7 @@ public sealed class RingFrameTransport : IFrameTransport, IAsyncDisposable
             while (_failure is null)
             {
                 var (id, length, status) = _responses.ReadHeader(_context);
+                Volatile.Write(ref _responsesReceived, _responsesReceived + 1); // this thread is the only writer
                 if (_pending.TryRemove(id, out var pending) && pending.TryClaim())
                 {
                     var response = status == 0 ? GC.AllocateUninitializedArray<byte>(length) : [];
