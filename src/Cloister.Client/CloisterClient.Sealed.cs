@@ -46,7 +46,7 @@ public sealed partial class CloisterClient
         var nonce = RandomNumberGenerator.GetBytes(32);
         var attestation = await GetAttestationAsync(nonce, cancellationToken);
         var now = Time.GetUtcNow();
-        var attested = new AttestedWorker(policy, AttestationCheck.Verify(attestation, nonce, policy, now), now);
+        var attested = new AttestedWorker(policy, AttestationCheck.Verify(attestation, nonce, policy, now), Time.GetTimestamp());
         Volatile.Write(ref _attested, attested);
         return attested;
     }
@@ -187,7 +187,7 @@ public sealed partial class CloisterClient
     {
         ArgumentNullException.ThrowIfNull(policy);
         var reused = Volatile.Read(ref _attested);
-        if (reused is null || !ReferenceEquals(reused.Policy, policy) || Time.GetUtcNow() - reused.VerifiedAt >= AttestationMaxAge)
+        if (reused is null || !ReferenceEquals(reused.Policy, policy) || Time.GetElapsedTime(reused.VerifiedAt) >= AttestationMaxAge)
         {
             return await SendFreshAsync();
         }

@@ -289,7 +289,15 @@ public sealed class EnclaveHost : IFrameHandler, IDisposable, IAsyncDisposable
     private async Task<EnclaveResponse> SealedRevealAsync(SealedRevealRequest request, CancellationToken cancellationToken)
     {
         var (plain, replyKey, refused) = SealedRequests.OpenReveal(Identity, request);
-        return plain is null ? refused! : SealedRequests.SealReveal(replyKey!, plain.Items, await RevealAsync(plain, cancellationToken));
+        if (plain is null)
+        {
+            return refused!;
+        }
+
+        using (replyKey)
+        {
+            return SealedRequests.SealReveal(replyKey!, plain.Items, await RevealAsync(plain, cancellationToken));
+        }
     }
 
     private async Task<EnclaveResponse> InvokeAsync(InvokeFunctionRequest request, CancellationToken cancellationToken)
@@ -306,28 +314,39 @@ public sealed class EnclaveHost : IFrameHandler, IDisposable, IAsyncDisposable
             request = plain;
         }
 
-        var (function, args, early) = _functions.Prepare(request);
-        if (early is not null)
+        // The reply key goes to the running invocation, which seals its completion with it; on every other way out
+        // (answers before the function starts go out in clear: they carry no value) it is zeroed here.
+        var handedOver = false;
+        try
         {
-            return early is InvocationCompletedResponse done && reply is not null ? reply.Seal(done) : early;
-        }
+            var (function, args, early) = _functions.Prepare(request);
+            if (early is not null)
+            {
+                return early is InvocationCompletedResponse done && reply is not null ? reply.Seal(done) : early;
+            }
 
-        // Everything an invocation may need: reveals (data keys, fpe) and new tokens (current data key, fingerprint).
-        KeyId[] needed = [KeyId.Data(request.TenantId, request.CurrentKeyVersion), KeyId.Fingerprint(request.TenantId), KeyId.Fpe(request.TenantId)];
-        // Answers before the function starts go out in clear (they carry no value), so the reply key is not needed.
-        if (await LoadKeysAsync(request, needed, cancellationToken) is { } keys)
+            // Everything an invocation may need: reveals (data keys, fpe) and new tokens (current data key, fingerprint).
+            KeyId[] needed = [KeyId.Data(request.TenantId, request.CurrentKeyVersion), KeyId.Fingerprint(request.TenantId), KeyId.Fpe(request.TenantId)];
+            if (await LoadKeysAsync(request, needed, cancellationToken) is { } keys)
+            {
+                return keys;
+            }
+
+            if (!needed.All(_keyring.Contains))
+            {
+                return KeyUnavailable("The tenant's keys for this invocation are not among the keys the router attached.");
+            }
+
+            handedOver = true;
+            return await _functions.StartAsync(request, function!, args!, reply, cancellationToken);
+        }
+        finally
         {
-            reply?.Dispose();
-            return keys;
+            if (!handedOver)
+            {
+                reply?.Dispose();
+            }
         }
-
-        if (!needed.All(_keyring.Contains))
-        {
-            reply?.Dispose();
-            return KeyUnavailable("The tenant's keys for this invocation are not among the keys the router attached.");
-        }
-
-        return await _functions.StartAsync(request, function!, args!, reply, cancellationToken);
     }
 
     /// <summary>

@@ -84,7 +84,9 @@ public static class SealedPayloads
         => FrameJson.Decode(json, SealedJsonContext.Default.SealedInvokeResult) is { Logs: not null } r && (r.Result is null) != (r.Error is null) ? r : null;
 }
 
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+// Unknown members are refused: a payload of the earlier format (with a "responseKey" its client would wait on) must
+// fail to open before anything runs, not run and answer in a format that client cannot open.
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow)]
 [JsonSerializable(typeof(SealedRevealPayload))]
 [JsonSerializable(typeof(SealedRevealResult))]
 [JsonSerializable(typeof(SealedInvokePayload))]

@@ -52,13 +52,26 @@ public sealed class SealedSessionTests
         Assert.Equal(Convert.ToHexStringLower(id), client.IdHex);
 
         byte[] box = client.Seal("invoke", Aad, Value, out SealedReplyKey boxReply);
-        boxReply.Dispose();
         byte[] messageNonce = box.AsSpan(17, 32).ToArray();
         byte[] prk = HKDF.Extract(HashAlgorithmName.SHA256, secret, [.. id, .. messageNonce]);
         using AesGcm aead = new(HKDF.Expand(HashAlgorithmName.SHA256, prk, 32, Encoding.UTF8.GetBytes("key cloister/invoke/v1")), 16);
         byte[] plaintext = new byte[Value.Length];
         aead.Decrypt(HKDF.Expand(HashAlgorithmName.SHA256, prk, 12, Encoding.UTF8.GetBytes("nonce cloister/invoke/v1")), box.AsSpan(49, Value.Length), box.AsSpan(^16), plaintext, Aad);
         Assert.Equal(Value, plaintext);
+
+        // Its reply: the reply-key format with secret = Expand(prk, "reply " + info, 32) and id ‖ message_nonce in the place of enc.
+        byte[] answerBox;
+        using (boxReply)
+        {
+            answerBox = boxReply.Seal([], "answer"u8);
+        }
+
+        byte[] replySecret = HKDF.Expand(HashAlgorithmName.SHA256, prk, 32, Encoding.UTF8.GetBytes("reply cloister/invoke/v1"));
+        byte[] replyPrk = HKDF.Extract(HashAlgorithmName.SHA256, replySecret, [.. id, .. messageNonce, .. answerBox.AsSpan(1, 32)]);
+        using AesGcm replyAead = new(HKDF.Expand(HashAlgorithmName.SHA256, replyPrk, 32, "key"u8.ToArray()), 16);
+        byte[] answer = new byte[6];
+        replyAead.Decrypt(HKDF.Expand(HashAlgorithmName.SHA256, replyPrk, 12, "nonce"u8.ToArray()), answerBox.AsSpan(33, 6), answerBox.AsSpan(^16), answer, []);
+        Assert.Equal("answer"u8.ToArray(), answer);
     }
 
     [Fact]

@@ -57,8 +57,10 @@ internal static class DefaultPolicyFile
             }
         }
 
+        // AcceptWarnings is set again for files an earlier version wrote without it.
         var policy = (existing ?? Default()) with
         {
+            AcceptWarnings = true,
             Workers = [new WorkerRule(workerMeasurement, [AttestationPolicyFile.Any])],
             SimulatedAttesterKey = publicKey ?? existing?.SimulatedAttesterKey,
         };

@@ -20,9 +20,18 @@ internal static class WorkerLinkToken
     public static string Generate() => Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
     /// <summary>The token in <paramref name="path"/>, created with a fresh one when the file is missing (<paramref name="created"/>).</summary>
+    /// <exception cref="CliException">The file cannot be created or read, or holds no usable token.</exception>
     public static string LoadOrCreate(string path, out bool created)
     {
-        created = !File.Exists(path) && OwnerOnlyFile.TryCreate(path, Encoding.ASCII.GetBytes(Generate() + "\n"));
+        try
+        {
+            created = !File.Exists(path) && OwnerOnlyFile.TryCreate(path, Encoding.ASCII.GetBytes(Generate() + "\n"));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CliException($"--token-file: cannot create {path} ({e.GetType().Name}).", 2);
+        }
+
         return Load(path, "--token-file");
     }
 
@@ -44,9 +53,9 @@ internal static class WorkerLinkToken
     }
 
     /// <summary><paramref name="token"/> when it is usable.</summary>
-    /// <exception cref="CliException">Shorter than 32 characters or containing whitespace.</exception>
+    /// <exception cref="CliException">Shorter than 32 characters, or other characters than an HTTP bearer token's (RFC 6750 b64token).</exception>
     public static string Validate(string token, string source)
-        => token.Length >= MinimumLength && !token.Any(char.IsWhiteSpace)
+        => token.Length >= MinimumLength && token.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.' or '_' or '~' or '+' or '/' or '=')
             ? token
-            : throw new CliException($"{source}: a worker token is one line of at least {MinimumLength} characters without spaces.", 2);
+            : throw new CliException($"{source}: a worker token is one line of at least {MinimumLength} characters from A-Z a-z 0-9 - . _ ~ + / =.", 2);
 }

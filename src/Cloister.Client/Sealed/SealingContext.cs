@@ -3,8 +3,8 @@ using Cloister.Crypto.Hpke;
 
 namespace Cloister.Client.Sealed;
 
-/// <summary>An attestation the client verified, under which policy and when, and the sealing session it has with that worker.</summary>
-internal sealed class AttestedWorker(AttestationPolicyFile policy, VerifiedWorker worker, DateTimeOffset verifiedAt)
+/// <summary>An attestation the client verified, under which policy and when (a <see cref="TimeProvider"/> timestamp, immune to clock steps), and the sealing session it has with that worker.</summary>
+internal sealed class AttestedWorker(AttestationPolicyFile policy, VerifiedWorker worker, long verifiedAt)
 {
     private SealedSession? _session;
 
@@ -12,7 +12,7 @@ internal sealed class AttestedWorker(AttestationPolicyFile policy, VerifiedWorke
 
     public VerifiedWorker Worker { get; } = worker;
 
-    public DateTimeOffset VerifiedAt { get; } = verifiedAt;
+    public long VerifiedAt { get; } = verifiedAt;
 
     /// <summary>The session the worker confirmed by answering a request that started it.</summary>
     public SealedSession? Session

@@ -45,6 +45,7 @@ public sealed class SealedReplyKey : IDisposable
         Span<byte> replyNonce = box.AsSpan(1, ReplyNonceSize);
         RandomNumberGenerator.Fill(replyNonce);
         using AesGcm aead = Derive(replyNonce, out byte[] nonce);
+        ObjectDisposedException.ThrowIf(_disposed, this); // a Dispose racing the derivation would have left an all-zero secret
         aead.Encrypt(nonce, plaintext, box.AsSpan(1 + ReplyNonceSize, plaintext.Length), box.AsSpan(box.Length - HpkeContext.TagSize), aad);
         return box;
     }

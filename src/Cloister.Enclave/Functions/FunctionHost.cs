@@ -91,6 +91,7 @@ internal sealed class FunctionHost : IAsyncDisposable
         var invocation = new FunctionInvocation(request, function, args, _pool!, _operations, _time);
         if (!_running.TryAdd(invocation.Id, invocation))
         {
+            reply?.Dispose();
             return BadRequest("An invocation with this id is already running.");
         }
 

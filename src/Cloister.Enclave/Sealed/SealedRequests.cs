@@ -46,17 +46,20 @@ internal static class SealedRequests
         }
 
         var items = new TokenizeItem[request.Items.Count];
+        SealedSession? session = null;
         for (var i = 0; i < items.Length; i++)
         {
             var item = request.Items[i];
             var aad = SealedPayloads.TokenizeAad(item.Format, item.Alphabet, item.Classifier, item.Deterministic);
-            var (plaintext, replyKey, refused) = OpenBox(identity, SealedPayloads.TokenizePurpose, aad, item.SealedValue,
-                $"Item {i}: the sealed value does not open with this worker's key and the item's format, alphabet, classifier and deterministic flag.");
+            var (plaintext, replyKey, started, refused) = OpenBox(identity, SealedPayloads.TokenizePurpose, aad, item.SealedValue,
+                $"Item {i}: the sealed value does not open with this worker's key and the item's format, alphabet, classifier and deterministic flag.", session);
             replyKey?.Dispose();
             if (plaintext is null)
             {
                 return (null, refused);
             }
+
+            session ??= started;
 
             string value;
             try
@@ -77,6 +80,8 @@ internal static class SealedRequests
             items[i] = new TokenizeItem(value, item.Format, item.Alphabet, item.Classifier, deterministic, item.Attempt, item.ScanStart);
         }
 
+        // One session per request at most, and only for a request that opened whole (the client's first HPKE item).
+        identity.Sessions.Add(session);
         return (new TokenizeRequest(request.KeyVersion, items) { TenantId = request.TenantId, Keys = request.Keys }, null);
     }
 
@@ -94,7 +99,7 @@ internal static class SealedRequests
         }
 
         const string Invalid = "The sealed reveal request does not open with this worker's key, or is not a reveal request.";
-        var (opened, replyKey, refused) = OpenBox(identity, SealedPayloads.RevealPurpose, [], request.SealedRequest, Invalid);
+        var (opened, replyKey, started, refused) = OpenBox(identity, SealedPayloads.RevealPurpose, [], request.SealedRequest, Invalid);
         if (opened is null)
         {
             return (null, null, refused);
@@ -114,30 +119,28 @@ internal static class SealedRequests
             return (null, null, Error(SealedErrorCodes.TokensMismatch, "The token records the router sent are not the tokens the client sealed."));
         }
 
+        identity.Sessions.Add(started);
         return (new RevealRequest(request.Items) { TenantId = request.TenantId, Keys = request.Keys }, replyKey, null);
     }
 
-    /// <summary>Seals a plain reveal's values under the request's reply key (and zeroes it).</summary>
+    /// <summary>Seals a plain reveal's values under the request's reply key (the caller disposes it).</summary>
     public static EnclaveResponse SealReveal(SealedReplyKey replyKey, IReadOnlyList<RevealItem> items, EnclaveResponse plain)
     {
-        using (replyKey)
+        if (plain is not RevealResponse revealed)
         {
-            if (plain is not RevealResponse revealed)
-            {
-                return plain;
-            }
+            return plain;
+        }
 
-            var values = items.Zip(revealed.Results, (item, r) => new SealedRevealedValue(item.Token, r.Value, r.Error?.Code)).ToList();
-            var json = SealedPayloads.Encode(new SealedRevealResult(values));
-            try
-            {
-                var box = replyKey.Seal(SealedPayloads.TokensAad(items.Select(i => i.Token)), json);
-                return new SealedRevealResponse(box, [.. revealed.Results.Select(r => r.Error?.Code)]);
-            }
-            finally
-            {
-                CryptographicOperations.ZeroMemory(json);
-            }
+        var values = items.Zip(revealed.Results, (item, r) => new SealedRevealedValue(item.Token, r.Value, r.Error?.Code)).ToList();
+        var json = SealedPayloads.Encode(new SealedRevealResult(values));
+        try
+        {
+            var box = replyKey.Seal(SealedPayloads.TokensAad(items.Select(i => i.Token)), json);
+            return new SealedRevealResponse(box, [.. revealed.Results.Select(r => r.Error?.Code)]);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(json);
         }
     }
 
@@ -153,7 +156,7 @@ internal static class SealedRequests
         }
 
         const string Invalid = "The sealed invocation does not open with this worker's key, or is not an invocation.";
-        var (opened, replyKey, refused) = OpenBox(identity, SealedPayloads.InvokePurpose, [], request.SealedInput!, Invalid);
+        var (opened, replyKey, started, refused) = OpenBox(identity, SealedPayloads.InvokePurpose, [], request.SealedInput!, Invalid);
         if (opened is null)
         {
             return (null, null, refused);
@@ -173,37 +176,41 @@ internal static class SealedRequests
             return (null, null, Error(SealedErrorCodes.PinMismatch, "The client pinned another function or measurement than the deployed version the router asked to run; the function has changed since the client attested."));
         }
 
+        identity.Sessions.Add(started);
         return (request with { ArgsJson = payload.Args.GetRawText() }, new SealedReply(replyKey!, payload.Measurement), null);
     }
 
     /// <summary>
     /// A request box's plaintext (which the caller zeroes) and the key its answer is sealed under (which the caller
-    /// disposes), or the refusal. An HPKE box starts a session the client may seal its next requests in; a session box
-    /// opens with the session it names, and a session this worker does not know (it restarted, or forgot it) is
-    /// <see cref="SealedErrorCodes.SessionUnknown"/>, on which clients seal to the worker's key again.
+    /// disposes), or the refusal. An HPKE box starts a session (<c>Started</c>) that the caller remembers once it accepts
+    /// the request, so the client may seal its next requests in it; a session box opens with the session it names, and a
+    /// session this worker does not know (it restarted, or forgot it) is <see cref="SealedErrorCodes.SessionUnknown"/>,
+    /// on which clients seal to the worker's key again. <paramref name="startedHere"/> is a session an earlier box of the
+    /// same request started (a batch's first item), which the later items may already use.
     /// </summary>
-    private static (byte[]? Plaintext, SealedReplyKey? ReplyKey, EnclaveErrorResponse? Refused) OpenBox(WorkerIdentity identity, string purpose, byte[] aad, byte[] box, string invalidDetail)
+    private static (byte[]? Plaintext, SealedReplyKey? ReplyKey, SealedSession? Started, EnclaveErrorResponse? Refused) OpenBox(
+        WorkerIdentity identity, string purpose, byte[] aad, byte[] box, string invalidDetail, SealedSession? startedHere = null)
     {
         try
         {
             if (SealedSession.IdOf(box) is { } sessionId)
             {
-                if (identity.Sessions.Find(sessionId) is not { } session)
+                var session = startedHere?.IdHex == sessionId ? startedHere : identity.Sessions.Find(sessionId);
+                if (session is null)
                 {
-                    return (null, null, Error(SealedErrorCodes.SessionUnknown, "The sealed box names a session this worker does not know (it restarted or forgot it); seal to the worker's attested key again."));
+                    return (null, null, null, Error(SealedErrorCodes.SessionUnknown, "The sealed box names a session this worker does not know (it restarted or forgot it); seal to the worker's attested key again."));
                 }
 
                 var opened = session.Open(purpose, aad, box, out var sessionReplyKey);
-                return (opened, sessionReplyKey, null);
+                return (opened, sessionReplyKey, null, null);
             }
 
             var plaintext = SealedBox.Open(identity.KeyPair, purpose, aad, box, out var replyKey, out var started);
-            identity.Sessions.Add(started);
-            return (plaintext, replyKey, null);
+            return (plaintext, replyKey, started, null);
         }
         catch (CryptographicException)
         {
-            return (null, null, Error(SealedErrorCodes.SealedBoxInvalid, invalidDetail));
+            return (null, null, null, Error(SealedErrorCodes.SealedBoxInvalid, invalidDetail));
         }
     }
 

@@ -22,10 +22,11 @@ internal sealed class SealedSessions(TimeProvider time)
     /// <summary>Sessions kept now.</summary>
     public int Count => _sessions.Count;
 
-    /// <summary>Remembers <paramref name="session"/>, forgetting the oldest beyond <see cref="Capacity"/>.</summary>
-    public void Add(SealedSession session)
+    /// <summary>Remembers <paramref name="session"/> (if any), forgetting the oldest beyond <see cref="Capacity"/>.</summary>
+    /// <remarks>A session already known keeps its expiry: replaying the box that started it does not prolong it.</remarks>
+    public void Add(SealedSession? session)
     {
-        if (!_sessions.TryAdd(session.IdHex, (session, time.GetUtcNow() + Lifetime)))
+        if (session is null || !_sessions.TryAdd(session.IdHex, (session, time.GetUtcNow() + Lifetime)))
         {
             return;
         }
@@ -38,19 +39,7 @@ internal sealed class SealedSessions(TimeProvider time)
     }
 
     /// <summary>The live session with id <paramref name="idHex"/>.</summary>
+    /// <remarks>An expired session stays (unused) until it is the oldest and capacity pushes it out, so that the dictionary and the eviction order stay in step.</remarks>
     public SealedSession? Find(string idHex)
-    {
-        if (!_sessions.TryGetValue(idHex, out var entry))
-        {
-            return null;
-        }
-
-        if (entry.Expires > time.GetUtcNow())
-        {
-            return entry.Session;
-        }
-
-        _sessions.TryRemove(idHex, out _);
-        return null;
-    }
+        => _sessions.TryGetValue(idHex, out var entry) && entry.Expires > time.GetUtcNow() ? entry.Session : null;
 }

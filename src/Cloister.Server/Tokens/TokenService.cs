@@ -103,9 +103,11 @@ internal sealed class TokenService(IVaultStore store, EnclaveClient enclave, Ten
                 pending = next;
             }
         }
-        catch (Exception e) when (e is TokenConflictException or TransportUnavailableException)
+        catch (Exception e) when (e is TokenConflictException or TransportUnavailableException or EnclaveException)
         {
-            // A batch fails whole: tokens stored in an earlier round are removed (the caller got no 201 for them).
+            // A batch fails whole: tokens stored in an earlier round are removed (the caller got no 201 for them), also
+            // when a later round is refused (a sealed batch whose worker restarted between rounds), so that a client
+            // resending the batch does not store its first round twice.
             await UndoAsync(tenantId, actor, created, cancellationToken);
             throw;
         }

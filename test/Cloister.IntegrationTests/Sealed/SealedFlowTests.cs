@@ -88,6 +88,20 @@ public sealed class SealedFlowTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task APayloadOfTheEarlierFormat_WithAResponseKey_IsRefusedBeforeAnythingRuns()
+    {
+        // A client of the earlier format would wait for an answer sealed to its "responseKey": refuse it rather than reveal.
+        var tenant = await Server.CreateTenantAsync();
+        var token = await Server.CreateTokenAsync(tenant.Key, new { value = "old-format" });
+        var payload = System.Text.Encoding.UTF8.GetBytes($$"""{"tokens":["{{token}}"],"responseKey":"04{{new string('a', 128)}}"}""");
+        var box = SealedBox.Seal(await WorkerKeyAsync(tenant), SealedPayloads.RevealPurpose, [], payload);
+
+        var refused = await Server.SendAsync(HttpMethod.Post, "/v1/sealed/reveal", tenant.Key, TestServer.Json(new { tokens = new[] { token }, sealedRequest = Convert.ToBase64String(box) }));
+
+        ProblemAssert.Is(refused, 400, SealedErrorCodes.SealedBoxInvalid);
+    }
+
+    [Fact]
     public async Task SealedInvoke_Sync_And_Async_ReturnTheSealedResultAndLogs()
     {
         var tenant = await Server.CreateTenantAsync();

@@ -82,7 +82,7 @@ public sealed class SealedRefusalTests : IAsyncLifetime
     [Fact]
     public async Task ReplayedAttestation_CarryingAnOlderNonce_IsRefused()
     {
-        // One client, two attestations (AttestAsync always asks afresh): the first answer is recorded, then replayed as the answer to the second nonce.
+        // One client that attests on every call: the first answer is recorded, then replayed as the answer to the second call's nonce.
         JsonObject? first = null;
         var handler = new AlteringHandler((json, n) =>
         {
@@ -97,10 +97,10 @@ public sealed class SealedRefusalTests : IAsyncLifetime
                 json[name] = value!.DeepClone();
             }
         });
-        var client = _sealed.Client(_sealed.Server.DefaultTenant, handler);
+        var client = _sealed.Client(_sealed.Server.DefaultTenant, handler, attestationMaxAge: TimeSpan.Zero);
         _ = await client.AttestAsync(_sealed.Policy);
 
-        var refused = await Assert.ThrowsAsync<AttestationRefusedException>(() => client.AttestAsync(_sealed.Policy));
+        var refused = await Assert.ThrowsAsync<AttestationRefusedException>(() => client.CreateSealedTokenAsync("never-sent", _sealed.Policy));
 
         Assert.Equal(RefusalReasons.Nonce, refused.Reason);
         Assert.False(handler.SentSealedRequest, string.Join(", ", handler.Paths));
