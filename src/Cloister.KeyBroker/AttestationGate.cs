@@ -99,7 +99,7 @@ internal sealed class AttestationGate(ReleasePolicySource policy, ReleaseAudit a
         }
 
         var warnings = result.Checks.Where(c => c.Impact == Verdict.Warning).Select(c => c.Reason ?? c.Name).ToList();
-        var id = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        var id = System.Buffers.Text.Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
         var expiresAt = now + options.SessionLifetime;
         _sessions.Add(id, new BrokerSession(claims.PublicKey, claims.WorkerMeasurement, request.Tee, result.Verdict, warnings, rule.Tenants), expiresAt);
         return new AttestResponse(id, expiresAt);

@@ -17,7 +17,7 @@ internal static class WorkerLinkToken
     private const int MinimumLength = 32;
 
     /// <summary>A fresh random token (256 bits, base64url).</summary>
-    public static string Generate() => Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    public static string Generate() => System.Buffers.Text.Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
 
     /// <summary>The token in <paramref name="path"/>, created with a fresh one when the file is missing (<paramref name="created"/>).</summary>
     /// <exception cref="CliException">The file cannot be created or read, or holds no usable token.</exception>
