@@ -162,24 +162,27 @@ public sealed class SealedAttestationReuseTests : IAsyncLifetime
         ProblemAssert.Is(refused, 400, SealedErrorCodes.SessionUnknown);
     }
 
-    private static StringContent WithUnknownSession(HttpContent content)
+    private static StringContent WithUnknownSession(HttpContent content) => WithFirstItem(content, item =>
     {
-        var body = JsonNode.Parse(content.ReadAsStringAsync().GetAwaiter().GetResult())!.AsObject();
-        var item = body["items"]![0]!.AsObject();
         var box = Convert.FromBase64String(item["sealedValue"]!.GetValue<string>());
         Assert.Equal(SealedSession.Version, box[0]);
         box[1] ^= 0xff;
-        item["sealedValue"] = Convert.ToBase64String(box);
-        return new StringContent(body.ToJsonString(), System.Text.Encoding.UTF8, "application/json");
-    }
+        return box;
+    });
 
-    private static StringContent SealedToAnotherKey(HttpContent content)
+    private static StringContent SealedToAnotherKey(HttpContent content) => WithFirstItem(content, item =>
+    {
+        using var other = HpkeKeyPair.Generate();
+        var aad = SealedPayloads.TokenizeAad(item["format"]!.GetValue<string>(), null, item["classifier"]!.GetValue<string>(), item["deterministic"]!.GetValue<bool>());
+        return SealedBox.Seal(other.PublicKey, SealedPayloads.TokenizePurpose, aad, "other-key"u8);
+    });
+
+    /// <summary>A sealed tokenize body whose first item's sealed value is replaced by what <paramref name="replace"/> makes of the item.</summary>
+    private static StringContent WithFirstItem(HttpContent content, Func<JsonObject, byte[]> replace)
     {
         var body = JsonNode.Parse(content.ReadAsStringAsync().GetAwaiter().GetResult())!.AsObject();
-        using var other = HpkeKeyPair.Generate();
         var item = body["items"]![0]!.AsObject();
-        var aad = SealedPayloads.TokenizeAad(item["format"]!.GetValue<string>(), null, item["classifier"]!.GetValue<string>(), item["deterministic"]!.GetValue<bool>());
-        item["sealedValue"] = Convert.ToBase64String(SealedBox.Seal(other.PublicKey, SealedPayloads.TokenizePurpose, aad, "other-key"u8));
+        item["sealedValue"] = Convert.ToBase64String(replace(item));
         return new StringContent(body.ToJsonString(), System.Text.Encoding.UTF8, "application/json");
     }
 }
