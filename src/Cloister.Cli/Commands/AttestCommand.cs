@@ -63,11 +63,11 @@ internal static class AttestCommand
 
         if (parse.GetValue(GlobalOptions.Json))
         {
-            PrintJson(result, policy!.Id, at);
+            PrintJson(result, policy!, at);
         }
         else
         {
-            PrintTable(result, parse.GetValue(evidence)!, policy!.Id, at);
+            PrintTable(result, parse.GetValue(evidence)!, policy!, at);
         }
 
         return result.Verdict switch
@@ -78,10 +78,11 @@ internal static class AttestCommand
         };
     }
 
-    private static void PrintTable(AttestationResult result, string evidencePath, string policyId, DateTimeOffset at)
+    private static void PrintTable(AttestationResult result, string evidencePath, AppraisalPolicy policy, DateTimeOffset at)
     {
         Console.WriteLine($"evidence  {TeeNames.ToName(result.Claims.Tee)}  {Path.GetFileName(evidencePath)}");
-        Console.WriteLine($"as of     {at:yyyy-MM-ddTHH:mm:ssZ}   policy {policyId}");
+        Console.WriteLine($"as of     {at:yyyy-MM-ddTHH:mm:ssZ}");
+        Console.WriteLine($"policy    {policy.Id}  {AppraisalPolicyJson.Digest(policy)}");
         var width = Math.Max(12, result.Checks.Max(c => c.Name.Length));
         foreach (var check in result.Checks)
         {
@@ -102,14 +103,15 @@ internal static class AttestCommand
         Console.WriteLine($"verdict   {result.Verdict.ToString().ToLowerInvariant()}");
     }
 
-    private static void PrintJson(AttestationResult result, string policyId, DateTimeOffset at)
+    private static void PrintJson(AttestationResult result, AppraisalPolicy policy, DateTimeOffset at)
     {
         using var stream = Console.OpenStandardOutput();
         using var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
         json.WriteStartObject();
         json.WriteString("verdict", result.Verdict.ToString().ToLowerInvariant());
         json.WriteString("tee", TeeNames.ToName(result.Claims.Tee));
-        json.WriteString("policyId", policyId);
+        json.WriteString("policyId", policy.Id);
+        json.WriteString("policyDigest", AppraisalPolicyJson.Digest(policy));
         json.WriteString("at", at);
         json.WriteString("measurement", result.Claims.Measurement);
         if (result.Claims.Debug is { } debug)
