@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
 using Cloister.Attestation.Policy;
 
 namespace Cloister.Attestation.Results;
@@ -23,7 +24,7 @@ public sealed record AppraisalContext(string PolicyId, string PolicyDigest, Date
     }
 
     /// <summary>Whether <paramref name="digest"/> has the form of a policy digest.</summary>
-    internal static bool IsDigest(string? digest)
+    internal static bool IsDigest([NotNullWhen(true)] string? digest)
         => digest is { Length: 72 } && digest.StartsWith(AppraisalPolicyJson.DigestPrefix, StringComparison.Ordinal)
             && digest.AsSpan(AppraisalPolicyJson.DigestPrefix.Length).ContainsAnyExcept(LowerHex) is false;
 }

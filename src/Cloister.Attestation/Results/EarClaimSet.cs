@@ -228,7 +228,7 @@ internal static class EarClaimSet
                 Extra = GetStringMap(root, "extra"),
             };
             result = new AttestationResult(verdict, claims, checks);
-            appraisal = new AppraisalContext(policyId, policyDigest!, verifiedAt.Value);
+            appraisal = new AppraisalContext(policyId, policyDigest, verifiedAt.Value);
             error = null;
             return true;
         }
