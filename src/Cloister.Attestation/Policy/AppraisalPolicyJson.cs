@@ -39,6 +39,12 @@ public static class AppraisalPolicyJson
     /// <summary>A policy file larger than this is refused (a real one is a few kilobytes).</summary>
     public const int MaxPolicyBytes = 1024 * 1024;
 
+    /// <summary>
+    /// The error for JSON that System.Text.Json parses but refuses to read as a string (an InvalidOperationException): a
+    /// string or member name with an escaped lone surrogate ("\ud800").
+    /// </summary>
+    internal const string InvalidUnicodeError = "policy: a string is not valid Unicode (a lone surrogate escape)";
+
     private static readonly JsonDocumentOptions DocumentOptions = new()
     {
         AllowTrailingCommas = true,
@@ -125,8 +131,7 @@ public static class AppraisalPolicyJson
         }
         catch (InvalidOperationException)
         {
-            // System.Text.Json refuses to read a string or member name with an escaped lone surrogate ("\ud800").
-            error = "policy: a string is not valid Unicode (a lone surrogate escape)";
+            error = InvalidUnicodeError;
             return false;
         }
     }
