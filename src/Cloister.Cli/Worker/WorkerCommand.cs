@@ -4,7 +4,7 @@ using Cloister.Protocol;
 namespace Cloister.Cli.Worker;
 
 /// <summary>
-/// <c>cloister worker</c> (hidden): the enclave worker <c>serve</c> starts, or a remote worker an operator runs
+/// <c>cloister worker</c>: the enclave worker <c>serve</c> starts, or a remote worker an operator runs
 /// with <c>--listen</c>. It holds the tenant keys and the sandboxes; the router reaches it by frames.
 /// </summary>
 internal static class WorkerCommand
@@ -20,8 +20,7 @@ internal static class WorkerCommand
         var insecure = new Option<bool>("--insecure-http") { Description = "Allow --listen with plain HTTP on a non-loopback address (frames carry values)." };
         var tokenFile = new Option<string?>("--token-file") { Description = $"With --listen: the token the router must present (created when missing; give the router the same file with 'serve --worker-token-file'). ${WorkerLinkToken.EnvironmentVariable} overrides it." };
         var functions = new FunctionOptions();
-        var command = new Command("worker", "Run an enclave worker (started by 'cloister serve').") { ring, listen, broker, insecure, tokenFile };
-        command.Hidden = true;
+        var command = new Command("worker", "Run an enclave worker: the one 'cloister serve' starts (--ring), or a remote one on another host (--listen URL --broker URL --token-file FILE).") { ring, listen, broker, insecure, tokenFile };
         functions.AddTo(command);
         command.SetHandler((parse, cancellationToken) =>
         {
