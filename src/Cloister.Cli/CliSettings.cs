@@ -75,26 +75,31 @@ internal sealed class CliSettings
     public string AdminKey => _explicitKey ?? Environment.GetEnvironmentVariable("CLOISTER_ADMIN_KEY") ?? Credential("adminKey")
         ?? throw new CliException($"No admin key: pass --key, set CLOISTER_ADMIN_KEY, or run 'cloister serve' once so that {Path.Combine(DataDir, "credentials.json")} exists.");
 
-    /// <summary>The attestation policy for sealed commands: <paramref name="path"/>, else &lt;data-dir&gt;/attestation-policy.json when it exists.</summary>
+    /// <summary>The attestation policy for sealed commands (<see cref="ReadPolicy"/>), with a warning on stderr when it accepts simulated evidence.</summary>
     public AttestationPolicyFile LoadPolicy(string? path)
     {
-        path ??= Path.Combine(DataDir, PolicyFileName);
-        if (!File.Exists(path))
-        {
-            throw new CliException($"No attestation policy: pass --policy FILE ('cloister serve' writes {Path.Combine(DataDir, PolicyFileName)} at its first start).", 2);
-        }
-
-        if (!AttestationPolicyFile.TryLoad(path, out var policy, out var error))
-        {
-            throw new CliException(error, 2);
-        }
-
+        var policy = ReadPolicy(path, out var used);
         if (policy.AllowsSimulated)
         {
-            Console.Error.WriteLine($"{SimulatedWarningPrefix} {path} accepts SIMULATED evidence: the worker is not proven to run in a TEE (fine on a development machine, not for real data).");
+            Console.Error.WriteLine($"{SimulatedWarningPrefix} {used} accepts SIMULATED evidence: the worker is not proven to run in a TEE (fine on a development machine, not for real data).");
         }
 
         return policy;
+    }
+
+    /// <summary>The attestation policy <paramref name="path"/> (--policy) names, else &lt;data-dir&gt;/attestation-policy.json; <paramref name="used"/> is the file read.</summary>
+    /// <exception cref="CliException">The file does not exist or is not a valid policy (exit code 2).</exception>
+    public AttestationPolicyFile ReadPolicy(string? path, out string used)
+    {
+        used = path ?? Path.Combine(DataDir, PolicyFileName);
+        if (!File.Exists(used))
+        {
+            throw new CliException(path is null
+                ? $"No attestation policy: pass --policy FILE ('cloister serve' writes {used} at its first start)."
+                : $"--policy: {path} does not exist.", 2);
+        }
+
+        return AttestationPolicyFile.TryLoad(used, out var policy, out var error) ? policy : throw new CliException(error, 2);
     }
 
     /// <summary>How the warning about a policy that accepts simulated evidence starts.</summary>
