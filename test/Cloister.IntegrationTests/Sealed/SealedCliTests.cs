@@ -102,7 +102,9 @@ public sealed class SealedCliTests : IAsyncLifetime
 
         var result = Ok(await RunAsync("functions", "invoke", name, "--args", """{"n":21}""", "--sealed", "--policy", _sealed.PolicyPath, "--measurement", measurement));
         Assert.Equal(["""{"n":42}"""], result.StdoutLines);
-        Assert.Equal(["log: hello"], Errors(result));
+        Assert.Equal(2, Errors(result).Count);
+        Assert.Equal("log: hello", Errors(result)[0]);
+        Assert.Matches($@"^cloister: invocation inv_\S+: {name} v1, measurement {measurement}, (warm sandbox|cold start), \d+ ms$", Errors(result)[1]);
         Assert.Contains(result.StderrLines, line => line.StartsWith(SimulatedWarning, StringComparison.Ordinal));
 
         var unpinned = await RunAsync("functions", "invoke", name, "--sealed", "--policy", _sealed.PolicyPath);
