@@ -1,3 +1,5 @@
+using Cloister.Protocol;
+
 namespace Cloister.Server;
 
 /// <summary>Router settings. Defaults are the embedded single-node defaults.</summary>
@@ -80,4 +82,7 @@ public sealed record ServerOptions
 
     /// <summary>Whether a TLS certificate is configured.</summary>
     public bool HasTls => TlsCertPath is not null || TlsSelfSigned;
+
+    /// <summary>What the router's listener may serve (<see cref="ListenPlan"/>, the check every Cloister listener passes).</summary>
+    internal ListenRules ListenRules => new(HasTls, InsecureHttp, "--tls-cert/--tls-key, --tls-self-signed");
 }

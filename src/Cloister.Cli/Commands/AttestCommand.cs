@@ -30,8 +30,44 @@ internal static class AttestCommand
             type, evidence, certs, collateral, policy, at, attester,
         };
         verify.SetHandler((parse, _) => Task.FromResult(Run(parse, type, evidence, certs, collateral, policy, at, attester)));
-        return new Command("attest", "Attestation tools.") { verify };
+        return new Command("attest", "Attestation tools.") { verify, Policy() };
     }
+
+    /// <summary>
+    /// cloister attest policy [--strict]: prints the attestation policy sealed commands use by default; with --strict,
+    /// the same pins without the development opt-ins, for <c>--sealed --policy FILE</c> or a key broker.
+    /// </summary>
+    private static Command Policy()
+    {
+        var from = new Option<string?>("--policy") { Description = "The policy to start from (default: <data-dir>/attestation-policy.json, which 'cloister serve' writes)." };
+        var strict = new Option<bool>("--strict") { Description = "Drop the development opt-ins: no simulated evidence (nor its key), no 'warning' verdicts, no debug TEEs or migration agents; the worker and function pins stay. Only a hardware-attested worker passes it." };
+        var command = new Command("policy", "Print an attestation policy (JSON) on stdout, e.g. 'cloister attest policy --strict > strict-policy.json' for 'tokens reveal --sealed --policy strict-policy.json'.") { from, strict };
+        command.SetHandler((parse, cancellationToken) =>
+        {
+            var policy = CliSettings.From(parse).ReadPolicy(parse.GetValue(from), out _);
+            Console.Write((parse.GetValue(strict) ? Strict(policy) : policy).Serialize());
+            return Task.FromResult(0);
+        });
+        return command;
+    }
+
+    /// <summary>
+    /// <paramref name="policy"/> without what only a development machine needs. The generatedBy marker goes too: serve
+    /// never rewrites the result, even when it is saved as the data directory's policy.
+    /// </summary>
+    internal static AttestationPolicyFile Strict(AttestationPolicyFile policy) => policy with
+    {
+        GeneratedBy = null,
+        AcceptWarnings = false,
+        SimulatedAttesterKey = null,
+        Appraisal = policy.Appraisal with
+        {
+            Id = policy.Appraisal.Id + "-strict",
+            AllowedTees = policy.Appraisal.AllowedTees.Where(tee => tee != TeeType.Simulated).ToHashSet(),
+            AllowDebug = false,
+            AllowMigrationAgent = false,
+        },
+    };
 
     private static int Run(ParseResult parse, Option<string> type, Option<string> evidence, Option<string[]> certs, Option<string[]> collateral, Option<string?> policyOption, Option<string?> atOption, Option<string?> attester)
     {

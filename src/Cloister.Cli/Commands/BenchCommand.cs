@@ -26,7 +26,7 @@ internal static class BenchCommand
         var tokens = new Command("tokens", "Measure creates, batch creates and reveals per second with p50/p99, beside a bare ASP.NET endpoint.") { concurrency, duration, batchSize };
         tokens.SetHandler((parse, cancellationToken) => RunTokensAsync(parse, parse.GetValue(concurrency), TimeSpan.FromSeconds(parse.GetValue(duration)), parse.GetValue(batchSize), cancellationToken));
 
-        var baseline = new Command("baseline-server", "A bare ASP.NET POST endpoint (the benchmark's baseline).") { Hidden = true };
+        var baseline = new Command("baseline-server", "A bare ASP.NET POST endpoint: the baseline 'bench tokens' starts and measures beside Cloister.");
         baseline.SetHandler((_, cancellationToken) => RunBaselineServerAsync(cancellationToken));
         return new Command("bench", "Load generators.") { tokens, Functions(), Sealed(), Partition(), InProcessServer(), baseline };
     }
@@ -74,9 +74,8 @@ internal static class BenchCommand
 
     private static Command InProcessServer()
     {
-        var urls = new Option<string[]>("--urls") { AllowMultipleArgumentsPerToken = true };
-        var command = new Command(PartitionBench.InProcessServerCommand, "The in-process build (router, enclave and key broker in one process): the partition benchmark's baseline.") { urls };
-        command.Hidden = true;
+        var urls = new Option<string[]>("--urls") { Description = "Addresses to listen on (loopback).", AllowMultipleArgumentsPerToken = true };
+        var command = new Command(PartitionBench.InProcessServerCommand, "The in-process build (router, enclave and key broker in one process): the baseline 'bench partition' starts and measures beside the partition.") { urls };
         command.SetHandler((parse, cancellationToken) => PartitionBench.RunInProcessServerAsync(Path.GetFullPath(CliSettings.ResolveDataDir(parse)), parse.GetValue(urls) ?? [], cancellationToken));
         return command;
     }

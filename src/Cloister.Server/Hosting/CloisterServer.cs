@@ -31,14 +31,14 @@ public static class CloisterServer
     public static string? CheckOptions(ServerOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return options.Validate() ?? ListenPlan.Check(options, out _);
+        return options.Validate() ?? ListenPlan.Check(options.Urls, options.ListenRules, out _);
     }
 
     /// <summary>Builds (but does not start) the router.</summary>
     public static async Task<RouterHost> BuildAsync(ServerOptions options, IFrameTransport enclave, Action<ILoggingBuilder>? logging, CancellationToken cancellationToken)
     {
         var insecureNonLoopback = false;
-        var invalid = options.Validate() ?? ListenPlan.Check(options, out insecureNonLoopback);
+        var invalid = options.Validate() ?? ListenPlan.Check(options.Urls, options.ListenRules, out insecureNonLoopback);
         if (invalid is not null)
         {
             throw new ServerConfigurationException(invalid);
@@ -177,7 +177,7 @@ public sealed class RouterHost(WebApplication app, ServerOptions options, System
         var addresses = Addresses;
 
         // Belt and braces: whatever bound, it must pass the same plan the configured URLs passed.
-        if (ListenPlan.Check(options with { Urls = addresses }, out _) is { } unsafeBinding)
+        if (ListenPlan.Check(addresses, options.ListenRules, out _) is { } unsafeBinding)
         {
             await App.StopAsync(CancellationToken.None);
             throw new ServerConfigurationException($"Refusing to serve: {unsafeBinding}");

@@ -23,6 +23,7 @@ namespace Cloister.Server.Http;
 [JsonSerializable(typeof(TenantCreated))]
 [JsonSerializable(typeof(CreateApiKeyRequest))]
 [JsonSerializable(typeof(ApiKeyCreated))]
+[JsonSerializable(typeof(ApiKeyList))]
 [JsonSerializable(typeof(DataKeyRotated))]
 [JsonSerializable(typeof(VerifyEvidenceRequest))]
 [JsonSerializable(typeof(VerifyEvidenceResponse))]
