@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 using Cloister.Attestation.Policy;
 using Cloister.Client;
@@ -38,7 +37,7 @@ public sealed class AtRestCanaryTests
         using var http = new HttpClient { BaseAddress = new Uri(server.Url), Timeout = Patience };
         var client = new CloisterClient(http, ServeChildren.TenantKey(data.Path));
         using var adminHttp = new HttpClient { BaseAddress = new Uri(server.Url), Timeout = Patience };
-        var admin = new CloisterClient(adminHttp, AdminKey(data.Path));
+        var admin = new CloisterClient(adminHttp, ServeChildren.AdminKey(data.Path));
 
         // Tokens: single creates in several formats, a batch, a reveal, a search, a refused create.
         var pan = Values.Card(16, "45");
@@ -94,24 +93,10 @@ public sealed class AtRestCanaryTests
         var rotated = await client.InvokeFunctionAsync("echo", Args(panToken, "after-rotation"));
         Assert.Equal(_canaries["after-rotation"], (await client.GetInvocationAsync(rotated.InvocationId)).Result!.Value.GetProperty("secret").GetString());
 
-        var files = await ReadDataFilesAsync(data.Path);
+        var files = await DataAtRest.ReadFilesAsync(data.Path);
         Assert.Contains(files.Keys, name => name.EndsWith("vault.db-wal", StringComparison.Ordinal));
-        Assert.True(files.Values.Any(content => content.AsSpan().IndexOf(Encoding.UTF8.GetBytes(control)) >= 0), "the scan does not find the metadata control: it would miss a canary too.");
-        var found = new List<string>();
-        foreach (var (file, content) in files)
-        {
-            foreach (var (name, value) in _canaries)
-            {
-                foreach (var (form, needle) in Forms(value))
-                {
-                    if (content.AsSpan().IndexOf(needle) >= 0)
-                    {
-                        found.Add($"{file}: the '{name}' canary ({form})");
-                    }
-                }
-            }
-        }
-
+        Assert.True(files.Values.Any(content => DataAtRest.FormsIn(content, control).Any()), "the scan does not find the metadata control: it would miss a canary too.");
+        var found = files.SelectMany(file => _canaries.SelectMany(canary => DataAtRest.FormsIn(file.Value, canary.Value).Select(form => $"{file.Key}: the '{canary.Key}' canary ({form})"))).ToList();
         Assert.True(found.Count == 0, "values at rest:\n" + string.Join('\n', found));
     }
 
@@ -122,12 +107,6 @@ public sealed class AtRestCanaryTests
 
     private static JsonElement Manifest(bool returnPlaintext)
         => JsonDocument.Parse(JsonSerializer.Serialize(FunctionBundles.Manifest("python3", "main.py", new { reveal = new[] { "pan" }, returnPlaintext }))).RootElement;
-
-    private static string AdminKey(string dataDirectory)
-    {
-        using var credentials = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(dataDirectory, "credentials.json")));
-        return credentials.RootElement.GetProperty("adminKey").GetString()!;
-    }
 
     private static async Task<InvocationInfo> FinishedAsync(CloisterClient client, string invocationId)
     {
@@ -142,38 +121,6 @@ public sealed class AtRestCanaryTests
 
             Assert.True(DateTime.UtcNow < deadline, $"invocation {invocationId} is still running after {Patience}.");
             await Task.Delay(100);
-        }
-    }
-
-    /// <summary>Every file under the data directory, read raw while serve runs (the store's lock file is held exclusively and empty).</summary>
-    private static async Task<Dictionary<string, byte[]>> ReadDataFilesAsync(string dataDirectory)
-    {
-        var files = new Dictionary<string, byte[]>();
-        foreach (var file in Directory.EnumerateFiles(dataDirectory, "*", SearchOption.AllDirectories).Where(f => !f.EndsWith(".lock", StringComparison.Ordinal)))
-        {
-            await using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            using var bytes = new MemoryStream();
-            await stream.CopyToAsync(bytes);
-            files[Path.GetRelativePath(dataDirectory, file)] = bytes.ToArray();
-        }
-
-        return files;
-    }
-
-    /// <summary>
-    /// The byte strings a value could be stored as: UTF-8, UTF-16, lower-case hex, and base64 at each of the three
-    /// alignments a value can have inside a longer base64 text (the characters of its whole 3-byte groups).
-    /// </summary>
-    private static IEnumerable<(string Form, byte[] Needle)> Forms(string value)
-    {
-        var utf8 = Encoding.UTF8.GetBytes(value);
-        yield return ("UTF-8", utf8);
-        yield return ("UTF-16", Encoding.Unicode.GetBytes(value));
-        yield return ("hex", Encoding.ASCII.GetBytes(Convert.ToHexStringLower(utf8)));
-        for (var skip = 0; skip < 3; skip++)
-        {
-            var whole = (utf8.Length - skip) / 3 * 3;
-            yield return ($"base64+{skip}", Encoding.ASCII.GetBytes(Convert.ToBase64String(utf8, skip, whole)));
         }
     }
 }
