@@ -15,7 +15,10 @@ namespace Cloister.Protocol;
 //                                    <-      InvocationPendingResponse  (step 1: look up tokens / store tokens)
 //   ContinueInvocationRequest(step 1) ->
 //                                    <-      InvocationPendingResponse  (step 2) ...
-//                                    <-      InvocationCompletedResponse
+//                                    <-      InvocationCompletedResponse  (an unsealed one with its outcome encrypted to keep)
+//
+//   OpenInvocationOutcomeRequest      ->                                 (a read of a kept outcome, any time later)
+//                                    <-      InvocationOutcomeResponse
 
 /// <summary>Which deployed function version runs.</summary>
 /// <param name="Name">The function's name (unique per tenant).</param>
