@@ -76,6 +76,37 @@ public sealed class KeptOutcomeTests(FunctionRouters routers) : IClassFixture<Fu
         Assert.Equal(EnclaveErrorCodes.BadRequest, Assert.IsType<EnclaveErrorResponse>(malformed).Error.Code);
     }
 
+    [Fact]
+    public async Task MutatedOpenFrames_AlwaysGetAResponse_NeverInternal_AndNeverOpenToAnythingElse()
+    {
+        using var vault = new TestVault();
+        var tenant = await vault.CreateTenantAsync();
+        var kept = (await InvokeAsync(vault, tenant, "inv-fuzz", keyVersion: 1)).Stored!;
+        var original = await OpenAsync(vault.Client, tenant, "inv-fuzz", kept);
+        var frame = EnclaveCodec.Encode(new OpenInvocationOutcomeRequest("inv-fuzz", kept) { TenantId = tenant });
+        var random = new Random(20261123);
+
+        for (var i = 0; i < 300; i++)
+        {
+            var response = EnclaveCodec.DecodeResponse(await vault.EnclaveTransport.SendAsync(FrameHandlingTests.Mutate(frame, random), None));
+
+            switch (response)
+            {
+                case EnclaveErrorResponse failed:
+                    Assert.NotEqual(EnclaveErrorCodes.Internal, failed.Error.Code);
+                    break;
+                case InvocationOutcomeResponse opened:
+                    Assert.Equal(original, opened);
+                    break;
+                case KeysRequiredResponse:
+                    break;
+                default:
+                    Assert.Fail($"unexpected response {response}");
+                    break;
+            }
+        }
+    }
+
     private static Task<InvocationCompletedResponse> InvokeAsync(TestVault vault, string tenant, string invocationId, int keyVersion)
         => vault.Client.SendAsync<InvocationCompletedResponse>(new InvokeFunctionRequest(invocationId, Python.Ref, "{}", keyVersion, Python.Package) { TenantId = tenant }, None);
 
