@@ -117,8 +117,11 @@ internal static class SqliteSchema
     // Invocation outcomes are kept only as the worker encrypted them (outcome, under data key outcome_key_version) or as
     // the client's sealed box (sealed_result); error_detail holds only the router's own fixed texts. Rows that version 2
     // completed hold results, error details and logs in clear, and the router, which holds no key, cannot encrypt them:
-    // they are deleted (reading one answers 404, as after its expiry), and Migrate then rewrites the file (Scrub).
+    // they are deleted (reading one answers 404, as after its expiry), and the file is then rewritten (Scrub); the
+    // scrub_pending table says that is still to do, so a crash before it is done does not skip it.
     private const string Version3 = """
+        CREATE TABLE scrub_pending (since INTEGER NOT NULL) STRICT;
+        INSERT INTO scrub_pending VALUES (unixepoch());
         DELETE FROM invocations WHERE status <> 'running';
         ALTER TABLE invocations DROP COLUMN result;
         ALTER TABLE invocations DROP COLUMN logs;
@@ -136,13 +139,9 @@ internal static class SqliteSchema
             throw new VaultStoreException($"{DataFiles.Database} has schema version {version}; this build knows up to {CurrentVersion}.");
         }
 
-        if (version >= targetVersion)
+        if (version < targetVersion)
         {
-            return;
-        }
-
-        using (var transaction = connection.BeginTransaction())
-        {
+            using var transaction = connection.BeginTransaction();
             string[] steps = [Version1, Version2, Version3];
             for (var step = version; step < targetVersion; step++)
             {
@@ -153,7 +152,12 @@ internal static class SqliteSchema
             transaction.Commit();
         }
 
-        if (version == 2)
+        // A new file has nothing to scrub: drop the marker without rewriting anything.
+        if (version == 0 && targetVersion >= 3)
+        {
+            Execute(connection, null, "DROP TABLE scrub_pending");
+        }
+        else if (Scalar(connection, "SELECT count(*) FROM sqlite_schema WHERE name = 'scrub_pending'") is > 0L)
         {
             Scrub(connection);
         }
@@ -162,12 +166,14 @@ internal static class SqliteSchema
     /// <summary>
     /// Leaves no byte of deleted rows anywhere in the files: VACUUM rebuilds the database (free pages and the freed
     /// space inside pages still held what was deleted), and a truncating checkpoint empties the WAL (which may still hold
-    /// earlier images of those pages, after a crash). It takes time and free disk space in proportion to the database, once.
+    /// earlier images of those pages, after a crash). It takes time and free disk space in proportion to the database,
+    /// once; a crash before the marker is dropped only makes the next start do it again.
     /// </summary>
     private static void Scrub(SqliteConnection connection)
     {
         Execute(connection, null, "VACUUM");
         Execute(connection, null, "PRAGMA wal_checkpoint(TRUNCATE)");
+        Execute(connection, null, "DROP TABLE scrub_pending");
     }
 
     private static object? Scalar(SqliteConnection connection, string sql)
