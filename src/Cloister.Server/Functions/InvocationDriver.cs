@@ -51,7 +51,7 @@ internal sealed class InvocationDriver(EnclaveClient enclave, IVaultStore store,
             switch (response)
             {
                 case InvocationCompletedResponse done when done.InvocationId == context.InvocationId:
-                    return Normalize(done);
+                    return Normalize(context, done);
 
                 case FunctionRequiredResponse required when !packageSent && required.InvocationId == context.InvocationId && required.Measurement == context.Function.Measurement:
                     var bundle = await store.GetFunctionBundleAsync(context.TenantId, context.Function.Name, context.Function.Version, cancellationToken);
@@ -136,14 +136,26 @@ internal sealed class InvocationDriver(EnclaveClient enclave, IVaultStore store,
         return new ContinueInvocationRequest(context.InvocationId, pending.Step, Stored: stored) { TenantId = context.TenantId };
     }
 
-    /// <summary>Holds the enclave to its contract: exactly one of result, error and sealed result.</summary>
-    private static InvocationCompletedResponse Normalize(InvocationCompletedResponse done)
+    /// <summary>
+    /// Holds the enclave to its contract: exactly one of result, error and sealed result; a sealed invocation's outcome
+    /// sealed, any other's kept encrypted (<see cref="InvocationCompletedResponse.Stored"/>). A completion that breaks it
+    /// becomes the driver's own failure, so that nothing the enclave sent is stored in clear.
+    /// </summary>
+    private static InvocationCompletedResponse Normalize(InvocationContext context, InvocationCompletedResponse done)
     {
         var logs = done.Logs ?? [];
         var revealed = done.RevealedTokens ?? [];
         if ((done.ResultJson is null ? 0 : 1) + (done.Error is null ? 0 : 1) + (done.SealedResult is null ? 0 : 1) != 1)
         {
             return new InvocationCompletedResponse(done.InvocationId, null, new EnclaveError(EnclaveErrorCodes.Internal, "The enclave's completion did not have exactly one of a result, an error and a sealed result."), done.Warm, logs, revealed);
+        }
+
+        var kept = context.SealedInput is null
+            ? done.Stored is { KeyVersion: >= 1, Ciphertext: not null } && done.SealedResult is null
+            : done.SealedResult is not null && done.Stored is null;
+        if (!kept)
+        {
+            return new InvocationCompletedResponse(done.InvocationId, null, new EnclaveError(EnclaveErrorCodes.Internal, "The enclave's completion did not carry its outcome sealed or encrypted for keeping."), done.Warm, logs, revealed);
         }
 
         return done with { Logs = logs, RevealedTokens = revealed };

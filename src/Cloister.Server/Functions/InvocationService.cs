@@ -12,14 +12,26 @@ using Microsoft.Extensions.Options;
 namespace Cloister.Server.Functions;
 
 /// <summary>
+/// An invocation as its caller sees it: the stored record, and what the store keeps only encrypted by the worker (or
+/// sealed to the client) — the result (JSON) and the error's detail — and the logs (a synchronous caller's only).
+/// </summary>
+internal sealed record InvocationView(InvocationRecord Record, string? ResultJson, string? ErrorDetail, IReadOnlyList<string> Logs);
+
+/// <summary>
 /// Runs invocations: records each one (running) before the enclave sees it, drives it with <see cref="InvocationDriver"/>,
 /// and records how it ended together with its audit entry before anyone is told. Asynchronous invocations run in the
 /// background, tracked so that shutdown waits for them briefly and then cancels them, recording them as
 /// <see cref="InterruptedCode"/>; rows left running by a crash are marked the same way at the next start.
 /// </summary>
+/// <remarks>
+/// Nothing derived from a value is stored in clear: the worker's outcome is kept as it encrypted it
+/// (<see cref="StoredOutcome"/>), a sealed invocation's as the client's sealed box, and only the error code (a fixed
+/// string) and the router's own details are plain. Reading an invocation back asks the worker to open its outcome.
+/// </remarks>
 internal sealed partial class InvocationService(
     IVaultStore store,
     InvocationDriver driver,
+    EnclaveClient enclave,
     TenantDirectory tenants,
     TimeProvider time,
     IOptions<ServerOptions> options,
@@ -48,7 +60,7 @@ internal sealed partial class InvocationService(
         var now = Now();
         var record = new InvocationRecord(
             id, tenantId, function.Name, function.Version, function.Measurement, InvocationStatus.Running,
-            null, null, null, false, null, null, now, null, now + options.Value.InvocationRetention);
+            null, null, null, null, null, false, null, now, null, now + options.Value.InvocationRetention);
         await store.CreateInvocationAsync(record, new AuditEntry(tenantId, actor, "function.invoke", [id, function.Name], Describe(function, sealedInput is null ? "started" : "started sealed")), cancellationToken);
         return (record, new InvocationContext(tenantId, actor, id, function, argsJson, tenant.CurrentDataKeyVersion, sealedInput));
     }
@@ -57,7 +69,7 @@ internal sealed partial class InvocationService(
     /// Runs a begun invocation to its end and records the outcome. It runs on the service's own stopping token, not the
     /// request's: a caller that disconnects does not leave a row running forever.
     /// </summary>
-    public async Task<InvocationRecord> RunAsync(InvocationRecord record, InvocationContext context)
+    public async Task<InvocationView> RunAsync(InvocationRecord record, InvocationContext context)
     {
         var started = time.GetTimestamp();
         InvocationCompletedResponse done;
@@ -86,31 +98,35 @@ internal sealed partial class InvocationService(
             done = Failure(context, EnclaveErrorCodes.Internal, "The enclave returned a result that is not JSON.");
         }
 
-        var completion = new InvocationCompletion(
-            done.SealedResult is { } sealedResult ? SealedResultJson(sealedResult) : done.ResultJson,
-            done.Error?.Code,
-            done.Error?.Detail ?? (done.Error is null ? null : ""),
-            done.Warm,
-            (long)time.GetElapsedTime(started).TotalMilliseconds,
-            JsonSerializer.Serialize(done.Logs.Where(l => l is not null).ToArray(), ApiJsonContext.Default.StringArray),
-            Now());
+        // The driver hands over the worker's completions with a kept outcome or a sealed result, and its own failures
+        // (fixed texts) without either; only the latter's detail is stored as it is.
+        var warm = done.Warm;
+        var durationMs = (long)time.GetElapsedTime(started).TotalMilliseconds;
+        var completion = done switch
+        {
+            { Stored: { } kept } => new InvocationCompletion(done.Error?.Code, null, kept.KeyVersion, kept.Ciphertext, null, warm, durationMs, Now()),
+            { SealedResult: { } box } => new InvocationCompletion(null, null, null, null, box, warm, durationMs, Now()),
+            _ => new InvocationCompletion(done.Error?.Code ?? EnclaveErrorCodes.Internal, done.Error?.Detail ?? "", null, null, null, warm, durationMs, Now()),
+        };
         var targets = new List<string> { context.InvocationId, context.Function.Name };
         targets.AddRange(done.RevealedTokens.Where(t => t is not null));
         var audit = new AuditEntry(context.TenantId, context.Actor, "function.invoke.completed", targets, Describe(context.Function, completion.ErrorCode ?? (done.SealedResult is null ? "ok" : "sealed")));
 
         // The outcome and its audit entry are committed before anyone sees the result, whatever happened to the caller.
         await store.CompleteInvocationAsync(context.TenantId, context.InvocationId, completion, audit, CancellationToken.None);
-        return record with
+        var completed = record with
         {
             Status = completion.Status,
-            ResultJson = completion.ResultJson,
             ErrorCode = completion.ErrorCode,
             ErrorDetail = completion.ErrorDetail,
+            OutcomeKeyVersion = completion.OutcomeKeyVersion,
+            Outcome = completion.Outcome,
+            SealedResult = completion.SealedResult,
             Warm = completion.Warm,
             DurationMs = completion.DurationMs,
-            LogsJson = completion.LogsJson,
             CompletedAt = completion.CompletedAt,
         };
+        return new InvocationView(completed, done.SealedResult is { } sealedResult ? SealedResultJson(sealedResult) : done.ResultJson, done.Error?.Detail, [.. done.Logs.Where(l => l is not null)]);
     }
 
     /// <summary>Runs a begun invocation in the background; false when the router is stopping (the row stays running until the next start marks it interrupted).</summary>
@@ -130,8 +146,34 @@ internal sealed partial class InvocationService(
         return false;
     }
 
-    public Task<InvocationRecord?> GetAsync(string tenantId, string invocationId, CancellationToken cancellationToken)
-        => store.GetInvocationAsync(tenantId, invocationId, time.GetUtcNow(), cancellationToken);
+    /// <summary>
+    /// An unexpired invocation of the tenant, or null; a kept outcome is opened by the worker (under the data-key version
+    /// it was kept under), whose refusal surfaces as an <see cref="EnclaveException"/>.
+    /// </summary>
+    public async Task<InvocationView?> GetAsync(string tenantId, string invocationId, CancellationToken cancellationToken)
+    {
+        var record = await store.GetInvocationAsync(tenantId, invocationId, time.GetUtcNow(), cancellationToken);
+        switch (record)
+        {
+            case null:
+                return null;
+
+            case { Outcome: { } outcome, OutcomeKeyVersion: { } keyVersion }:
+                var opened = await enclave.SendAsync<InvocationOutcomeResponse>(
+                    new OpenInvocationOutcomeRequest(record.Id, new StoredOutcome(keyVersion, outcome)) { TenantId = tenantId },
+                    cancellationToken);
+
+                // The outcome is authenticated, the clear status and code beside it are not: the outcome says how it ended.
+                var ended = record with { Status = opened.Error is null ? InvocationStatus.Succeeded : InvocationStatus.Failed, ErrorCode = opened.Error?.Code };
+                return new InvocationView(ended, opened.ResultJson, opened.Error?.Detail, []);
+
+            case { SealedResult: { } box }:
+                return new InvocationView(record, SealedResultJson(box), null, []);
+
+            default:
+                return new InvocationView(record, null, record.ErrorDetail, []);
+        }
+    }
 
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 

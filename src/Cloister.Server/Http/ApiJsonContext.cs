@@ -41,7 +41,6 @@ namespace Cloister.Server.Http;
 [JsonSerializable(typeof(SealedRevealed))]
 [JsonSerializable(typeof(SealedInvokeBody))]
 [JsonSerializable(typeof(SealedInvocationResult))]
-[JsonSerializable(typeof(string[]))]
 [JsonSerializable(typeof(JsonElement))]
 [JsonSerializable(typeof(ProblemDetails))]
 [JsonSerializable(typeof(HttpValidationProblemDetails))]
