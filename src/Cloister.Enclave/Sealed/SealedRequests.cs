@@ -52,7 +52,7 @@ internal static class SealedRequests
             var item = request.Items[i];
             var aad = SealedPayloads.TokenizeAad(item.Format, item.Alphabet, item.Classifier, item.Deterministic);
             var (plaintext, replyKey, started, refused) = OpenBox(identity, SealedPayloads.TokenizePurpose, aad, item.SealedValue,
-                $"Item {i}: the sealed value does not open with this worker's key and the item's format, alphabet, classifier and deterministic flag.", session);
+                $"Item {i}: the sealed value does not open with this worker's key and the item's format, alphabet, classifier and deterministic flag.", request.TenantId, session);
             replyKey?.Dispose();
             if (plaintext is null)
             {
@@ -81,7 +81,7 @@ internal static class SealedRequests
         }
 
         // One session per request at most, and only for a request that opened whole (the client's first HPKE item).
-        identity.Sessions.Add(session);
+        identity.Sessions.Add(request.TenantId, session);
         return (new TokenizeRequest(request.KeyVersion, items) { TenantId = request.TenantId, Keys = request.Keys }, null);
     }
 
@@ -99,7 +99,7 @@ internal static class SealedRequests
         }
 
         const string Invalid = "The sealed reveal request does not open with this worker's key, or is not a reveal request.";
-        var (opened, replyKey, started, refused) = OpenBox(identity, SealedPayloads.RevealPurpose, [], request.SealedRequest, Invalid);
+        var (opened, replyKey, started, refused) = OpenBox(identity, SealedPayloads.RevealPurpose, [], request.SealedRequest, Invalid, request.TenantId);
         if (opened is null)
         {
             return (null, null, refused);
@@ -119,7 +119,7 @@ internal static class SealedRequests
             return (null, null, Error(SealedErrorCodes.TokensMismatch, "The token records the router sent are not the tokens the client sealed."));
         }
 
-        identity.Sessions.Add(started);
+        identity.Sessions.Add(request.TenantId, started);
         return (new RevealRequest(request.Items) { TenantId = request.TenantId, Keys = request.Keys }, replyKey, null);
     }
 
@@ -156,7 +156,7 @@ internal static class SealedRequests
         }
 
         const string Invalid = "The sealed invocation does not open with this worker's key, or is not an invocation.";
-        var (opened, replyKey, started, refused) = OpenBox(identity, SealedPayloads.InvokePurpose, [], request.SealedInput!, Invalid);
+        var (opened, replyKey, started, refused) = OpenBox(identity, SealedPayloads.InvokePurpose, [], request.SealedInput!, Invalid, request.TenantId);
         if (opened is null)
         {
             return (null, null, refused);
@@ -176,7 +176,7 @@ internal static class SealedRequests
             return (null, null, Error(SealedErrorCodes.PinMismatch, "The client pinned another function or measurement than the deployed version the router asked to run; the function has changed since the client attested."));
         }
 
-        identity.Sessions.Add(started);
+        identity.Sessions.Add(request.TenantId, started);
         return (request with { ArgsJson = payload.Args.GetRawText() }, new SealedReply(replyKey!, payload.Measurement), null);
     }
 
@@ -185,17 +185,18 @@ internal static class SealedRequests
     /// disposes), or the refusal. An HPKE box starts a session (<c>Started</c>) that the caller remembers once it accepts
     /// the request, so the client may seal its next requests in it; a session box opens with the session it names, and a
     /// session this worker does not know (it restarted, or forgot it) is <see cref="SealedErrorCodes.SessionUnknown"/>,
-    /// on which clients seal to the worker's key again. <paramref name="startedHere"/> is a session an earlier box of the
+    /// on which clients seal to the worker's key again. Sessions are the tenant's (<paramref name="tenantId"/>): one started
+    /// in another tenant's request is unknown here. <paramref name="startedHere"/> is a session an earlier box of the
     /// same request started (a batch's first item), which the later items may already use.
     /// </summary>
     private static (byte[]? Plaintext, SealedReplyKey? ReplyKey, SealedSession? Started, EnclaveErrorResponse? Refused) OpenBox(
-        WorkerIdentity identity, string purpose, byte[] aad, byte[] box, string invalidDetail, SealedSession? startedHere = null)
+        WorkerIdentity identity, string purpose, byte[] aad, byte[] box, string invalidDetail, string tenantId, SealedSession? startedHere = null)
     {
         try
         {
             if (SealedSession.IdOf(box) is { } sessionId)
             {
-                var session = startedHere?.IdHex == sessionId ? startedHere : identity.Sessions.Find(sessionId);
+                var session = startedHere?.IdHex == sessionId ? startedHere : identity.Sessions.Find(tenantId, sessionId);
                 if (session is null)
                 {
                     return (null, null, null, Error(SealedErrorCodes.SessionUnknown, "The sealed box names a session this worker does not know (it restarted or forgot it); seal to the worker's attested key again."));
