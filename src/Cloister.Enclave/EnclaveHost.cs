@@ -19,6 +19,9 @@ namespace Cloister.Enclave;
 /// <para>Failures: a malformed frame or field is <c>bad-request</c>; a key that cannot be loaded is
 /// <c>key-unavailable</c>; a bug is <c>internal</c>. Nothing but cancellation of the caller's token
 /// escapes to the transport, and no error detail contains a value.</para>
+/// <para>Crypto-shredding: <see cref="ForgetTenantRequest"/> and <see cref="RetireDataKeyRequest"/> zero a deleted
+/// tenant's keys (or a retired data-key version), refuse to hold them again for the life of the process, drop what else
+/// the worker keeps for the tenant, and have the key broker record the shredding (docs/security.md).</para>
 /// <para>Functions: invoke, continue and retire requests are handled by the function side
 /// (<c>Functions/</c>, docs/design/invocation.md), which owns the package cache and the sandbox
 /// pool; without <see cref="EnclaveFunctionOptions.Backend"/> every invocation fails with
@@ -158,6 +161,8 @@ public sealed class EnclaveHost : IFrameHandler, IDisposable, IAsyncDisposable
             AttestationRequest attest => await SealedRequests.AttestAsync(Identity, attest, cancellationToken),
             SealedTokenizeRequest sealedTokenize => await SealedTokenizeAsync(sealedTokenize, cancellationToken),
             SealedRevealRequest sealedReveal => await SealedRevealAsync(sealedReveal, cancellationToken),
+            ForgetTenantRequest => await ForgetTenantAsync(request.TenantId, cancellationToken),
+            RetireDataKeyRequest retire => await RetireDataKeyAsync(retire, cancellationToken),
             _ => BadRequest("The operation is not known to this enclave."),
         };
     }
@@ -178,6 +183,35 @@ public sealed class EnclaveHost : IFrameHandler, IDisposable, IAsyncDisposable
 
         var generated = await GenerateAsync(request.TenantId, [new KeySpec(KeyPurpose.Data, request.NewVersion)], cancellationToken);
         return generated is GenerateKeysResponse { Keys: [var key] } ? new RotateDataKeyResponse(key) : BrokerFailed(generated);
+    }
+
+    /// <summary>
+    /// Crypto-shreds a deleted tenant here (keys zeroed and refused from now on, sessions forgotten, invocations stopped,
+    /// sandboxes killed, packages deleted), then has the key broker record it, so no worker unwraps its keys again.
+    /// Everything here is done even when the broker cannot be reached; the router then sends the request again.
+    /// </summary>
+    private async Task<EnclaveResponse> ForgetTenantAsync(string tenantId, CancellationToken cancellationToken)
+    {
+        var keys = await _keyring.ForgetTenantAsync(tenantId);
+        var sessions = Identity?.Sessions.Forget(tenantId) ?? 0;
+        var (invocations, functions) = await _functions.ForgetTenantAsync(tenantId);
+        var shredded = await _broker.ShredAsync(tenantId, null, cancellationToken);
+        return shredded is null
+            ? new ForgetTenantResponse(keys, sessions, invocations, functions)
+            : BrokerFailed(new BrokerErrorResponse(shredded));
+    }
+
+    /// <summary>Crypto-shreds one data-key version: zeroed here and refused from now on, then recorded by the key broker.</summary>
+    private async Task<EnclaveResponse> RetireDataKeyAsync(RetireDataKeyRequest request, CancellationToken cancellationToken)
+    {
+        if (request.Version < 1)
+        {
+            return BadRequest("A retire request names a data key version of 1 or more.");
+        }
+
+        await _keyring.ForgetDataKeyAsync(request.TenantId, request.Version);
+        var shredded = await _broker.ShredAsync(request.TenantId, request.Version, cancellationToken);
+        return shredded is null ? new RetireDataKeyResponse() : BrokerFailed(new BrokerErrorResponse(shredded));
     }
 
     private async Task<EnclaveResponse> TokenizeAsync(TokenizeRequest request, CancellationToken cancellationToken)

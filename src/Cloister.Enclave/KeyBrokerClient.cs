@@ -49,9 +49,42 @@ internal sealed class KeyBrokerClient(IFrameTransport transport, WorkerIdentity?
     /// </summary>
     public async Task<(IReadOnlyList<UnwrappedKey>? Keys, BrokerError? Error)> UnwrapAsync(string tenantId, IReadOnlyList<WrappedKey> keys, CancellationToken cancellationToken)
     {
+        var (response, session, error) = await SendInSessionAsync(session => new UnwrapKeysRequest(keys, session) { TenantId = tenantId }, cancellationToken);
+        return response switch
+        {
+            null => (null, error),
+            UnwrapKeysResponse { SealedKeys: { } sealedKeys } => Open(identity!, tenantId, session!, sealedKeys),
+            BrokerErrorResponse refused => (null, refused.Error),
+            _ => (null, new BrokerError(BrokerErrorCodes.Internal, "The key broker answered an unwrap with something else.")),
+        };
+    }
+
+    /// <summary>
+    /// Have the broker record the tenant's keys (or one data-key version) as never to be unwrapped again: null once it
+    /// has, otherwise the error that stopped it.
+    /// </summary>
+    public async Task<BrokerError?> ShredAsync(string tenantId, int? dataKeyVersion, CancellationToken cancellationToken)
+    {
+        var (response, _, error) = await SendInSessionAsync(session => new ShredKeysRequest(dataKeyVersion, session) { TenantId = tenantId }, cancellationToken);
+        return response switch
+        {
+            null => error,
+            ShredKeysResponse => null,
+            BrokerErrorResponse refused => refused.Error,
+            _ => new BrokerError(BrokerErrorCodes.Internal, "The key broker answered a shred request with something else."),
+        };
+    }
+
+    /// <summary>
+    /// Sends the request <paramref name="create"/> makes for an attested session, attesting first when there is none
+    /// and once more when the broker answers <c>attestation-required</c> (the session expired or the broker restarted):
+    /// the broker's answer and the session it was sent in, or the error that kept it from being sent.
+    /// </summary>
+    private async Task<(BrokerResponse? Response, string? Session, BrokerError? Error)> SendInSessionAsync(Func<string, BrokerRequest> create, CancellationToken cancellationToken)
+    {
         if (identity is null)
         {
-            return (null, new BrokerError(NoIdentity, "This worker has no attestation identity; the key broker releases keys only to an attested worker."));
+            return (null, null, new BrokerError(NoIdentity, "This worker has no attestation identity; the key broker releases keys only to an attested worker."));
         }
 
         for (var attempt = 0; ; attempt++)
@@ -62,29 +95,20 @@ internal sealed class KeyBrokerClient(IFrameTransport transport, WorkerIdentity?
                 var attested = await AttestAsync(identity, cancellationToken);
                 if (attested.Error is not null)
                 {
-                    return (null, attested.Error);
+                    return (null, null, attested.Error);
                 }
 
                 session = attested.Session!;
             }
 
-            var response = await SendAsync(new UnwrapKeysRequest(keys, session) { TenantId = tenantId }, cancellationToken);
-            switch (response)
+            var response = await SendAsync(create(session), cancellationToken);
+            if (response is BrokerErrorResponse { Error.Code: BrokerErrorCodes.AttestationRequired } && attempt == 0)
             {
-                case UnwrapKeysResponse { SealedKeys: { } sealedKeys }:
-                    return Open(identity, tenantId, session, sealedKeys);
-
-                case BrokerErrorResponse { Error.Code: BrokerErrorCodes.AttestationRequired } when attempt == 0:
-                    // The session expired or the broker restarted: attest again, once.
-                    Interlocked.CompareExchange(ref _session, null, session);
-                    continue;
-
-                case BrokerErrorResponse error:
-                    return (null, error.Error);
-
-                default:
-                    return (null, new BrokerError(BrokerErrorCodes.Internal, "The key broker answered an unwrap with something else."));
+                Interlocked.CompareExchange(ref _session, null, session);
+                continue;
             }
+
+            return (response, session, null);
         }
     }
 

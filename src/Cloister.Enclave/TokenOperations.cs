@@ -35,7 +35,8 @@ internal sealed class TokenOperations(Keyring keyring)
             return failure;
         }
 
-        if (!keyring.TryGetFingerprintKey(tenantId, out var fingerprintKey))
+        using var fingerprintLease = keyring.FingerprintKey(tenantId);
+        if (fingerprintLease.Key is not { } fingerprintKey)
         {
             return Failed(EnclaveErrorCodes.KeyUnavailable, "The tenant's fingerprint key is not loaded.");
         }
@@ -43,7 +44,8 @@ internal sealed class TokenOperations(Keyring keyring)
         byte[]? ciphertext = null;
         if (format != TokenFormats.Fpe)
         {
-            if (!keyring.TryGetDataKey(tenantId, keyVersion, out var dataKey))
+            using var dataLease = keyring.DataKey(tenantId, keyVersion);
+            if (dataLease.Key is not { } dataKey)
             {
                 return Failed(EnclaveErrorCodes.KeyUnavailable, "The tenant's data key of this version is not loaded.");
             }
@@ -51,9 +53,9 @@ internal sealed class TokenOperations(Keyring keyring)
             ciphertext = ValueCrypto.Seal(dataKey, tenantId, issued.Token, keyVersion, value);
         }
 
-        var fingerprint = ValueCrypto.Fingerprint(fingerprintKey, value);
+        var fingerprint = ValueCrypto.Fingerprint(fingerprintKey.Bytes, value);
         var deterministicKey = item.Deterministic
-            ? ValueCrypto.DeterministicKey(fingerprintKey, format, issued.AlphabetName, item.Classifier ?? string.Empty, value)
+            ? ValueCrypto.DeterministicKey(fingerprintKey.Bytes, format, issued.AlphabetName, item.Classifier ?? string.Empty, value)
             : null;
         return new TokenizeResult(issued.Token, ciphertext, fingerprint, deterministicKey, issued.Mask, issued.SpaceSize, null);
     }
@@ -67,9 +69,13 @@ internal sealed class TokenOperations(Keyring keyring)
     /// <summary>The item's value re-sealed under <paramref name="toVersion"/>; null for fpe items (no ciphertext) and failures.</summary>
     public byte[]? Reencrypt(string tenantId, int toVersion, RevealItem item)
     {
-        if (TokenFormats.Canonical(item.Format) == TokenFormats.Fpe
-            || !keyring.TryGetDataKey(tenantId, toVersion, out var toKey)
-            || TryReveal(tenantId, item, out var value) is not null)
+        if (TokenFormats.Canonical(item.Format) == TokenFormats.Fpe)
+        {
+            return null;
+        }
+
+        using var toLease = keyring.DataKey(tenantId, toVersion);
+        if (toLease.Key is not { } toKey || TryReveal(tenantId, item, out var value) is not null)
         {
             return null;
         }
@@ -78,7 +84,10 @@ internal sealed class TokenOperations(Keyring keyring)
     }
 
     public byte[]? Fingerprint(string tenantId, string value)
-        => keyring.TryGetFingerprintKey(tenantId, out var key) ? ValueCrypto.Fingerprint(key, value) : null;
+    {
+        using var lease = keyring.FingerprintKey(tenantId);
+        return lease.Key is { } key ? ValueCrypto.Fingerprint(key.Bytes, value) : null;
+    }
 
     private EnclaveError? TryReveal(string tenantId, RevealItem item, out string? value)
     {
@@ -92,7 +101,8 @@ internal sealed class TokenOperations(Keyring keyring)
                 return new EnclaveError(EnclaveErrorCodes.UnknownAlphabet, "The fpe alphabet is not one of digits, lower-alnum, alnum.");
             }
 
-            if (!keyring.TryGetFpe(tenantId, out var ciphers))
+            using var lease = keyring.Fpe(tenantId);
+            if (lease.Key is not { } ciphers)
             {
                 return new EnclaveError(EnclaveErrorCodes.KeyUnavailable, "The tenant's fpe key is not loaded.");
             }
@@ -116,7 +126,8 @@ internal sealed class TokenOperations(Keyring keyring)
             return DecryptFailed;
         }
 
-        if (!keyring.TryGetDataKey(tenantId, item.KeyVersion, out var dataKey))
+        using var dataLease = keyring.DataKey(tenantId, item.KeyVersion);
+        if (dataLease.Key is not { } dataKey)
         {
             return new EnclaveError(EnclaveErrorCodes.KeyUnavailable, "The tenant's data key of this version is not loaded.");
         }
@@ -174,7 +185,8 @@ internal sealed class TokenOperations(Keyring keyring)
             return Failed(EnclaveErrorCodes.InvalidValue, $"The fpe format takes at most {FpeTokens.MaxLength} characters.");
         }
 
-        if (!keyring.TryGetFpe(tenantId, out var ciphers))
+        using var lease = keyring.Fpe(tenantId);
+        if (lease.Key is not { } ciphers)
         {
             return Failed(EnclaveErrorCodes.KeyUnavailable, "The tenant's fpe key is not loaded.");
         }

@@ -105,13 +105,13 @@ internal sealed class AttestationGate(ReleasePolicySource policy, ReleaseAudit a
         return new AttestResponse(id, expiresAt);
     }
 
-    /// <summary>The session's attested worker when it may receive <paramref name="tenantId"/>'s keys; otherwise the (audited) error to return.</summary>
-    public BrokerResponse? Authorize(string? sessionId, string tenantId, out BrokerSession? session)
+    /// <summary>The session's attested worker when it may receive <paramref name="tenantId"/>'s keys; otherwise the error to return, audited for <paramref name="operation"/>.</summary>
+    public BrokerResponse? Authorize(string? sessionId, string tenantId, string operation, out BrokerSession? session)
     {
         session = null;
         if (string.IsNullOrEmpty(sessionId) || _sessions.Find(sessionId, remove: false, out var found) != ExpiringMap<BrokerSession>.Lookup.Live)
         {
-            audit.Write(new AuditEvent(AuditEvent.Refusal, "unwrap", tenantId, null, null, null, [], BrokerErrorCodes.AttestationRequired));
+            audit.Write(new AuditEvent(AuditEvent.Refusal, operation, tenantId, null, null, null, [], BrokerErrorCodes.AttestationRequired));
             return Error(BrokerErrorCodes.AttestationRequired, "No live attested session: attest (challenge, attest) and retry.");
         }
 
@@ -119,7 +119,7 @@ internal sealed class AttestationGate(ReleasePolicySource policy, ReleaseAudit a
         var now = policy.Current.File.FindWorker(found!.WorkerMeasurement);
         if (!new WorkerRule(found.WorkerMeasurement, found.Tenants).Allows(tenantId) || now is null || !now.Allows(tenantId))
         {
-            audit.Write(new AuditEvent(AuditEvent.Refusal, "unwrap", tenantId, found.WorkerMeasurement, found.Tee, VerdictName(found.Verdict), [], BrokerErrorCodes.TenantNotAllowed));
+            audit.Write(new AuditEvent(AuditEvent.Refusal, operation, tenantId, found.WorkerMeasurement, found.Tee, VerdictName(found.Verdict), [], BrokerErrorCodes.TenantNotAllowed));
             return Error(BrokerErrorCodes.TenantNotAllowed, "The release policy does not give this tenant's keys to the attested worker measurement.");
         }
 

@@ -15,6 +15,9 @@ namespace Cloister.KeyBroker;
 /// with the session → the keys sealed (HPKE SealedBox, purpose <see cref="BrokerKeySet.SealPurpose"/>, associated
 /// data binding tenant and session) to the attested public key. Every release and refusal is appended to
 /// <c>keybroker-audit.jsonl</c> in the data directory before the response leaves.</para>
+/// <para>Crypto-shredding: <see cref="ShredKeysRequest"/> (from an attested worker, when a tenant is deleted or a data-key
+/// version retired) is recorded durably (<c>keybroker-shredded.jsonl</c>), and from then on every unwrap of that tenant,
+/// or naming that version, is refused with <c>keys-shredded</c>, whoever presents the wrapped keys.</para>
 /// <para>Never throws to the transport: malformed frames, invalid fields and bugs all become
 /// <see cref="BrokerErrorResponse"/>, whose details name codes and checks, never key bytes or evidence. Keys are
 /// 256-bit and zeroed as soon as they are wrapped or sealed.</para>
@@ -30,8 +33,10 @@ public sealed class KeyBrokerHost : IFrameHandler
     private readonly IMasterKeyProvider _masterKey;
     private readonly AttestationGate _gate;
     private readonly ReleaseAudit _audit;
+    private readonly ShreddedKeys _shredded;
 
     /// <summary>Create a broker that wraps and unwraps with <paramref name="masterKey"/> and releases keys as <paramref name="policy"/> allows.</summary>
+    /// <exception cref="KeyBrokerException">The record of shredded keys in the data directory cannot be read.</exception>
     public KeyBrokerHost(IMasterKeyProvider masterKey, ReleasePolicySource policy, KeyBrokerOptions options)
     {
         ArgumentNullException.ThrowIfNull(masterKey);
@@ -40,11 +45,15 @@ public sealed class KeyBrokerHost : IFrameHandler
         ArgumentException.ThrowIfNullOrEmpty(options.DataDirectory);
         _masterKey = masterKey;
         _audit = new ReleaseAudit(options.DataDirectory, options.Time);
+        _shredded = new ShreddedKeys(options.DataDirectory, options.Time);
         _gate = new AttestationGate(policy, _audit, options);
     }
 
     /// <summary>The audit log's path.</summary>
     public string AuditPath => _audit.Path;
+
+    /// <summary>The path of the record of deleted tenants and retired data-key versions.</summary>
+    public string ShreddedPath => _shredded.Path;
 
     /// <inheritdoc />
     /// <remarks>Only cancellation of <paramref name="cancellationToken"/> escapes as an exception.</remarks>
@@ -59,6 +68,7 @@ public sealed class KeyBrokerHost : IFrameHandler
                 AttestRequest attest => _gate.Attest(attest),
                 GenerateKeysRequest generate => await GenerateAsync(generate, cancellationToken),
                 UnwrapKeysRequest unwrap => await UnwrapAsync(unwrap, cancellationToken),
+                ShredKeysRequest shred => Shred(shred),
                 _ => Error(BrokerErrorCodes.BadRequest, "The frame is not a key broker request."),
             };
         }
@@ -122,9 +132,15 @@ public sealed class KeyBrokerHost : IFrameHandler
             return Error(BrokerErrorCodes.BadRequest, "Each wrapped key needs a known purpose, a version of 1 or more and a blob.");
         }
 
-        if (_gate.Authorize(request.Session, request.TenantId, out var session) is { } refused)
+        if (_gate.Authorize(request.Session, request.TenantId, AuditEvent.Unwrap, out var session) is { } refused)
         {
             return refused;
+        }
+
+        if (_shredded.Refuses(request.TenantId, request.Keys!.Where(k => k.Purpose == KeyPurpose.Data).Select(k => k.Version)))
+        {
+            Audit(AuditEvent.Refusal, AuditEvent.Unwrap, request.TenantId, session!, BrokerErrorCodes.KeysShredded);
+            return Error(BrokerErrorCodes.KeysShredded, "The tenant was deleted, or a data-key version asked for was retired: its keys are never unwrapped again.");
         }
 
         var unwrapped = new List<UnwrappedKey>(request.Keys!.Count);
@@ -141,7 +157,7 @@ public sealed class KeyBrokerHost : IFrameHandler
                         CryptographicOperations.ZeroMemory(key);
                     }
 
-                    Audit(AuditEvent.Refusal, request.TenantId, session!, BrokerErrorCodes.UnwrapFailed);
+                    Audit(AuditEvent.Refusal, AuditEvent.Unwrap, request.TenantId, session!, BrokerErrorCodes.UnwrapFailed);
 
                     // Names the key, not the tenant's other keys: enough for the operator to find the row.
                     return Error(
@@ -153,7 +169,7 @@ public sealed class KeyBrokerHost : IFrameHandler
             }
 
             var sealedKeys = Seal(unwrapped, request.TenantId, request.Session, session!.PublicKey);
-            Audit(AuditEvent.Release, request.TenantId, session, null);
+            Audit(AuditEvent.Release, AuditEvent.Unwrap, request.TenantId, session, null);
             return new UnwrapKeysResponse(sealedKeys);
         }
         finally
@@ -161,6 +177,23 @@ public sealed class KeyBrokerHost : IFrameHandler
             // Whatever happened, the plaintext keys never outlive this request in the broker.
             BrokerKeySet.Zero(unwrapped);
         }
+    }
+
+    private BrokerResponse Shred(ShredKeysRequest request)
+    {
+        if (string.IsNullOrEmpty(request.TenantId) || request.DataKeyVersion < 1)
+        {
+            return Error(BrokerErrorCodes.BadRequest, "A shred request needs a tenant id, and a data-key version of 1 or more when it names one.");
+        }
+
+        if (_gate.Authorize(request.Session, request.TenantId, AuditEvent.Shred, out var session) is { } refused)
+        {
+            return refused;
+        }
+
+        _shredded.Record(request.TenantId, request.DataKeyVersion);
+        Audit(AuditEvent.Shred, AuditEvent.Shred, request.TenantId, session!, request.DataKeyVersion is { } version ? $"data key version {version}" : "tenant deleted");
+        return new ShredKeysResponse();
     }
 
     private static byte[] Seal(IReadOnlyList<UnwrappedKey> keys, string tenantId, string sessionId, byte[] publicKey)
@@ -176,10 +209,10 @@ public sealed class KeyBrokerHost : IFrameHandler
         }
     }
 
-    private void Audit(string outcome, string tenantId, BrokerSession session, string? reason)
+    private void Audit(string outcome, string operation, string tenantId, BrokerSession session, string? reason)
         => _audit.Write(new AuditEvent(
             outcome,
-            "unwrap",
+            operation,
             tenantId,
             session.WorkerMeasurement,
             session.Tee,

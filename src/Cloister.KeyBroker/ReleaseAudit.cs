@@ -3,23 +3,28 @@ using System.Text.Json;
 namespace Cloister.KeyBroker;
 
 /// <summary>One audited release or refusal. Never carries key bytes, evidence or claims: names, codes and hashes only.</summary>
-/// <param name="Event">"release" or "refusal".</param>
-/// <param name="Operation">"attest" or "unwrap".</param>
+/// <param name="Event">"release", "refusal" or "shred".</param>
+/// <param name="Operation">"attest", "unwrap" or "shred".</param>
 /// <param name="TenantId">The tenant whose keys were asked for (null for an attestation).</param>
 /// <param name="WorkerMeasurement">The worker measurement the claims named, when they parsed.</param>
 /// <param name="Tee">The TEE name the worker gave.</param>
 /// <param name="Verdict">The appraisal verdict ("affirming", "warning", "contraindicated"), when the evidence was appraised.</param>
 /// <param name="Checks">Failed checks (refusal) or the reasons of a warning verdict (release).</param>
-/// <param name="Reason">The error code of a refusal.</param>
+/// <param name="Reason">The error code of a refusal; for a shred, what was shredded.</param>
 internal sealed record AuditEvent(string Event, string Operation, string? TenantId, string? WorkerMeasurement, string? Tee, string? Verdict, IReadOnlyList<string> Checks, string? Reason)
 {
     public const string Release = "release";
 
     public const string Refusal = "refusal";
+
+    /// <summary>A tenant's keys, or one data-key version, recorded as never to be unwrapped again (event and operation).</summary>
+    public const string Shred = "shred";
+
+    public const string Unwrap = "unwrap";
 }
 
 /// <summary>
-/// Appends every release and refusal as one JSON line to <c>keybroker-audit.jsonl</c> in the broker's data
+/// Appends every release, refusal and shred as one JSON line to <c>keybroker-audit.jsonl</c> in the broker's data
 /// directory, fsync'd before the response leaves, so a key never goes out unaudited. The file is mode 0600.
 /// </summary>
 internal sealed class ReleaseAudit(string dataDirectory, TimeProvider time)

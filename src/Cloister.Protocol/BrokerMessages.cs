@@ -15,6 +15,7 @@ namespace Cloister.Protocol;
 [JsonDerivedType(typeof(AttestRequest), "attest")]
 [JsonDerivedType(typeof(GenerateKeysRequest), "generateKeys")]
 [JsonDerivedType(typeof(UnwrapKeysRequest), "unwrapKeys")]
+[JsonDerivedType(typeof(ShredKeysRequest), "shredKeys")]
 public abstract record BrokerRequest;
 
 /// <summary>A response from the key broker.</summary>
@@ -23,6 +24,7 @@ public abstract record BrokerRequest;
 [JsonDerivedType(typeof(AttestResponse), "attest")]
 [JsonDerivedType(typeof(GenerateKeysResponse), "generateKeys")]
 [JsonDerivedType(typeof(UnwrapKeysResponse), "unwrapKeys")]
+[JsonDerivedType(typeof(ShredKeysResponse), "shredKeys")]
 [JsonDerivedType(typeof(BrokerErrorResponse), "error")]
 public abstract record BrokerResponse;
 
@@ -75,6 +77,21 @@ public sealed record UnwrapKeysRequest(IReadOnlyList<WrappedKey> Keys, string Se
 /// </summary>
 public sealed record UnwrapKeysResponse(byte[] SealedKeys) : BrokerResponse;
 
+/// <summary>
+/// Never unwrap the tenant's keys again: all of them (<paramref name="DataKeyVersion"/> null: the tenant was deleted), or
+/// one data-key version (retired). The broker records it durably before it answers, and from then on refuses every
+/// unwrap that names the tenant or that version (<see cref="BrokerErrorCodes.KeysShredded"/>), whoever presents the
+/// wrapped keys. Needs an attested session whose worker may hold the tenant's keys. Idempotent.
+/// </summary>
+public sealed record ShredKeysRequest(int? DataKeyVersion, string Session) : BrokerRequest
+{
+    /// <summary>The tenant whose keys are shredded.</summary>
+    public required string TenantId { get; init; }
+}
+
+/// <summary>The shredding is recorded.</summary>
+public sealed record ShredKeysResponse : BrokerResponse;
+
 /// <summary>The request failed as a whole. The detail names codes, checks, purposes and versions only, never key bytes or evidence.</summary>
 public sealed record BrokerErrorResponse(BrokerError Error) : BrokerResponse;
 
@@ -104,6 +121,9 @@ public static class BrokerErrorCodes
 
     /// <summary>The release policy does not give this tenant's keys to the attested worker measurement.</summary>
     public const string TenantNotAllowed = "tenant-not-allowed";
+
+    /// <summary>The tenant was deleted, or the data-key version retired: the broker never unwraps these keys again.</summary>
+    public const string KeysShredded = "keys-shredded";
 
     /// <summary>A bug or a broken environment inside the broker.</summary>
     public const string Internal = "internal";

@@ -24,6 +24,8 @@ namespace Cloister.Protocol;
 [JsonDerivedType(typeof(SealedTokenizeRequest), "sealedTokenize")]
 [JsonDerivedType(typeof(SealedRevealRequest), "sealedReveal")]
 [JsonDerivedType(typeof(WorkerHealthRequest), "health")]
+[JsonDerivedType(typeof(ForgetTenantRequest), "forgetTenant")]
+[JsonDerivedType(typeof(RetireDataKeyRequest), "retireDataKey")]
 public abstract record EnclaveRequest
 {
     /// <summary>The tenant whose keys the operation uses.</summary>
@@ -54,6 +56,8 @@ public abstract record EnclaveRequest
 [JsonDerivedType(typeof(AttestationResponse), "attest")]
 [JsonDerivedType(typeof(SealedRevealResponse), "sealedReveal")]
 [JsonDerivedType(typeof(WorkerHealthResponse), "health")]
+[JsonDerivedType(typeof(ForgetTenantResponse), "forgetTenant")]
+[JsonDerivedType(typeof(RetireDataKeyResponse), "retireDataKey")]
 [JsonDerivedType(typeof(EnclaveErrorResponse), "error")]
 public abstract record EnclaveResponse;
 
@@ -84,6 +88,31 @@ public sealed record RotateDataKeyRequest(int NewVersion) : EnclaveRequest;
 
 /// <summary>The new data key version, wrapped.</summary>
 public sealed record RotateDataKeyResponse(WrappedKey Key) : EnclaveResponse;
+
+/// <summary>
+/// Crypto-shred a deleted tenant in this worker: zero its unwrapped keys and refuse to hold them again, forget its
+/// sealing sessions, stop its invocations, kill its sandboxes and delete its function packages; then have the key broker
+/// record the tenant as deleted, so that it never unwraps the tenant's keys again (for any worker, from any copy of the
+/// wrapped keys). Idempotent. The router sends it after the store has deleted the tenant, and again until it succeeds.
+/// </summary>
+public sealed record ForgetTenantRequest : EnclaveRequest;
+
+/// <summary>The worker forgot the tenant and the key broker recorded it as deleted; the counts are what the worker dropped.</summary>
+/// <param name="Keys">Unwrapped keys zeroed (data-key versions, fpe and fingerprint keys).</param>
+/// <param name="Sessions">Sealing sessions forgotten.</param>
+/// <param name="Invocations">Running invocations stopped.</param>
+/// <param name="Functions">Function versions whose sandboxes were killed and packages deleted.</param>
+public sealed record ForgetTenantResponse(int Keys, int Sessions, int Invocations, int Functions) : EnclaveResponse;
+
+/// <summary>
+/// Crypto-shred data key <paramref name="Version"/> of the tenant (retired after re-encryption moved everything off
+/// it): the worker zeroes it and refuses to hold it again, and the key broker records it as retired, so it never
+/// unwraps it again. Idempotent; sent again until it succeeds.
+/// </summary>
+public sealed record RetireDataKeyRequest(int Version) : EnclaveRequest;
+
+/// <summary>The worker forgot the version and the key broker recorded it as retired.</summary>
+public sealed record RetireDataKeyResponse : EnclaveResponse;
 
 /// <summary>One value to tokenize.</summary>
 /// <param name="Value">The plaintext.</param>

@@ -5,7 +5,7 @@ namespace Cloister.Storage;
 /// <summary>Creates and migrates the schema; the version lives in <c>PRAGMA user_version</c>.</summary>
 internal static class SqliteSchema
 {
-    public const int CurrentVersion = 3;
+    public const int CurrentVersion = 4;
 
     // Timestamps are unix milliseconds. STRICT makes SQLite enforce the column types.
     // The token indexes are partial where the column is optional: smaller, and the queries that use
@@ -130,6 +130,17 @@ internal static class SqliteSchema
         ALTER TABLE invocations ADD COLUMN sealed_result BLOB;
         """;
 
+    // Crypto-shredding's outbox: a tenant deletion or data-key retirement the enclave worker and key broker have not
+    // confirmed yet (data_key_version 0: the whole tenant). Committed with the deletion, removed when confirmed.
+    private const string Version4 = """
+        CREATE TABLE pending_shreds (
+            tenant_id TEXT NOT NULL,
+            data_key_version INTEGER NOT NULL,
+            requested_at INTEGER NOT NULL,
+            PRIMARY KEY (tenant_id, data_key_version)
+        ) STRICT, WITHOUT ROWID;
+        """;
+
     /// <summary>Creates or migrates the schema to <paramref name="targetVersion"/> (the current one; tests build older files with a lower one).</summary>
     public static void Migrate(SqliteConnection connection, int targetVersion = CurrentVersion)
     {
@@ -142,7 +153,7 @@ internal static class SqliteSchema
         if (version < targetVersion)
         {
             using var transaction = connection.BeginTransaction();
-            string[] steps = [Version1, Version2, Version3];
+            string[] steps = [Version1, Version2, Version3, Version4];
             for (var step = version; step < targetVersion; step++)
             {
                 Execute(connection, transaction, steps[step]);

@@ -227,6 +227,7 @@ public sealed partial class SqliteVaultStore
 
         return WriteAsync((tenantId, tokens, audit), static (w, s) =>
         {
+            RequireDataKeys(w, s.tenantId, s.tokens);
             var outcomes = new InsertOutcome[s.tokens.Count];
             var inserted = new List<TokenRecord>(s.tokens.Count);
             var insert = w.Db.Command(Sql.InsertToken, Rows.TokenParameters);

@@ -14,6 +14,7 @@ internal sealed class WalCheckpointer : IAsyncDisposable
     private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(200);
 
     private readonly PreparedConnection _db;
+    private readonly SemaphoreSlim _using = new(1, 1);
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
 
@@ -30,6 +31,7 @@ internal sealed class WalCheckpointer : IAsyncDisposable
         {
             while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
             {
+                await _using.WaitAsync(_stop.Token).ConfigureAwait(false);
                 try
                 {
                     _db.Execute("PRAGMA wal_checkpoint(PASSIVE)");
@@ -38,10 +40,36 @@ internal sealed class WalCheckpointer : IAsyncDisposable
                 {
                     // Busy or I/O trouble: the next tick (or the writer's backstop) tries again.
                 }
+                finally
+                {
+                    _using.Release();
+                }
             }
         }
         catch (OperationCanceledException)
         {
+        }
+    }
+
+    /// <summary>
+    /// Copies the whole WAL into the database and truncates it to zero bytes, so that no earlier image of a page (of rows
+    /// just deleted) stays in it; waits for readers up to the busy timeout. Best effort: false when it could not complete.
+    /// </summary>
+    public async Task<bool> TruncateAsync(CancellationToken cancellationToken)
+    {
+        await _using.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using var reader = _db.Command("PRAGMA wal_checkpoint(TRUNCATE)").ExecuteReader();
+            return reader.Read() && reader.GetInt32(0) == 0;
+        }
+        catch (SqliteException)
+        {
+            return false;
+        }
+        finally
+        {
+            _using.Release();
         }
     }
 
@@ -51,5 +79,6 @@ internal sealed class WalCheckpointer : IAsyncDisposable
         await _loop.ConfigureAwait(false);
         _db.Dispose();
         _stop.Dispose();
+        _using.Dispose();
     }
 }

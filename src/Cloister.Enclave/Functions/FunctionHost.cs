@@ -15,7 +15,11 @@ namespace Cloister.Enclave.Functions;
 /// <remarks>Disposing cancels the running invocations and disposes the pool (killing every sandbox).</remarks>
 internal sealed class FunctionHost : IAsyncDisposable
 {
+    /// <summary>How long forgetting a tenant waits for its stopped invocations to give their sandboxes back (each ends at once when stopped).</summary>
+    private static readonly TimeSpan ForgetGrace = TimeSpan.FromSeconds(10);
+
     private readonly ConcurrentDictionary<string, FunctionInvocation> _running = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<FunctionInvocation, CancellationTokenSource> _stops = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly string _unavailable;
     private readonly FunctionPackages? _packages;
@@ -97,12 +101,17 @@ internal sealed class FunctionHost : IAsyncDisposable
             return BadRequest("An invocation with this id is already running.");
         }
 
+        // Its own stop, so that deleting its tenant stops it (ForgetTenantAsync) as the host's disposal does.
+        var stop = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+        _stops[invocation] = stop;
         _ = Task.Run(async () =>
         {
-            var completion = Finish(request, await invocation.RunAsync(_stopping.Token).ConfigureAwait(false), reply);
+            var completion = Finish(request, await invocation.RunAsync(stop.Token).ConfigureAwait(false), reply);
 
             // Forgotten before the completion is published: a continuation after it is unknown-invocation.
             _running.TryRemove(new KeyValuePair<string, FunctionInvocation>(invocation.Id, invocation));
+            _stops.TryRemove(invocation, out _);
+            stop.Dispose();
             invocation.Steps.Complete(completion);
         }, CancellationToken.None);
         return await invocation.Steps.NextEventAsync(cancellationToken).ConfigureAwait(false);
@@ -153,6 +162,47 @@ internal sealed class FunctionHost : IAsyncDisposable
         }
 
         return new RetireFunctionResponse();
+    }
+
+    /// <summary>
+    /// For a deleted tenant: stops its running invocations and waits (10 s at most) for them to end, then kills its
+    /// sandboxes and deletes its packages. Returns how many invocations were stopped and how many versions removed.
+    /// </summary>
+    public async Task<(int Invocations, int Functions)> ForgetTenantAsync(string tenantId)
+    {
+        var stopped = _stops.Where(entry => entry.Key.BelongsTo(tenantId)).ToList();
+        foreach (var (_, stop) in stopped)
+        {
+            try
+            {
+                await stop.CancelAsync().ConfigureAwait(false);
+            }
+            catch (ObjectDisposedException)
+            {
+                // It ended meanwhile.
+            }
+        }
+
+        // A stopped invocation gives its sandbox back (and the pool disposes a cancelled one) before it leaves _running.
+        using var grace = new CancellationTokenSource(ForgetGrace);
+        while (_running.Values.Any(invocation => invocation.BelongsTo(tenantId)) && !grace.IsCancellationRequested)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(20), CancellationToken.None).ConfigureAwait(false);
+        }
+
+        if (_packages is null || _pool is null)
+        {
+            return (stopped.Count, 0);
+        }
+
+        var versions = _packages.KeysOf(tenantId);
+        foreach (var key in versions)
+        {
+            await _pool.RetireAsync(key).ConfigureAwait(false);
+        }
+
+        _packages.RemoveTenant(tenantId);
+        return (stopped.Count, versions.Count);
     }
 
     /// <summary>Starts the pool's minimum of idle sandboxes for a newly installed version, in the background.</summary>

@@ -129,6 +129,30 @@ internal sealed class FunctionPackages
         return removed;
     }
 
+    /// <summary>The cached versions of <paramref name="tenantId"/>.</summary>
+    public IReadOnlyList<FunctionKey> KeysOf(string tenantId)
+    {
+        lock (_lock)
+        {
+            return [.. _cache.Keys.Where(key => key.TenantId == tenantId)];
+        }
+    }
+
+    /// <summary>Forgets every package of <paramref name="tenantId"/> and deletes its directory; the caller retires their sandboxes first.</summary>
+    public void RemoveTenant(string tenantId)
+    {
+        foreach (var key in KeysOf(tenantId))
+        {
+            Remove(key);
+        }
+
+        var directory = Path.GetDirectoryName(PackagePath(tenantId, "none"))!;
+        if (Directory.Exists(directory))
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
     private static bool TryVerify(FunctionPackage package, string measurement, out FunctionManifest manifest, out FunctionBundle bundle, out string error)
     {
         manifest = null!;

@@ -22,7 +22,8 @@ internal sealed class InvocationOutcomes(Keyring keyring)
     /// </summary>
     public InvocationCompletedResponse Keep(string tenantId, int keyVersion, InvocationCompletedResponse completion)
     {
-        if (!keyring.TryGetDataKey(tenantId, keyVersion, out var key))
+        using var lease = keyring.DataKey(tenantId, keyVersion);
+        if (lease.Key is not { } key)
         {
             return completion;
         }
@@ -42,7 +43,8 @@ internal sealed class InvocationOutcomes(Keyring keyring)
     public EnclaveResponse Open(string tenantId, OpenInvocationOutcomeRequest request)
     {
         var outcome = request.Outcome;
-        if (!keyring.TryGetDataKey(tenantId, outcome.KeyVersion, out var key))
+        using var lease = keyring.DataKey(tenantId, outcome.KeyVersion);
+        if (lease.Key is not { } key)
         {
             return new EnclaveErrorResponse(new EnclaveError(EnclaveErrorCodes.KeyUnavailable, "The tenant's data key of this version is not loaded."));
         }

@@ -95,6 +95,8 @@ public static class CloisterServer
         services.AddSingleton<ReencryptionWorker>();
         services.AddHostedService(sp => sp.GetRequiredService<ReencryptionWorker>());
         services.AddHostedService<ExpiryPurger>();
+        services.AddSingleton<KeyShredder>();
+        services.AddHostedService(sp => sp.GetRequiredService<KeyShredder>());
         services.AddProblemDetails();
         services.AddOpenApi();
         services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default));

@@ -25,6 +25,8 @@ namespace Cloister.Server.Http;
 [JsonSerializable(typeof(ApiKeyCreated))]
 [JsonSerializable(typeof(ApiKeyList))]
 [JsonSerializable(typeof(DataKeyRotated))]
+[JsonSerializable(typeof(TenantDeleted))]
+[JsonSerializable(typeof(DataKeyRetired))]
 [JsonSerializable(typeof(VerifyEvidenceRequest))]
 [JsonSerializable(typeof(VerifyEvidenceResponse))]
 [JsonSerializable(typeof(DeployFunctionRequest))]

@@ -15,6 +15,26 @@ public sealed record ApiKeyCreated(string Id, string Key, IReadOnlyList<string> 
 /// <summary>POST /v1/tenants/{id}/datakeys/rotate response.</summary>
 public sealed record DataKeyRotated(string TenantId, int Version);
 
+/// <summary>DELETE /v1/tenants/{id} response: what was deleted, and whether the keys are shredded everywhere yet.</summary>
+/// <param name="Id">The deleted tenant.</param>
+/// <param name="Tokens">Token records deleted.</param>
+/// <param name="Functions">Functions deleted (with every version).</param>
+/// <param name="Invocations">Invocation records deleted.</param>
+/// <param name="ApiKeys">API keys deleted (they no longer authenticate).</param>
+/// <param name="WrappedKeys">Wrapped keys deleted (every data-key version, the fpe and fingerprint keys).</param>
+/// <param name="KeysShredded">
+/// True when the enclave worker has zeroed the tenant's keys and the key broker has recorded that it never unwraps them
+/// again; false when the worker could not confirm it yet: the router keeps trying (also after a restart) and writes a
+/// <c>tenant.keys.shredded</c> audit entry when it succeeds.
+/// </param>
+public sealed record TenantDeleted(string Id, int Tokens, int Functions, int Invocations, int ApiKeys, int WrappedKeys, bool KeysShredded);
+
+/// <summary>POST /v1/tenants/{id}/datakeys/{version}/retire response.</summary>
+/// <param name="TenantId">The tenant.</param>
+/// <param name="Version">The retired data-key version.</param>
+/// <param name="KeysShredded">As for <see cref="TenantDeleted.KeysShredded"/> (the audit entry is <c>datakey.shredded</c>).</param>
+public sealed record DataKeyRetired(string TenantId, int Version, bool KeysShredded);
+
 /// <summary>One API key of GET /v1/admin/apikeys: never its secret (only a hash is stored) nor that hash.</summary>
 /// <param name="Id">The key's id (the part of the key after <c>ck_</c> and before the next <c>_</c>).</param>
 /// <param name="TenantId">The key's tenant; null for an admin key.</param>

@@ -1,9 +1,10 @@
 using Cloister.Server.Auth;
 using Cloister.Server.Http;
+using Cloister.Storage;
 
 namespace Cloister.Server.Tenants;
 
-/// <summary>Admin routes: /v1/tenants. A tenant key gets 403 here.</summary>
+/// <summary>Admin routes: /v1/tenants (create, delete, API keys, data-key rotation and retirement). A tenant key gets 403 here.</summary>
 internal static class TenantEndpoints
 {
     public static void MapTenantEndpoints(this IEndpointRouteBuilder routes)
@@ -13,6 +14,8 @@ internal static class TenantEndpoints
         admin.MapPost("/{id}/apikeys", CreateApiKeyAsync).Accepts<CreateApiKeyRequest>("application/json").Produces<ApiKeyCreated>(StatusCodes.Status201Created);
         admin.MapDelete("/{id}/apikeys/{keyId}", RevokeApiKeyAsync);
         admin.MapPost("/{id}/datakeys/rotate", RotateAsync).Produces<DataKeyRotated>();
+        admin.MapDelete("/{id}", DeleteTenantAsync).Produces<TenantDeleted>();
+        admin.MapPost("/{id}/datakeys/{version:int}/retire", RetireDataKeyAsync).Produces<DataKeyRetired>();
 
         // Admin keys themselves: mint a replacement, then revoke the old one with it. The listing shows every key's
         // id (admin and tenant keys), never a secret.
@@ -113,6 +116,26 @@ internal static class TenantEndpoints
         return version is null
             ? Problems.Create(StatusCodes.Status409Conflict, "rotation-conflict", "Rotation conflict", "Another rotation of this tenant's data key happened at the same time; retry.")
             : TypedResults.Ok(new DataKeyRotated(id, version.Value));
+    }
+
+    private static async Task<IResult> DeleteTenantAsync(string id, HttpContext http, TenantService service)
+    {
+        var deleted = await service.DeleteTenantAsync(id, ScopeFilter.CallerOf(http).KeyId, http.RequestAborted);
+        return deleted is null ? TenantNotFound() : TypedResults.Ok(deleted);
+    }
+
+    private static async Task<IResult> RetireDataKeyAsync(string id, int version, HttpContext http, TenantService service)
+    {
+        var (retirement, shredded) = await service.RetireDataKeyAsync(id, version, ScopeFilter.CallerOf(http).KeyId, http.RequestAborted);
+        return retirement.Status switch
+        {
+            DataKeyRetireStatus.Retired => TypedResults.Ok(new DataKeyRetired(id, version, shredded)),
+            DataKeyRetireStatus.TenantNotFound => TenantNotFound(),
+            DataKeyRetireStatus.VersionNotFound => Problems.NotFound("datakey-not-found", "Data key version not found", $"The tenant has no data key version {version} (never had, or it is retired already)."),
+            DataKeyRetireStatus.Current => Problems.Create(StatusCodes.Status409Conflict, "datakey-current", "Data key version is current", $"Version {version} is the tenant's current data key: rotate first ('POST /v1/tenants/{{id}}/datakeys/rotate'), let re-encryption move the tokens, then retire it."),
+            _ => Problems.Create(StatusCodes.Status409Conflict, "datakey-in-use", "Data key version in use",
+                $"Version {version} still protects {retirement.Tokens} tokens and {retirement.Outcomes} kept invocation outcomes, and the tenant has {retirement.RunningInvocations} running invocations: re-encryption moves tokens to the current version (after each rotation, and hourly), and outcomes expire with their invocations (24 h). Retry then."),
+        };
     }
 
     private static Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult TenantNotFound() => Problems.NotFound("tenant-not-found", "Tenant not found", "No such tenant.");

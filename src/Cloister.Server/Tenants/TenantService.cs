@@ -6,7 +6,7 @@ using Cloister.Storage;
 namespace Cloister.Server.Tenants;
 
 /// <summary>Admin operations: tenants, API keys and data-key rotation.</summary>
-internal sealed class TenantService(IVaultStore store, EnclaveClient enclave, TenantDirectory tenants, ApiKeyAuthenticator authenticator, ReencryptionSignal reencrypt, TimeProvider time)
+internal sealed class TenantService(IVaultStore store, EnclaveClient enclave, TenantDirectory tenants, ApiKeyAuthenticator authenticator, ReencryptionSignal reencrypt, KeyShredder shredder, TimeProvider time)
 {
     public async Task<TenantRecord> CreateTenantAsync(string name, string actor, CancellationToken cancellationToken)
     {
@@ -54,5 +54,41 @@ internal sealed class TenantService(IVaultStore store, EnclaveClient enclave, Te
 
         reencrypt.Wake();
         return version;
+    }
+
+    /// <summary>
+    /// Deletes the tenant (crypto-shredding): the store deletes everything it holds of it but its audit entries, in one
+    /// transaction that also queues the shredding; its API keys stop authenticating here at once; then the enclave worker
+    /// is asked to zero its keys and the key broker to record it (<see cref="KeyShredder"/>). Null when there is no such tenant.
+    /// </summary>
+    public async Task<TenantDeleted?> DeleteTenantAsync(string tenantId, string actor, CancellationToken cancellationToken)
+    {
+        var deleted = await store.DeleteTenantAsync(tenantId, new AuditEntry(tenantId, actor, "tenant.delete", [tenantId]), cancellationToken);
+        if (deleted is null)
+        {
+            return null;
+        }
+
+        foreach (var keyId in deleted.ApiKeyIds)
+        {
+            authenticator.Evict(keyId);
+        }
+
+        tenants.Evict(tenantId);
+        var shredded = await shredder.ShredAsync(new PendingShred(tenantId, null, time.GetUtcNow()), cancellationToken);
+        return new TenantDeleted(tenantId, deleted.Tokens, deleted.Functions, deleted.Invocations, deleted.ApiKeyIds.Count, deleted.WrappedKeys, shredded);
+    }
+
+    /// <summary>Retires a data-key version no token or kept outcome uses any more (crypto-shredding it); the store's outcome and whether the worker and the key broker confirmed.</summary>
+    public async Task<(DataKeyRetirement Retirement, bool Shredded)> RetireDataKeyAsync(string tenantId, int version, string actor, CancellationToken cancellationToken)
+    {
+        var retirement = await store.RetireDataKeyAsync(tenantId, version, new AuditEntry(tenantId, actor, "datakey.retire", [tenantId], $"version {version}"), cancellationToken);
+        if (retirement.Status != DataKeyRetireStatus.Retired)
+        {
+            return (retirement, false);
+        }
+
+        tenants.Evict(tenantId);
+        return (retirement, await shredder.ShredAsync(new PendingShred(tenantId, version, time.GetUtcNow()), cancellationToken));
     }
 }
