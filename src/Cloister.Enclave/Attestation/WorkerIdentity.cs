@@ -30,8 +30,8 @@ public sealed class WorkerIdentity : IDisposable
     /// <summary>The worker's HPKE key pair.</summary>
     public HpkeKeyPair KeyPair { get; }
 
-    /// <summary>The sealing sessions of clients that sealed requests to <see cref="KeyPair"/>.</summary>
-    internal Sealed.SealedSessions Sessions { get; } = new(TimeProvider.System);
+    /// <summary>The sealing sessions of clients that sealed requests to <see cref="KeyPair"/> (tests give smaller bounds).</summary>
+    internal Sealed.SealedSessions Sessions { get; init; } = new(TimeProvider.System);
 
     /// <summary>Where evidence comes from.</summary>
     public IEvidenceProvider Evidence { get; }
