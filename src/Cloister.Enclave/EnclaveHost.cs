@@ -71,6 +71,9 @@ public sealed class EnclaveHost : IFrameHandler, IDisposable, IAsyncDisposable
     /// <summary>The worker's identity, or null when the host runs without attestation.</summary>
     internal WorkerIdentity? Identity { get; }
 
+    /// <summary>The ids of the tenant keys the host holds now, never a key byte (for tests and diagnostics).</summary>
+    internal IReadOnlyList<KeyId> HeldKeyIds => _keyring.HeldKeyIds();
+
     /// <summary>How many invocations the host is running (for tests and metrics).</summary>
     internal int RunningInvocations => _functions.RunningCount;
 
