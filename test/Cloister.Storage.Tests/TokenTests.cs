@@ -154,14 +154,14 @@ public sealed class TokenTests
     public async Task Tokens_OfTenantA_AreInvisibleThroughTenantB()
     {
         await using var h = await WithTenantsAsync("ten_a", "ten_b");
-        await h.S.InsertTokensAsync("ten_a", [Make.Token("ten_a", "tok_1", deterministicKey: [9], fingerprint: [8], keyVersion: 0)], Make.CreateAudit("ten_a"), None);
+        await h.S.InsertTokensAsync("ten_a", [Make.Token("ten_a", "tok_1", deterministicKey: [9], fingerprint: [8], keyVersion: 1)], Make.CreateAudit("ten_a"), None);
 
         Assert.Null(await h.S.GetTokenAsync("ten_b", "tok_1", None));
         Assert.Null(await h.S.FindDeterministicAsync("ten_b", [9], None));
         Assert.Empty(await h.S.FindByFingerprintAsync("ten_b", [8], 10, None));
         Assert.Empty(await h.S.GetTokensBelowKeyVersionAsync("ten_b", 5, 10, None));
         Assert.False(await h.S.DeleteTokenAsync("ten_b", "tok_1", Make.Audit("ten_b", "token.delete", "tok_1"), None));
-        Assert.Equal(0, await h.S.UpdateCiphertextsAsync("ten_b", [new CiphertextUpdate("tok_1", 0, 1, [1])], Make.Audit("ten_b", "datakey.reencrypt"), None));
+        Assert.Equal(0, await h.S.UpdateCiphertextsAsync("ten_b", [new CiphertextUpdate("tok_1", 1, 2, [1])], Make.Audit("ten_b", "datakey.reencrypt"), None));
         Assert.NotNull(await h.S.GetTokenAsync("ten_a", "tok_1", None));
     }
 
@@ -296,6 +296,7 @@ public sealed class TokenTests
     public async Task UpdateCiphertexts_RowNoLongerAtFromVersion_IsSkipped()
     {
         await using var h = await WithTenantsAsync("ten_a");
+        Assert.True(await h.S.AddDataKeyVersionAsync(Make.Key("ten_a", version: 2), Make.Audit("ten_a", "datakey.rotate", "ten_a"), None));
         await h.S.InsertTokensAsync("ten_a", [Make.Token("ten_a", "tok_1", keyVersion: 1), Make.Token("ten_a", "tok_2", keyVersion: 2)], Make.CreateAudit("ten_a"), None);
 
         var changed = await h.S.UpdateCiphertextsAsync("ten_a", [
