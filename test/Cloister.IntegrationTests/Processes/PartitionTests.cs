@@ -1,9 +1,7 @@
 using System.Text.RegularExpressions;
 using Cloister.Attestation;
 using Cloister.Attestation.Policy;
-using Cloister.Crypto;
 using Cloister.IntegrationTests.Support;
-using Cloister.KeyBroker;
 
 namespace Cloister.IntegrationTests.Processes;
 
@@ -53,7 +51,7 @@ public sealed partial class PartitionTests
         }
 
         var masterKey = File.ReadAllBytes(Path.Combine(data.Path, "master.key"));
-        var dataKey = UnwrapDataKey(data.Path, masterKey);
+        var dataKey = Assert.Single(TenantKeyFiles.Unwrap(data.Path, ServeChildren.TenantId(data.Path)), k => k.Purpose == "data").Key;
         byte[][] needles = [masterKey, dataKey, System.Text.Encoding.UTF8.GetBytes(sealedValue), System.Text.Encoding.Unicode.GetBytes(sealedValue)];
 
         var router = ProcessMemory.Contains(server.Id, needles);
@@ -168,16 +166,6 @@ public sealed partial class PartitionTests
         var (revealed, plain, text) = await ServeChildren.RevealAsync(http, key, body.GetProperty("token").GetString()!);
         Assert.True(revealed == 200, $"reveal: {revealed} {text}");
         Assert.Equal(value, plain);
-    }
-
-    /// <summary>The default tenant's current data key, unwrapped from the store with the master key (what the worker holds).</summary>
-    private static byte[] UnwrapDataKey(string dataDirectory, byte[] masterKey)
-    {
-        var tenant = ServeChildren.TenantId(dataDirectory);
-        var row = Assert.Single(VaultDatabase.Query(dataDirectory, "SELECT version, blob FROM wrapped_keys WHERE tenant_id = $t AND purpose = 'data'", ("$t", tenant)));
-        using var envelope = new EnvelopeKey(masterKey);
-        Assert.True(envelope.TryOpen((byte[])row[1]!, KeyWrapContext.Create(tenant, "data", checked((int)(long)row[0]!)), out var dataKey));
-        return dataKey!;
     }
 
     [GeneratedRegex(@"cloister worker: measurement ([0-9a-f]{96})")]
