@@ -71,6 +71,47 @@ public sealed class CryptoShreddingTests
         }
     }
 
+    [Fact]
+    public async Task ARemoteWorkerUnreachableAtTheDeletion_DropsTheKeysWhenItIsBack_WithoutARestart()
+    {
+        await using var remote = await RemotePartition.StartAsync();
+        var tenantId = ServeChildren.TenantId(remote.RouterData);
+        var tenantKey = ServeChildren.TenantKey(remote.RouterData);
+        using var http = new HttpClient { BaseAddress = new Uri(remote.Server.Url) };
+        var token = (await ServeChildren.TokenizeAsync(http, tenantKey, "doomed-secret")).Body.GetProperty("token").GetString()!;
+        Assert.Equal("doomed-secret", await ServeChildren.RevealEventuallyAsync(http, tenantKey, token, TimeSpan.FromSeconds(30)));
+        var keys = TenantKeyFiles.Unwrap(remote.RouterData, tenantId, remote.BrokerData);
+        Assert.True(ProcessMemory.Contains(remote.Worker.Id, [.. keys.Select(k => k.Key)]).All(found => found), "the worker's memory does not hold the tenant's keys (the scan would miss them)");
+
+        // The worker stops answering (a network partition, a stalled host): the deletion is done in the store, unconfirmed.
+        await ServeChildren.SignalAsync(remote.Worker.Id, "STOP");
+        try
+        {
+            var deleted = await SendAsync(http, HttpMethod.Delete, "/v1/tenants/" + tenantId, ServeChildren.AdminKey(remote.RouterData));
+            Assert.Equal(200, deleted.Status);
+            Assert.False(deleted.Body.GetProperty("keysShredded").GetBoolean(), deleted.Text);
+            Assert.Equal(401, (await ServeChildren.RevealAsync(http, tenantKey, token)).Status);
+        }
+        finally
+        {
+            await ServeChildren.SignalAsync(remote.Worker.Id, "CONT");
+        }
+
+        // Back: the router's retry reaches the same worker process, which zeroes the keys; the broker records the tenant.
+        for (var i = 0; i < 600 && !IsShredded(remote.RouterData, tenantId); i++)
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.True(IsShredded(remote.RouterData, tenantId), $"the router did not get the shredding confirmed within 60 s. Output:\n{remote.Server.Output}");
+        var after = ProcessMemory.Contains(remote.Worker.Id, [.. keys.Select(k => k.Key)]);
+        Assert.False(after.Any(found => found), $"the worker's memory still holds the deleted tenant's {string.Join(", ", keys.Where((_, i) => after[i]).Select(k => k.Purpose))} key");
+        Assert.Contains(tenantId, await File.ReadAllTextAsync(Path.Combine(remote.BrokerData, "keybroker-shredded.jsonl")), StringComparison.Ordinal);
+    }
+
+    private static bool IsShredded(string dataDirectory, string tenantId)
+        => VaultDatabase.Query(dataDirectory, "SELECT 1 FROM audit WHERE tenant_id = $t AND action = 'tenant.keys.shredded'", ("$t", tenantId)).Count == 1;
+
     /// <summary>A consistent copy of the live database, as an operator's backup (SQLite's online backup) makes it.</summary>
     private static void Backup(string dataDirectory, string destination)
     {

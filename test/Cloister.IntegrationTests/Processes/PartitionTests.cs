@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using Cloister.Attestation;
 using Cloister.Attestation.Policy;
 using Cloister.IntegrationTests.Support;
@@ -9,7 +8,7 @@ namespace Cloister.IntegrationTests.Processes;
 /// What each of serve's processes holds, read from the live processes as root would: the router maps no
 /// key-holding assembly and its memory holds neither the master key nor a data key; the worker's holds the data key.
 /// </summary>
-public sealed partial class PartitionTests
+public sealed class PartitionTests
 {
     [Fact]
     public async Task Router_MapsNoEnclaveOrKeyBrokerAssembly_WhileTheWorkerDoes()
@@ -70,37 +69,20 @@ public sealed partial class PartitionTests
     [Fact]
     public async Task RemoteWorker_ServeWithWorkerUrl_TokenizesAndReveals()
     {
-        using var brokerData = TempDirectory.Create("remote-broker");
-        using var workerData = TempDirectory.Create("remote-worker");
-        using var routerData = TempDirectory.Create("remote-router");
-        // The operator's policy on the broker's host: first with no worker, then pinning the worker once it said who it is.
-        var policyPath = Path.Combine(brokerData.Path, "policy.json");
-        var policy = new AttestationPolicyFile
-        {
-            Appraisal = new AppraisalPolicy { AllowedTees = new HashSet<TeeType> { TeeType.Simulated } },
-        };
-        await File.WriteAllTextAsync(policyPath, policy.Serialize());
-        await using var broker = await ServerProcess.StartCommandAsync(["keybroker", "--data-dir", brokerData.Path, "--policy", policyPath, "--urls", "http://127.0.0.1:0"]);
-        var tokenPath = Path.Combine(workerData.Path, "router.token");
-        await using var worker = await ServerProcess.StartCommandAsync(["worker", "--data-dir", workerData.Path, "--listen", "http://127.0.0.1:0", "--broker", broker.Url + "/v1/broker/frames", "--token-file", tokenPath]);
-        var measurement = MeasurementLine().Match(worker.Output).Groups[1].Value;
-        Assert.Contains("wrote a new router token to " + tokenPath, worker.Output, StringComparison.Ordinal);
-        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(tokenPath));
-        await AssertWorkerRefusesFramesWithoutItsTokenAsync(worker.Url);
-        await File.WriteAllTextAsync(policyPath, (policy with
-        {
-            SimulatedAttesterKey = await File.ReadAllTextAsync(Path.Combine(workerData.Path, "simulated-attester.pub.pem")),
-            Workers = [new WorkerRule(measurement, [AttestationPolicyFile.Any])],
-        }).Serialize());
-        var withoutToken = await CloisterProcess.RunAsync("serve", "--data-dir", routerData.Path, "--urls", "http://127.0.0.1:0", "--worker-url", worker.Url);
+        await using var remote = await RemotePartition.StartAsync();
+        using var unused = TempDirectory.Create("remote-router-without-token");
+
+        Assert.Contains("wrote a new router token to " + remote.TokenPath, remote.Worker.Output, StringComparison.Ordinal);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(remote.TokenPath));
+        await AssertWorkerRefusesFramesWithoutItsTokenAsync(remote.Worker.Url);
+        var withoutToken = await CloisterProcess.RunAsync("serve", "--data-dir", unused.Path, "--urls", "http://127.0.0.1:0", "--worker-url", remote.Worker.Url);
         Assert.Equal(2, withoutToken.ExitCode);
         Assert.Contains("--worker-url needs --worker-token-file", withoutToken.Stderr, StringComparison.Ordinal);
-        await using var server = await ServerProcess.StartAsync(routerData.Path, "--worker-url", worker.Url, "--worker-token-file", tokenPath);
 
-        await TokenizeAndRevealAsync(server, routerData.Path, "remote-value");
-        Assert.Contains("enclave worker: remote", server.Output, StringComparison.Ordinal);
-        Assert.DoesNotContain("cloister keybroker:", server.Output, StringComparison.Ordinal);
-        Assert.False(File.Exists(Path.Combine(routerData.Path, "master.key")), "the router's data directory got a master key.");
+        await TokenizeAndRevealAsync(remote.Server, remote.RouterData, "remote-value");
+        Assert.Contains("enclave worker: remote", remote.Server.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("cloister keybroker:", remote.Server.Output, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(remote.RouterData, "master.key")), "the router's data directory got a master key.");
     }
 
     [Fact]
@@ -167,7 +149,4 @@ public sealed partial class PartitionTests
         Assert.True(revealed == 200, $"reveal: {revealed} {text}");
         Assert.Equal(value, plain);
     }
-
-    [GeneratedRegex(@"cloister worker: measurement ([0-9a-f]{96})")]
-    private static partial Regex MeasurementLine();
 }

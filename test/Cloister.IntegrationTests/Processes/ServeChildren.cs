@@ -34,6 +34,14 @@ public static partial class ServeChildren
         return 0;
     }
 
+    /// <summary>Sends a signal (<c>STOP</c>, <c>CONT</c>, …) to a process the test started.</summary>
+    public static async Task SignalAsync(int pid, string signal)
+    {
+        using var kill = System.Diagnostics.Process.Start("kill", [$"-{signal}", pid.ToString(CultureInfo.InvariantCulture)]);
+        await kill.WaitForExitAsync();
+        Assert.True(kill.ExitCode == 0, $"kill -{signal} {pid} failed ({kill.ExitCode}).");
+    }
+
     /// <summary>Whether a process with this pid exists.</summary>
     public static bool IsAlive(int pid) => Directory.Exists($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}");
 

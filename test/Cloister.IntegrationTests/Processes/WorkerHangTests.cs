@@ -31,7 +31,7 @@ public sealed class WorkerHangTests
         await WaitForReadyzAsync(http, 200);
 
         var hung = ServeChildren.WorkerPid(server);
-        await SignalAsync(hung, "STOP");
+        await ServeChildren.SignalAsync(hung, "STOP");
         try
         {
             var problem = await WaitForReadyzAsync(http, 503);
@@ -51,7 +51,7 @@ public sealed class WorkerHangTests
         {
             if (ServeChildren.IsAlive(hung))
             {
-                await SignalAsync(hung, "KILL"); // a stopped process would never see serve's EOF
+                await ServeChildren.SignalAsync(hung, "KILL"); // a stopped process would never see serve's EOF
             }
         }
     }
@@ -109,13 +109,6 @@ public sealed class WorkerHangTests
 
         Assert.Fail($"/readyz did not answer {status} within {Patience}; last: {last}");
         return default;
-    }
-
-    private static async Task SignalAsync(int pid, string signal)
-    {
-        using var kill = System.Diagnostics.Process.Start("kill", [$"-{signal}", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
-        await kill.WaitForExitAsync();
-        Assert.True(kill.ExitCode == 0, $"kill -{signal} {pid} failed ({kill.ExitCode}).");
     }
 
     private static async Task<HttpResponseMessage> SendAsync(HttpClient http, HttpMethod method, string path, string key, string json)
