@@ -50,6 +50,10 @@ public sealed partial class CloisterClient
     public Task<TenantCreated> CreateTenantAsync(string name, CancellationToken cancellationToken = default)
         => SendAsync(HttpMethod.Post, "v1/tenants", new CreateTenantBody(name), ClientJsonContext.Default.CreateTenantBody, ClientJsonContext.Default.TenantCreated, cancellationToken);
 
+    /// <summary>Deletes a tenant and crypto-shreds its keys: its tokens can never be revealed again (admin key).</summary>
+    public Task<TenantDeleted> DeleteTenantAsync(string tenantId, CancellationToken cancellationToken = default)
+        => SendAsync<object, TenantDeleted>(HttpMethod.Delete, $"v1/tenants/{Uri.EscapeDataString(tenantId)}", null, null, ClientJsonContext.Default.TenantDeleted, cancellationToken);
+
     public Task<ApiKeyCreated> CreateApiKeyAsync(string tenantId, IReadOnlyList<string> scopes, CancellationToken cancellationToken = default)
         => SendAsync(HttpMethod.Post, $"v1/tenants/{Uri.EscapeDataString(tenantId)}/apikeys", new CreateApiKeyBody(scopes), ClientJsonContext.Default.CreateApiKeyBody, ClientJsonContext.Default.ApiKeyCreated, cancellationToken);
 
@@ -68,6 +72,10 @@ public sealed partial class CloisterClient
 
     public Task<DataKeyRotated> RotateDataKeyAsync(string tenantId, CancellationToken cancellationToken = default)
         => SendAsync<object, DataKeyRotated>(HttpMethod.Post, $"v1/tenants/{Uri.EscapeDataString(tenantId)}/datakeys/rotate", null, null, ClientJsonContext.Default.DataKeyRotated, cancellationToken);
+
+    /// <summary>Retires (crypto-shreds) a data-key version no token or kept outcome uses any more (admin key).</summary>
+    public Task<DataKeyRetired> RetireDataKeyAsync(string tenantId, int version, CancellationToken cancellationToken = default)
+        => SendAsync<object, DataKeyRetired>(HttpMethod.Post, $"v1/tenants/{Uri.EscapeDataString(tenantId)}/datakeys/{version.ToString(System.Globalization.CultureInfo.InvariantCulture)}/retire", null, null, ClientJsonContext.Default.DataKeyRetired, cancellationToken);
 
     /// <summary>Deploys a function: <paramref name="manifest"/> is the manifest object, <paramref name="bundleTarGz"/> the code as a tar.gz.</summary>
     public Task<FunctionDeployed> DeployFunctionAsync(string name, JsonElement manifest, byte[] bundleTarGz, CancellationToken cancellationToken = default)

@@ -75,6 +75,15 @@ public static class ApiKeyFormat
 /// <summary>A rotated data key.</summary>
 public sealed record DataKeyRotated(string TenantId, int Version);
 
+/// <summary>
+/// A deleted tenant: what was deleted, and whether the enclave worker has zeroed its keys and the key broker recorded that
+/// it never unwraps them again (<paramref name="KeysShredded"/>; when false the server keeps trying).
+/// </summary>
+public sealed record TenantDeleted(string Id, int Tokens, int Functions, int Invocations, int ApiKeys, int WrappedKeys, bool KeysShredded);
+
+/// <summary>A retired (crypto-shredded) data-key version; <paramref name="KeysShredded"/> as for <see cref="TenantDeleted"/>.</summary>
+public sealed record DataKeyRetired(string TenantId, int Version, bool KeysShredded);
+
 /// <summary>RFC 9457 problem details as the server sends them; <paramref name="InvocationId"/> is set on a failed invocation.</summary>
 public sealed record Problem(string? Type, string? Title, int? Status, string? Detail, string? Code, string? InvocationId = null);
 
@@ -93,6 +102,8 @@ public sealed record Problem(string? Type, string? Title, int? Status, string? D
 [JsonSerializable(typeof(ApiKeyCreated))]
 [JsonSerializable(typeof(ApiKeyList))]
 [JsonSerializable(typeof(DataKeyRotated))]
+[JsonSerializable(typeof(TenantDeleted))]
+[JsonSerializable(typeof(DataKeyRetired))]
 [JsonSerializable(typeof(DeployFunctionBody))]
 [JsonSerializable(typeof(FunctionDeployed))]
 [JsonSerializable(typeof(FunctionList))]

@@ -3,7 +3,7 @@ using Cloister.Client;
 
 namespace Cloister.Cli.Commands;
 
-/// <summary>cloister tenants create, apikeys list|create|rotate|revoke, datakeys rotate (admin key).</summary>
+/// <summary>cloister tenants create|delete, apikeys list|create|rotate|revoke, datakeys rotate|retire (admin key).</summary>
 internal static class AdminCommands
 {
     private static readonly string[] TenantScopes = ["tokens:write", "tokens:reveal", "functions:deploy", "functions:invoke", "attestation"];
@@ -34,7 +34,37 @@ internal static class AdminCommands
 
             return 0;
         });
-        return new Command("tenants", "Manage tenants (admin key).") { create };
+        var id = new Argument<string>("id") { Description = "The tenant's id." };
+        var yes = new Option<bool>("--yes") { Description = "Confirm: the deletion cannot be undone." };
+        var delete = new Command("delete", "Delete a tenant and crypto-shred it: its tokens, functions, invocations and API keys are deleted, its keys zeroed in the enclave worker and never released again by the key broker, so its tokens can never be revealed, not even from a backup. Its audit entries stay. Needs --yes.") { id, yes };
+        delete.SetHandler(async (parse, cancellationToken) =>
+        {
+            var tenantId = parse.GetValue(id)!;
+            if (!parse.GetValue(yes))
+            {
+                throw new CliException($"Deleting tenant {tenantId} destroys its keys and data for good; pass --yes to confirm.", 2);
+            }
+
+            var settings = CliSettings.From(parse);
+            var deleted = await settings.CreateClient(settings.AdminKey).DeleteTenantAsync(tenantId, cancellationToken);
+            if (settings.Json)
+            {
+                Output.Json(deleted, ClientJsonContext.Default.TenantDeleted);
+                return 0;
+            }
+
+            Console.WriteLine($"tenant {deleted.Id} deleted: {deleted.Tokens} tokens, {deleted.Functions} functions, {deleted.Invocations} invocations, {deleted.ApiKeys} API keys, {deleted.WrappedKeys} keys");
+            Console.Error.WriteLine(deleted.KeysShredded
+                ? "The enclave worker zeroed the tenant's keys and the key broker will never release them again."
+                : "cloister: warning: the enclave worker has not confirmed yet that it zeroed the tenant's keys; the server keeps trying and audits 'tenant.keys.shredded' when it has.");
+            if (deleted.Id == settings.DefaultTenantId)
+            {
+                Console.Error.WriteLine($"cloister: warning: {settings.CredentialsPath} names the deleted tenant; its tenant key no longer works.");
+            }
+
+            return 0;
+        });
+        return new Command("tenants", "Manage tenants (admin key).") { create, delete };
     }
 
     private static Command ApiKeys()
@@ -216,6 +246,24 @@ internal static class AdminCommands
 
             return 0;
         });
-        return new Command("datakeys", "Manage tenant data keys (admin key).") { rotate };
+        var retireTenant = TenantOption();
+        var version = new Argument<int>("version") { Description = "The data-key version to retire (not the current one)." };
+        var retire = new Command("retire", "Retire (crypto-shred) a data-key version once re-encryption has moved every token off it and no kept invocation outcome uses it: the enclave worker zeroes it and the key broker never releases it again.") { retireTenant, version };
+        retire.SetHandler(async (parse, cancellationToken) =>
+        {
+            var settings = CliSettings.From(parse);
+            var retired = await settings.CreateClient(settings.AdminKey).RetireDataKeyAsync(TenantOf(parse, retireTenant, settings), parse.GetValue(version), cancellationToken);
+            if (settings.Json)
+            {
+                Output.Json(retired, ClientJsonContext.Default.DataKeyRetired);
+            }
+            else
+            {
+                Console.WriteLine($"tenant {retired.TenantId}: data key version {retired.Version} retired{(retired.KeysShredded ? "" : " (the worker has not confirmed the shredding yet; the server keeps trying)")}");
+            }
+
+            return 0;
+        });
+        return new Command("datakeys", "Manage tenant data keys (admin key).") { rotate, retire };
     }
 }
