@@ -32,23 +32,31 @@ internal sealed partial class KeyShredder(IVaultStore store, EnclaveClient encla
     /// </summary>
     public async Task<bool> ShredAsync(PendingShred shred, CancellationToken cancellationToken)
     {
+        var confirmed = false;
         try
         {
             if (await TryShredAsync(shred, cancellationToken) is { } failure)
             {
                 LogUnconfirmed(log, shred.TenantId, failure);
-                _wake.Wake();
                 return false;
             }
 
+            confirmed = true;
             return true;
         }
         catch (Exception e) when (!cancellationToken.IsCancellationRequested)
         {
             // The worker is unreachable, busy or restarting, or the attempt timed out: the loop tries again.
             LogUnconfirmed(log, shred.TenantId, e is OperationCanceledException ? "timeout" : e.GetType().Name);
-            _wake.Wake();
             return false;
+        }
+        finally
+        {
+            if (!confirmed)
+            {
+                // Whatever stopped this attempt (the caller's cancellation too), the loop must know a shredding is pending.
+                _wake.Wake();
+            }
         }
     }
 

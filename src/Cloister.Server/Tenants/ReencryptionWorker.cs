@@ -6,7 +6,7 @@ using Microsoft.Extensions.Options;
 
 namespace Cloister.Server.Tenants;
 
-/// <summary>Wakes the re-encryption worker after a rotation.</summary>
+/// <summary>Wakes a background worker: the re-encryption worker after a rotation, the key shredder after an unconfirmed shredding.</summary>
 internal sealed class ReencryptionSignal : IDisposable
 {
     private readonly SemaphoreSlim _signal = new(0, 1);

@@ -75,7 +75,9 @@ internal sealed class TenantService(IVaultStore store, EnclaveClient enclave, Te
         }
 
         tenants.Evict(tenantId);
-        var shredded = await shredder.ShredAsync(new PendingShred(tenantId, null, time.GetUtcNow()), cancellationToken);
+
+        // Committed: the attempt is bounded on its own (KeyShredder.AttemptTimeout) and not cut short by a caller who left.
+        var shredded = await shredder.ShredAsync(new PendingShred(tenantId, null, time.GetUtcNow()), CancellationToken.None);
         return new TenantDeleted(tenantId, deleted.Tokens, deleted.Functions, deleted.Invocations, deleted.ApiKeyIds.Count, deleted.WrappedKeys, shredded);
     }
 
@@ -89,6 +91,6 @@ internal sealed class TenantService(IVaultStore store, EnclaveClient enclave, Te
         }
 
         tenants.Evict(tenantId);
-        return (retirement, await shredder.ShredAsync(new PendingShred(tenantId, version, time.GetUtcNow()), cancellationToken));
+        return (retirement, await shredder.ShredAsync(new PendingShred(tenantId, version, time.GetUtcNow()), CancellationToken.None));
     }
 }
