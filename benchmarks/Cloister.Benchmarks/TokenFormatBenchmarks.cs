@@ -30,6 +30,7 @@ public class TokenFormatBenchmarks
 
     private readonly Keyring _keyring = new();
     private TokenOperations _operations = null!;
+    private KeyLease<FpeCiphers> _fpeLease;
     private FpeCiphers _fpe = null!;
     private string _dataDirectory = null!;
     private FileMasterKeyProvider _masterKey = null!;
@@ -48,8 +49,8 @@ public class TokenFormatBenchmarks
             new UnwrappedKey(KeyPurpose.Fingerprint, 1, RandomNumberGenerator.GetBytes(32)),
         ]);
         _operations = new TokenOperations(_keyring);
-        _keyring.TryGetFpe(Tenant, out var fpe);
-        _fpe = fpe!;
+        _fpeLease = _keyring.Fpe(Tenant);
+        _fpe = _fpeLease.Key!;
 
         // The frame benchmarks run against a real broker and master key file, keys loaded once.
         _dataDirectory = Directory.CreateTempSubdirectory("cloister-bench-").FullName;
@@ -69,6 +70,7 @@ public class TokenFormatBenchmarks
     public void Cleanup()
     {
         _enclave.Dispose();
+        _fpeLease.Dispose();
         _keyring.Dispose();
         _masterKey.Dispose();
         Directory.Delete(_dataDirectory, recursive: true);
