@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using Cloister.Protocol;
 using Cloister.Sandbox.Backends;
@@ -172,7 +173,17 @@ internal sealed class FunctionInvocation
             await using var lease = await _pool.LeaseAsync(_function.Definition, stopping).ConfigureAwait(false);
             _warm = lease.WasWarm;
             var outcome = await lease.InvokeAsync(@event, _hostCalls, stopping).ConfigureAwait(false);
-            return outcome.IsSuccess ? (outcome.Result, null) : (default, outcome.Error);
+            if (!outcome.IsSuccess)
+            {
+                return (default, outcome.Error);
+            }
+
+            // The result as the runner wrote it (compact JSON); the frame may be a little larger than the manifest allows.
+            var resultBytes = JsonMarshal.GetRawUtf8Value(outcome.Result).Length;
+            var maxBytes = _function.Manifest.Limits.OutputBytes;
+            return resultBytes <= maxBytes
+                ? (outcome.Result, null)
+                : (default, new InvocationError(SandboxErrorCodes.OutputLimit, $"The result is {resultBytes} bytes; the manifest allows {maxBytes} (limits.outputBytes)."));
         }
         finally
         {

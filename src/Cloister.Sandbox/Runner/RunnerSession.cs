@@ -216,7 +216,7 @@ public sealed class RunnerSession
 
                     return InvocationOutcome.Success(result);
                 case "error":
-                    return InvocationOutcome.Failure(InvocationErrorCodes.HandlerError, ErrorMessageOf(root, invocation.Revealed));
+                    return InvocationOutcome.Failure(ErrorCodeOf(root), ErrorMessageOf(root, invocation.Revealed));
                 default:
                     return Break(InvocationErrorCodes.ProtocolViolation, "the runner sent an unexpected frame during an invocation");
             }
@@ -335,6 +335,19 @@ public sealed class RunnerSession
 
     private static bool IdMatches(JsonElement root, string id) =>
         root.TryGetProperty("id", out JsonElement value) && value.ValueKind == JsonValueKind.String && value.ValueEquals(id);
+
+    /// <summary>
+    /// The code of an invocation's error frame: <c>frame-too-large</c> when the runner says the result did not fit in a
+    /// frame (the runner is untrusted, but the claim only names its own failure), otherwise <c>handler-error</c>.
+    /// </summary>
+    private static string ErrorCodeOf(JsonElement root) =>
+        root.TryGetProperty("error", out JsonElement error)
+        && error.ValueKind == JsonValueKind.Object
+        && error.TryGetProperty("code", out JsonElement code)
+        && code.ValueKind == JsonValueKind.String
+        && code.ValueEquals(InvocationErrorCodes.FrameTooLarge)
+            ? InvocationErrorCodes.FrameTooLarge
+            : InvocationErrorCodes.HandlerError;
 
     /// <summary>The runner's error message (type and text of the exception), cut short and with revealed and tokenized values removed.</summary>
     private static string ErrorMessageOf(JsonElement root, IReadOnlyList<string> revealed)

@@ -210,7 +210,7 @@ async function main() {
       const text = JSON.stringify({ type: 'result', id, result: result === undefined ? null : result });
       out = Buffer.from(text, 'utf8');
       if (out.length > MAX_FRAME) {
-        throw new RangeError(`the result is ${out.length} bytes; the maximum frame size is ${MAX_FRAME}`);
+        out = encode({ type: 'error', id, error: { code: 'frame-too-large', message: `the result frame is ${out.length} bytes; the maximum frame size is ${MAX_FRAME} bytes` } });
       }
     } catch (e) {
       toStderr(e);

@@ -3,6 +3,7 @@
 import importlib.util
 import json
 import os
+import select
 import shutil
 import struct
 import sys
@@ -22,6 +23,12 @@ os.close(_devnull)
 os.dup2(2, 1)
 sys.stdin = open(os.devnull, "r")
 sys.stdout = sys.stderr
+# gVisor hands the sandbox its pipes non-blocking: a read or write may then do part of the work, or none (None).
+for _chan in (_chan_in, _chan_out):
+    try:
+        os.set_blocking(_chan.fileno(), True)
+    except OSError:
+        pass
 
 
 class ProtocolError(Exception):
@@ -41,6 +48,9 @@ def _read_exact(n):
     chunks = []
     while n > 0:
         chunk = _chan_in.read(n)
+        if chunk is None:
+            select.select([_chan_in], [], [])
+            continue
         if not chunk:
             return None
         chunks.append(chunk)
@@ -69,7 +79,14 @@ def encode(obj):
 
 
 def write_frame(payload):
-    _chan_out.write(struct.pack(">I", len(payload)) + payload)
+    # An unbuffered write may write only part (a pipe holds 64 KiB) or nothing: write until all of it is out.
+    data = memoryview(struct.pack(">I", len(payload)) + payload)
+    while data:
+        written = _chan_out.write(data)
+        if written is None:
+            select.select([], [_chan_out], [])
+            continue
+        data = data[written:]
 
 
 def _die(message, code=2):
@@ -180,7 +197,7 @@ def main():
             except (TypeError, ValueError) as exc:
                 raise TypeError(f"the result is not JSON-serializable ({exc})") from None
             if len(out) > MAX_FRAME:
-                raise ValueError(f"the result is {len(out)} bytes; the maximum frame size is {MAX_FRAME}")
+                out = encode({"type": "error", "id": invocation_id, "error": {"code": "frame-too-large", "message": f"the result frame is {len(out)} bytes; the maximum frame size is {MAX_FRAME} bytes"}})
         except ProtocolError as exc:
             print(f"cloister runner: {exc}", file=sys.stderr)
             return 2
