@@ -86,7 +86,7 @@ public sealed class BubblewrapBackend : ISandboxBackend
             command.AddRange(["--ro-bind", host, inside]);
         }
 
-        foreach (var (name, value) in SandboxLauncher.Environment(spec))
+        foreach (var (name, value) in SandboxLauncher.Environment(spec, ownPidNamespace: true))
         {
             command.AddRange(["--setenv", name, value]);
         }

@@ -27,6 +27,13 @@ public sealed class RunscBackend : ISandboxBackend
     /// </summary>
     private const int HostThreadsPerTask = 8;
 
+    /// <summary>
+    /// The sandbox's first process (pid 1 inside) is a shell that runs the program as its child and waits for it: orphans of the
+    /// program's children are reparented to pid 1, and the shell's wait reaps them, which a runtime such as Node (whose only
+    /// children are its own) would not. Without <c>; exit $?</c> the shell would exec the program in its own place.
+    /// </summary>
+    private static readonly string[] InitArguments = ["/bin/sh", "-c", "\"$@\"; exit $?", "sandbox-init"];
+
     internal const string BaseDir = "/run/cloister-sandbox";
     private readonly string _runsc;
     private readonly string _stateDir = Path.Combine(BaseDir, "runsc-state");
@@ -106,8 +113,8 @@ public sealed class RunscBackend : ISandboxBackend
             {
                 ["terminal"] = false,
                 ["user"] = new JsonObject { ["uid"] = SandboxLauncher.SandboxUid, ["gid"] = SandboxLauncher.SandboxUid },
-                ["args"] = new JsonArray([JsonValue.Create(spec.Executable), .. spec.Arguments.Select(a => JsonValue.Create(a))]),
-                ["env"] = new JsonArray([.. SandboxLauncher.Environment(spec).Select(kv => JsonValue.Create($"{kv.Key}={kv.Value}"))]),
+                ["args"] = new JsonArray([.. InitArguments.Append(spec.Executable).Concat(spec.Arguments).Select(a => JsonValue.Create(a))]),
+                ["env"] = new JsonArray([.. SandboxLauncher.Environment(spec, ownPidNamespace: true).Select(kv => JsonValue.Create($"{kv.Key}={kv.Value}"))]),
                 ["cwd"] = "/tmp",
                 ["noNewPrivileges"] = true,
                 ["capabilities"] = new JsonObject { ["bounding"] = new JsonArray(), ["effective"] = new JsonArray(), ["permitted"] = new JsonArray() },

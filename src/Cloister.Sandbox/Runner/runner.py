@@ -5,12 +5,16 @@ import json
 import os
 import select
 import shutil
+import signal
 import struct
 import sys
+import time
 import traceback
 
 MAX_FRAME = int(os.environ.get("CLOISTER_MAX_FRAME_BYTES", "1048576"))
 SCRATCH = os.environ.get("CLOISTER_SCRATCH_DIR", "/tmp")
+# Set by a sandbox with its own pid namespace and uid: every other process this runner can signal is the handler's.
+OWN_PID_NAMESPACE = os.environ.get("CLOISTER_OWN_PID_NAMESPACE") == "1"
 
 # Keep the frame channel private: the real stdin/stdout move to fresh descriptors, fd 1 becomes
 # stderr (so print(), os.write(1, ...) and child processes cannot corrupt frames) and fd 0 becomes
@@ -145,6 +149,57 @@ def wipe_scratch():
             pass
 
 
+def _live_others():
+    """Whether a process other than this runner and the sandbox's init is alive (zombies are dead: they only await a wait)."""
+    me = os.getpid()
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return False
+    for name in names:
+        if not name.isdigit() or int(name) in (1, me):
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        if stat[stat.rfind(b")") + 2:stat.rfind(b")") + 3] not in (b"Z", b"X"):
+            return True
+    return False
+
+
+def _wait_children():
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def reap_children():
+    """
+    Warm reuse: no process the handler started outlives its invocation (it would hold the process limit, CPU and values).
+    SIGKILL to every process but this one and the init, until none is left; waiting for this runner's own children, so that
+    no zombie holds a pid. A process that will not die ends the runner, and the host starts a fresh sandbox.
+    """
+    if not OWN_PID_NAMESPACE:
+        return
+    for _ in range(400):
+        if not _live_others():
+            _wait_children()
+            return
+        try:
+            os.kill(-1, signal.SIGKILL)
+        except OSError:
+            pass
+        _wait_children()
+        time.sleep(0.005)
+    _die("cloister runner: processes of the handler survived SIGKILL", 3)
+
+
 def describe(exc):
     text = str(exc)[:4000]
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
@@ -204,6 +259,7 @@ def main():
         except Exception as exc:
             traceback.print_exc()
             out = encode({"type": "error", "id": invocation_id, "error": {"code": "handler-error", "message": describe(exc)}})
+        reap_children()
         sys.stderr.flush()
         write_frame(out)
         # Warm reuse: nothing written by this invocation survives into the next one.
