@@ -1,0 +1,99 @@
+using System.Text;
+using static Cloister.Enclave.Tests.Functions.TestFunctions;
+
+namespace Cloister.Enclave.Tests.Functions;
+
+/// <summary>
+/// A warm sandbox keeps what its handler keeps (module-level state), so the output check, the redaction of logs and error
+/// details, and the audit's token list cover every value revealed into the sandbox since it started, not only the current
+/// invocation's: a later invocation that passed no token cannot hand back a value an earlier one was given.
+/// </summary>
+[Collection(SandboxCollection.Name)]
+public sealed class WarmSandboxSecretsTests(FunctionRouters routers) : IClassFixture<FunctionRouters>
+{
+    /// <summary>Keeps every card it is given or reveals, and later returns, logs or raises with them.</summary>
+    private const string Keeper = """
+        kept = []
+        def handle(event, ctx):
+            if "card" in event:
+                kept.append(event["card"])
+            mode = event.get("mode", "keep")
+            if mode == "reveal":
+                kept.append(ctx.reveal(event["token"]))
+            if mode == "return":
+                return {"kept": kept}
+            if mode == "log":
+                ctx.log("kept " + ",".join(kept))
+            if mode == "raise":
+                raise ValueError("kept " + ",".join(kept))
+            return {"count": len(kept)}
+        """;
+
+    [Theory]
+    [InlineData("runsc")]
+    [InlineData("bwrap")]
+    public async Task AValueKeptFromAnEarlierInvocation_IsRefusedInALaterResult_RedactedInItsLogsAndErrors_AndAudited(string backend)
+    {
+        var router = routers.For(backend);
+        var tenant = await router.CreateTenantAsync();
+        var card = await router.TokenizeAsync(tenant, Card, "card");
+        var function = Keep();
+
+        var given = await router.InvokeAsync(tenant, function, $$$"""{"card":{"$token":"{{{card}}}"}}""");
+        var returned = await router.InvokeAsync(tenant, function, """{"mode":"return"}""");
+        var logged = await router.InvokeAsync(tenant, function, """{"mode":"log"}""");
+        var raised = await router.InvokeAsync(tenant, function, """{"mode":"raise"}""");
+
+        Assert.Equal("""{"count":1}""", given.Result);
+        Assert.True(returned.Completion.Warm);
+        Assert.Equal("plaintext-in-output", returned.Error.Code);
+        Assert.Equal(["kept [redacted]"], logged.Completion.Logs);
+        Assert.Equal("handler-error", raised.Error.Code);
+        Assert.Contains("kept [redacted]", raised.Error.Detail, StringComparison.Ordinal);
+        foreach (var run in new[] { given, returned, logged, raised })
+        {
+            // The audit entry names every token whose value the sandbox held while the invocation ran.
+            Assert.Equal([card], run.Completion.RevealedTokens);
+            Assert.DoesNotContain(Card, string.Concat(run.Frames.Select(Encoding.UTF8.GetString)), StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task AValueRevealedThroughCtx_IsCoveredInLaterInvocationsToo()
+    {
+        var router = routers.For(FunctionRouters.DefaultBackend);
+        var tenant = await router.CreateTenantAsync();
+        var card = await router.TokenizeAsync(tenant, Card, "card");
+        var function = Keep();
+
+        var revealed = await router.InvokeAsync(tenant, function, $$"""{"mode":"reveal","token":"{{card}}"}""");
+        var returned = await router.InvokeAsync(tenant, function, """{"mode":"return"}""");
+
+        Assert.Equal("""{"count":1}""", revealed.Result);
+        Assert.Equal("plaintext-in-output", returned.Error.Code);
+        Assert.Equal([card], returned.Completion.RevealedTokens);
+    }
+
+    [Fact]
+    public async Task AnotherTenantsSandbox_HoldsNoneOfTheValues()
+    {
+        var router = routers.For(FunctionRouters.DefaultBackend);
+        var tenant = await router.CreateTenantAsync();
+        var other = await router.CreateTenantAsync();
+        var card = await router.TokenizeAsync(tenant, Card, "card");
+        var function = Keep();
+
+        await router.InvokeAsync(tenant, function, $$$"""{"card":{"$token":"{{{card}}}"}}""");
+        var elsewhere = await router.InvokeAsync(other, function, """{"mode":"return"}""");
+
+        Assert.Equal("""{"kept":[]}""", elsewhere.Result);
+        Assert.Empty(elsewhere.Completion.RevealedTokens);
+    }
+
+    /// <summary>A fresh version of <see cref="Keeper"/>: its own sandboxes, so no other test's values are in them.</summary>
+    private static TestFunction Keep() => TestFunction.Create(
+        """{"runtime":"python3","entrypoint":"handler.py","limits":{"wallTimeoutSeconds":10},"permissions":{"reveal":["card"]}}""",
+        "handler.py",
+        Keeper,
+        nonce: Guid.NewGuid().ToString("N"));
+}
