@@ -15,7 +15,11 @@ namespace Cloister.Enclave.Functions;
 /// <remarks>Disposing cancels the running invocations and disposes the pool (killing every sandbox).</remarks>
 internal sealed class FunctionHost : IAsyncDisposable
 {
+    /// <summary>How long disposal waits for cancelled invocations to give their sandboxes back (each ends at once when cancelled).</summary>
+    private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(10);
+
     private readonly ConcurrentDictionary<string, FunctionInvocation> _running = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<Task, bool> _work = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly string _unavailable;
     private readonly FunctionPackages? _packages;
@@ -95,7 +99,7 @@ internal sealed class FunctionHost : IAsyncDisposable
             return BadRequest("An invocation with this id is already running.");
         }
 
-        _ = Task.Run(async () =>
+        var work = Task.Run(async () =>
         {
             var completion = await invocation.RunAsync(_stopping.Token).ConfigureAwait(false);
             if (reply is not null)
@@ -107,6 +111,8 @@ internal sealed class FunctionHost : IAsyncDisposable
             _running.TryRemove(new KeyValuePair<string, FunctionInvocation>(invocation.Id, invocation));
             invocation.Steps.Complete(completion);
         }, CancellationToken.None);
+        _work.TryAdd(work, true);
+        _ = work.ContinueWith(done => _work.TryRemove(done, out _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         return await invocation.Steps.NextEventAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -166,6 +172,18 @@ internal sealed class FunctionHost : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _stopping.CancelAsync().ConfigureAwait(false);
+
+        // Cancelled invocations give their sandboxes back (the pool, once disposed, kills each one returned): wait for them,
+        // so that no sandbox and none of its host state outlives the host.
+        try
+        {
+            await Task.WhenAll(_work.Keys).WaitAsync(StopGrace).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // A bug holds an invocation; the pool still kills every sandbox it has.
+        }
+
         if (_pool is not null)
         {
             await _pool.DisposeAsync().ConfigureAwait(false);

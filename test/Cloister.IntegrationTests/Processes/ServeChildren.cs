@@ -49,6 +49,17 @@ public static partial class ServeChildren
         Assert.False(IsAlive(pid), $"process {pid} is still running after {timeout}.");
     }
 
+    /// <summary>Sends <c>kill -SIGNAL pid</c> (TERM, KILL, STOP…).</summary>
+    public static async Task SignalAsync(int pid, string signal)
+    {
+        using var kill = System.Diagnostics.Process.Start("kill", [$"-{signal}", pid.ToString(CultureInfo.InvariantCulture)]);
+        await kill.WaitForExitAsync();
+        Assert.True(kill.ExitCode == 0, $"kill -{signal} {pid} failed ({kill.ExitCode}).");
+    }
+
+    /// <summary>The shared-memory ring serve talks to its first worker over.</summary>
+    public static string RingPath(ServerProcess server) => RingLine().Matches(server.Output)[^1].Groups[1].Value;
+
     /// <summary>The tenant key serve's first start wrote.</summary>
     public static string TenantKey(string dataDirectory)
     {
@@ -61,6 +72,14 @@ public static partial class ServeChildren
     {
         using var credentials = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(dataDirectory, "credentials.json")));
         return credentials.RootElement.GetProperty("tenantId").GetString()!;
+    }
+
+    /// <summary>Sends a JSON request with the given API key.</summary>
+    public static async Task<HttpResponseMessage> SendAsync(HttpClient http, HttpMethod method, string path, string key, string json)
+    {
+        using var request = new HttpRequestMessage(method, path) { Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json") };
+        request.Headers.Authorization = new("Bearer", key);
+        return await http.SendAsync(request);
     }
 
     /// <summary>POST /v1/tokens; the status and the body.</summary>
@@ -114,4 +133,7 @@ public static partial class ServeChildren
 
     [GeneratedRegex(@"cloister: key broker (?:pid (\d+)|restarted \(pid (\d+)\))")]
     private static partial Regex BrokerLine();
+
+    [GeneratedRegex(@"over shared-memory ring (\S+\.ring)")]
+    private static partial Regex RingLine();
 }
