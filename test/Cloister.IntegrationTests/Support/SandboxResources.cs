@@ -4,8 +4,9 @@ namespace Cloister.IntegrationTests.Support;
 
 /// <summary>
 /// The host resources of one process's sandboxes, found by the owner every sandbox id names (<c>rs-PID-START-…</c>,
-/// <c>bw-PID-START-…</c>): cgroup directories in every hierarchy, runsc bundles and runsc state files. Other processes'
-/// sandboxes on this machine (other servers, other test runs) are never counted.
+/// <c>bw-PID-START-…</c>): cgroup directories in every hierarchy, runsc bundles and runsc state files, and its function
+/// package directory (<c>$TMPDIR/cloister-functions-PID-START-…</c>). Other processes' sandboxes on this machine (other
+/// servers, other test runs) are never counted.
 /// </summary>
 public static class SandboxResources
 {
@@ -29,12 +30,14 @@ public static class SandboxResources
         var bundles = Directory.Exists(BundleDirectory) ? Directory.EnumerateDirectories(BundleDirectory) : [];
         var state = Path.Combine(BundleDirectory, "runsc-state");
         var stateFiles = Directory.Exists(state) ? Directory.EnumerateFiles(state) : [];
-        return [.. cgroups.Concat(bundles).Concat(stateFiles).Where(Owned)];
+        var packages = Directory.EnumerateDirectories(Path.GetTempPath(), $"cloister-functions-{owner}-*");
+        return [.. cgroups.Concat(bundles).Concat(stateFiles).Where(Owned).Concat(packages)];
     }
 
     /// <summary>How many sandboxes of <paramref name="owner"/> have host resources.</summary>
     public static int Sandboxes(string owner) => Of(owner)
         .Select(path => Path.GetFileName(path).Split('_')[0]) // runsc state files are ID_sandbox:ID.state
+        .Where(name => !name.StartsWith("cloister-functions-", StringComparison.Ordinal))
         .Distinct(StringComparer.Ordinal)
         .Count();
 
