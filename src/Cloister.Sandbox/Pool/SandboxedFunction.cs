@@ -126,7 +126,7 @@ public sealed class SandboxedFunction : IAsyncDisposable
         _age.Start();
         _process = process;
         RenewBudget(Definition.SessionOptions.ReadyTimeout + StartupGrace);
-        _session = new RunnerSession(process.Input, process.Output, Definition.SessionOptions);
+        _session = new RunnerSession(process.Input, process.Output, Definition.SessionOptions, Secrets.Redact);
         InvocationError? error;
         try
         {

@@ -25,12 +25,20 @@ public sealed class RunnerSession
     private readonly Stream _toRunner;
     private readonly Stream _fromRunner;
     private readonly RunnerSessionOptions _options;
+    private readonly Func<string, string>? _redact;
     private int _busy;
     private bool _ready;
     private InvocationError? _broken;
 
     /// <summary>Creates a session over the runner's stdin (<paramref name="toRunner"/>) and stdout (<paramref name="fromRunner"/>).</summary>
-    public RunnerSession(Stream toRunner, Stream fromRunner, RunnerSessionOptions? options = null)
+    /// <param name="toRunner">The runner's stdin.</param>
+    /// <param name="fromRunner">The runner's stdout.</param>
+    /// <param name="options">Limits; the defaults are safe.</param>
+    /// <param name="redact">
+    /// Removes the values the runner's sandbox received before (earlier invocations of a warm sandbox) from an error
+    /// message, before it is cut to length; values that went through <c>ctx</c> in the invocation are removed in any case.
+    /// </param>
+    public RunnerSession(Stream toRunner, Stream fromRunner, RunnerSessionOptions? options = null, Func<string, string>? redact = null)
     {
         ArgumentNullException.ThrowIfNull(toRunner);
         ArgumentNullException.ThrowIfNull(fromRunner);
@@ -38,6 +46,7 @@ public sealed class RunnerSession
         _options.Validate();
         _toRunner = toRunner;
         _fromRunner = fromRunner;
+        _redact = redact;
     }
 
     /// <summary>Whether the runner has sent its <c>ready</c> frame.</summary>
@@ -349,8 +358,8 @@ public sealed class RunnerSession
             ? InvocationErrorCodes.FrameTooLarge
             : InvocationErrorCodes.HandlerError;
 
-    /// <summary>The runner's error message (type and text of the exception), cut short and with revealed and tokenized values removed.</summary>
-    private static string ErrorMessageOf(JsonElement root, IReadOnlyList<string> revealed)
+    /// <summary>The runner's error message (type and text of the exception), with revealed and tokenized values removed, then cut short.</summary>
+    private string ErrorMessageOf(JsonElement root, IReadOnlyList<string> revealed)
     {
         string message = root.TryGetProperty("error", out JsonElement error)
             && error.ValueKind == JsonValueKind.Object
@@ -358,6 +367,11 @@ public sealed class RunnerSession
             && m.ValueKind == JsonValueKind.String
                 ? m.GetString()!
                 : "the handler failed without a message";
+        if (_redact is not null)
+        {
+            message = _redact(message);
+        }
+
         foreach (string value in revealed)
         {
             message = message.Replace(value, Redacted, StringComparison.Ordinal);

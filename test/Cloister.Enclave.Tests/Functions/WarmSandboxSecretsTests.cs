@@ -26,6 +26,8 @@ public sealed class WarmSandboxSecretsTests(FunctionRouters routers) : IClassFix
                 ctx.log("kept " + ",".join(kept))
             if mode == "raise":
                 raise ValueError("kept " + ",".join(kept))
+            if mode == "raise-long":
+                raise ValueError("x" * 2030 + ",".join(kept))
             return {"count": len(kept)}
         """;
 
@@ -43,6 +45,7 @@ public sealed class WarmSandboxSecretsTests(FunctionRouters routers) : IClassFix
         var returned = await router.InvokeAsync(tenant, function, """{"mode":"return"}""");
         var logged = await router.InvokeAsync(tenant, function, """{"mode":"log"}""");
         var raised = await router.InvokeAsync(tenant, function, """{"mode":"raise"}""");
+        var cut = await router.InvokeAsync(tenant, function, """{"mode":"raise-long"}""");
 
         Assert.Equal("""{"count":1}""", given.Result);
         Assert.True(returned.Completion.Warm);
@@ -50,7 +53,11 @@ public sealed class WarmSandboxSecretsTests(FunctionRouters routers) : IClassFix
         Assert.Equal(["kept [redacted]"], logged.Completion.Logs);
         Assert.Equal("handler-error", raised.Error.Code);
         Assert.Contains("kept [redacted]", raised.Error.Detail, StringComparison.Ordinal);
-        foreach (var run in new[] { given, returned, logged, raised })
+
+        // The detail is cut at 2,048 characters, in the middle of the card: redacted before the cut, no digit of it is left.
+        Assert.Contains("x[redac", cut.Error.Detail, StringComparison.Ordinal);
+        Assert.DoesNotContain("4111", cut.Error.Detail, StringComparison.Ordinal);
+        foreach (var run in new[] { given, returned, logged, raised, cut })
         {
             // The audit entry names every token whose value the sandbox held while the invocation ran.
             Assert.Equal([card], run.Completion.RevealedTokens);
