@@ -168,8 +168,7 @@ internal sealed class SandboxCgroup : IDisposable
         // Every hierarchy, not only ours: runsc creates the same path in each (cpu, cpuset, devices, ...) and removes only its own leaf.
         var dirs = Directory.EnumerateDirectories(_root)
             .Select(hierarchy => hierarchy + _relative)
-            .Where(Directory.Exists)
-            .SelectMany(dir => Directory.EnumerateDirectories(dir, "*", SearchOption.AllDirectories).Reverse().Append(dir))
+            .SelectMany(Subtree)
             .ToList();
         foreach (var dir in dirs)
         {
@@ -219,7 +218,7 @@ internal sealed class SandboxCgroup : IDisposable
             return result;
         }
 
-        foreach (var dir in Directory.EnumerateDirectories(_freezer, "*", SearchOption.AllDirectories).Prepend(_freezer))
+        foreach (var dir in Subtree(_freezer))
         {
             try
             {
@@ -237,6 +236,28 @@ internal sealed class SandboxCgroup : IDisposable
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// <paramref name="dir"/> and every cgroup below it, deepest first (none when it does not exist). A cgroup that vanishes
+    /// meanwhile (runsc removing its own as the sandbox dies, another process sweeping the same dead sandbox) restarts the walk.
+    /// </summary>
+    internal static List<string> Subtree(string dir)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                return Directory.Exists(dir) ? [.. Directory.EnumerateDirectories(dir, "*", SearchOption.AllDirectories).Reverse().Append(dir)] : [];
+            }
+            catch (DirectoryNotFoundException) when (attempt < 10)
+            {
+            }
+            catch (IOException)
+            {
+                return Directory.Exists(dir) ? [dir] : [];
+            }
+        }
     }
 
     private static void TryWrite(string path, string value)

@@ -57,10 +57,9 @@ internal static class StaleSandboxes
             .ToList();
         foreach (var id in ids)
         {
-            if (Dead(id!))
+            // Kills what still runs in it (the processes of a gVisor sandbox whose worker was killed), then removes it everywhere.
+            if (Dead(id!) && Try(() => SandboxCgroup.Open(cgroupRoot, id!).Dispose()))
             {
-                // Kills what still runs in it (the processes of a gVisor sandbox whose worker was killed), then removes it everywhere.
-                SandboxCgroup.Open(cgroupRoot, id!).Dispose();
                 removed.Add(id!);
             }
         }
@@ -80,7 +79,7 @@ internal static class StaleSandboxes
         {
             if (Orphaned(bundle, Path.GetFileName(bundle)))
             {
-                Directory.Delete(bundle, recursive: true);
+                Try(() => Directory.Delete(bundle, recursive: true));
             }
         }
 
@@ -93,7 +92,7 @@ internal static class StaleSandboxes
                 var name = Path.GetFileName(file);
                 if (Orphaned(file, name[..Math.Max(0, name.IndexOf('_', StringComparison.Ordinal))]))
                 {
-                    File.Delete(file);
+                    Try(() => File.Delete(file));
                 }
             }
         }
@@ -114,7 +113,7 @@ internal static class StaleSandboxes
 
             foreach (var top in Directory.EnumerateDirectories(parent).Where(dir => !SandboxOwner.TryParse(Path.GetFileName(dir), out _, out _)))
             {
-                foreach (var dir in Directory.EnumerateDirectories(top, "*", SearchOption.AllDirectories).Reverse().Append(top))
+                foreach (var dir in SandboxCgroup.Subtree(top))
                 {
                     if (Directory.GetLastWriteTimeUtc(dir) < olderThan)
                     {
@@ -122,6 +121,23 @@ internal static class StaleSandboxes
                     }
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// Runs one removal; false when it failed. Other processes may sweep the same dead sandbox at the same time (a
+    /// replacement worker and a test run starting together), so what vanishes meanwhile must not stop the rest of the sweep.
+    /// </summary>
+    private static bool Try(Action remove)
+    {
+        try
+        {
+            remove();
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
         }
     }
 
