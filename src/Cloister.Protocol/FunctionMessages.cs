@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Cloister.Protocol;
 
 // Function invocation across the router <-> enclave boundary (docs/design/invocation.md, written with the enclave side).
@@ -110,7 +112,7 @@ public sealed record ContinueInvocationRequest(
 /// <param name="SealedResult">A <see cref="SealedInvokeResult"/> sealed under the request's reply key (sealed invocations).</param>
 public sealed record InvocationCompletedResponse(
     string InvocationId,
-    string? ResultJson,
+    [property: JsonConverter(typeof(RawJsonConverter))] string? ResultJson,
     EnclaveError? Error,
     bool Warm,
     IReadOnlyList<string> Logs,

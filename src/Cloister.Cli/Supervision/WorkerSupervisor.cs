@@ -139,6 +139,10 @@ internal sealed class WorkerSupervisor : IAsyncDisposable
                 _currentLink = ring;
                 _watches.RemoveAll(watch => watch.IsCompleted);
                 _watches.Add(HangWatch.RunAsync(WatchedWorker.Of(child), transport, _health, ring is null ? null : () => ring.ResponsesReceived, _stopWatching.Token));
+                if (ring is not null)
+                {
+                    _watches.Add(ReplaceOnLinkFailureAsync(WatchedWorker.Of(child), ring, _stopWatching.Token));
+                }
             }
 
             LinkDescription = url is null ? $"shared-memory ring {ring!.Path}" : $"HTTP {url}";
@@ -190,6 +194,31 @@ internal sealed class WorkerSupervisor : IAsyncDisposable
         foreach (var link in retired)
         {
             await link.DisposeAsync();
+        }
+    }
+
+    /// <summary>
+    /// A ring that failed while its worker lives (a corrupt ring, a reader that died) serves nobody again: kill the worker
+    /// at once so that the restart loop replaces it, rather than answering every request 503 until the hang check notices.
+    /// </summary>
+    private static async Task ReplaceOnLinkFailureAsync(WatchedWorker worker, RingFrameTransport ring, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var first = await Task.WhenAny(ring.Failed, worker.Exited).WaitAsync(cancellationToken);
+
+            // A worker that exited fails its ring too (the ring notices within 100 ms, sometimes before the exit is
+            // reaped): that is the restart loop's business, not a broken link.
+            await Task.WhenAny(worker.Exited, Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken));
+            if (first == ring.Failed && !worker.Exited.IsCompleted)
+            {
+                Console.Error.WriteLine($"cloister: WARNING: the ring to the enclave worker (pid {worker.Id}) failed ({ring.Failed.Result}); killing the worker to replace it.");
+                worker.Kill();
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // serve is stopping.
         }
     }
 
