@@ -96,14 +96,16 @@ public static class FrameLimits
     }
 
     /// <summary>
-    /// The largest sealed reveal frame at the documented maxima with printable values (the request carries the stored
-    /// records, ciphertexts in base64; the answer is one sealed box of the values, in base64). Values full of control
-    /// characters can need up to six times more and then fail their own request (<see cref="FrameTooLargeException"/>).
+    /// The largest sealed reveal frame at the documented maxima, for values and tokens made of characters JSON carries as
+    /// they are (letters, digits, punctuation but quotes and backslashes, any non-ASCII text): the request carries the
+    /// stored records (ciphertexts in base64), the answer one sealed box of tokens and values, in base64. Values and
+    /// tokens full of control characters, quotes or backslashes take up to six times more and may then fail their own
+    /// request (<see cref="FrameTooLargeException"/>); the router cannot split a sealed reveal, whose box the client sealed whole.
     /// </summary>
     public static long WorstCaseSealedRevealBytes()
     {
-        long record = Base64Bytes(MaxValueBytes + EnvelopeOverheadBytes) + WorstJsonStringBytes(MaxTokenChars) + ItemOverheadBytes;
-        long answer = Base64Bytes((long)MaxBatchItems * (MaxValueBytes + 2 + MaxTokenChars + ItemOverheadBytes));
+        long record = Base64Bytes(MaxValueBytes + EnvelopeOverheadBytes) + MaxTokenChars + 2 + ItemOverheadBytes;
+        long answer = Base64Bytes((long)MaxBatchItems * (MaxValueBytes + 2 + MaxTokenChars + 2 + ItemOverheadBytes));
         return Math.Max((long)MaxBatchItems * record, answer) + (64 * 1024);
     }
 
