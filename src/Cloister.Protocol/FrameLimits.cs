@@ -4,7 +4,7 @@ namespace Cloister.Protocol;
 /// The one place where the API's size limits and the router ↔ worker message limit are set, and where the second is
 /// derived from the first (docs/design/partition.md, "Message sizes"). Every transport between the router and the
 /// enclave worker (shared-memory rings, HTTP) carries messages up to <see cref="MaxFrameBytes"/>; the router splits
-/// what it can split (token batches) into parts of at most <see cref="PartBudgetBytes"/>; what it cannot split (a sealed
+/// what it can split (token batches) into parts (<see cref="PartBudget"/>); what it cannot split (a sealed
 /// reveal's one box, an invocation's completion) fits by construction at the documented maxima, and anything larger
 /// fails its own request with <see cref="FrameTooLargeException"/>, never the transport.
 /// </summary>
@@ -41,11 +41,11 @@ public static class FrameLimits
     public const int MaxFrameBytes = 256 * 1024 * 1024;
 
     /// <summary>
-    /// The router splits a token batch (create, sealed create) into parts whose estimated request and response each
-    /// stay below this (8 MiB), so that no batch, whatever its values, comes near <see cref="MaxFrameBytes"/>, and one
-    /// large batch does not hold the worker's attention in one piece.
+    /// The router splits a token batch (create, sealed create) into parts whose estimated request and answer each stay
+    /// below this share of the frame limit (8 MiB of 256 MiB), so that no batch, whatever its values, comes near the
+    /// limit, and one large batch does not hold the worker's attention in one piece.
     /// </summary>
-    public const int PartBudgetBytes = 8 * 1024 * 1024;
+    public static long PartBudget(long maxFrameBytes) => maxFrameBytes / 32;
 
     /// <summary>What a JSON frame adds per item beyond its strings and byte arrays (property names, numbers, punctuation): a generous bound.</summary>
     public const int ItemOverheadBytes = 512;

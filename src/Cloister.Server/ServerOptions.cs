@@ -35,6 +35,12 @@ public sealed record ServerOptions
     /// </summary>
     public int MaxQueuedRequestsPerTenant { get; init; } = 256;
 
+    /// <summary>
+    /// The largest message between the router and the enclave worker (<see cref="FrameLimits.MaxFrameBytes"/>, 256 MiB,
+    /// and at most that). Lower only to test what happens beyond it; token batches are split into parts of 1/32 of it.
+    /// </summary>
+    public int MaxFrameBytes { get; init; } = FrameLimits.MaxFrameBytes;
+
     /// <summary>How many invocations run at once, all tenants together (the worker's invocation slots). Default 64.</summary>
     public int MaxRunningInvocations { get; init; } = FrameLanes.DefaultInvocationSlots;
 
@@ -74,6 +80,11 @@ public sealed record ServerOptions
         if (MaxBatchItems is < 1 or > FrameLimits.MaxBatchItems)
         {
             return $"MaxBatchItems must be between 1 and {FrameLimits.MaxBatchItems}.";
+        }
+
+        if (MaxFrameBytes is < 64 * 1024 or > FrameLimits.MaxFrameBytes)
+        {
+            return $"MaxFrameBytes must be between 64 KiB and {FrameLimits.MaxFrameBytes}.";
         }
 
         if (MaxQueuedRequestsPerTenant is < 0 or > 100_000 || MaxQueuedInvocationsPerTenant is < 0 or > 100_000)

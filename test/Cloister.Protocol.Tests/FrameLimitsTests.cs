@@ -9,7 +9,7 @@ public sealed class FrameLimitsTests
     {
         Assert.InRange(FrameLimits.WorstCaseCompletionBytes(), FrameLimits.MaxFunctionOutputBytes, FrameLimits.MaxFrameBytes);
         Assert.InRange(FrameLimits.WorstCaseSealedRevealBytes(), (long)FrameLimits.MaxBatchItems * FrameLimits.MaxValueBytes, FrameLimits.MaxFrameBytes);
-        Assert.True(FrameLimits.PartBudgetBytes * 4L <= FrameLimits.MaxFrameBytes);
+        Assert.Equal(8 * 1024 * 1024, FrameLimits.PartBudget(FrameLimits.MaxFrameBytes));
     }
 
     [Theory]

@@ -105,7 +105,7 @@ internal sealed partial class InvocationService(
         catch (FrameTooLargeException e)
         {
             // Only this invocation failed: its package, a store step or its completion did not fit in one frame.
-            done = Failure(context, Problems.FrameTooLargeCode, $"A message of this invocation (its result and logs, a store step or its package) exceeds the {e.Limit} bytes the router and the enclave worker exchange at once.");
+            done = Failure(context, Problems.MessageTooLargeCode, $"A message of this invocation (its result and logs, a store step or its package) exceeds the {e.Limit} bytes the router and the enclave worker exchange at once.");
         }
         catch (Exception e)
         {

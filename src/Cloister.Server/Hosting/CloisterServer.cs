@@ -139,7 +139,7 @@ public static class CloisterServer
             EnclaveException e => Problems.FromEnclave(e.Error),
             TransportUnavailableException => Problems.WorkerUnavailable(http),
             TenantBusyException e => Problems.TenantBusy(http, e),
-            FrameTooLargeException e => Problems.FrameTooLarge(e),
+            FrameTooLargeException e => Problems.MessageTooLarge(e),
             OperationCanceledException => Problems.Create(499, "request-cancelled", "Request cancelled"),
             _ => Problems.Create(StatusCodes.Status500InternalServerError, "internal", "Internal error", "The server could not complete the request."),
         };

@@ -73,8 +73,8 @@ internal static class Problems
             new Dictionary<string, object?> { ["retryable"] = true });
     }
 
-    /// <summary>The code of <see cref="FrameTooLarge"/>, also an invocation's error code when its completion did not fit.</summary>
-    public const string FrameTooLargeCode = "frame-too-large";
+    /// <summary>The code of <see cref="MessageTooLarge"/>, also an invocation's error code when one of its messages did not fit.</summary>
+    public const string MessageTooLargeCode = "message-too-large";
 
     /// <summary>
     /// 429 with <c>Retry-After</c>: the caller's tenant already has as much running and waiting as it may
@@ -89,12 +89,12 @@ internal static class Problems
     }
 
     /// <summary>413: the request, or its answer, does not fit in one message between the router and the enclave worker; only this request failed.</summary>
-    public static ProblemHttpResult FrameTooLarge(FrameTooLargeException error)
+    public static ProblemHttpResult MessageTooLarge(FrameTooLargeException error)
     {
         ArgumentNullException.ThrowIfNull(error);
         return Create(
             StatusCodes.Status413PayloadTooLarge,
-            FrameTooLargeCode,
+            MessageTooLargeCode,
             "Too large for the enclave link",
             $"This request or its answer exceeds the {error.Limit} bytes one message between the router and the enclave worker may carry; send fewer or smaller items.");
     }

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using Cloister.Protocol;
 using Cloister.Server.Tenants;
 using Cloister.Storage;
+using Microsoft.Extensions.Options;
 
 namespace Cloister.Server.Tokens;
 
@@ -15,7 +16,7 @@ internal sealed record CreateOutcome(IReadOnlyList<TokenRecord>? Tokens, Enclave
 /// The router's token operations: asks the enclave for tokens and ciphertexts, stores them with
 /// their audit entries, and never holds a key. Values pass through in transit only (unsealed routes).
 /// </summary>
-internal sealed class TokenService(IVaultStore store, EnclaveClient enclave, TenantDirectory tenants, TimeProvider time)
+internal sealed class TokenService(IVaultStore store, EnclaveClient enclave, TenantDirectory tenants, TimeProvider time, IOptions<ServerOptions> options)
 {
     public const string FpeFormat = "fpe";
 
@@ -167,13 +168,13 @@ internal sealed class TokenService(IVaultStore store, EnclaveClient enclave, Ten
 
     /// <summary>
     /// Tokenizes the pending items, in order, in as many parts as it takes to keep each request and answer within
-    /// <see cref="FrameLimits.PartBudgetBytes"/> (one part for any ordinary batch). Parts go one after the other, so a
+    /// <see cref="FrameLimits.PartBudget"/> (one part for any ordinary batch). Parts go one after the other, so a
     /// sealed batch's first box, which starts its sealing session, reaches the worker before the boxes sealed in it.
     /// </summary>
     private async Task<List<TokenizeResult>> TokenizeAsync(string tenantId, int keyVersion, IReadOnlyList<NewToken> items, List<int> pending, int[] attempts, ulong[] scanStarts, CancellationToken cancellationToken)
     {
         var results = new List<TokenizeResult>(pending.Count);
-        foreach (var part in Parts(items, pending))
+        foreach (var part in Parts(items, pending, FrameLimits.PartBudget(options.Value.MaxFrameBytes)))
         {
             var response = await enclave.SendAsync<TokenizeResponse>(ToRequest(tenantId, keyVersion, items, part, attempts, scanStarts), cancellationToken);
             if (response.Results is null || response.Results.Count != part.Count || response.Results.Any(r => r is null || (r.Error is null && r.Token is null)))
@@ -188,14 +189,14 @@ internal sealed class TokenService(IVaultStore store, EnclaveClient enclave, Ten
     }
 
     /// <summary>Splits <paramref name="pending"/> into runs whose estimated request and answer fit the part budget (at least one item each).</summary>
-    internal static IEnumerable<List<int>> Parts(IReadOnlyList<NewToken> items, List<int> pending)
+    internal static IEnumerable<List<int>> Parts(IReadOnlyList<NewToken> items, List<int> pending, long budget)
     {
         var part = new List<int>();
         long request = 0, answer = 0;
         foreach (var i in pending)
         {
             var (itemRequest, itemAnswer) = FrameCost(items[i]);
-            if (part.Count > 0 && (request + itemRequest > FrameLimits.PartBudgetBytes || answer + itemAnswer > FrameLimits.PartBudgetBytes))
+            if (part.Count > 0 && (request + itemRequest > budget || answer + itemAnswer > budget))
             {
                 yield return part;
                 part = [];
