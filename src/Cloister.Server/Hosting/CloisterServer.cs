@@ -82,7 +82,10 @@ public static class CloisterServer
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<IVaultStore>(store);
         services.AddSingleton<TenantDirectory>();
-        services.AddSingleton(sp => new EnclaveClient(enclave, sp.GetRequiredService<TenantDirectory>()));
+        services.AddSingleton(sp => new EnclaveClient(
+            enclave,
+            sp.GetRequiredService<TenantDirectory>(),
+            new FairGate("requests waiting for the enclave worker", FrameLanes.DefaultRequestSlots, FrameLanes.DefaultRequestSlots, options.MaxQueuedRequestsPerTenant)));
         services.AddSingleton<ApiKeyAuthenticator>();
         services.AddSingleton<TokenService>();
         services.AddSingleton<TenantService>();
@@ -135,6 +138,8 @@ public static class CloisterServer
         {
             EnclaveException e => Problems.FromEnclave(e.Error),
             TransportUnavailableException => Problems.WorkerUnavailable(http),
+            TenantBusyException e => Problems.TenantBusy(http, e),
+            FrameTooLargeException e => Problems.MessageTooLarge(e),
             OperationCanceledException => Problems.Create(499, "request-cancelled", "Request cancelled"),
             _ => Problems.Create(StatusCodes.Status500InternalServerError, "internal", "Internal error", "The server could not complete the request."),
         };
