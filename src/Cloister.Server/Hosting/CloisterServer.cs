@@ -135,6 +135,7 @@ public static class CloisterServer
         {
             EnclaveException e => Problems.FromEnclave(e.Error),
             TransportUnavailableException => Problems.WorkerUnavailable(http),
+            BadHttpRequestException e => Problems.FromBadRequest(e),
             OperationCanceledException => Problems.Create(499, "request-cancelled", "Request cancelled"),
             _ => Problems.Create(StatusCodes.Status500InternalServerError, "internal", "Internal error", "The server could not complete the request."),
         };

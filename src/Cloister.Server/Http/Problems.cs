@@ -48,6 +48,33 @@ internal static class Problems
     public static ProblemHttpResult MalformedJson(string? path)
         => Create(StatusCodes.Status400BadRequest, "malformed-json", "Malformed JSON", path is null ? "The request body is not valid JSON." : $"The request body is not valid JSON for this route (at {path}).");
 
+    /// <summary>400 <c>duplicate-field</c> or <c>unknown-field</c> (<see cref="StrictJson"/>), naming the path.</summary>
+    public static ProblemHttpResult JsonRefused(JsonRefusal refusal)
+    {
+        ArgumentNullException.ThrowIfNull(refusal);
+        return refusal.Code == "duplicate-field"
+            ? Invalid(refusal.Code, "Duplicate member", $"'{refusal.Path}' appears more than once in its object; name each member once.")
+            : Invalid(refusal.Code, "Unknown member", refusal.Suggestion is null
+                ? $"'{refusal.Path}' is not a member of this request body."
+                : $"'{refusal.Path}' is not a member of this request body (member names are case-sensitive: '{refusal.Suggestion}').");
+    }
+
+    /// <summary>
+    /// A body Kestrel could not read: 413 <c>body-too-large</c>, 408 <c>body-timeout</c> (it arrived slower than the minimum
+    /// data rate: Kestrel's 240 bytes/s after a 5 s grace), or 400 <c>unreadable-body</c> (a broken chunked encoding, a body
+    /// shorter than its Content-Length).
+    /// </summary>
+    public static ProblemHttpResult FromBadRequest(BadHttpRequestException error)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        return error.StatusCode switch
+        {
+            StatusCodes.Status413PayloadTooLarge => Create(StatusCodes.Status413PayloadTooLarge, "body-too-large", "Request body too large", "The request body exceeds the server's limit."),
+            StatusCodes.Status408RequestTimeout => Create(StatusCodes.Status408RequestTimeout, "body-timeout", "Request body too slow", "The request body did not arrive in time; send the request again."),
+            _ => Create(StatusCodes.Status400BadRequest, "unreadable-body", "Unreadable request body", "The request body could not be read (its framing is broken)."),
+        };
+    }
+
     public static ProblemHttpResult Invalid(string detail)
         => Create(StatusCodes.Status400BadRequest, "invalid-request", "Invalid request", detail);
 
