@@ -39,6 +39,13 @@ public sealed record ServerOptions
     /// <summary>Largest deploy request body (the bundle travels base64-encoded in JSON). Default 100 MiB.</summary>
     public long MaxDeployBodyBytes { get; init; } = 100L * 1024 * 1024;
 
+    /// <summary>
+    /// Searches one API key may make per minute (a token bucket holding a minute's worth: bursts up to this many, then
+    /// one every 60/N seconds); beyond it 429 <c>rate-limited</c> with <c>Retry-After</c>. Default 60: guessing one of the
+    /// ~100,000 candidates a <c>pan</c> mask leaves takes about 28 hours per key.
+    /// </summary>
+    public int SearchRequestsPerMinute { get; init; } = 60;
+
     /// <summary>SQLite synchronous=FULL (survives power loss) instead of NORMAL (survives a process crash). Default false.</summary>
     public bool FullSync { get; init; }
 
@@ -53,6 +60,11 @@ public sealed record ServerOptions
         if (MaxBatchItems is < 1 or > 100_000)
         {
             return "MaxBatchItems must be between 1 and 100,000.";
+        }
+
+        if (SearchRequestsPerMinute is < 1 or > 1_000_000)
+        {
+            return "SearchRequestsPerMinute must be between 1 and 1,000,000.";
         }
 
         if (InvocationRetention < TimeSpan.FromMinutes(1) || InvocationRetention > TimeSpan.FromDays(366))

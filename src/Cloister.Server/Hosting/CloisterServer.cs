@@ -84,6 +84,7 @@ public static class CloisterServer
         services.AddSingleton<TenantDirectory>();
         services.AddSingleton(sp => new EnclaveClient(enclave, sp.GetRequiredService<TenantDirectory>()));
         services.AddSingleton<ApiKeyAuthenticator>();
+        services.AddSingleton<SearchRateLimiter>();
         services.AddSingleton<TokenService>();
         services.AddSingleton<TenantService>();
         services.AddSingleton<AttestationService>();

@@ -81,6 +81,23 @@ internal static class Problems
     public static ProblemHttpResult Invalid(string code, string title, string detail)
         => Create(StatusCodes.Status400BadRequest, code, title, detail);
 
+    /// <summary>
+    /// 429 <c>rate-limited</c> with <c>Retry-After</c> (whole seconds, at least 1) and the extension members <c>limit</c>
+    /// (what is limited, e.g. "search") and <c>retryAfterSeconds</c>.
+    /// </summary>
+    public static ProblemHttpResult RateLimited(HttpContext http, string limit, TimeSpan retryAfter)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        var seconds = Math.Max(1, (long)Math.Ceiling(retryAfter.TotalSeconds));
+        http.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return Create(
+            StatusCodes.Status429TooManyRequests,
+            "rate-limited",
+            "Too many requests",
+            $"This API key has used its {limit} allowance; retry after {seconds} s.",
+            new Dictionary<string, object?> { ["limit"] = limit, ["retryAfterSeconds"] = seconds });
+    }
+
     /// <summary>The code of <see cref="WorkerUnavailable"/>, also an invocation's error code when its worker went away.</summary>
     public const string WorkerUnavailableCode = "worker-unavailable";
 

@@ -16,12 +16,14 @@ internal static class TokenEndpoints
         var write = routes.MapGroup("/v1/tokens").WithTags("Tokens").RequireScope(Scopes.TokensWrite);
         write.MapPost("/", CreateAsync).Accepts<CreateTokenRequest>("application/json").Produces<TokenCreated>(StatusCodes.Status201Created);
         write.MapPost("/batch", CreateBatchAsync).Accepts<BatchCreateRequest>("application/json").Produces<BatchCreated>();
-        write.MapPost("/search", SearchAsync).Accepts<SearchRequest>("application/json").Produces<SearchResult>();
         write.MapGet("/{token}", GetAsync).Produces<TokenInfo>();
         write.MapDelete("/{token}", DeleteAsync);
 
         routes.MapGroup("/v1/tokens").WithTags("Tokens").RequireScope(Scopes.TokensReveal)
             .MapPost("/{token}/reveal", RevealAsync).Produces<RevealedValue>();
+
+        routes.MapGroup("/v1/tokens").WithTags("Tokens").RequireScope(Scopes.TokensSearch)
+            .MapPost("/search", SearchAsync).Accepts<SearchRequest>("application/json").Produces<SearchResult>().Produces(StatusCodes.Status429TooManyRequests);
     }
 
     private static async Task<IResult> CreateAsync(HttpContext http, TokenService tokens, IOptions<ServerOptions> options, TimeProvider time)
@@ -151,8 +153,15 @@ internal static class TokenEndpoints
         return TypedResults.NoContent();
     }
 
-    private static async Task<IResult> SearchAsync(HttpContext http, TokenService tokens, IOptions<ServerOptions> options)
+    private static async Task<IResult> SearchAsync(HttpContext http, TokenService tokens, IOptions<ServerOptions> options, SearchRateLimiter limiter)
     {
+        // Counted before the body is read: every attempt, valid or not, spends the key's allowance.
+        var caller = ScopeFilter.CallerOf(http);
+        if (!limiter.TryAcquire(caller.KeyId, out var retryAfter))
+        {
+            return Problems.RateLimited(http, "search", retryAfter);
+        }
+
         var (body, problem) = await JsonBody.ReadAsync(http.Request, ApiJsonContext.Default.SearchRequest);
         if (problem is not null)
         {
@@ -169,7 +178,6 @@ internal static class TokenEndpoints
             return Problems.Invalid("value-too-large", "Value too large", $"'value' exceeds the limit of {options.Value.MaxValueBytes} bytes.");
         }
 
-        var caller = ScopeFilter.CallerOf(http);
         var found = await tokens.SearchAsync(caller.Tenant, caller.KeyId, body.Value, http.RequestAborted);
         return TypedResults.Ok(new SearchResult(found.Select(ToInfo).ToList()));
     }

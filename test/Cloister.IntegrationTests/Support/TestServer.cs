@@ -22,7 +22,7 @@ public sealed record TenantHandle(string Id, string Key, string? KeyId);
 /// </summary>
 public sealed class TestServer : IAsyncDisposable
 {
-    public static readonly string[] AllTenantScopes = ["tokens:write", "tokens:reveal", "functions:deploy", "functions:invoke", "attestation"];
+    public static readonly string[] AllTenantScopes = ["tokens:write", "tokens:reveal", "tokens:search", "functions:deploy", "functions:invoke", "attestation"];
 
     private readonly InProcessPartition _partition;
     private readonly IVaultStore _store;
