@@ -46,6 +46,12 @@ public sealed record ServerOptions
     /// </summary>
     public int SearchRequestsPerMinute { get; init; } = 60;
 
+    /// <summary>
+    /// How often the failed token lookups of each API key (unknown, expired or another tenant's tokens) are written to the
+    /// audit log as one aggregated <c>token.lookup.failed</c> entry per key; also written when the router stops. Default one minute.
+    /// </summary>
+    public TimeSpan FailedLookupAuditInterval { get; init; } = TimeSpan.FromMinutes(1);
+
     /// <summary>SQLite synchronous=FULL (survives power loss) instead of NORMAL (survives a process crash). Default false.</summary>
     public bool FullSync { get; init; }
 
@@ -65,6 +71,11 @@ public sealed record ServerOptions
         if (SearchRequestsPerMinute is < 1 or > 1_000_000)
         {
             return "SearchRequestsPerMinute must be between 1 and 1,000,000.";
+        }
+
+        if (FailedLookupAuditInterval < TimeSpan.FromSeconds(1) || FailedLookupAuditInterval > TimeSpan.FromHours(1))
+        {
+            return "FailedLookupAuditInterval must be between 1 second and 1 hour.";
         }
 
         if (InvocationRetention < TimeSpan.FromMinutes(1) || InvocationRetention > TimeSpan.FromDays(366))

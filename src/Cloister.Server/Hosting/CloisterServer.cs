@@ -96,6 +96,8 @@ public static class CloisterServer
         services.AddSingleton<ReencryptionWorker>();
         services.AddHostedService(sp => sp.GetRequiredService<ReencryptionWorker>());
         services.AddHostedService<ExpiryPurger>();
+        services.AddSingleton<FailedLookupAudit>();
+        services.AddHostedService(sp => sp.GetRequiredService<FailedLookupAudit>());
         services.AddProblemDetails();
         services.AddOpenApi();
         services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default));

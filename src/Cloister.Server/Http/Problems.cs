@@ -39,8 +39,11 @@ internal static class Problems
     public static ProblemHttpResult Forbidden(string scope)
         => Create(StatusCodes.Status403Forbidden, "missing-scope", "Forbidden", $"This API key lacks the scope '{scope}'.", new Dictionary<string, object?> { ["scope"] = scope });
 
-    public static ProblemHttpResult TokenNotFound()
-        => Create(StatusCodes.Status404NotFound, "token-not-found", "Token not found", "No such token in this tenant.");
+    /// <summary>404 token-not-found; with <paramref name="index"/>, the sealed reveal's item that is not a token of the tenant.</summary>
+    public static ProblemHttpResult TokenNotFound(int? index = null)
+        => index is null
+            ? Create(StatusCodes.Status404NotFound, "token-not-found", "Token not found", "No such token in this tenant.")
+            : Create(StatusCodes.Status404NotFound, "token-not-found", "Token not found", $"tokens[{index}] is not a token of this tenant.", new Dictionary<string, object?> { ["index"] = index });
 
     public static ProblemHttpResult NotFound(string code, string title, string detail)
         => Create(StatusCodes.Status404NotFound, code, title, detail);

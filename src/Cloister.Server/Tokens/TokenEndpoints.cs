@@ -116,19 +116,20 @@ internal static class TokenEndpoints
         }
     }
 
-    private static async Task<IResult> GetAsync(string token, HttpContext http, TokenService tokens)
+    private static async Task<IResult> GetAsync(string token, HttpContext http, TokenService tokens, FailedLookupAudit failures)
     {
-        var record = await tokens.GetAsync(ScopeFilter.CallerOf(http).Tenant, token, http.RequestAborted);
-        return record is null ? Problems.TokenNotFound() : TypedResults.Ok(ToInfo(record));
+        var caller = ScopeFilter.CallerOf(http);
+        var record = await tokens.GetAsync(caller.Tenant, token, http.RequestAborted);
+        return record is null ? NotFound(failures, caller, "get", token) : TypedResults.Ok(ToInfo(record));
     }
 
-    private static async Task<IResult> RevealAsync(string token, HttpContext http, TokenService tokens)
+    private static async Task<IResult> RevealAsync(string token, HttpContext http, TokenService tokens, FailedLookupAudit failures)
     {
         var caller = ScopeFilter.CallerOf(http);
         var (value, error, found) = await tokens.RevealAsync(caller.Tenant, caller.KeyId, token, http.RequestAborted);
         if (!found)
         {
-            return Problems.TokenNotFound();
+            return NotFound(failures, caller, "reveal", token);
         }
 
         if (error is not null)
@@ -141,16 +142,23 @@ internal static class TokenEndpoints
         return TypedResults.Ok(new RevealedValue(value!));
     }
 
-    private static async Task<IResult> DeleteAsync(string token, HttpContext http, TokenService tokens)
+    private static async Task<IResult> DeleteAsync(string token, HttpContext http, TokenService tokens, FailedLookupAudit failures)
     {
         var caller = ScopeFilter.CallerOf(http);
         var record = await tokens.GetAsync(caller.Tenant, token, http.RequestAborted);
         if (record is null || !await tokens.DeleteAsync(caller.Tenant, caller.KeyId, token, http.RequestAborted))
         {
-            return Problems.TokenNotFound();
+            return NotFound(failures, caller, "delete", token);
         }
 
         return TypedResults.NoContent();
+    }
+
+    /// <summary>404 token-not-found, counted for the aggregated audit entry of failed lookups (the same for every reason).</summary>
+    internal static ProblemHttpResult NotFound(FailedLookupAudit failures, Caller caller, string operation, string token, int? index = null)
+    {
+        failures.Record(caller, operation, token);
+        return Problems.TokenNotFound(index);
     }
 
     private static async Task<IResult> SearchAsync(HttpContext http, TokenService tokens, IOptions<ServerOptions> options, SearchRateLimiter limiter)
