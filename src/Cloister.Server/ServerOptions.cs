@@ -55,6 +55,9 @@ public sealed record ServerOptions
     /// <summary>SQLite synchronous=FULL (survives power loss) instead of NORMAL (survives a process crash). Default false.</summary>
     public bool FullSync { get; init; }
 
+    /// <summary>Fault injection for tests: called with the name of each first-start step once it is done; a throw stops the start there, as a crash would.</summary>
+    internal Action<string>? BootstrapStepDone { get; init; }
+
     /// <summary>Checks the settings; returns the first problem as a one-line message.</summary>
     public string? Validate()
     {

@@ -188,4 +188,43 @@ public sealed class TenantAndApiKeyTests
         Assert.Equal(2, h.Scalar("SELECT count(*) FROM audit WHERE action = 'apikey.scopes.migrate'"));
         Assert.True(AuditVerifier.Verify(h.Directory).Ok);
     }
+
+    [Fact]
+    public async Task Bootstrap_StoresTenantKeysAndAuditTogether()
+    {
+        await using var h = await StoreHarness.OpenAsync();
+        Assert.False(await h.S.HasApiKeysAsync(None));
+
+        await h.S.BootstrapAsync(
+            Make.Tenant("ten_default"),
+            [Make.Key("ten_default")],
+            [new ApiKeyRecord("key_admin", null, [1], ["admin"], StoreHarness.Start, null), new ApiKeyRecord("key_tenant", "ten_default", [2], ["tokens:write"], StoreHarness.Start, null)],
+            [Make.Audit(null, "apikey.create", "key_admin"), Make.Audit("ten_default", "tenant.create", "ten_default"), Make.Audit("ten_default", "apikey.create", "key_tenant")],
+            None);
+
+        Assert.True(await h.S.HasApiKeysAsync(None));
+        Assert.NotNull(await h.S.GetTenantAsync("ten_default", None));
+        Assert.Equal("ten_default", (await h.S.GetApiKeyAsync("key_tenant", None))!.TenantId);
+        Assert.Equal(3, h.Scalar("SELECT count(*) FROM audit"));
+    }
+
+    [Fact]
+    public async Task Bootstrap_FailingOnItsLastRow_StoresNothing()
+    {
+        await using var h = await StoreHarness.OpenAsync();
+        await Make.CreateTenantAsync(h.S, "ten_a");
+        await h.S.CreateApiKeyAsync(new ApiKeyRecord("key_taken", "ten_a", [1], ["tokens:write"], StoreHarness.Start, null), Make.Audit("ten_a", "apikey.create"), None);
+        var entries = h.Scalar("SELECT count(*) FROM audit");
+
+        await Assert.ThrowsAsync<VaultStoreConflictException>(() => h.S.BootstrapAsync(
+            Make.Tenant("ten_default"),
+            [Make.Key("ten_default")],
+            [new ApiKeyRecord("key_admin", null, [1], ["admin"], StoreHarness.Start, null), new ApiKeyRecord("key_taken", "ten_default", [2], ["tokens:write"], StoreHarness.Start, null)],
+            [Make.Audit(null, "apikey.create", "key_admin")],
+            None));
+
+        Assert.Null(await h.S.GetTenantAsync("ten_default", None));
+        Assert.Null(await h.S.GetApiKeyAsync("key_admin", None));
+        Assert.Equal(entries, h.Scalar("SELECT count(*) FROM audit"));
+    }
 }

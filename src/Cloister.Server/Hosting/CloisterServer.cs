@@ -45,7 +45,6 @@ public static class CloisterServer
         }
 
         SecureFiles.CreateDirectory(options.DataDirectory);
-        var firstStart = !File.Exists(Path.Combine(options.DataDirectory, SqliteVaultStore.DatabaseFileName));
         var store = await SqliteVaultStore.OpenAsync(new StoreOptions(options.DataDirectory) { FullSync = options.FullSync }, TimeProvider.System, cancellationToken);
 
         // Invocations still running belong to a router that stopped without finishing them (a crash or kill):
@@ -122,10 +121,18 @@ public static class CloisterServer
             LogMessages.InsecureHttp(logger);
         }
 
-        string? credentialsPath = null;
-        if (firstStart)
+        string? credentialsPath;
+        try
         {
-            credentialsPath = await Bootstrap.CreateAsync(app.Services.GetRequiredService<TenantService>(), options.DataDirectory, cancellationToken);
+            credentialsPath = await Bootstrap.EnsureAsync(app.Services.GetRequiredService<TenantService>(), store, options.DataDirectory, options.BootstrapStepDone, cancellationToken);
+        }
+        catch
+        {
+            // The container does not dispose the store it was handed: release it (and the data directory's lock).
+            await app.DisposeAsync();
+            await store.DisposeAsync();
+            certificate?.Dispose();
+            throw;
         }
 
         return new RouterHost(app, options, certificate, credentialsPath);
