@@ -51,15 +51,18 @@ internal static class Problems
     public static ProblemHttpResult MalformedJson(string? path)
         => Create(StatusCodes.Status400BadRequest, "malformed-json", "Malformed JSON", path is null ? "The request body is not valid JSON." : $"The request body is not valid JSON for this route (at {path}).");
 
-    /// <summary>400 <c>duplicate-field</c> or <c>unknown-field</c> (<see cref="StrictJson"/>), naming the path.</summary>
+    /// <summary>400 <c>duplicate-field</c>, <c>unknown-field</c> or <c>malformed-json</c> (<see cref="StrictJson"/>), naming the path.</summary>
     public static ProblemHttpResult JsonRefused(JsonRefusal refusal)
     {
         ArgumentNullException.ThrowIfNull(refusal);
-        return refusal.Code == "duplicate-field"
-            ? Invalid(refusal.Code, "Duplicate member", $"'{refusal.Path}' appears more than once in its object; name each member once.")
-            : Invalid(refusal.Code, "Unknown member", refusal.Suggestion is null
+        return refusal.Code switch
+        {
+            "duplicate-field" => Invalid(refusal.Code, "Duplicate member", $"'{refusal.Path}' appears more than once in its object; name each member once."),
+            "unknown-field" => Invalid(refusal.Code, "Unknown member", refusal.Suggestion is null
                 ? $"'{refusal.Path}' is not a member of this request body."
-                : $"'{refusal.Path}' is not a member of this request body (member names are case-sensitive: '{refusal.Suggestion}').");
+                : $"'{refusal.Path}' is not a member of this request body (member names are case-sensitive: '{refusal.Suggestion}')."),
+            _ => MalformedJson(refusal.Path),
+        };
     }
 
     /// <summary>

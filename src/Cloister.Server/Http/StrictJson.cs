@@ -3,7 +3,7 @@ using System.Text.Json.Serialization.Metadata;
 
 namespace Cloister.Server.Http;
 
-/// <summary>What <see cref="StrictJson.Check"/> refused: <c>duplicate-field</c> or <c>unknown-field</c>, at a JSON path.</summary>
+/// <summary>What <see cref="StrictJson.Check"/> refused: <c>duplicate-field</c>, <c>unknown-field</c> or <c>malformed-json</c> (a name that is not valid Unicode), at a JSON path.</summary>
 internal sealed record JsonRefusal(string Code, string Path, string? Suggestion = null);
 
 /// <summary>
@@ -33,6 +33,11 @@ internal static class StrictJson
         catch (JsonException)
         {
             return null;
+        }
+        catch (InvalidOperationException)
+        {
+            // A member name with an escape that is not Unicode (a lone surrogate such as "\ud800").
+            return new JsonRefusal("malformed-json", "$" + string.Concat(path));
         }
     }
 

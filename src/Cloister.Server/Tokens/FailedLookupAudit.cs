@@ -175,7 +175,7 @@ internal sealed partial class FailedLookupAudit(IVaultStore store, TimeProvider 
             var counts = string.Join(", ", Operations.Select((name, i) => $"{name} {_counts[i].ToString(CultureInfo.InvariantCulture)}"));
             return string.Create(
                 CultureInfo.InvariantCulture,
-                $"{Total} lookups of tokens not in this tenant ({counts}) from {_first:O} to {_last:O}; targets: up to {SampleSize} distinct random-format ids sent; {_unlisted} ids of other shapes not listed");
+                $"{Total} lookups of tokens not in this tenant ({counts}) from {_first:O} to {_last:O}; targets: up to {SampleSize} distinct random-format ids sent; ids of other shapes (not listed): {_unlisted}");
         }
     }
 }
