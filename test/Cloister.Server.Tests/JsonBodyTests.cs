@@ -35,6 +35,19 @@ public sealed class JsonBodyTests
         Assert.Contains("urn:cloister:problem:unknown-field", refusals);
     }
 
+    [Fact]
+    public async Task BodyOfManyChunks_BindsExactly_ValuesStraddlingChunkBoundaries()
+    {
+        var random = new Random(7);
+        var values = Enumerable.Range(0, 60).Select(i => new string([.. Enumerable.Range(0, 50_000 + i).Select(_ => (char)random.Next('a', 'z' + 1))])).ToList();
+        var body = Encoding.UTF8.GetBytes("{\"items\":[" + string.Join(",", values.Select(v => $"{{\"value\":\"{v}\"}}")) + "]}");
+
+        var (batch, problem) = await JsonBody.ReadAsync(Request(body), ApiJsonContext.Default.BatchCreateRequest);
+
+        Assert.Null(problem);
+        Assert.Equal(values, batch!.Items!.Select(item => item!.Value));
+    }
+
     [Theory]
     [InlineData("""{"val\ud800ue":"x"}""")]
     [InlineData("""{"value":"x","metadata":{"\udc00":1}}""")]

@@ -1,5 +1,3 @@
-using System.Buffers;
-using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.Http.Features;
@@ -13,16 +11,13 @@ namespace Cloister.Server.Http;
 /// (System.Text.Json messages never include the offending value, but we do not rely on that).
 /// </summary>
 /// <remarks>
-/// The body is read whole into a pooled buffer (bounded by the route's limit), checked against <see cref="StrictJson"/>'s
-/// member rules, then bound. The buffer may hold values in the clear, so it is zeroed before it goes back to the pool.
+/// The body is read whole into pooled chunks (<see cref="PooledBody"/>, bounded by the route's limit, zeroed after use),
+/// checked against <see cref="StrictJson"/>'s member rules, then bound.
 /// </remarks>
 internal static class JsonBody
 {
     /// <summary>Body limit of every route but the batch one: a maximal value JSON-escaped (×6) plus metadata fits.</summary>
     public const long DefaultLimit = 1024 * 1024;
-
-    // The first buffer; it doubles as the body arrives (a declared Content-Length is not trusted to size it up front).
-    private const int InitialBuffer = 16 * 1024;
 
     public static async ValueTask<(T? Value, ProblemHttpResult? Problem)> ReadAsync<T>(HttpRequest request, JsonTypeInfo<T> type, long? limit = null)
         where T : class
@@ -37,28 +32,19 @@ internal static class JsonBody
             return (null, Problems.Invalid("The request body is empty; send a JSON object."));
         }
 
-        var buffer = ArrayPool<byte>.Shared.Rent(InitialBuffer);
-        var length = 0;
+        PooledBody body;
         try
         {
-            try
-            {
-                int read;
-                while ((read = await request.Body.ReadAsync(buffer.AsMemory(length), request.HttpContext.RequestAborted)) > 0)
-                {
-                    length += read;
-                    if (length == buffer.Length)
-                    {
-                        buffer = Grow(buffer, length);
-                    }
-                }
-            }
-            catch (BadHttpRequestException e)
-            {
-                return (null, Problems.FromBadRequest(e));
-            }
+            body = await PooledBody.ReadAsync(request.Body, request.HttpContext.RequestAborted);
+        }
+        catch (BadHttpRequestException e)
+        {
+            return (null, Problems.FromBadRequest(e));
+        }
 
-            var json = buffer.AsSpan(0, length);
+        using (body)
+        {
+            var json = body.ToSequence();
             if (StrictJson.Check(json, type) is { } refusal)
             {
                 return (null, Problems.JsonRefused(refusal));
@@ -66,7 +52,15 @@ internal static class JsonBody
 
             try
             {
-                var value = JsonSerializer.Deserialize(json, type);
+                var reader = new Utf8JsonReader(json, StrictJson.ReaderOptions(type.Options));
+                var value = JsonSerializer.Deserialize(ref reader, type);
+
+                // Deserialize stops after one value; anything but whitespace after it makes the body malformed.
+                if (reader.Read())
+                {
+                    return (null, Problems.MalformedJson(null));
+                }
+
                 return value is null ? (null, Problems.Invalid("The request body must be a JSON object.")) : (value, null);
             }
             catch (JsonException e)
@@ -74,19 +68,5 @@ internal static class JsonBody
                 return (null, Problems.MalformedJson(e.Path));
             }
         }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(buffer.AsSpan(0, length));
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
-
-    private static byte[] Grow(byte[] buffer, int length)
-    {
-        var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(2L * buffer.Length, Array.MaxLength));
-        buffer.AsSpan(0, length).CopyTo(larger);
-        CryptographicOperations.ZeroMemory(buffer.AsSpan(0, length));
-        ArrayPool<byte>.Shared.Return(buffer);
-        return larger;
     }
 }

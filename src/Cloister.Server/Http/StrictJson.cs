@@ -1,3 +1,6 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 
@@ -22,10 +25,10 @@ internal static class StrictJson
     private const int MaxPrintableName = 64;
 
     /// <summary>The first refusal in document order, or null when the rules hold or the JSON is malformed (binding reports that).</summary>
-    public static JsonRefusal? Check(ReadOnlySpan<byte> utf8Json, JsonTypeInfo type)
+    public static JsonRefusal? Check(ReadOnlySequence<byte> utf8Json, JsonTypeInfo type)
     {
-        var reader = new Utf8JsonReader(utf8Json, new JsonReaderOptions { MaxDepth = type.Options.EffectiveMaxDepth() });
-        var path = new List<string>();
+        var reader = new Utf8JsonReader(utf8Json, ReaderOptions(type.Options));
+        var path = new List<PathSegment>();
         try
         {
             return reader.Read() ? CheckValue(ref reader, type, path) : null;
@@ -37,11 +40,11 @@ internal static class StrictJson
         catch (InvalidOperationException)
         {
             // A member name with an escape that is not Unicode (a lone surrogate such as "\ud800").
-            return new JsonRefusal("malformed-json", "$" + string.Concat(path));
+            return new JsonRefusal("malformed-json", PathOf(path));
         }
     }
 
-    private static JsonRefusal? CheckValue(ref Utf8JsonReader reader, JsonTypeInfo? type, List<string> path)
+    private static JsonRefusal? CheckValue(ref Utf8JsonReader reader, JsonTypeInfo? type, List<PathSegment> path)
     {
         switch (reader.TokenType)
         {
@@ -53,7 +56,7 @@ internal static class StrictJson
                 var element = type is { Kind: JsonTypeInfoKind.Enumerable, ElementType: { } elementType } ? InfoOf(type.Options, elementType) : null;
                 for (var index = 0; reader.Read() && reader.TokenType != JsonTokenType.EndArray; index++)
                 {
-                    path.Add($"[{index}]");
+                    path.Add(new PathSegment(null, index));
                     if (CheckValue(ref reader, element, path) is { } refusal)
                     {
                         return refusal;
@@ -68,7 +71,7 @@ internal static class StrictJson
         }
     }
 
-    private static JsonRefusal? CheckDto(ref Utf8JsonReader reader, JsonTypeInfo type, List<string> path)
+    private static JsonRefusal? CheckDto(ref Utf8JsonReader reader, JsonTypeInfo type, List<PathSegment> path)
     {
         var members = type.Properties;
         var seen = new bool[members.Count];
@@ -99,7 +102,7 @@ internal static class StrictJson
 
             seen[index] = true;
             reader.Read();
-            path.Add("." + member.Name);
+            path.Add(new PathSegment(member.Name, 0));
             if (CheckValue(ref reader, InfoOf(type.Options, member.PropertyType), path) is { } refusal)
             {
                 return refusal;
@@ -111,7 +114,7 @@ internal static class StrictJson
         return null;
     }
 
-    private static JsonRefusal? CheckFreeForm(ref Utf8JsonReader reader, List<string> path)
+    private static JsonRefusal? CheckFreeForm(ref Utf8JsonReader reader, List<PathSegment> path)
     {
         var seen = new HashSet<string>(StringComparer.Ordinal);
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
@@ -123,7 +126,7 @@ internal static class StrictJson
             }
 
             reader.Read();
-            path.Add(Segment(name));
+            path.Add(new PathSegment(Printable(name), 0));
             if (CheckValue(ref reader, null, path) is { } refusal)
             {
                 return refusal;
@@ -139,12 +142,43 @@ internal static class StrictJson
     private static JsonTypeInfo? InfoOf(JsonSerializerOptions options, Type type)
         => options.TryGetTypeInfo(Nullable.GetUnderlyingType(type) ?? type, out var info) ? info : null;
 
-    private static string PathOf(List<string> path, string name) => "$" + string.Concat(path) + Segment(name);
+    private static string PathOf(List<PathSegment> path, string? name = null)
+    {
+        var text = new StringBuilder("$");
+        foreach (var segment in path)
+        {
+            if (segment.Name is null)
+            {
+                text.Append(CultureInfo.InvariantCulture, $"[{segment.Index}]");
+            }
+            else
+            {
+                text.Append('.').Append(segment.Name);
+            }
+        }
 
-    private static string Segment(string name)
+        if (name is not null)
+        {
+            text.Append('.').Append(Printable(name));
+        }
+
+        return text.ToString();
+    }
+
+    /// <summary>The name if it looks like an identifier, else a placeholder: a path never echoes what could be a value.</summary>
+    private static string Printable(string name)
         => name.Length is > 0 and <= MaxPrintableName && (char.IsAsciiLetter(name[0]) || name[0] == '$') && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '$')
-            ? "." + name
-            : ".<member>";
+            ? name
+            : "<member>";
 
-    private static int EffectiveMaxDepth(this JsonSerializerOptions options) => options.MaxDepth == 0 ? 64 : options.MaxDepth;
+    /// <summary>A member name (already printable) or an array index.</summary>
+    private readonly record struct PathSegment(string? Name, int Index);
+
+    /// <summary>The reader settings the serializer would use for <paramref name="options"/> (depth, comments, trailing commas).</summary>
+    public static JsonReaderOptions ReaderOptions(JsonSerializerOptions options) => new()
+    {
+        MaxDepth = options.MaxDepth == 0 ? 64 : options.MaxDepth,
+        CommentHandling = options.ReadCommentHandling,
+        AllowTrailingCommas = options.AllowTrailingCommas,
+    };
 }
