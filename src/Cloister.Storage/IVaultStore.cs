@@ -33,6 +33,9 @@ public interface IVaultStore : IAsyncDisposable
     /// </summary>
     Task BootstrapAsync(TenantRecord tenant, IReadOnlyList<WrappedKeyRecord> keys, IReadOnlyList<ApiKeyRecord> apiKeys, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken);
 
+    /// <summary>Every API key, admin and tenant keys, revoked ones included, oldest first.</summary>
+    Task<IReadOnlyList<ApiKeyRecord>> ListApiKeysAsync(CancellationToken cancellationToken);
+
     /// <summary>Revokes a key of the tenant (null: an admin key); false if there is no such unrevoked key.</summary>
     Task<bool> RevokeApiKeyAsync(string? tenantId, string keyId, DateTimeOffset at, AuditEntry audit, CancellationToken cancellationToken);
 

@@ -21,6 +21,7 @@ public sealed partial class SqliteVaultStore
         public const string InsertApiKey = "INSERT INTO api_keys (id, tenant_id, secret_hash, scopes, created_at, revoked_at) VALUES ($id, $tenant, $hash, $scopes, $created_at, $revoked_at) ON CONFLICT DO NOTHING";
         public const string GetApiKey = "SELECT id, tenant_id, secret_hash, scopes, created_at, revoked_at FROM api_keys WHERE id = $id";
         public const string AnyApiKey = "SELECT 1 FROM api_keys LIMIT 1";
+        public const string ListApiKeys = "SELECT id, tenant_id, secret_hash, scopes, created_at, revoked_at FROM api_keys ORDER BY created_at, id";
         public const string RevokeApiKey = "UPDATE api_keys SET revoked_at = $at WHERE id = $id AND tenant_id IS $tenant AND revoked_at IS NULL";
 
         // ON CONFLICT DO NOTHING without a target covers both the primary key and the det_key index.
@@ -196,16 +197,30 @@ public sealed partial class SqliteVaultStore
             var select = db.Command(Sql.GetApiKey, "$id");
             select.Parameters[0].Value = id;
             using var r = select.ExecuteReader();
-            return r.Read()
-                ? new ApiKeyRecord(
-                    r.GetString(0),
-                    Rows.OptionalString(r, 1),
-                    r.GetFieldValue<byte[]>(2),
-                    StorageJsonContext.Parse(r.GetString(3)),
-                    Rows.Time(r.GetInt64(4)),
-                    r.IsDBNull(5) ? null : Rows.Time(r.GetInt64(5)))
-                : null;
+            return r.Read() ? ReadApiKey(r) : null;
         }, cancellationToken);
+
+    public Task<IReadOnlyList<ApiKeyRecord>> ListApiKeysAsync(CancellationToken cancellationToken)
+        => ReadAsync(0, static (db, _) =>
+        {
+            var keys = new List<ApiKeyRecord>();
+            using var r = db.Command(Sql.ListApiKeys).ExecuteReader();
+            while (r.Read())
+            {
+                keys.Add(ReadApiKey(r));
+            }
+
+            return (IReadOnlyList<ApiKeyRecord>)keys;
+        }, cancellationToken);
+
+    private static ApiKeyRecord ReadApiKey(Microsoft.Data.Sqlite.SqliteDataReader r)
+        => new(
+            r.GetString(0),
+            Rows.OptionalString(r, 1),
+            r.GetFieldValue<byte[]>(2),
+            StorageJsonContext.Parse(r.GetString(3)),
+            Rows.Time(r.GetInt64(4)),
+            r.IsDBNull(5) ? null : Rows.Time(r.GetInt64(5)));
 
     /// <remarks>Matches the key's tenant exactly (a null <paramref name="tenantId"/> matches admin keys).</remarks>
     public Task<bool> RevokeApiKeyAsync(string? tenantId, string keyId, DateTimeOffset at, AuditEntry audit, CancellationToken cancellationToken)

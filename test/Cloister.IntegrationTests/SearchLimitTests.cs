@@ -60,11 +60,11 @@ public sealed class SearchLimitTests
             (writeOnlyId, writeOnly) = await server.CreateApiKeyAsync(tenantId, "tokens:write");
         }
 
-        // Rewind to schema 2, where tokens:write opened search and no key held tokens:search.
+        // Rewind to schema 3, where tokens:write opened search and no key held tokens:search.
         using (var db = VaultDatabase.Open(data.Path))
         {
             using var command = db.CreateCommand();
-            command.CommandText = """UPDATE api_keys SET scopes = replace(replace(scopes, ',"tokens:search"', ''), '"tokens:search",', ''); PRAGMA user_version = 2;""";
+            command.CommandText = """UPDATE api_keys SET scopes = replace(replace(scopes, ',"tokens:search"', ''), '"tokens:search",', ''); PRAGMA user_version = 3;""";
             command.ExecuteNonQuery();
         }
 

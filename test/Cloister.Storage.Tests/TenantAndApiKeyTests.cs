@@ -108,6 +108,23 @@ public sealed class TenantAndApiKeyTests
     }
 
     [Fact]
+    public async Task ListApiKeys_ReturnsAdminAndTenantKeys_OldestFirst_WithTheirRevocation()
+    {
+        await using var h = await StoreHarness.OpenAsync();
+        await Make.CreateTenantAsync(h.S, "ten_a");
+        await h.S.CreateApiKeyAsync(new ApiKeyRecord("key_t", "ten_a", [1], ["tokens:write"], StoreHarness.Start.AddSeconds(1), null), Make.Audit("ten_a", "apikey.create", "key_t"), None);
+        await h.S.CreateApiKeyAsync(new ApiKeyRecord("key_admin", null, [2], ["admin"], StoreHarness.Start, null), Make.Audit(null, "apikey.create", "key_admin"), None);
+        await h.S.RevokeApiKeyAsync("ten_a", "key_t", StoreHarness.Start.AddSeconds(2), Make.Audit("ten_a", "apikey.revoke", "key_t"), None);
+
+        var keys = await h.S.ListApiKeysAsync(None);
+
+        Assert.Equal(["key_admin", "key_t"], keys.Select(k => k.Id));
+        Assert.Equal([null, "ten_a"], keys.Select(k => k.TenantId));
+        Assert.Equal([null, StoreHarness.Start.AddSeconds(2)], keys.Select(k => k.RevokedAt));
+        Assert.Equal(["tokens:write"], keys[1].Scopes);
+    }
+
+    [Fact]
     public async Task CreateApiKey_DuplicateId_ThrowsConflict()
     {
         await using var h = await StoreHarness.OpenAsync();
@@ -157,7 +174,7 @@ public sealed class TenantAndApiKeyTests
     }
 
     [Fact]
-    public async Task SchemaTwoDatabase_KeysWithWriteAndReveal_GainTheSearchScopeOnce_Audited()
+    public async Task SchemaThreeDatabase_KeysWithWriteAndReveal_GainTheSearchScopeOnce_Audited()
     {
         await using var h = await StoreHarness.OpenAsync();
         await Make.CreateTenantAsync(h.S, "ten_a");
@@ -170,14 +187,14 @@ public sealed class TenantAndApiKeyTests
 
         // As a database written before search had its own scope.
         await h.CloseAsync();
-        h.Tamper("PRAGMA user_version = 2");
+        h.Tamper("PRAGMA user_version = 3");
         await h.ReopenAsync();
 
         Assert.Equal([.. everything, "tokens:search"], (await h.S.GetApiKeyAsync("key_all", None))!.Scopes);
         Assert.Equal(["tokens:reveal", "tokens:write", "tokens:search"], (await h.S.GetApiKeyAsync("key_rw", None))!.Scopes);
         Assert.Equal(["tokens:write"], (await h.S.GetApiKeyAsync("key_w", None))!.Scopes);
         Assert.Equal(["admin"], (await h.S.GetApiKeyAsync("key_admin", None))!.Scopes);
-        Assert.Equal(3, h.Scalar("PRAGMA user_version"));
+        Assert.Equal(4, h.Scalar("PRAGMA user_version"));
         Assert.Equal(1, h.Scalar("SELECT count(*) FROM audit WHERE action = 'apikey.scopes.migrate' AND tenant_id = 'ten_a' AND targets = '[\"key_all\"]'"));
         Assert.Equal(1, h.Scalar("SELECT count(*) FROM audit WHERE action = 'apikey.scopes.migrate' AND tenant_id = 'ten_b' AND targets = '[\"key_rw\"]'"));
 

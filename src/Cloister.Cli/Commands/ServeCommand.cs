@@ -1,6 +1,8 @@
 using System.CommandLine;
 using Cloister.Cli.Supervision;
 using Cloister.Cli.Worker;
+using Cloister.Protocol;
+using Cloister.Protocol.Rings;
 using Cloister.Server;
 using Cloister.Server.Hosting;
 using Microsoft.Extensions.Hosting;
@@ -31,9 +33,14 @@ internal static class ServeCommand
         var healthInterval = new Option<string?>("--worker-health-interval") { Description = "Time between health pings of the worker, e.g. 5s (default).", Hidden = true };
         var healthTimeout = new Option<string?>("--worker-health-timeout") { Description = "How long one health ping may take, e.g. 5s (default).", Hidden = true };
         var healthFailures = new Option<int>("--worker-health-failures") { Description = "Unanswered pings in a row after which the worker is killed as hung (default 3).", Hidden = true, DefaultValueFactory = _ => WorkerHealthOptions.Default.Failures };
+        var maxInvocations = new Option<int?>("--max-invocations") { Description = $"Invocations running at once, all tenants together (default {FrameLanes.DefaultInvocationSlots})." };
+        var maxTenantInvocations = new Option<int?>("--max-invocations-per-tenant") { Description = "Invocations one tenant may have running at once (default 16)." };
+        var maxTenantQueued = new Option<int?>("--max-queued-invocations-per-tenant") { Description = "Invocations one tenant may have waiting beyond those; more get 429 (default 64)." };
+        var maxTenantRequests = new Option<int?>("--max-queued-requests-per-tenant") { Description = "Token requests one tenant may have waiting for the enclave worker; more get 429 (default 256)." };
+        var maxFrame = new Option<int?>("--max-frame-bytes") { Description = "Largest message between the router and the worker (default and most 256 MiB).", Hidden = true };
         var functions = new FunctionOptions();
         var brokerUrl = new Option<string?>("--broker-url") { Description = "Use a key broker running elsewhere ('cloister keybroker' on the host that holds the master key) at this frames URL instead of starting one; its policy must trust this worker." };
-        var command = new Command("serve", "Run the Cloister server: the router, with the key broker and the enclave worker as child processes.") { urls, tlsCert, tlsKey, selfSigned, insecure, fullSync, searchRate, retention, workerUrl, workerToken, brokerUrl, workerLink, healthInterval, healthTimeout, healthFailures };
+        var command = new Command("serve", "Run the Cloister server: the router, with the key broker and the enclave worker as child processes.") { urls, tlsCert, tlsKey, selfSigned, insecure, fullSync, searchRate, retention, workerUrl, workerToken, brokerUrl, workerLink, healthInterval, healthTimeout, healthFailures, maxInvocations, maxTenantInvocations, maxTenantQueued, maxTenantRequests, maxFrame };
         functions.AddTo(command);
         command.SetHandler(async (parse, cancellationToken) =>
         {
@@ -51,6 +58,14 @@ internal static class ServeCommand
                 InvocationRetention = parse.GetValue(retention) is { } text ? ParseDuration(text, "--invocation-retention") : new ServerOptions().InvocationRetention,
                 SearchRequestsPerMinute = parse.GetValue(searchRate) ?? new ServerOptions().SearchRequestsPerMinute,
             };
+            options = options with
+            {
+                MaxRunningInvocations = parse.GetValue(maxInvocations) ?? options.MaxRunningInvocations,
+                MaxRunningInvocationsPerTenant = parse.GetValue(maxTenantInvocations) ?? options.MaxRunningInvocationsPerTenant,
+                MaxQueuedInvocationsPerTenant = parse.GetValue(maxTenantQueued) ?? options.MaxQueuedInvocationsPerTenant,
+                MaxQueuedRequestsPerTenant = parse.GetValue(maxTenantRequests) ?? options.MaxQueuedRequestsPerTenant,
+                MaxFrameBytes = parse.GetValue(maxFrame) ?? options.MaxFrameBytes,
+            };
             var partition = new PartitionSettings(
                 parse.GetValue(workerUrl) is { } remote ? FramesUri(remote, "--worker-url", "http://10.0.0.5:8091/v1/enclave/frames") : null,
                 parse.GetValue(brokerUrl) is { } broker ? FramesUri(broker, "--broker-url", "http://10.0.0.6:8092/v1/broker/frames") : null,
@@ -63,6 +78,9 @@ internal static class ServeCommand
                     parse.GetValue(healthFailures) is var failures and >= 1 ? failures : throw new CliException("--worker-health-failures must be 1 or more.", 2)))
             {
                 RemoteWorkerToken = RemoteWorkerToken(parse.GetValue(workerUrl), parse.GetValue(workerToken)),
+
+                // The worker's lanes are the router's: it serves as many invocations as the router admits.
+                Rings = new RingOptions { MaxInvocations = options.MaxRunningInvocations, MaxMessageBytes = options.MaxFrameBytes },
             };
             return await RunAsync(options, partition, cancellationToken);
         });

@@ -31,14 +31,14 @@ public static class CloisterServer
     public static string? CheckOptions(ServerOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return options.Validate() ?? ListenPlan.Check(options, out _);
+        return options.Validate() ?? ListenPlan.Check(options.Urls, options.ListenRules, out _);
     }
 
     /// <summary>Builds (but does not start) the router.</summary>
     public static async Task<RouterHost> BuildAsync(ServerOptions options, IFrameTransport enclave, Action<ILoggingBuilder>? logging, CancellationToken cancellationToken)
     {
         var insecureNonLoopback = false;
-        var invalid = options.Validate() ?? ListenPlan.Check(options, out insecureNonLoopback);
+        var invalid = options.Validate() ?? ListenPlan.Check(options.Urls, options.ListenRules, out insecureNonLoopback);
         if (invalid is not null)
         {
             throw new ServerConfigurationException(invalid);
@@ -81,7 +81,10 @@ public static class CloisterServer
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<IVaultStore>(store);
         services.AddSingleton<TenantDirectory>();
-        services.AddSingleton(sp => new EnclaveClient(enclave, sp.GetRequiredService<TenantDirectory>()));
+        services.AddSingleton(sp => new EnclaveClient(
+            enclave,
+            sp.GetRequiredService<TenantDirectory>(),
+            new FairGate("requests waiting for the enclave worker", FrameLanes.DefaultRequestSlots, FrameLanes.DefaultRequestSlots, options.MaxQueuedRequestsPerTenant)));
         services.AddSingleton<ApiKeyAuthenticator>();
         services.AddSingleton<SearchRateLimiter>();
         services.AddSingleton<TokenService>();
@@ -146,6 +149,8 @@ public static class CloisterServer
             EnclaveException e => Problems.FromEnclave(e.Error),
             TransportUnavailableException => Problems.WorkerUnavailable(http),
             BadHttpRequestException e => Problems.FromBadRequest(e),
+            TenantBusyException e => Problems.TenantBusy(http, e),
+            FrameTooLargeException e => Problems.MessageTooLarge(e),
             OperationCanceledException => Problems.Create(499, "request-cancelled", "Request cancelled"),
             _ => Problems.Create(StatusCodes.Status500InternalServerError, "internal", "Internal error", "The server could not complete the request."),
         };
@@ -188,7 +193,7 @@ public sealed class RouterHost(WebApplication app, ServerOptions options, System
         var addresses = Addresses;
 
         // Belt and braces: whatever bound, it must pass the same plan the configured URLs passed.
-        if (ListenPlan.Check(options with { Urls = addresses }, out _) is { } unsafeBinding)
+        if (ListenPlan.Check(addresses, options.ListenRules, out _) is { } unsafeBinding)
         {
             await App.StopAsync(CancellationToken.None);
             throw new ServerConfigurationException($"Refusing to serve: {unsafeBinding}");

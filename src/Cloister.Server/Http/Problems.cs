@@ -123,6 +123,32 @@ internal static class Problems
             new Dictionary<string, object?> { ["retryable"] = true });
     }
 
+    /// <summary>The code of <see cref="MessageTooLarge"/>, also an invocation's error code when one of its messages did not fit.</summary>
+    public const string MessageTooLargeCode = "message-too-large";
+
+    /// <summary>
+    /// 429 with <c>Retry-After</c>: the caller's tenant already has as much running and waiting as it may
+    /// (invocations, or requests waiting for the enclave worker). Nothing was recorded; retrying later is safe.
+    /// </summary>
+    public static ProblemHttpResult TenantBusy(HttpContext http, TenantBusyException busy)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        ArgumentNullException.ThrowIfNull(busy);
+        http.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(busy.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return Create(StatusCodes.Status429TooManyRequests, "tenant-busy", "Too much work in flight", busy.Message, new Dictionary<string, object?> { ["retryable"] = true });
+    }
+
+    /// <summary>413: the request, or its answer, does not fit in one message between the router and the enclave worker; only this request failed.</summary>
+    public static ProblemHttpResult MessageTooLarge(FrameTooLargeException error)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        return Create(
+            StatusCodes.Status413PayloadTooLarge,
+            MessageTooLargeCode,
+            "Too large for the enclave link",
+            $"This request or its answer exceeds the {error.Limit} bytes one message between the router and the enclave worker may carry; send fewer or smaller items.");
+    }
+
     /// <summary>Maps an enclave error to problem details (enclave details never carry values).</summary>
     public static ProblemHttpResult FromEnclave(EnclaveError error, int? index = null)
     {

@@ -43,6 +43,10 @@ internal sealed class TenantService(IVaultStore store, EnclaveClient enclave, Te
 
     public static AuditEntry ApiKeyCreated(ApiKeyRecord key, string actor) => new(key.TenantId, actor, "apikey.create", [key.Id], string.Join(' ', key.Scopes));
 
+    /// <summary>Every API key (admin and tenant keys, revoked ones too), without secrets or hashes.</summary>
+    public async Task<IReadOnlyList<ApiKeyInfo>> ListApiKeysAsync(CancellationToken cancellationToken)
+        => [.. (await store.ListApiKeysAsync(cancellationToken)).Select(k => new ApiKeyInfo(k.Id, k.TenantId, k.Scopes, k.CreatedAt, k.RevokedAt))];
+
     public async Task<bool> RevokeApiKeyAsync(string? tenantId, string keyId, string actor, CancellationToken cancellationToken)
     {
         var revoked = await store.RevokeApiKeyAsync(tenantId, keyId, time.GetUtcNow(), new AuditEntry(tenantId, actor, "apikey.revoke", [keyId]), cancellationToken);

@@ -50,18 +50,13 @@ public static partial class ServeChildren
     }
 
     /// <summary>The tenant key serve's first start wrote.</summary>
-    public static string TenantKey(string dataDirectory)
-    {
-        using var credentials = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(dataDirectory, "credentials.json")));
-        return credentials.RootElement.GetProperty("tenantKey").GetString()!;
-    }
+    public static string TenantKey(string dataDirectory) => Credential(dataDirectory, "tenantKey");
 
     /// <summary>The default tenant's id.</summary>
-    public static string TenantId(string dataDirectory)
-    {
-        using var credentials = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(dataDirectory, "credentials.json")));
-        return credentials.RootElement.GetProperty("tenantId").GetString()!;
-    }
+    public static string TenantId(string dataDirectory) => Credential(dataDirectory, "tenantId");
+
+    /// <summary>The admin key serve's first start wrote.</summary>
+    public static string AdminKey(string dataDirectory) => Credential(dataDirectory, "adminKey");
 
     /// <summary>POST /v1/tokens; the status and the body.</summary>
     public static async Task<(int Status, JsonElement Body, string? RetryAfter)> TokenizeAsync(HttpClient http, string key, string value)
@@ -99,6 +94,12 @@ public static partial class ServeChildren
             Assert.True(status == 503 && DateTime.UtcNow < deadline, $"reveal of {token}: {status} {body}");
             await Task.Delay(200);
         }
+    }
+
+    private static string Credential(string dataDirectory, string name)
+    {
+        using var credentials = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(dataDirectory, "credentials.json")));
+        return credentials.RootElement.GetProperty(name).GetString()!;
     }
 
     private static int LastPid(Regex regex, string output)
