@@ -65,8 +65,24 @@ public sealed record ServerOptions
     /// <summary>Largest deploy request body (the bundle travels base64-encoded in JSON). Default 100 MiB.</summary>
     public long MaxDeployBodyBytes { get; init; } = 100L * 1024 * 1024;
 
+    /// <summary>
+    /// Searches one API key may make per minute (a token bucket holding a minute's worth: bursts up to this many, then
+    /// one every 60/N seconds); beyond it 429 <c>rate-limited</c> with <c>Retry-After</c>. Default 60: guessing one of the
+    /// ~100,000 candidates a <c>pan</c> mask leaves takes about 28 hours per key.
+    /// </summary>
+    public int SearchRequestsPerMinute { get; init; } = 60;
+
+    /// <summary>
+    /// How often the failed token lookups of each API key (unknown, expired or another tenant's tokens) are written to the
+    /// audit log as one aggregated <c>token.lookup.failed</c> entry per key; also written when the router stops. Default one minute.
+    /// </summary>
+    public TimeSpan FailedLookupAuditInterval { get; init; } = TimeSpan.FromMinutes(1);
+
     /// <summary>SQLite synchronous=FULL (survives power loss) instead of NORMAL (survives a process crash). Default false.</summary>
     public bool FullSync { get; init; }
+
+    /// <summary>Fault injection for tests: called with the name of each first-start step once it is done; a throw stops the start there, as a crash would.</summary>
+    internal Action<string>? BootstrapStepDone { get; init; }
 
     /// <summary>Checks the settings; returns the first problem as a one-line message.</summary>
     public string? Validate()
@@ -95,6 +111,16 @@ public sealed record ServerOptions
         if (MaxRunningInvocations is < 1 or > 4096 || MaxRunningInvocationsPerTenant < 1 || MaxRunningInvocationsPerTenant > MaxRunningInvocations)
         {
             return "MaxRunningInvocations must be between 1 and 4,096, and MaxRunningInvocationsPerTenant between 1 and it.";
+        }
+
+        if (SearchRequestsPerMinute is < 1 or > 1_000_000)
+        {
+            return "SearchRequestsPerMinute must be between 1 and 1,000,000.";
+        }
+
+        if (FailedLookupAuditInterval < TimeSpan.FromSeconds(1) || FailedLookupAuditInterval > TimeSpan.FromHours(1))
+        {
+            return "FailedLookupAuditInterval must be between 1 second and 1 hour.";
         }
 
         if (InvocationRetention < TimeSpan.FromMinutes(1) || InvocationRetention > TimeSpan.FromDays(366))

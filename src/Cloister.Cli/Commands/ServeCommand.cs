@@ -24,6 +24,7 @@ internal static class ServeCommand
         var selfSigned = new Option<bool>("--tls-self-signed") { Description = "Generate (once) and use a self-signed certificate in the data directory." };
         var insecure = new Option<bool>("--insecure-http") { Description = "Allow plain HTTP on a non-loopback address (logs a warning)." };
         var fullSync = new Option<bool>("--full-sync") { Description = "fsync every commit (survives power loss; slower). Default: survives a process crash." };
+        var searchRate = new Option<int?>("--search-rate") { Description = "Searches per minute one API key may make (default 60); beyond it 429 with Retry-After." };
         var retention = new Option<string?>("--invocation-retention") { Description = "How long invocation results are kept for 'GET /v1/invocations/{id}', e.g. 30m, 24h (default), 7d." };
         var workerUrl = new Option<string?>("--worker-url") { Description = "Use a remote enclave worker ('cloister worker --listen URL') at this frames URL instead of starting one." };
         var workerToken = new Option<string?>("--worker-token-file") { Description = "With --worker-url: the file holding the token the worker requires (the file 'cloister worker --listen --token-file' wrote)." };
@@ -39,7 +40,7 @@ internal static class ServeCommand
         var maxFrame = new Option<int?>("--max-frame-bytes") { Description = "Largest message between the router and the worker (default and most 256 MiB).", Hidden = true };
         var functions = new FunctionOptions();
         var brokerUrl = new Option<string?>("--broker-url") { Description = "Use a key broker running elsewhere ('cloister keybroker' on the host that holds the master key) at this frames URL instead of starting one; its policy must trust this worker." };
-        var command = new Command("serve", "Run the Cloister server: the router, with the key broker and the enclave worker as child processes.") { urls, tlsCert, tlsKey, selfSigned, insecure, fullSync, retention, workerUrl, workerToken, brokerUrl, workerLink, healthInterval, healthTimeout, healthFailures, maxInvocations, maxTenantInvocations, maxTenantQueued, maxTenantRequests, maxFrame };
+        var command = new Command("serve", "Run the Cloister server: the router, with the key broker and the enclave worker as child processes.") { urls, tlsCert, tlsKey, selfSigned, insecure, fullSync, searchRate, retention, workerUrl, workerToken, brokerUrl, workerLink, healthInterval, healthTimeout, healthFailures, maxInvocations, maxTenantInvocations, maxTenantQueued, maxTenantRequests, maxFrame };
         functions.AddTo(command);
         command.SetHandler(async (parse, cancellationToken) =>
         {
@@ -55,6 +56,7 @@ internal static class ServeCommand
                 InsecureHttp = parse.GetValue(insecure),
                 FullSync = parse.GetValue(fullSync),
                 InvocationRetention = parse.GetValue(retention) is { } text ? ParseDuration(text, "--invocation-retention") : new ServerOptions().InvocationRetention,
+                SearchRequestsPerMinute = parse.GetValue(searchRate) ?? new ServerOptions().SearchRequestsPerMinute,
             };
             options = options with
             {
