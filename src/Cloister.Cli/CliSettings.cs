@@ -1,5 +1,9 @@
 using System.CommandLine;
+using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
+using Cloister.Cli.Commands;
+using Cloister.Crypto;
 using Cloister.Attestation.Policy;
 using Cloister.Client;
 
@@ -63,38 +67,67 @@ internal sealed class CliSettings
             ?? (endpoint?.TryGetProperty("url", out var u) == true ? u.GetString() : null)
             ?? "http://127.0.0.1:8080";
         var pin = endpoint?.TryGetProperty("certificateSha256", out var c) == true && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
-        return new CliSettings(dataDir, url, pin, explicitKey, ReadJson(Path.Combine(dataDir, "credentials.json")), parse.GetValue(GlobalOptions.Json));
+        return new CliSettings(dataDir, url, pin, explicitKey, ReadJson(Path.Combine(dataDir, CredentialsFileName)), parse.GetValue(GlobalOptions.Json));
     }
 
     /// <summary>The tenant of the credentials file (default for --tenant).</summary>
-    public string? DefaultTenantId => Credential("tenantId");
+    public string? DefaultTenantId => Stored("tenantId");
 
-    public string TenantKey => _explicitKey ?? Environment.GetEnvironmentVariable("CLOISTER_API_KEY") ?? Credential("tenantKey")
-        ?? throw new CliException($"No API key: pass --key, set CLOISTER_API_KEY, or run 'cloister serve' once so that {Path.Combine(DataDir, "credentials.json")} exists.");
+    /// <summary>The credentials file: &lt;data-dir&gt;/credentials.json.</summary>
+    public string CredentialsPath => Path.Combine(DataDir, CredentialsFileName);
 
-    public string AdminKey => _explicitKey ?? Environment.GetEnvironmentVariable("CLOISTER_ADMIN_KEY") ?? Credential("adminKey")
-        ?? throw new CliException($"No admin key: pass --key, set CLOISTER_ADMIN_KEY, or run 'cloister serve' once so that {Path.Combine(DataDir, "credentials.json")} exists.");
+    /// <summary>
+    /// Replaces <paramref name="field"/> of the credentials file with <paramref name="key"/>, keeping its other fields:
+    /// written 0600 beside it and renamed into place, so the file is never half written nor readable by others.
+    /// </summary>
+    public void StoreKey(string field, string key)
+    {
+        var credentials = _credentials is { } read ? JsonNode.Parse(read.GetRawText())!.AsObject() : [];
+        credentials[field] = key;
+        OwnerOnlyFile.Write(CredentialsPath, Encoding.UTF8.GetBytes(credentials.ToJsonString(IndentedNodes) + "\n"));
+    }
 
-    /// <summary>The attestation policy for sealed commands: <paramref name="path"/>, else &lt;data-dir&gt;/attestation-policy.json when it exists.</summary>
+    /// <summary>The credentials file's field for the admin key.</summary>
+    public const string AdminKeyField = "adminKey";
+
+    /// <summary>The credentials file's field for the default tenant's key.</summary>
+    public const string TenantKeyField = "tenantKey";
+
+    private const string CredentialsFileName = "credentials.json";
+
+    private static readonly JsonSerializerOptions IndentedNodes = new() { WriteIndented = true, TypeInfoResolver = ClientJsonContextNodes.Default };
+
+    public string TenantKey => _explicitKey ?? Environment.GetEnvironmentVariable("CLOISTER_API_KEY") ?? Stored(TenantKeyField)
+        ?? throw new CliException($"No API key: pass --key, set CLOISTER_API_KEY, or run 'cloister serve' once so that {CredentialsPath} exists.");
+
+    public string AdminKey => _explicitKey ?? Environment.GetEnvironmentVariable("CLOISTER_ADMIN_KEY") ?? Stored(AdminKeyField)
+        ?? throw new CliException($"No admin key: pass --key, set CLOISTER_ADMIN_KEY, or run 'cloister serve' once so that {CredentialsPath} exists.");
+
+    /// <summary>The attestation policy for sealed commands (<see cref="ReadPolicy"/>), with a warning on stderr when it accepts simulated evidence.</summary>
     public AttestationPolicyFile LoadPolicy(string? path)
     {
-        path ??= Path.Combine(DataDir, PolicyFileName);
-        if (!File.Exists(path))
-        {
-            throw new CliException($"No attestation policy: pass --policy FILE ('cloister serve' writes {Path.Combine(DataDir, PolicyFileName)} at its first start).", 2);
-        }
-
-        if (!AttestationPolicyFile.TryLoad(path, out var policy, out var error))
-        {
-            throw new CliException(error, 2);
-        }
-
+        var policy = ReadPolicy(path, out var used);
         if (policy.AllowsSimulated)
         {
-            Console.Error.WriteLine($"{SimulatedWarningPrefix} {path} accepts SIMULATED evidence: the worker is not proven to run in a TEE (fine on a development machine, not for real data).");
+            Console.Error.WriteLine($"{SimulatedWarningPrefix} {used} accepts SIMULATED evidence: the worker is not proven to run in a TEE (fine on a development machine, not for real data).");
         }
 
         return policy;
+    }
+
+    /// <summary>The attestation policy <paramref name="path"/> (--policy) names, else &lt;data-dir&gt;/attestation-policy.json; <paramref name="used"/> is the file read.</summary>
+    /// <exception cref="CliException">The file does not exist or is not a valid policy (exit code 2).</exception>
+    public AttestationPolicyFile ReadPolicy(string? path, out string used)
+    {
+        used = path ?? Path.Combine(DataDir, PolicyFileName);
+        if (!File.Exists(used))
+        {
+            throw new CliException(path is null
+                ? $"No attestation policy: pass --policy FILE ('cloister serve' writes {used} at its first start)."
+                : $"--policy: {path} does not exist.", 2);
+        }
+
+        return AttestationPolicyFile.TryLoad(used, out var policy, out var error) ? policy : throw new CliException(error, 2);
     }
 
     /// <summary>How the warning about a policy that accepts simulated evidence starts.</summary>
@@ -122,7 +155,8 @@ internal sealed class CliSettings
         return new CloisterClient(new HttpClient(handler) { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(100) }, apiKey);
     }
 
-    private string? Credential(string name)
+    /// <summary>A string field of the credentials file (<see cref="AdminKeyField"/>, <see cref="TenantKeyField"/>, "tenantId"), or null.</summary>
+    public string? Stored(string name)
         => _credentials?.TryGetProperty(name, out var value) == true && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 
     private static JsonElement? ReadJson(string path)

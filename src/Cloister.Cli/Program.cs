@@ -1,31 +1,11 @@
 using System.CommandLine;
 using Cloister.Cli;
-using Cloister.Cli.Commands;
 using Cloister.Cli.Supervision;
-using Cloister.Cli.Worker;
 
 // A child of 'serve' exits when serve is gone (its stdin, a pipe serve holds, reaches EOF).
 ParentWatch.StartIfSupervised();
 
-var root = new RootCommand("Cloister: a self-hostable token vault and confidential compute platform.");
-root.Options.Add(GlobalOptions.Url);
-root.Options.Add(GlobalOptions.Key);
-root.Options.Add(GlobalOptions.DataDir);
-root.Options.Add(GlobalOptions.Json);
-root.Subcommands.Add(ServeCommand.Build());
-root.Subcommands.Add(WorkerCommand.Build());
-root.Subcommands.Add(TokenCommands.Build());
-root.Subcommands.Add(FunctionCommands.Build());
-root.Subcommands.Add(FunctionCommands.BuildInvocations());
-foreach (var command in AdminCommands.Build())
-{
-    root.Subcommands.Add(command);
-}
-
-root.Subcommands.Add(AuditCommands.Build());
-root.Subcommands.Add(AttestCommand.Build());
-root.Subcommands.Add(KeyBrokerCommand.Build());
-root.Subcommands.Add(BenchCommand.Build());
+var root = CliCommands.CreateRoot();
 var parse = root.Parse(args.Length == 0 ? ["--help"] : args);
 if (parse.Errors.Count > 0)
 {

@@ -123,7 +123,8 @@ public sealed partial class CloisterClient
     public async Task<SealedInvocationResult> InvokeSealedAsync(string name, JsonElement args, AttestationPolicyFile policy, string? measurement = null, CancellationToken cancellationToken = default)
     {
         using var pending = await SendSealedInvocationAsync(name, args, policy, measurement, async: false, cancellationToken);
-        return pending.Open(pending.SyncResult!.InvocationId, pending.SyncResult.Result);
+        var run = pending.SyncResult!;
+        return pending.Open(run.InvocationId, run.Result, run.Version, run.Warm, run.DurationMs);
     }
 
     /// <summary>Starts a sealed invocation; keep the returned handle (it holds the reply key) to open the outcome from <see cref="GetInvocationAsync"/>.</summary>

@@ -56,6 +56,10 @@ public sealed partial class CloisterClient
     public Task RevokeApiKeyAsync(string tenantId, string keyId, CancellationToken cancellationToken = default)
         => SendAsync<object, object>(HttpMethod.Delete, $"v1/tenants/{Uri.EscapeDataString(tenantId)}/apikeys/{Uri.EscapeDataString(keyId)}", null, null, null, cancellationToken);
 
+    /// <summary>Every API key, admin and tenant keys, revoked ones too: ids, tenants, scopes and times, never a secret (admin key).</summary>
+    public Task<ApiKeyList> ListApiKeysAsync(CancellationToken cancellationToken = default)
+        => SendAsync<object, ApiKeyList>(HttpMethod.Get, "v1/admin/apikeys", null, null, ClientJsonContext.Default.ApiKeyList, cancellationToken);
+
     public Task<ApiKeyCreated> CreateAdminKeyAsync(CancellationToken cancellationToken = default)
         => SendAsync<object, ApiKeyCreated>(HttpMethod.Post, "v1/admin/apikeys", null, null, ClientJsonContext.Default.ApiKeyCreated, cancellationToken);
 

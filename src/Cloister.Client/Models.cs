@@ -48,6 +48,30 @@ public sealed record CreateApiKeyBody(IReadOnlyList<string> Scopes);
 /// <summary>A created API key; <see cref="Key"/> is shown only once.</summary>
 public sealed record ApiKeyCreated(string Id, string Key, IReadOnlyList<string> Scopes);
 
+/// <summary>One API key of GET /v1/admin/apikeys (never its secret); <see cref="TenantId"/> is null for an admin key.</summary>
+public sealed record ApiKeyInfo(string Id, string? TenantId, IReadOnlyList<string> Scopes, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt);
+
+/// <summary>GET /v1/admin/apikeys response: every API key, oldest first.</summary>
+public sealed record ApiKeyList(IReadOnlyList<ApiKeyInfo> Keys);
+
+/// <summary>The shape of an API key: <c>ck_{id}_{secret}</c>.</summary>
+public static class ApiKeyFormat
+{
+    private const string Prefix = "ck_";
+
+    /// <summary>The id of <paramref name="key"/> (what listings and revocations name), or null when it is not shaped like a Cloister key.</summary>
+    public static string? IdOf(string? key)
+    {
+        if (key is null || !key.StartsWith(Prefix, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var end = key.IndexOf('_', Prefix.Length);
+        return end > Prefix.Length ? key[Prefix.Length..end] : null;
+    }
+}
+
 /// <summary>A rotated data key.</summary>
 public sealed record DataKeyRotated(string TenantId, int Version);
 
@@ -67,6 +91,7 @@ public sealed record Problem(string? Type, string? Title, int? Status, string? D
 [JsonSerializable(typeof(TenantCreated))]
 [JsonSerializable(typeof(CreateApiKeyBody))]
 [JsonSerializable(typeof(ApiKeyCreated))]
+[JsonSerializable(typeof(ApiKeyList))]
 [JsonSerializable(typeof(DataKeyRotated))]
 [JsonSerializable(typeof(DeployFunctionBody))]
 [JsonSerializable(typeof(FunctionDeployed))]

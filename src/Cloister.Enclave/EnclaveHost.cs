@@ -37,6 +37,7 @@ public sealed class EnclaveHost : IFrameHandler, IDisposable, IAsyncDisposable
     private readonly KeyBrokerClient _broker;
     private readonly Keyring _keyring = new();
     private readonly TokenOperations _operations;
+    private readonly InvocationOutcomes _outcomes;
     private readonly FunctionHost _functions;
 
     /// <summary>Create an enclave host whose keys come from the key broker behind <paramref name="keyBroker"/>; it runs no functions.</summary>
@@ -60,7 +61,8 @@ public sealed class EnclaveHost : IFrameHandler, IDisposable, IAsyncDisposable
         Identity = identity;
         _broker = new KeyBrokerClient(keyBroker, identity);
         _operations = new TokenOperations(_keyring);
-        _functions = new FunctionHost(functions, _operations);
+        _outcomes = new InvocationOutcomes(_keyring);
+        _functions = new FunctionHost(functions, _operations, _outcomes);
     }
 
     /// <summary>The worker's identity, or null when the host runs without attestation.</summary>
@@ -141,6 +143,14 @@ public sealed class EnclaveHost : IFrameHandler, IDisposable, IAsyncDisposable
             return BadRequest("The request needs a tenant id, and each attached key a purpose and a blob.");
         }
 
+        if (IsBulk(request))
+        {
+            // The ring's reader runs a request on its own thread until the request's first await, which saves a hop for
+            // a single value. A batch or a package is real work: leave that thread at once, so that the requests behind
+            // it (another tenant's) and health pings are read meanwhile.
+            await Task.Yield();
+        }
+
         return request switch
         {
             CreateTenantKeysRequest => await CreateTenantKeysAsync(request.TenantId, cancellationToken),
@@ -152,6 +162,7 @@ public sealed class EnclaveHost : IFrameHandler, IDisposable, IAsyncDisposable
             InvokeFunctionRequest invoke => await InvokeAsync(invoke, cancellationToken),
             ContinueInvocationRequest next => await _functions.ContinueAsync(next, cancellationToken),
             RetireFunctionRequest retire => await _functions.RetireAsync(retire),
+            OpenInvocationOutcomeRequest open => await OpenInvocationOutcomeAsync(open, cancellationToken),
             AttestationRequest attest => await SealedRequests.AttestAsync(Identity, attest, cancellationToken),
             SealedTokenizeRequest sealedTokenize => await SealedTokenizeAsync(sealedTokenize, cancellationToken),
             SealedRevealRequest sealedReveal => await SealedRevealAsync(sealedReveal, cancellationToken),
@@ -315,17 +326,23 @@ public sealed class EnclaveHost : IFrameHandler, IDisposable, IAsyncDisposable
         }
 
         // The reply key goes to the running invocation, which seals its completion with it; on every other way out
-        // (answers before the function starts go out in clear: they carry no value) it is zeroed here.
+        // (a completion before the function starts is sealed here; other answers carry no value) it is zeroed here.
         var handedOver = false;
         try
         {
             var (function, args, early) = _functions.Prepare(request);
-            if (early is not null)
+            if (early is InvocationCompletedResponse ended && reply is not null)
             {
-                return early is InvocationCompletedResponse done && reply is not null ? reply.Seal(done) : early;
+                return reply.Seal(ended);
             }
 
-            // Everything an invocation may need: reveals (data keys, fpe) and new tokens (current data key, fingerprint).
+            if (early is not null and not InvocationCompletedResponse)
+            {
+                return early;
+            }
+
+            // Everything an invocation may need: reveals (data keys, fpe) and new tokens (current data key, fingerprint);
+            // the current data key also keeps its outcome, even one that ends before the function starts.
             KeyId[] needed = [KeyId.Data(request.TenantId, request.CurrentKeyVersion), KeyId.Fingerprint(request.TenantId), KeyId.Fpe(request.TenantId)];
             if (await LoadKeysAsync(request, needed, cancellationToken) is { } keys)
             {
@@ -335,6 +352,11 @@ public sealed class EnclaveHost : IFrameHandler, IDisposable, IAsyncDisposable
             if (!needed.All(_keyring.Contains))
             {
                 return KeyUnavailable("The tenant's keys for this invocation are not among the keys the router attached.");
+            }
+
+            if (early is InvocationCompletedResponse failed)
+            {
+                return _functions.Finish(request, failed, null);
             }
 
             handedOver = true;
@@ -347,6 +369,21 @@ public sealed class EnclaveHost : IFrameHandler, IDisposable, IAsyncDisposable
                 reply?.Dispose();
             }
         }
+    }
+
+    private async Task<EnclaveResponse> OpenInvocationOutcomeAsync(OpenInvocationOutcomeRequest request, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(request.InvocationId) || request.Outcome is not { KeyVersion: >= 1, Ciphertext: not null })
+        {
+            return BadRequest("An open request needs an invocation id and an outcome with a key version of 1 or more and a ciphertext.");
+        }
+
+        if (await LoadKeysAsync(request, [KeyId.Data(request.TenantId, request.Outcome.KeyVersion)], cancellationToken) is { } early)
+        {
+            return early;
+        }
+
+        return _outcomes.Open(request.TenantId, request);
     }
 
     /// <summary>
@@ -387,6 +424,13 @@ public sealed class EnclaveHost : IFrameHandler, IDisposable, IAsyncDisposable
 
     private Task<BrokerResponse> GenerateAsync(string tenantId, IReadOnlyList<KeySpec> keys, CancellationToken cancellationToken)
         => _broker.SendAsync(new GenerateKeysRequest(keys) { TenantId = tenantId }, cancellationToken);
+
+    private static bool IsBulk(EnclaveRequest request) => request is TokenizeRequest { Items.Count: > 1 }
+        or RevealRequest { Items.Count: > 1 }
+        or ReencryptRequest
+        or SealedTokenizeRequest { Items.Count: > 1 }
+        or SealedRevealRequest { Items.Count: > 1 }
+        or InvokeFunctionRequest { Package: not null };
 
     private static HashSet<KeyId> KeysFor(string tenantId, IEnumerable<RevealItem> items)
     {

@@ -14,6 +14,9 @@ namespace Cloister.Enclave;
 /// fingerprints in a tenant whatever their format, which is what search needs.</item>
 /// <item>deterministic key: HMAC-SHA256(fingerprint key, <c>lp("det") ‖ lp(format) ‖ lp(alphabet) ‖ lp(classifier) ‖ lp(value)</c>),
 /// alphabet "" outside fpe; the labels keep it from ever equalling a fingerprint.</item>
+/// <item>an invocation's kept outcome: AES-256-GCM under data key <c>v</c>, associated data
+/// <c>lp("invocation-outcome") ‖ lp(tenantId) ‖ lp(invocationId) ‖ lp(v)</c>; the label keeps an outcome from ever
+/// opening as a token's ciphertext (tenant ids are never that label), and the rest from moving to another row, tenant or version.</item>
 /// </list>
 /// </remarks>
 internal static class ValueCrypto
@@ -23,6 +26,8 @@ internal static class ValueCrypto
     private static ReadOnlySpan<byte> DeterministicLabel => "det"u8;
 
     private static ReadOnlySpan<byte> TweakLabel => "cloister/fpe-tweak/v1"u8;
+
+    private static ReadOnlySpan<byte> OutcomeLabel => "invocation-outcome"u8;
 
     /// <summary>Size of the FF1 tweak in bytes.</summary>
     public const int TweakSize = 8;
@@ -55,13 +60,13 @@ internal static class ValueCrypto
     {
         using var plaintext = new SensitiveScratch(Encoding.UTF8.GetByteCount(value), stackalloc byte[SensitiveScratch.StackSize]);
         Encoding.UTF8.GetBytes(value, plaintext.Span);
-        using var associatedData = AssociatedData(tenantId, token, version, stackalloc byte[SensitiveScratch.StackSize]);
+        using var associatedData = AssociatedData([], tenantId, token, version, stackalloc byte[SensitiveScratch.StackSize]);
         return dataKey.Seal(plaintext.Span, associatedData.Span);
     }
 
     public static bool TryOpen(EnvelopeKey dataKey, string tenantId, string token, int version, byte[] ciphertext, out string? value)
     {
-        using var associatedData = AssociatedData(tenantId, token, version, stackalloc byte[SensitiveScratch.StackSize]);
+        using var associatedData = AssociatedData([], tenantId, token, version, stackalloc byte[SensitiveScratch.StackSize]);
         if (!dataKey.TryOpen(ciphertext, associatedData.Span, out var plaintext) || plaintext is null)
         {
             value = null;
@@ -71,6 +76,20 @@ internal static class ValueCrypto
         value = Encoding.UTF8.GetString(plaintext);
         CryptographicOperations.ZeroMemory(plaintext);
         return true;
+    }
+
+    /// <summary>Encrypts an invocation's outcome (the worker's encoding of it) for the router to keep.</summary>
+    public static byte[] SealOutcome(EnvelopeKey dataKey, string tenantId, string invocationId, int version, ReadOnlySpan<byte> outcome)
+    {
+        using var associatedData = AssociatedData(OutcomeLabel, tenantId, invocationId, version, stackalloc byte[SensitiveScratch.StackSize]);
+        return dataKey.Seal(outcome, associatedData.Span);
+    }
+
+    /// <summary>Opens what <see cref="SealOutcome"/> made; false for another tenant, invocation or key version, or any change. The caller zeroes the outcome.</summary>
+    public static bool TryOpenOutcome(EnvelopeKey dataKey, string tenantId, string invocationId, int version, byte[] ciphertext, out byte[]? outcome)
+    {
+        using var associatedData = AssociatedData(OutcomeLabel, tenantId, invocationId, version, stackalloc byte[SensitiveScratch.StackSize]);
+        return dataKey.TryOpen(ciphertext, associatedData.Span, out outcome) && outcome is not null;
     }
 
     /// <summary>
@@ -93,13 +112,19 @@ internal static class ValueCrypto
         hash[..TweakSize].CopyTo(tweak);
     }
 
-    private static SensitiveScratch AssociatedData(string tenantId, string token, int version, Span<byte> stack)
+    /// <summary><c>[lp(label) ‖] lp(tenantId) ‖ lp(id) ‖ lp(version)</c>; an empty label is left out (token ciphertexts have none).</summary>
+    private static SensitiveScratch AssociatedData(ReadOnlySpan<byte> label, string tenantId, string id, int version, Span<byte> stack)
     {
-        var size = LengthPrefixedWriter.SizeOf(tenantId) + LengthPrefixedWriter.SizeOf(token) + LengthPrefixedWriter.Int32Size;
+        var size = (label.IsEmpty ? 0 : LengthPrefixedWriter.SizeOf(label)) + LengthPrefixedWriter.SizeOf(tenantId) + LengthPrefixedWriter.SizeOf(id) + LengthPrefixedWriter.Int32Size;
         var scratch = new SensitiveScratch(size, stack);
         var writer = new LengthPrefixedWriter(scratch.Span);
+        if (!label.IsEmpty)
+        {
+            writer.Write(label);
+        }
+
         writer.Write(tenantId);
-        writer.Write(token);
+        writer.Write(id);
         writer.Write(version);
         return scratch;
     }

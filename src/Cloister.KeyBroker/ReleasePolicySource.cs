@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Cloister.Attestation;
 using Cloister.Attestation.Policy;
 
@@ -14,7 +15,8 @@ internal sealed record ReleasePolicy(AttestationPolicyFile File, AttestationVeri
 /// <c>cloister serve</c> rewrites its embedded default file once it learns the worker measurement, so the broker
 /// checks the file's stamp before each attestation and release. A file that no longer parses is not applied: the
 /// last good policy stays in force and <see cref="LastError"/> says why (the operator fixes the file; the broker
-/// never falls back to something laxer). Thread-safe.
+/// never falls back to something laxer). A file that group or others can write is refused like one that does not
+/// parse. Thread-safe.
 /// </remarks>
 public sealed class ReleasePolicySource
 {
@@ -54,7 +56,7 @@ public sealed class ReleasePolicySource
                 if (stamp != _stamp)
                 {
                     _stamp = stamp;
-                    if (AttestationPolicyFile.TryLoad(_path, out var policy, out var error))
+                    if (TryLoad(_path, out var policy, out var error))
                     {
                         _current = new ReleasePolicy(policy, policy.CreateVerifier());
                         LastError = null;
@@ -77,12 +79,26 @@ public sealed class ReleasePolicySource
         ArgumentException.ThrowIfNullOrEmpty(path);
         var full = System.IO.Path.GetFullPath(path);
         var stamp = Stamp(full);
-        if (!AttestationPolicyFile.TryLoad(full, out var policy, out var error))
+        if (!TryLoad(full, out var policy, out var error))
         {
             throw new KeyBrokerException(error);
         }
 
         return new ReleasePolicySource(full, policy, stamp);
+    }
+
+    /// <summary>Loads the policy unless group or others can write the file: whoever can write it decides who gets keys.</summary>
+    private static bool TryLoad(string path, [NotNullWhen(true)] out AttestationPolicyFile? policy, [NotNullWhen(false)] out string? error)
+    {
+        if (!OperatingSystem.IsWindows() && File.Exists(path)
+            && (File.GetUnixFileMode(path) & (UnixFileMode.GroupWrite | UnixFileMode.OtherWrite)) != 0)
+        {
+            policy = null;
+            error = $"{path} is writable by group or others, and whoever can write it decides which workers get keys (chmod go-w {path})";
+            return false;
+        }
+
+        return AttestationPolicyFile.TryLoad(path, out policy, out error);
     }
 
     /// <summary>A policy that never changes.</summary>

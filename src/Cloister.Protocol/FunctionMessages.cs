@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Cloister.Protocol;
 
 // Function invocation across the router <-> enclave boundary (docs/design/invocation.md, written with the enclave side).
@@ -15,7 +17,10 @@ namespace Cloister.Protocol;
 //                                    <-      InvocationPendingResponse  (step 1: look up tokens / store tokens)
 //   ContinueInvocationRequest(step 1) ->
 //                                    <-      InvocationPendingResponse  (step 2) ...
-//                                    <-      InvocationCompletedResponse
+//                                    <-      InvocationCompletedResponse  (an unsealed one with its outcome encrypted to keep)
+//
+//   OpenInvocationOutcomeRequest      ->                                 (a read of a kept outcome, any time later)
+//                                    <-      InvocationOutcomeResponse
 
 /// <summary>Which deployed function version runs.</summary>
 /// <param name="Name">The function's name (unique per tenant).</param>
@@ -99,7 +104,10 @@ public sealed record ContinueInvocationRequest(
 /// <summary>
 /// The invocation ended. Exactly one of <paramref name="ResultJson"/>, <paramref name="Error"/> and
 /// <paramref name="SealedResult"/> is set; a sealed invocation that ran carries only <paramref name="SealedResult"/>
-/// (its result or error, and its logs, are inside; <paramref name="Logs"/> is empty).
+/// (its result or error, and its logs, are inside; <paramref name="Logs"/> is empty). An unsealed invocation's
+/// completion also carries <paramref name="Stored"/>: the outcome encrypted for the router to keep, because the router
+/// keeps nothing derived from a value in clear (the clear result, error and logs are for the caller of a synchronous
+/// invocation only).
 /// </summary>
 /// <param name="InvocationId">The invocation.</param>
 /// <param name="ResultJson">The result after the output policy (tokenized fields), as JSON.</param>
@@ -108,14 +116,33 @@ public sealed record ContinueInvocationRequest(
 /// <param name="Logs">The handler's <c>ctx.log</c> messages, in order (capped; revealed values redacted unless plaintext may leave).</param>
 /// <param name="RevealedTokens">The tokens revealed into the sandbox (for the audit log).</param>
 /// <param name="SealedResult">A <see cref="SealedInvokeResult"/> sealed under the request's reply key (sealed invocations).</param>
+/// <param name="Stored">The outcome (result or error, without the logs) encrypted under the tenant's current data key (unsealed invocations).</param>
 public sealed record InvocationCompletedResponse(
     string InvocationId,
-    string? ResultJson,
+    [property: JsonConverter(typeof(RawJsonConverter))] string? ResultJson,
     EnclaveError? Error,
     bool Warm,
     IReadOnlyList<string> Logs,
     IReadOnlyList<string> RevealedTokens,
-    byte[]? SealedResult = null) : EnclaveResponse;
+    byte[]? SealedResult = null,
+    StoredOutcome? Stored = null) : EnclaveResponse;
+
+/// <summary>
+/// An unsealed invocation's outcome as the router keeps it: a <see cref="SealedInvokeResult"/> (result or error, no
+/// logs) encrypted by the worker with AES-256-GCM under the tenant's data key <paramref name="KeyVersion"/>, with
+/// associated data binding the tenant, the invocation id and the key version. Only the worker opens it
+/// (<see cref="OpenInvocationOutcomeRequest"/>).
+/// </summary>
+public sealed record StoredOutcome(int KeyVersion, byte[] Ciphertext);
+
+/// <summary>Open a kept outcome of the tenant's invocation <paramref name="InvocationId"/> (GET /v1/invocations/{id}).</summary>
+public sealed record OpenInvocationOutcomeRequest(string InvocationId, StoredOutcome Outcome) : EnclaveRequest;
+
+/// <summary>
+/// The opened outcome: exactly one of <paramref name="ResultJson"/> and <paramref name="Error"/>. An outcome that does not
+/// open for this tenant, invocation and key version is an <see cref="EnclaveErrorResponse"/> with <c>decrypt-failed</c>.
+/// </summary>
+public sealed record InvocationOutcomeResponse([property: JsonConverter(typeof(RawJsonConverter))] string? ResultJson, EnclaveError? Error) : EnclaveResponse;
 
 /// <summary>Shut down every sandbox of the function's versions and forget its packages (it was deleted).</summary>
 public sealed record RetireFunctionRequest(string Name, IReadOnlyList<string> Measurements) : EnclaveRequest;

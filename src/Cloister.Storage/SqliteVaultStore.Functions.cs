@@ -23,14 +23,14 @@ public sealed partial class SqliteVaultStore
         public const string DeleteVersions = "DELETE FROM function_versions WHERE tenant_id = $tenant AND name = $name";
         public const string DeleteFunction = "DELETE FROM functions WHERE tenant_id = $tenant AND name = $name";
 
-        public const string InvocationColumns = "id, tenant_id, function_name, version, measurement, status, result, error_code, error_detail, warm, duration_ms, logs, created_at, completed_at, expires_at";
-        public const string InsertInvocation = "INSERT INTO invocations (" + InvocationColumns + ") VALUES ($id, $tenant, $name, $version, $measurement, $status, $result, $error_code, $error_detail, $warm, $duration_ms, $logs, $created_at, $completed_at, $expires_at)";
+        public const string InvocationColumns = "id, tenant_id, function_name, version, measurement, status, error_code, error_detail, outcome_key_version, outcome, sealed_result, warm, duration_ms, created_at, completed_at, expires_at";
+        public const string InsertInvocation = "INSERT INTO invocations (id, tenant_id, function_name, version, measurement, status, warm, created_at, expires_at) VALUES ($id, $tenant, $name, $version, $measurement, 'running', 0, $created_at, $expires_at)";
         public const string GetInvocation = "SELECT " + InvocationColumns + " FROM invocations WHERE tenant_id = $tenant AND id = $id AND expires_at > $now";
-        public const string CompleteInvocation = "UPDATE invocations SET status = $status, result = $result, error_code = $error_code, error_detail = $error_detail, warm = $warm, duration_ms = $duration_ms, logs = $logs, completed_at = $completed_at "
-            + "WHERE tenant_id = $tenant AND id = $id AND status = 'running'";
+        public const string CompleteInvocation = "UPDATE invocations SET status = $status, error_code = $error_code, error_detail = $error_detail, outcome_key_version = $outcome_key_version, outcome = $outcome, sealed_result = $sealed_result, "
+            + "warm = $warm, duration_ms = $duration_ms, completed_at = $completed_at WHERE tenant_id = $tenant AND id = $id AND status = 'running'";
 
         public const string Running = "SELECT id, tenant_id, function_name, version, measurement, created_at FROM invocations WHERE status = 'running'";
-        public const string FailRunning = "UPDATE invocations SET status = 'failed', error_code = $code, error_detail = $detail, completed_at = $at, duration_ms = $at - created_at, logs = '[]' WHERE id = $id AND status = 'running'";
+        public const string FailRunning = "UPDATE invocations SET status = 'failed', error_code = $code, error_detail = $detail, completed_at = $at, duration_ms = $at - created_at WHERE id = $id AND status = 'running'";
         public const string PurgeInvocations = "DELETE FROM invocations WHERE rowid IN (SELECT rowid FROM invocations WHERE expires_at <= $now LIMIT $limit)";
     }
 
@@ -173,30 +173,28 @@ public sealed partial class SqliteVaultStore
         }, 2, cancellationToken);
     }
 
+    /// <remarks>Only a running invocation is created: its outcome comes with <see cref="CompleteInvocationAsync"/>.</remarks>
     public Task CreateInvocationAsync(InvocationRecord invocation, AuditEntry audit, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(invocation);
         ValidateEntry(audit);
+        if (invocation.Status != InvocationStatus.Running)
+        {
+            throw new ArgumentException("A new invocation is running.", nameof(invocation));
+        }
+
         return WriteAsync((invocation, audit), static (w, s) =>
         {
             var i = s.invocation;
-            var insert = w.Db.Command(FunctionSql.InsertInvocation, "$id", "$tenant", "$name", "$version", "$measurement", "$status", "$result", "$error_code", "$error_detail", "$warm", "$duration_ms", "$logs", "$created_at", "$completed_at", "$expires_at");
+            var insert = w.Db.Command(FunctionSql.InsertInvocation, "$id", "$tenant", "$name", "$version", "$measurement", "$created_at", "$expires_at");
             var p = insert.Parameters;
             p[0].Value = i.Id;
             p[1].Value = i.TenantId;
             p[2].Value = i.FunctionName;
             p[3].Value = i.Version;
             p[4].Value = i.Measurement;
-            p[5].Value = StatusName(i.Status);
-            p[6].Value = Rows.Nullable(i.ResultJson);
-            p[7].Value = Rows.Nullable(i.ErrorCode);
-            p[8].Value = Rows.Nullable(i.ErrorDetail);
-            p[9].Value = i.Warm ? 1 : 0;
-            p[10].Value = i.DurationMs is { } d ? d : DBNull.Value;
-            p[11].Value = Rows.Nullable(i.LogsJson);
-            p[12].Value = i.CreatedAt.ToUnixTimeMilliseconds();
-            p[13].Value = i.CompletedAt is { } c ? c.ToUnixTimeMilliseconds() : DBNull.Value;
-            p[14].Value = i.ExpiresAt.ToUnixTimeMilliseconds();
+            p[5].Value = i.CreatedAt.ToUnixTimeMilliseconds();
+            p[6].Value = i.ExpiresAt.ToUnixTimeMilliseconds();
             insert.ExecuteNonQuery();
             w.AppendAudit(s.audit);
             return true;
@@ -207,26 +205,29 @@ public sealed partial class SqliteVaultStore
     {
         ArgumentNullException.ThrowIfNull(completion);
         ValidateEntry(audit);
-        if ((completion.ResultJson is null) == (completion.ErrorCode is null))
+        if (!completion.IsWellFormed)
         {
-            throw new ArgumentException("Exactly one of ResultJson and ErrorCode must be set.", nameof(completion));
+            throw new ArgumentException("A completion holds exactly one of an outcome with its key version, a sealed result, and an error code with the router's detail.", nameof(completion));
         }
 
         return WriteAsync((tenantId, invocationId, completion, audit), static (w, s) =>
         {
             var c = s.completion;
-            var update = w.Db.Command(FunctionSql.CompleteInvocation, "$status", "$result", "$error_code", "$error_detail", "$warm", "$duration_ms", "$logs", "$completed_at", "$tenant", "$id");
+            var update = w.Db.Command(
+                FunctionSql.CompleteInvocation,
+                "$status", "$error_code", "$error_detail", "$outcome_key_version", "$outcome", "$sealed_result", "$warm", "$duration_ms", "$completed_at", "$tenant", "$id");
             var p = update.Parameters;
             p[0].Value = StatusName(c.Status);
-            p[1].Value = Rows.Nullable(c.ResultJson);
-            p[2].Value = Rows.Nullable(c.ErrorCode);
-            p[3].Value = Rows.Nullable(c.ErrorDetail);
-            p[4].Value = c.Warm ? 1 : 0;
-            p[5].Value = c.DurationMs;
-            p[6].Value = c.LogsJson;
-            p[7].Value = c.CompletedAt.ToUnixTimeMilliseconds();
-            p[8].Value = s.tenantId;
-            p[9].Value = s.invocationId;
+            p[1].Value = Rows.Nullable(c.ErrorCode);
+            p[2].Value = Rows.Nullable(c.ErrorDetail);
+            p[3].Value = Rows.Nullable(c.OutcomeKeyVersion);
+            p[4].Value = Rows.Nullable(c.Outcome);
+            p[5].Value = Rows.Nullable(c.SealedResult);
+            p[6].Value = c.Warm ? 1 : 0;
+            p[7].Value = c.DurationMs;
+            p[8].Value = c.CompletedAt.ToUnixTimeMilliseconds();
+            p[9].Value = s.tenantId;
+            p[10].Value = s.invocationId;
             if (update.ExecuteNonQuery() == 0)
             {
                 return false;
@@ -300,13 +301,14 @@ public sealed partial class SqliteVaultStore
         ParseStatus(r.GetString(5)),
         Rows.OptionalString(r, 6),
         Rows.OptionalString(r, 7),
-        Rows.OptionalString(r, 8),
-        r.GetInt64(9) != 0,
-        r.IsDBNull(10) ? null : r.GetInt64(10),
-        Rows.OptionalString(r, 11),
-        Rows.Time(r.GetInt64(12)),
-        r.IsDBNull(13) ? null : Rows.Time(r.GetInt64(13)),
-        Rows.Time(r.GetInt64(14)));
+        r.IsDBNull(8) ? null : r.GetInt32(8),
+        Rows.OptionalBytes(r, 9),
+        Rows.OptionalBytes(r, 10),
+        r.GetInt64(11) != 0,
+        r.IsDBNull(12) ? null : r.GetInt64(12),
+        Rows.Time(r.GetInt64(13)),
+        r.IsDBNull(14) ? null : Rows.Time(r.GetInt64(14)),
+        Rows.Time(r.GetInt64(15)));
 
     private static string StatusName(InvocationStatus status) => status switch
     {

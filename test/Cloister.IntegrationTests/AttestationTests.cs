@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Cloister.Attestation;
+using Cloister.Attestation.Policy;
 using Cloister.Attestation.Results;
 using Cloister.IntegrationTests.Support;
 
@@ -115,6 +116,10 @@ public sealed class AttestationTests(ServerFixture fixture) : IClassFixture<Serv
         Assert.True(validation.IsValid, validation.Error);
         Assert.Equal(Verdict.Affirming, validation.Token!.Result.Verdict);
         Assert.Equal(response.Json.GetProperty("claims").GetProperty("measurement").GetString(), validation.Token.Result.Claims.Measurement);
+        Assert.Equal("default", validation.Token.PolicyId);
+        Assert.True(validation.Token.WasAppraisedUnder(new AppraisalPolicy()));
+        Assert.Equal(new DateTimeOffset(2024, 6, 1, 0, 0, 0, TimeSpan.Zero), validation.Token.VerifiedAt);
+        Assert.Null(validation.Token.Result.Claims.IssuedAt);
 
         // One changed character of the signed payload, and the relying party refuses it.
         var parts = token.Split('.');
@@ -139,12 +144,65 @@ public sealed class AttestationTests(ServerFixture fixture) : IClassFixture<Serv
     }
 
     [Fact]
+    public async Task VerifyEndpoint_CallerPolicy_IsSignedAsTheCallers_AndCannotBorrowAServerPolicyId()
+    {
+        // The debug-mode document at a time inside its leaf's window, under a policy that allows debug.
+        var evidence = Convert.ToBase64String(await File.ReadAllBytesAsync(Path.Combine(Vectors, "nitro/evervault_debug-mode-attestation-doc-bytes")));
+        const string at = "2022-10-12T14:00:00Z";
+        var key = _server.DefaultTenant.Key;
+
+        var borrowed = await _server.SendAsync(HttpMethod.Post, "/v1/attestation/verify", key, TestServer.Json(new
+        {
+            type = "nitro", evidence, at, policy = new { id = "payments-snp-2024-06", allowDebug = true },
+        }));
+
+        Assert.Equal(200, borrowed.StatusCode);
+        Assert.Equal("affirming", borrowed.Text("verdict"));
+        Assert.Equal("caller:payments-snp-2024-06", borrowed.Text("policyId"));
+
+        // The signed result binds the policy's content and the times: a relying party holding the real
+        // payments-snp-2024-06 (no debug) sees that this result was appraised under another policy.
+        var token = await ValidateAsync(borrowed.Text("token"));
+        Assert.True(AppraisalPolicyJson.TryParse("""{"id":"payments-snp-2024-06","allowDebug":true}""", out var callerPolicy, out var error), error);
+        Assert.True(token.WasAppraisedUnder(callerPolicy));
+        Assert.False(token.WasAppraisedUnder(callerPolicy with { AllowDebug = false }));
+        Assert.Equal(AppraisalPolicyJson.Digest(callerPolicy), borrowed.Text("policyDigest"));
+        Assert.Equal("caller:payments-snp-2024-06", token.PolicyId);
+        Assert.Equal(DateTimeOffset.Parse(at, System.Globalization.CultureInfo.InvariantCulture), token.VerifiedAt);
+        Assert.Equal(new DateTimeOffset(2022, 10, 12, 13, 50, 6, 81, TimeSpan.Zero), token.Result.Claims.IssuedAt);
+
+        // The server's own policy ids are refused for other content, also the "default" a policy without an id gets.
+        foreach (var policy in new object[] { new { id = "default", allowDebug = true }, new { allowDebug = true } })
+        {
+            var refused = await _server.SendAsync(HttpMethod.Post, "/v1/attestation/verify", key, TestServer.Json(new { type = "nitro", evidence, at, policy }));
+            ProblemAssert.Is(refused, 400, "policy-id-reserved");
+        }
+
+        // The same content as the server's default policy is that policy, under its own id.
+        var same = await _server.SendAsync(HttpMethod.Post, "/v1/attestation/verify", key, TestServer.Json(new { type = "nitro", evidence, at, policy = new { id = "default" } }));
+        Assert.Equal(200, same.StatusCode);
+        Assert.Equal("default", same.Text("policyId"));
+        Assert.Equal("contraindicated", same.Text("verdict"));
+        Assert.True((await ValidateAsync(same.Text("token"))).WasAppraisedUnder(new AppraisalPolicy()));
+    }
+
+    private async Task<VerifiedAttestationResult> ValidateAsync(string token)
+    {
+        var jwks = await _server.SendAsync(HttpMethod.Get, "/v1/attestation/jwks", key: null);
+        Assert.True(AttestationResultValidator.TryCreate(jwks.Body, out var validator, out var error), error);
+        var validation = validator.Validate(token, DateTimeOffset.UtcNow);
+        Assert.True(validation.IsValid, validation.Error);
+        return validation.Token;
+    }
+
+    [Fact]
     public async Task VerifyEndpoint_BadInput_IsProblemDetails()
     {
         var key = _server.DefaultTenant.Key;
         ProblemAssert.Is(await _server.SendAsync(HttpMethod.Post, "/v1/attestation/verify", key, TestServer.Json(new { type = "tpm", evidence = "AA==" })), 400, "unknown-tee");
         ProblemAssert.Is(await _server.SendAsync(HttpMethod.Post, "/v1/attestation/verify", key, TestServer.Json(new { type = "nitro", evidence = "not base64!" })), 400, "invalid-request");
         ProblemAssert.Is(await _server.SendAsync(HttpMethod.Post, "/v1/attestation/verify", key, TestServer.Json(new { type = "nitro", evidence = "AA==", policy = new { maxVmpl = "one" } })), 400, "invalid-policy");
+        ProblemAssert.Is(await _server.SendAsync(HttpMethod.Post, "/v1/attestation/verify", key, """{"type":"nitro","evidence":"AA==","policy":{"id":"\ud800"}}"""), 400, "invalid-policy");
 
         var writeOnly = await _server.CreateTenantAsync("tokens:write");
         ProblemAssert.Is(await _server.SendAsync(HttpMethod.Post, "/v1/attestation/verify", writeOnly.Key, TestServer.Json(new { type = "nitro", evidence = "AA==" })), 403, "missing-scope");

@@ -141,6 +141,22 @@ public sealed class AuditTamperTests(AuditFixture fixture) : IClassFixture<Audit
         Assert.StartsWith("cloister:", result.StderrLines[0], StringComparison.Ordinal);
     }
 
+    /// <summary>It used to accept them and report OK against an unreachable server: it verifies files, never through a server.</summary>
+    [Theory]
+    [InlineData("--url", "http://127.0.0.1:1")]
+    [InlineData("--key", "ck_anything")]
+    public async Task Verify_WithUrlOrKey_RefusesWithOneLineNamingTheOption(string option, string value)
+    {
+        using var copy = TempDirectory.CopyOf(fixture.DataDirectory);
+
+        var result = await CloisterProcess.RunAsync("audit", "verify", "--data-dir", copy.Path, option, value);
+
+        Assert.Equal(2, result.ExitCode);
+        var line = Assert.Single(result.StderrLines);
+        Assert.StartsWith($"cloister: audit verify does not take {option}", line, StringComparison.Ordinal);
+        Assert.Equal("", result.Stdout);
+    }
+
     private static void AssertOneErrorLineNaming(CliResult result, long seq)
     {
         var line = Assert.Single(result.StderrLines);

@@ -75,6 +75,30 @@ public sealed class FunctionCliTests(ServerFixture fixture) : IClassFixture<Serv
         Assert.Equal(2, overridden.GetProperty("version").GetInt32());
     }
 
+    /// <summary>Text mode used to print the result only: which version and measurement ran, and whether warm, showed only with --json.</summary>
+    [Fact]
+    public async Task Invoke_PrintsTheResultOnStdout_AndOneLineOnStderrNamingVersionMeasurementAndWarmth()
+    {
+        using var dir = TempDirectory.Create("fn");
+        File.WriteAllText(dir.File("main.py"), FunctionBundles.TrivialPython);
+        var name = Name();
+        var measurement = JsonDocument.Parse(Ok(await RunAsync("functions", "deploy", dir.Path, "--name", name, "--runtime", "python3", "--json")).Stdout).RootElement.GetProperty("measurement").GetString();
+
+        foreach (var _ in Enumerable.Range(0, 2))
+        {
+            var invoked = Ok(await RunAsync("functions", "invoke", name));
+
+            Assert.Equal(["""{"ok":true}"""], invoked.StdoutLines);
+            var line = Assert.Single(invoked.StderrLines);
+            var match = System.Text.RegularExpressions.Regex.Match(line, $@"^cloister: invocation (inv_\S+): {name} v1, measurement {measurement}, (warm sandbox|cold start), \d+ ms$");
+            Assert.True(match.Success, line);
+
+            // The line says what the router recorded for that invocation.
+            var stored = JsonDocument.Parse(Ok(await RunAsync("invocations", "get", match.Groups[1].Value, "--json")).Stdout).RootElement;
+            Assert.Equal(stored.GetProperty("warm").GetBoolean(), match.Groups[2].Value == "warm sandbox");
+        }
+    }
+
     [Fact]
     public async Task Deploy_Mistakes_AreOneLineErrors_WithNonZeroExit()
     {

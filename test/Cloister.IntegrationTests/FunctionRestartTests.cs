@@ -22,7 +22,7 @@ public sealed class FunctionRestartTests
         await using (var store = await SqliteVaultStore.OpenAsync(new StoreOptions(directory.Path), TimeProvider.System, CancellationToken.None))
         {
             var now = DateTimeOffset.UtcNow;
-            var running = new InvocationRecord("inv_leftover", tenantId, "score", 1, new string('a', 96), InvocationStatus.Running, null, null, null, false, null, null, now, null, now.AddHours(1));
+            var running = new InvocationRecord("inv_leftover", tenantId, "score", 1, new string('a', 96), InvocationStatus.Running, null, null, null, null, null, false, null, now, null, now.AddHours(1));
             await store.CreateInvocationAsync(running, new AuditEntry(tenantId, "test", "function.invoke", ["inv_leftover", "score"]), CancellationToken.None);
         }
 

@@ -85,6 +85,38 @@ public sealed class IntegrityTests(ServerFixture fixture) : IClassFixture<Server
         Assert.Equal(before + 1, AuditRowsNaming(token));
     }
 
+    [Fact]
+    public async Task GetInvocation_OutcomeCopiedFromAnotherInvocation_OrAltered_Returns500IntegrityFailure()
+    {
+        // Invocations that end before any code runs (an unknown token in the args): their outcomes are kept encrypted too.
+        var tenant = await _server.CreateTenantAsync();
+        var name = "integrity-" + Guid.NewGuid().ToString("N")[..8];
+        (await _server.SendAsync(HttpMethod.Put, "/v1/functions/" + name, tenant.Key, FunctionBundles.Python(FunctionBundles.TrivialPython))).Expect(201);
+        var ids = new List<string>();
+        foreach (var path in (string[])["first", "second", "third"])
+        {
+            var args = TestServer.Json(new { args = new Dictionary<string, object> { [path] = new Dictionary<string, string> { ["$token"] = "tok_" + new string('x', 22) } } });
+            var failed = ProblemAssert.Is(await _server.SendAsync(HttpMethod.Post, $"/v1/functions/{name}/invoke", tenant.Key, args), 422, "unknown-token");
+            ids.Add(failed.GetProperty("invocationId").GetString()!);
+        }
+
+        var read = (await _server.SendAsync(HttpMethod.Get, "/v1/invocations/" + ids[0], tenant.Key)).Expect(200).Json.GetProperty("error");
+        Assert.Equal("unknown-token", read.GetProperty("code").GetString());
+        Assert.Contains("$.first", read.GetProperty("detail").GetString(), StringComparison.Ordinal);
+
+        VaultDatabase.ExecuteOne(_server.DataDirectory, "UPDATE invocations SET outcome = (SELECT outcome FROM invocations WHERE id = $from) WHERE id = $to", ("$from", ids[0]), ("$to", ids[1]));
+        var outcome = Assert.IsType<byte[]>(Assert.Single(VaultDatabase.Query(_server.DataDirectory, "SELECT outcome FROM invocations WHERE id = $id", ("$id", ids[2])))[0]);
+        outcome[^1] ^= 0x01;
+        VaultDatabase.ExecuteOne(_server.DataDirectory, "UPDATE invocations SET outcome = $outcome WHERE id = $id", ("$outcome", outcome), ("$id", ids[2]));
+
+        foreach (var altered in ids[1..])
+        {
+            var response = await _server.SendAsync(HttpMethod.Get, "/v1/invocations/" + altered, tenant.Key);
+            ProblemAssert.Is(response, 500, "integrity-failure");
+            ProblemAssert.DoesNotContain(response, "$.first");
+        }
+    }
+
     private byte[] Ciphertext(string tenantId, string token)
     {
         var row = Assert.Single(VaultDatabase.Query(_server.DataDirectory, "SELECT ciphertext FROM tokens WHERE tenant_id = $t AND token = $k", ("$t", tenantId), ("$k", token)));

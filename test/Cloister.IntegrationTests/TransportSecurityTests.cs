@@ -45,6 +45,54 @@ public sealed class TransportSecurityTests
         Assert.DoesNotContain("listening", result.Stdout, StringComparison.Ordinal);
     }
 
+    /// <summary>The router, the key broker and a listening worker pass one listen plan: no plain HTTP beyond loopback by default.</summary>
+    [Theory]
+    [InlineData("serve")]
+    [InlineData("keybroker")]
+    [InlineData("worker")]
+    public async Task Listener_PlainHttpOnAllInterfaces_WithoutInsecureHttp_ExitsWith2AndOneLine(string listener)
+    {
+        using var data = TempDirectory.Create("listen-" + listener);
+
+        var result = await CloisterProcess.RunAsync(ListenerArguments(listener, data, "http://0.0.0.0:0"));
+
+        Assert.True(result.ExitCode == 2, result.ToString());
+        var line = Assert.Single(result.StderrLines);
+        Assert.StartsWith("cloister: ", line, StringComparison.Ordinal);
+        Assert.Contains("'http://0.0.0.0:0'", line, StringComparison.Ordinal);
+        Assert.Contains("--insecure-http", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("listening", result.Stdout, StringComparison.Ordinal);
+        Assert.False(File.Exists(data.File("master.key")), "a refused listener got as far as the master key");
+    }
+
+    [Theory]
+    [InlineData("keybroker")]
+    [InlineData("worker")]
+    public async Task FramesListener_PlainHttpOnAllInterfaces_WithInsecureHttp_ListensAndWarns(string listener)
+    {
+        using var data = TempDirectory.Create("insecure-" + listener);
+
+        await using var process = await ServerProcess.StartCommandAsync([.. ListenerArguments(listener, data, "http://0.0.0.0:0"), "--insecure-http"]);
+
+        Assert.StartsWith("http://0.0.0.0:", process.Url, StringComparison.Ordinal);
+        Assert.Contains($"cloister {listener}: WARNING: --insecure-http: serving plain HTTP on a non-loopback address", process.Output, StringComparison.Ordinal);
+    }
+
+    /// <summary>How each listener is started on <paramref name="url"/> (the broker with a valid policy, so that only the address can stop it).</summary>
+    private static string[] ListenerArguments(string listener, TempDirectory data, string url)
+    {
+        switch (listener)
+        {
+            case "serve":
+                return ["serve", "--data-dir", data.Path, "--urls", url];
+            case "keybroker":
+                File.WriteAllText(data.File("attestation-policy.json"), """{ "appraisal": {}, "workers": [] }""");
+                return ["keybroker", "--data-dir", data.Path, "--urls", url];
+            default:
+                return ["worker", "--data-dir", data.Path, "--listen", url, "--broker", "http://127.0.0.1:9/v1/broker/frames", "--token-file", data.File("router.token")];
+        }
+    }
+
     [Fact]
     public async Task Start_PlainHttpOnAllInterfaces_WithInsecureHttp_StartsAndLogsAWarning()
     {

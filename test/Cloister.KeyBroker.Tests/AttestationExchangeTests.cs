@@ -272,6 +272,29 @@ public sealed class AttestationExchangeTests : IDisposable
         Assert.IsType<AttestResponse>(await AttestOnceAsync());
     }
 
+    [Theory]
+    [InlineData(UnixFileMode.GroupWrite)]
+    [InlineData(UnixFileMode.OtherWrite)]
+    public void PolicyFileOthersCanWrite_IsRefusedAtLoad(UnixFileMode extra)
+    {
+        File.SetUnixFileMode(_broker.PolicyPath, UnixFileMode.UserRead | UnixFileMode.UserWrite | extra);
+
+        var error = Assert.Throws<KeyBrokerException>(() => ReleasePolicySource.FromFile(_broker.PolicyPath));
+
+        Assert.Contains("chmod go-w", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task PolicyFileChangedWhileOthersCanWriteIt_IsNotApplied_TheLastGoodPolicyStays()
+    {
+        var source = ReleasePolicySource.FromFile(_broker.PolicyPath);
+        _broker.WritePolicy(_broker.Policy(allowSimulated: false));
+        File.SetUnixFileMode(_broker.PolicyPath, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite);
+
+        Assert.True(source.Policy.AllowsSimulated);
+        Assert.Contains("writable by group or others", source.LastError, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void MissingPolicyFile_IsAClearError()
     {

@@ -25,7 +25,10 @@ public sealed class FunctionStoreTests
     }
 
     private static InvocationRecord Running(string tenant, string id, DateTimeOffset expires)
-        => new(id, tenant, "score", 1, Measurement('a'), InvocationStatus.Running, null, null, null, false, null, null, StoreHarness.Start, null, expires);
+        => new(id, tenant, "score", 1, Measurement('a'), InvocationStatus.Running, null, null, null, null, null, false, null, StoreHarness.Start, null, expires);
+
+    private static InvocationCompletion Kept(byte[] outcome, string? errorCode = null)
+        => new(errorCode, null, 1, outcome, null, true, 12, StoreHarness.Start.AddSeconds(1));
 
     private static AuditEntry Audit(string tenant, string action, string id) => Make.Audit(tenant, action, id);
 
@@ -135,19 +138,64 @@ public sealed class FunctionStoreTests
         await h.S.CreateInvocationAsync(Running("ten_a", "inv_1", expires), Audit("ten_a", "function.invoke", "inv_1"), None);
         Assert.Equal(InvocationStatus.Running, (await h.S.GetInvocationAsync("ten_a", "inv_1", StoreHarness.Start, None))!.Status);
 
-        var completedAt = StoreHarness.Start.AddSeconds(1);
-        var completion = new InvocationCompletion("""{"score":7}""", null, null, true, 12, """["scored"]""", completedAt);
-        Assert.True(await h.S.CompleteInvocationAsync("ten_a", "inv_1", completion, Audit("ten_a", "function.invoke.completed", "inv_1"), None));
+        var outcome = Encoding.UTF8.GetBytes("the worker's ciphertext");
+        Assert.True(await h.S.CompleteInvocationAsync("ten_a", "inv_1", Kept(outcome), Audit("ten_a", "function.invoke.completed", "inv_1"), None));
 
-        var done = await h.S.GetInvocationAsync("ten_a", "inv_1", StoreHarness.Start, None);
+        var done = (await h.S.GetInvocationAsync("ten_a", "inv_1", StoreHarness.Start, None))!;
+        Assert.Equal(outcome, done.Outcome);
         Assert.Equal(
-            new InvocationRecord("inv_1", "ten_a", "score", 1, Measurement('a'), InvocationStatus.Succeeded, """{"score":7}""", null, null, true, 12, """["scored"]""", StoreHarness.Start, completedAt, expires),
-            done);
+            new InvocationRecord("inv_1", "ten_a", "score", 1, Measurement('a'), InvocationStatus.Succeeded, null, null, 1, null, null, true, 12, StoreHarness.Start, StoreHarness.Start.AddSeconds(1), expires),
+            done with { Outcome = null });
 
-        var failure = new InvocationCompletion(null, "timeout", "too slow", false, 5, "[]", completedAt);
+        var failure = new InvocationCompletion("timeout", "too slow", null, null, null, false, 5, StoreHarness.Start);
         Assert.False(await h.S.CompleteInvocationAsync("ten_a", "inv_1", failure, Audit("ten_a", "function.invoke.completed", "inv_1"), None));
         Assert.Equal(InvocationStatus.Succeeded, (await h.S.GetInvocationAsync("ten_a", "inv_1", StoreHarness.Start, None))!.Status);
         Assert.Equal(1, h.Scalar("SELECT COUNT(*) FROM audit WHERE action = 'function.invoke.completed'"));
+    }
+
+    [Fact]
+    public async Task Invocation_KeepsAFailedOutcomesCode_ASealedResult_AndTheRoutersOwnDetail()
+    {
+        await using var h = await OpenWithTenantsAsync();
+        var expires = StoreHarness.Start.AddHours(1);
+        foreach (var id in (string[])["inv_failed", "inv_sealed", "inv_router"])
+        {
+            await h.S.CreateInvocationAsync(Running("ten_a", id, expires), Audit("ten_a", "function.invoke", id), None);
+        }
+
+        await h.S.CompleteInvocationAsync("ten_a", "inv_failed", Kept([1, 2], "handler-error"), Audit("ten_a", "function.invoke.completed", "inv_failed"), None);
+        await h.S.CompleteInvocationAsync("ten_a", "inv_sealed", new InvocationCompletion(null, null, null, null, [3, 4], false, 1, StoreHarness.Start), Audit("ten_a", "function.invoke.completed", "inv_sealed"), None);
+        await h.S.CompleteInvocationAsync("ten_a", "inv_router", new InvocationCompletion("interrupted", "stopped", null, null, null, false, 1, StoreHarness.Start), Audit("ten_a", "function.invoke.completed", "inv_router"), None);
+
+        var failed = (await h.S.GetInvocationAsync("ten_a", "inv_failed", StoreHarness.Start, None))!;
+        var sealedOne = (await h.S.GetInvocationAsync("ten_a", "inv_sealed", StoreHarness.Start, None))!;
+        var router = (await h.S.GetInvocationAsync("ten_a", "inv_router", StoreHarness.Start, None))!;
+        Assert.Equal((InvocationStatus.Failed, "handler-error", (string?)null, 1), (failed.Status, failed.ErrorCode, failed.ErrorDetail, failed.OutcomeKeyVersion));
+        Assert.Equal([1, 2], failed.Outcome);
+        Assert.Equal((InvocationStatus.Succeeded, (byte[]?)null), (sealedOne.Status, sealedOne.Outcome));
+        Assert.Equal([3, 4], sealedOne.SealedResult);
+        Assert.Equal((InvocationStatus.Failed, "interrupted", "stopped", (byte[]?)null, (byte[]?)null), (router.Status, router.ErrorCode, router.ErrorDetail, router.Outcome, router.SealedResult));
+    }
+
+    public static TheoryData<string, InvocationCompletion> MalformedCompletions => new()
+    {
+        { "nothing at all", new InvocationCompletion(null, null, null, null, null, false, 1, StoreHarness.Start) },
+        { "a clear detail beside the outcome", new InvocationCompletion("handler-error", "a value", 1, [1], null, false, 1, StoreHarness.Start) },
+        { "an outcome without its key version", new InvocationCompletion(null, null, null, [1], null, false, 1, StoreHarness.Start) },
+        { "an outcome and a sealed result", new InvocationCompletion(null, null, 1, [1], [2], false, 1, StoreHarness.Start) },
+        { "a code without a detail", new InvocationCompletion("internal", null, null, null, null, false, 1, StoreHarness.Start) },
+        { "a sealed result with a code", new InvocationCompletion("internal", null, null, null, [2], false, 1, StoreHarness.Start) },
+    };
+
+    [Theory]
+    [MemberData(nameof(MalformedCompletions))]
+    public async Task Complete_RefusesACompletionOfNoKnownShape(string why, InvocationCompletion completion)
+    {
+        await using var h = await OpenWithTenantsAsync();
+        await h.S.CreateInvocationAsync(Running("ten_a", "inv_1", StoreHarness.Start.AddHours(1)), Audit("ten_a", "function.invoke", "inv_1"), None);
+
+        await Assert.ThrowsAsync<ArgumentException>(() => h.S.CompleteInvocationAsync("ten_a", "inv_1", completion, Audit("ten_a", "function.invoke.completed", "inv_1"), None));
+        Assert.True(InvocationStatus.Running == (await h.S.GetInvocationAsync("ten_a", "inv_1", StoreHarness.Start, None))!.Status, why);
     }
 
     [Fact]
@@ -159,8 +207,7 @@ public sealed class FunctionStoreTests
 
         Assert.Null(await h.S.GetInvocationAsync("ten_b", "inv_1", StoreHarness.Start, None));
         Assert.Null(await h.S.GetInvocationAsync("ten_a", "inv_1", expires, None));
-        var completion = new InvocationCompletion("{}", null, null, false, 1, "[]", StoreHarness.Start);
-        Assert.False(await h.S.CompleteInvocationAsync("ten_b", "inv_1", completion, Audit("ten_b", "function.invoke.completed", "inv_1"), None));
+        Assert.False(await h.S.CompleteInvocationAsync("ten_b", "inv_1", Kept([1]), Audit("ten_b", "function.invoke.completed", "inv_1"), None));
     }
 
     [Fact]
@@ -183,7 +230,7 @@ public sealed class FunctionStoreTests
         var expires = StoreHarness.Start.AddHours(1);
         await h.S.CreateInvocationAsync(Running("ten_a", "inv_run", expires), Audit("ten_a", "function.invoke", "inv_run"), None);
         await h.S.CreateInvocationAsync(Running("ten_b", "inv_done", expires), Audit("ten_b", "function.invoke", "inv_done"), None);
-        await h.S.CompleteInvocationAsync("ten_b", "inv_done", new InvocationCompletion("{}", null, null, false, 1, "[]", StoreHarness.Start), Audit("ten_b", "function.invoke.completed", "inv_done"), None);
+        await h.S.CompleteInvocationAsync("ten_b", "inv_done", Kept([1]), Audit("ten_b", "function.invoke.completed", "inv_done"), None);
 
         var at = StoreHarness.Start.AddSeconds(30);
         Assert.Equal(1, await h.S.FailRunningInvocationsAsync("interrupted", "stopped", at, None));

@@ -8,14 +8,21 @@ namespace Cloister.Attestation.Nitro;
 
 /// <summary>
 /// Verifies AWS Nitro Enclaves attestation documents: COSE_Sign1 with ES384, the CBOR payload, the chain
-/// from the document's cabundle to the pinned AWS Nitro root at the document's timestamp, debug mode
-/// (PCR0–2 all zero), PCRs and PCR0 as the measurement, freshness, nonce and user data.
+/// from the document's cabundle to the pinned AWS Nitro root at the document's timestamp, the chain's validity at the
+/// verification time, debug mode (PCR0–2 all zero), PCRs and PCR0 as the measurement, freshness, nonce and user data.
 /// </summary>
 /// <remarks>
 /// Evidence bytes are the raw CBOR document (tagged or untagged) or its base64 text. Nothing is thrown for
 /// bad evidence: every outcome is a check in the result. Chains already verified are cached (bounded,
 /// thread-safe, keyed by the SHA-256 of the certificates) with their validity window, so a document signed
 /// by a known enclave certificate is verified without building the chain again. Instances are thread-safe.
+/// <para>
+/// Time: a document dated after the verification time (beyond <see cref="AllowedClockSkew"/>) is contraindicated
+/// whatever the policy's maximum age ("freshness"), and so is a document verified outside its chain's validity
+/// ("cert-validity"). AWS gives every document a leaf certificate that lives about three hours, so under the default
+/// policy (no maximum age) a captured document stops being affirming when its leaf expires instead of replaying for
+/// ever; a policy's <see cref="AppraisalPolicy.MaxAge"/> or <see cref="AppraisalPolicy.ExpectedNonce"/> bounds it further.
+/// </para>
 /// </remarks>
 public sealed class NitroVerifier : IEvidenceVerifier
 {
@@ -24,6 +31,7 @@ public sealed class NitroVerifier : IEvidenceVerifier
 
     private const string SignatureCheck = "signature";
     private const string ChainCheck = "certificate-chain";
+    private const string ValidityCheck = "cert-validity";
     private const string DebugCheck = "debug";
     private const string PcrsCheck = "pcrs";
     private const string MeasurementCheck = "measurement";
@@ -32,8 +40,12 @@ public sealed class NitroVerifier : IEvidenceVerifier
     private const string UserDataCheck = "user-data";
     private const string TeeCheck = "tee-type";
 
-    // A document stamped slightly after the verifier's clock is clock skew, not an attack.
-    private static readonly TimeSpan AllowedClockSkew = TimeSpan.FromMinutes(5);
+    /// <summary>
+    /// How far the verifier's clock may lag the enclave's: a document stamped, or a leaf certificate starting, at most this
+    /// long after the verification time is clock skew, not an attack. (A document's leaf starts about 3 s before its
+    /// timestamp, so a verifier a few seconds behind would otherwise refuse every fresh document.)
+    /// </summary>
+    public static readonly TimeSpan AllowedClockSkew = TimeSpan.FromMinutes(5);
     private static readonly byte[] Signature1Label = Encoding.ASCII.GetBytes("Signature1");
 
     private readonly NitroChainCache _cache;
@@ -97,9 +109,10 @@ public sealed class NitroVerifier : IEvidenceVerifier
             result.Add(Check.Fail(TeeCheck, "tee-not-allowed: the policy does not accept Nitro evidence"));
         }
 
-        var chain = VerifyChain(document, out var leafKey);
+        var chain = VerifyChain(document, out var leafKey, out var verified);
         result.Add(VerifySignature(document, leafKey));
         result.Add(chain);
+        result.Add(CheckValidity(verified, at));
 
         var debug = IsDebug(document);
         result.Add(CheckDebug(debug, policy));
@@ -161,13 +174,19 @@ public sealed class NitroVerifier : IEvidenceVerifier
         return true;
     }
 
-    private Check VerifyChain(NitroDocument document, out NitroLeafKey? leafKey)
+    /// <summary>
+    /// The chain to the pinned root, at the document's timestamp (when the enclave's NSM signed it); <paramref name="verified"/>
+    /// carries its validity window for <see cref="CheckValidity"/>.
+    /// </summary>
+    private Check VerifyChain(NitroDocument document, out NitroLeafKey? leafKey, out NitroVerifiedChain? verified)
     {
         leafKey = null;
+        verified = null;
         var key = NitroChainCache.KeyOf(document);
         if (_cache.TryGet(key, out var cached) && cached is not null && cached.IsValidAt(document.Timestamp))
         {
             leafKey = cached.LeafKey;
+            verified = cached;
             return Check.Pass(ChainCheck, "cached: chain to the pinned AWS Nitro root already verified");
         }
 
@@ -257,6 +276,7 @@ public sealed class NitroVerifier : IEvidenceVerifier
             }
 
             _cache.Add(key, window);
+            verified = window;
             return Check.Pass(ChainCheck, $"verified at {Iso(document.Timestamp)} to the pinned AWS Nitro root");
         }
         finally
@@ -426,19 +446,39 @@ public sealed class NitroVerifier : IEvidenceVerifier
         return Check.Fail(MeasurementCheck, "measurement-mismatch: PCR0 is not an accepted measurement");
     }
 
+    /// <summary>The chain's validity window (every certificate's, the leaf's three hours in practice) covers the verification time.</summary>
+    private static Check CheckValidity(NitroVerifiedChain? chain, DateTimeOffset at)
+    {
+        if (chain is null)
+        {
+            return Check.NotEvaluated(ValidityCheck, "no-chain: no chain to the pinned root was verified", Verdict.Contraindicated);
+        }
+
+        // Differences, not sums: DateTimeOffset arithmetic near its limits throws, a TimeSpan difference does not.
+        if (chain.NotBefore - at > AllowedClockSkew)
+        {
+            return Check.Fail(ValidityCheck, $"not-yet-valid: the chain is valid from {Iso(chain.NotBefore)}, verification time {Iso(at)}");
+        }
+
+        return at > chain.NotAfter
+            ? Check.Fail(ValidityCheck, $"expired: the chain expired at {Iso(chain.NotAfter)}, verification time {Iso(at)}")
+            : Check.Pass(ValidityCheck, $"ok: the chain is valid until {Iso(chain.NotAfter)}");
+    }
+
+    /// <summary>A document from the future is refused whatever the policy; the maximum age applies when the policy sets one.</summary>
     private static Check CheckFreshness(NitroDocument document, AppraisalPolicy policy, DateTimeOffset at)
     {
+        var age = at - document.Timestamp;
+        if (-age > AllowedClockSkew)
+        {
+            return Check.Fail(FreshnessCheck, $"future: issued {Iso(document.Timestamp)}, after {Iso(at)}");
+        }
+
         if (policy.MaxAge is not { } maxAge)
         {
             return Check.NotEvaluated(FreshnessCheck, $"no-max-age: issued {Iso(document.Timestamp)}, the policy sets no maximum age");
         }
 
-        if (document.Timestamp > at + AllowedClockSkew)
-        {
-            return Check.Fail(FreshnessCheck, $"future: issued {Iso(document.Timestamp)}, after {Iso(at)}");
-        }
-
-        var age = at - document.Timestamp;
         return age > maxAge
             ? Check.Fail(FreshnessCheck, $"too-old: issued {Iso(document.Timestamp)}, older than {maxAge} at {Iso(at)}")
             : Check.Pass(FreshnessCheck, $"issued {Iso(document.Timestamp)}");

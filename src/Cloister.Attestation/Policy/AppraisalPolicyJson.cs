@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 
@@ -37,6 +38,12 @@ public static class AppraisalPolicyJson
 {
     /// <summary>A policy file larger than this is refused (a real one is a few kilobytes).</summary>
     public const int MaxPolicyBytes = 1024 * 1024;
+
+    /// <summary>
+    /// The error for JSON that System.Text.Json parses but refuses to read as a string (an InvalidOperationException): a
+    /// string or member name with an escaped lone surrogate ("\ud800").
+    /// </summary>
+    internal const string InvalidUnicodeError = "policy: a string is not valid Unicode (a lone surrogate escape)";
 
     private static readonly JsonDocumentOptions DocumentOptions = new()
     {
@@ -122,6 +129,11 @@ public static class AppraisalPolicyJson
             error = e.Message;
             return false;
         }
+        catch (InvalidOperationException)
+        {
+            error = InvalidUnicodeError;
+            return false;
+        }
     }
 
     /// <summary>Reads and parses a policy file; an unreadable file is an error value, like bad content.</summary>
@@ -162,6 +174,41 @@ public static class AppraisalPolicyJson
 
         return Encoding.UTF8.GetString(buffer.ToArray());
     }
+
+    /// <summary>The prefix of <see cref="Digest"/>: the hash function, so that another can follow.</summary>
+    public const string DigestPrefix = "sha-256:";
+
+    /// <summary>
+    /// The canonical encoding of <paramref name="policy"/>: two spellings of one policy (member order, comments, hex case,
+    /// absent fields versus their defaults, the order of or duplicates in a list) give the same bytes, any changed field
+    /// other bytes.
+    /// </summary>
+    /// <remarks>
+    /// The full form of <see cref="Write"/> (all 18 members, absent ones at their defaults, hex and register names in lower
+    /// case, <c>maxAgeSeconds</c> an integer or null), written as RFC 8785 JSON (no whitespace, members sorted by name in
+    /// UTF-16 code-unit order, minimal string escapes, plain integers), with every array — each is a set — sorted in
+    /// code-unit order and without duplicates. docs/attestation.md gives the default policy's encoding.
+    /// </remarks>
+    public static byte[] Canonicalize(AppraisalPolicy policy)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        var normalized = policy with
+        {
+            Measurements = [.. policy.Measurements.Select(m => m.ToLowerInvariant())],
+            ExpectedRegisters = policy.ExpectedRegisters.ToDictionary(r => r.Key.ToLowerInvariant(), r => r.Value.ToLowerInvariant(), StringComparer.Ordinal),
+            ExpectedReportData = policy.ExpectedReportData?.ToLowerInvariant(),
+            ExpectedHostData = policy.ExpectedHostData?.ToLowerInvariant(),
+            ExpectedNonce = policy.ExpectedNonce?.ToLowerInvariant(),
+        };
+        using var full = JsonDocument.Parse(Serialize(normalized, indented: false));
+        return CanonicalJson.Write(full.RootElement);
+    }
+
+    /// <summary>
+    /// <c>sha-256:</c> and the lower-case hex SHA-256 of <see cref="Canonicalize"/>: what a signed result names as the policy
+    /// it was appraised under ("policyDigest"), and what a relying party compares with the digest of its own policy.
+    /// </summary>
+    public static string Digest(AppraisalPolicy policy) => DigestPrefix + Convert.ToHexStringLower(SHA256.HashData(Canonicalize(policy)));
 
     /// <summary>Writes <paramref name="policy"/> as one JSON object to <paramref name="writer"/>.</summary>
     public static void Write(Utf8JsonWriter writer, AppraisalPolicy policy)

@@ -154,6 +154,11 @@ public sealed record AttestationPolicyFile
             error = $"policy: not valid JSON ({e.Message})";
             return false;
         }
+        catch (InvalidOperationException)
+        {
+            error = AppraisalPolicyJson.InvalidUnicodeError;
+            return false;
+        }
     }
 
     /// <summary>Parses a policy file from JSON text.</summary>

@@ -5,7 +5,7 @@ namespace Cloister.Attestation.Results;
 /// <summary>
 /// Issues signed attestation results: a compact JWS (ES256 for a P-256 key, ES384 for a P-384 key) whose payload is
 /// an EAR claim set with Cloister's normalized claims (tee, measurement, debug, tcb, tcbStatus, advisoryIds,
-/// reportData, nonce, policyId, verdict, checks). Relying parties check it with <see cref="AttestationResultValidator"/>
+/// reportData, nonce, evidenceTime, policyId, policyDigest, verifiedAt, verdict, checks). Relying parties check it with <see cref="AttestationResultValidator"/>
 /// and the key set from <see cref="ExportJwks"/>.
 /// </summary>
 /// <remarks>
@@ -38,21 +38,26 @@ public sealed class AttestationResultSigner(ECDsa key, string verifierBuild = At
     /// <summary>The JWKS document relying parties fetch: <c>{"keys":[PublicKey]}</c>.</summary>
     public string ExportJwks() => AttestationJwks.ToJson([PublicKey]);
 
-    /// <summary>Signs <paramref name="result"/>, appraised under the policy <paramref name="policyId"/>.</summary>
+    /// <summary>Signs <paramref name="result"/>, appraised as <paramref name="appraisal"/> says.</summary>
     /// <param name="result">The appraisal.</param>
-    /// <param name="policyId">The <see cref="AppraisalPolicy.Id"/> the result was appraised under.</param>
+    /// <param name="appraisal">The policy's id and digest and the verification time (<see cref="AppraisalContext.Of"/>).</param>
     /// <param name="issuedAt">"iat" (whole seconds).</param>
     /// <param name="validFor">When given, "exp" = iat + this.</param>
-    public string Sign(AttestationResult result, string policyId, DateTimeOffset issuedAt, TimeSpan? validFor = null)
+    public string Sign(AttestationResult result, AppraisalContext appraisal, DateTimeOffset issuedAt, TimeSpan? validFor = null)
     {
         ArgumentNullException.ThrowIfNull(result);
-        ArgumentNullException.ThrowIfNull(policyId);
+        ArgumentNullException.ThrowIfNull(appraisal);
+        if (!AppraisalContext.IsDigest(appraisal.PolicyDigest))
+        {
+            throw new ArgumentException("the policy digest is not sha-256:<64 hex digits>", nameof(appraisal));
+        }
+
         if (validFor is { } lifetime && lifetime <= TimeSpan.Zero)
         {
             throw new ArgumentOutOfRangeException(nameof(validFor), "a result must be valid for a positive time");
         }
 
-        var payload = EarClaimSet.Write(result, policyId, VerifierBuild, issuedAt, issuedAt + validFor);
+        var payload = EarClaimSet.Write(result, appraisal, VerifierBuild, issuedAt, issuedAt + validFor);
         lock (_signLock)
         {
             return JoseJws.Sign(payload, _key, Algorithm, KeyId);

@@ -1,10 +1,11 @@
 using System.Diagnostics.CodeAnalysis;
+using Cloister.Attestation.Policy;
 
 namespace Cloister.Attestation.Results;
 
 /// <summary>A signed attestation result whose signature, times and claims checked out.</summary>
 /// <param name="Result">The verdict, claims and checks as the verifier reported them.</param>
-/// <param name="PolicyId">The policy the evidence was appraised under.</param>
+/// <param name="Appraisal">The policy the evidence was appraised under (its id as the issuer names it and its digest) and the verification time.</param>
 /// <param name="IssuedAt">"iat".</param>
 /// <param name="ExpiresAt">"exp", when the issuer set one.</param>
 /// <param name="KeyId">The kid of the key that signed it.</param>
@@ -12,12 +13,25 @@ namespace Cloister.Attestation.Results;
 /// <param name="PayloadJson">The signed claim set as JSON, for claims this type does not model.</param>
 public sealed record VerifiedAttestationResult(
     AttestationResult Result,
-    string PolicyId,
+    AppraisalContext Appraisal,
     DateTimeOffset IssuedAt,
     DateTimeOffset? ExpiresAt,
     string KeyId,
     string Algorithm,
-    string PayloadJson);
+    string PayloadJson)
+{
+    /// <summary>"policyId": the issuer's name for the policy. The server names a policy its caller supplied "caller:" + its id.</summary>
+    public string PolicyId => Appraisal.PolicyId;
+
+    /// <summary>"policyDigest": <see cref="AppraisalPolicyJson.Digest"/> of the policy the evidence was appraised under.</summary>
+    public string PolicyDigest => Appraisal.PolicyDigest;
+
+    /// <summary>"verifiedAt": the time the evidence was judged at (which an API caller may choose), not the signing time.</summary>
+    public DateTimeOffset VerifiedAt => Appraisal.VerifiedAt;
+
+    /// <summary>Whether the evidence was appraised under exactly <paramref name="policy"/>: same canonical encoding, whatever the id says.</summary>
+    public bool WasAppraisedUnder(AppraisalPolicy policy) => string.Equals(PolicyDigest, AppraisalPolicyJson.Digest(policy), StringComparison.Ordinal);
+}
 
 /// <summary>The outcome of validating a signed attestation result: valid with the result, or invalid with a reason.</summary>
 public sealed record AttestationResultValidation
@@ -96,7 +110,7 @@ public sealed class AttestationResultValidator
             return AttestationResultValidation.Invalid(error);
         }
 
-        if (!EarClaimSet.TryRead(payload, out var result, out var policyId, out var issuedAt, out var expiresAt, out error))
+        if (!EarClaimSet.TryRead(payload, out var result, out var appraisal, out var issuedAt, out var expiresAt, out error))
         {
             return AttestationResultValidation.Invalid(error);
         }
@@ -113,6 +127,6 @@ public sealed class AttestationResultValidator
         }
 
         return AttestationResultValidation.Valid(new VerifiedAttestationResult(
-            result, policyId, issuedAt, expiresAt, key.Kid, key.Alg, System.Text.Encoding.UTF8.GetString(payload)));
+            result, appraisal, issuedAt, expiresAt, key.Kid, key.Alg, System.Text.Encoding.UTF8.GetString(payload)));
     }
 }

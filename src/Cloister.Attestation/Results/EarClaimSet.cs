@@ -16,7 +16,8 @@ namespace Cloister.Attestation.Results;
 ///   "submods": { "sev-snp": { "ear.status": "affirming", "ear.appraisal-policy-id": "default" } },
 ///   "tee": "sev-snp", "measurement": "hex"|null, "debug": false|null, "tcb": "..."|null, "tcbStatus": "..."|null,
 ///   "advisoryIds": [], "reportData": "hex"|null, "nonce": "hex"|null, "evidenceTime": "RFC 3339"|null,
-///   "extra": { "name": "value" }, "policyId": "default", "verdict": "affirming",
+///   "extra": { "name": "value" }, "policyId": "default", "policyDigest": "sha-256:hex", "verifiedAt": "RFC 3339",
+///   "verdict": "affirming",
 ///   "checks": [ { "name": "...", "status": "pass|fail|not-evaluated", "reason": "..."|null, "impact": "affirming|warning|contraindicated" } ] }
 /// </code>
 /// </remarks>
@@ -26,8 +27,9 @@ internal static class EarClaimSet
 
     public const string Developer = "Cloister";
 
-    public static byte[] Write(AttestationResult result, string policyId, string verifierBuild, DateTimeOffset issuedAt, DateTimeOffset? expiresAt)
+    public static byte[] Write(AttestationResult result, AppraisalContext appraisal, string verifierBuild, DateTimeOffset issuedAt, DateTimeOffset? expiresAt)
     {
+        var policyId = appraisal.PolicyId;
         var claims = result.Claims;
         var tee = TeeNames.ToName(claims.Tee);
         using var buffer = new MemoryStream();
@@ -74,7 +76,7 @@ internal static class EarClaimSet
             writer.WriteEndArray();
             WriteNullable(writer, "reportData", claims.ReportData);
             WriteNullable(writer, "nonce", claims.Nonce);
-            WriteNullable(writer, "evidenceTime", claims.IssuedAt?.ToUniversalTime().ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture));
+            WriteNullable(writer, "evidenceTime", claims.IssuedAt is { } evidenceTime ? Rfc3339(evidenceTime) : null);
             writer.WriteStartObject("extra");
             foreach (var (name, value) in claims.Extra.OrderBy(p => p.Key, StringComparer.Ordinal))
             {
@@ -83,6 +85,8 @@ internal static class EarClaimSet
 
             writer.WriteEndObject();
             writer.WriteString("policyId", policyId);
+            writer.WriteString("policyDigest", appraisal.PolicyDigest);
+            writer.WriteString("verifiedAt", Rfc3339(appraisal.VerifiedAt));
             writer.WriteString("verdict", VerdictName(result.Verdict));
             writer.WriteStartArray("checks");
             foreach (var check in result.Checks)
@@ -106,13 +110,13 @@ internal static class EarClaimSet
     public static bool TryRead(
         byte[] payload,
         [NotNullWhen(true)] out AttestationResult? result,
-        [NotNullWhen(true)] out string? policyId,
+        [NotNullWhen(true)] out AppraisalContext? appraisal,
         out DateTimeOffset issuedAt,
         out DateTimeOffset? expiresAt,
         [NotNullWhen(false)] out string? error)
     {
         result = null;
-        policyId = null;
+        appraisal = null;
         issuedAt = default;
         expiresAt = null;
         try
@@ -169,10 +173,23 @@ internal static class EarClaimSet
                 return false;
             }
 
-            policyId = GetString(root, "policyId");
+            var policyId = GetString(root, "policyId");
             if (policyId is null)
             {
                 error = "claims: policyId is missing";
+                return false;
+            }
+
+            var policyDigest = GetString(root, "policyDigest");
+            if (!AppraisalContext.IsDigest(policyDigest))
+            {
+                error = "claims: policyDigest is missing or not sha-256:<64 hex digits>";
+                return false;
+            }
+
+            if (!TryGetUnixTimeText(root, "verifiedAt", out var verifiedAt) || verifiedAt is null)
+            {
+                error = "claims: verifiedAt is missing or not an RFC 3339 time";
                 return false;
             }
 
@@ -211,6 +228,7 @@ internal static class EarClaimSet
                 Extra = GetStringMap(root, "extra"),
             };
             result = new AttestationResult(verdict, claims, checks);
+            appraisal = new AppraisalContext(policyId, policyDigest, verifiedAt.Value);
             error = null;
             return true;
         }
@@ -352,6 +370,8 @@ internal static class EarClaimSet
 
         return false;
     }
+
+    private static string Rfc3339(DateTimeOffset time) => time.ToUniversalTime().ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
 
     private static void WriteNullable(Utf8JsonWriter writer, string name, string? value)
     {

@@ -3,10 +3,10 @@ using Cloister.Client;
 
 namespace Cloister.Cli.Commands;
 
-/// <summary>cloister tenants create, apikeys create|revoke, datakeys rotate (admin key).</summary>
+/// <summary>cloister tenants create, apikeys list|create|rotate|revoke, datakeys rotate (admin key).</summary>
 internal static class AdminCommands
 {
-    private static readonly string[] TenantScopes = ["tokens:write", "tokens:reveal", "functions:deploy", "functions:invoke", "attestation"];
+    private static readonly string[] TenantScopes = ["tokens:write", "tokens:reveal", "tokens:search", "functions:deploy", "functions:invoke", "attestation"];
 
     public static IEnumerable<Command> Build() => [Tenants(), ApiKeys(), DataKeys()];
 
@@ -58,20 +58,33 @@ internal static class AdminCommands
         });
 
         var revokeTenant = TenantOption();
-        var keyId = new Argument<string>("key-id") { Description = "The key's id (not the key itself)." };
+        var keyId = new Argument<string>("key-id") { Description = "The key's id (not the key itself; 'cloister apikeys list' shows it)." };
         var revokeAdmin = new Option<bool>("--admin") { Description = "Revoke an admin key (not the one in use)." };
-        var revoke = new Command("revoke", "Revoke a tenant API key (or with --admin an admin key).") { revokeTenant, keyId, revokeAdmin };
+        var revoke = new Command("revoke", "Revoke a tenant API key (or with --admin an admin key). Revoking the admin key credentials.json holds, with another admin key (--key), puts that key in the file.") { revokeTenant, keyId, revokeAdmin };
         revoke.SetHandler(async (parse, cancellationToken) =>
         {
             var settings = CliSettings.From(parse);
             var client = settings.CreateClient(settings.AdminKey);
+            var id = parse.GetValue(keyId)!;
             if (parse.GetValue(revokeAdmin))
             {
-                await client.RevokeAdminKeyAsync(parse.GetValue(keyId)!, cancellationToken);
+                await client.RevokeAdminKeyAsync(id, cancellationToken);
+
+                // The server refuses to revoke the key making the request, so the key in use is another, valid admin key:
+                // the file keeps working instead of holding a revoked key that every later admin command fails with.
+                if (ApiKeyFormat.IdOf(settings.Stored(CliSettings.AdminKeyField)) == id)
+                {
+                    settings.StoreKey(CliSettings.AdminKeyField, settings.AdminKey);
+                    Console.Error.WriteLine($"{settings.CredentialsPath} now holds the admin key that revoked {id}.");
+                }
             }
             else
             {
-                await client.RevokeApiKeyAsync(TenantOf(parse, revokeTenant, settings), parse.GetValue(keyId)!, cancellationToken);
+                await client.RevokeApiKeyAsync(TenantOf(parse, revokeTenant, settings), id, cancellationToken);
+                if (ApiKeyFormat.IdOf(settings.Stored(CliSettings.TenantKeyField)) == id)
+                {
+                    Console.Error.WriteLine($"cloister: warning: the tenant key in {settings.CredentialsPath} is now revoked ('cloister apikeys rotate' replaces a key and the file together).");
+                }
             }
 
             if (!settings.Json)
@@ -81,8 +94,96 @@ internal static class AdminCommands
 
             return 0;
         });
-        return new Command("apikeys", "Manage tenant API keys (admin key).") { create, revoke };
+        return new Command("apikeys", "Manage API keys: list, create, rotate, revoke (admin key).") { List(), create, Rotate(), revoke };
     }
+
+    private static Command List()
+    {
+        var tenant = new Option<string?>("--tenant") { Description = "Only this tenant's keys." };
+        var admin = new Option<bool>("--admin") { Description = "Only admin keys." };
+        var list = new Command("list", "List API keys, oldest first, one a line: id, tenant (or 'admin'), scopes, created, revoked (or '-'), and 'credentials.json' beside the keys that file holds. Never a secret.") { tenant, admin };
+        list.SetHandler(async (parse, cancellationToken) =>
+        {
+            var settings = CliSettings.From(parse);
+            var only = parse.GetValue(tenant);
+            var adminOnly = parse.GetValue(admin);
+            var all = await settings.CreateClient(settings.AdminKey).ListApiKeysAsync(cancellationToken);
+            var keys = all.Keys.Where(k => (only is null || k.TenantId == only) && (!adminOnly || k.TenantId is null)).ToList();
+            if (settings.Json)
+            {
+                Output.Json(new ApiKeyList(keys), ClientJsonContext.Default.ApiKeyList);
+                return 0;
+            }
+
+            string?[] stored = [ApiKeyFormat.IdOf(settings.Stored(CliSettings.AdminKeyField)), ApiKeyFormat.IdOf(settings.Stored(CliSettings.TenantKeyField))];
+            foreach (var k in keys)
+            {
+                var fields = new[] { k.Id, k.TenantId ?? "admin", string.Join(',', k.Scopes), Time(k.CreatedAt), k.RevokedAt is { } revoked ? Time(revoked) : "-" };
+                Console.WriteLine(string.Join('\t', stored.Contains(k.Id) ? [.. fields, "credentials.json"] : fields));
+            }
+
+            return 0;
+        });
+        return list;
+    }
+
+    /// <summary>
+    /// Replaces a key of credentials.json: a new key with the same scopes is created, written to the file (0600, in one
+    /// rename), and only then is the old key revoked, so that the file never holds a revoked key.
+    /// </summary>
+    private static Command Rotate()
+    {
+        var admin = new Option<bool>("--admin") { Description = "Rotate the admin key (authenticating with the one in credentials.json) instead of the default tenant's key." };
+        var rotate = new Command("rotate", "Replace the key credentials.json holds (the default tenant's, or with --admin the admin key): the new key goes into the file, then the old one is revoked. Prints the old and new key ids.") { admin };
+        rotate.SetHandler(async (parse, cancellationToken) =>
+        {
+            var settings = CliSettings.From(parse);
+            var rotateAdmin = parse.GetValue(admin);
+            var field = rotateAdmin ? CliSettings.AdminKeyField : CliSettings.TenantKeyField;
+            var oldId = ApiKeyFormat.IdOf(settings.Stored(field))
+                ?? throw new CliException($"{settings.CredentialsPath} holds no {field}: 'apikeys rotate' replaces the key stored there ('apikeys create' and 'apikeys revoke' manage the others).", 2);
+            Func<Task> revokeOld;
+            ApiKeyCreated created;
+            if (rotateAdmin)
+            {
+                created = await settings.CreateClient(settings.Stored(field)!).CreateAdminKeyAsync(cancellationToken);
+                revokeOld = () => settings.CreateClient(created.Key).RevokeAdminKeyAsync(oldId, cancellationToken);
+            }
+            else
+            {
+                var client = settings.CreateClient(settings.AdminKey);
+                var tenantId = settings.DefaultTenantId ?? throw new CliException($"{settings.CredentialsPath} names no tenant.", 2);
+                var current = (await client.ListApiKeysAsync(cancellationToken)).Keys.FirstOrDefault(k => k.Id == oldId && k.TenantId == tenantId)
+                    ?? throw new CliException($"the tenant key in {settings.CredentialsPath} is not a key of tenant {tenantId}.");
+                created = await client.CreateApiKeyAsync(tenantId, current.Scopes, cancellationToken);
+                revokeOld = () => client.RevokeApiKeyAsync(tenantId, oldId, cancellationToken);
+            }
+
+            settings.StoreKey(field, created.Key);
+            try
+            {
+                await revokeOld();
+            }
+            catch (Exception e) when (e is CloisterApiException or HttpRequestException or TaskCanceledException)
+            {
+                throw new CliException($"{settings.CredentialsPath} holds the new key {created.Id}, but the old key {oldId} was not revoked ({e.Message}): revoke it with 'cloister apikeys revoke{(rotateAdmin ? " --admin" : "")} {oldId}'.");
+            }
+
+            if (settings.Json)
+            {
+                Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(new { id = created.Id, revoked = oldId, credentials = settings.CredentialsPath }));
+            }
+            else
+            {
+                Console.WriteLine($"{(rotateAdmin ? "admin" : "tenant")} key {created.Id} is in {settings.CredentialsPath}; {oldId} revoked");
+            }
+
+            return 0;
+        });
+        return rotate;
+    }
+
+    private static string Time(DateTimeOffset time) => time.ToString("u", System.Globalization.CultureInfo.InvariantCulture);
 
     private static void PrintKey(ApiKeyCreated key, CliSettings settings)
     {

@@ -30,8 +30,44 @@ internal static class AttestCommand
             type, evidence, certs, collateral, policy, at, attester,
         };
         verify.SetHandler((parse, _) => Task.FromResult(Run(parse, type, evidence, certs, collateral, policy, at, attester)));
-        return new Command("attest", "Attestation tools.") { verify };
+        return new Command("attest", "Attestation tools.") { verify, Policy() };
     }
+
+    /// <summary>
+    /// cloister attest policy [--strict]: prints the attestation policy sealed commands use by default; with --strict,
+    /// the same pins without the development opt-ins, for <c>--sealed --policy FILE</c> or a key broker.
+    /// </summary>
+    private static Command Policy()
+    {
+        var from = new Option<string?>("--policy") { Description = "The policy to start from (default: <data-dir>/attestation-policy.json, which 'cloister serve' writes)." };
+        var strict = new Option<bool>("--strict") { Description = "Drop the development opt-ins: no simulated evidence (nor its key), no 'warning' verdicts, no debug TEEs or migration agents; the worker and function pins stay. Only a hardware-attested worker passes it." };
+        var command = new Command("policy", "Print an attestation policy (JSON) on stdout, e.g. 'cloister attest policy --strict > strict-policy.json' for 'tokens reveal --sealed --policy strict-policy.json'.") { from, strict };
+        command.SetHandler((parse, cancellationToken) =>
+        {
+            var policy = CliSettings.From(parse).ReadPolicy(parse.GetValue(from), out _);
+            Console.Write((parse.GetValue(strict) ? Strict(policy) : policy).Serialize());
+            return Task.FromResult(0);
+        });
+        return command;
+    }
+
+    /// <summary>
+    /// <paramref name="policy"/> without what only a development machine needs. The generatedBy marker goes too: serve
+    /// never rewrites the result, even when it is saved as the data directory's policy.
+    /// </summary>
+    internal static AttestationPolicyFile Strict(AttestationPolicyFile policy) => policy with
+    {
+        GeneratedBy = null,
+        AcceptWarnings = false,
+        SimulatedAttesterKey = null,
+        Appraisal = policy.Appraisal with
+        {
+            Id = policy.Appraisal.Id + "-strict",
+            AllowedTees = policy.Appraisal.AllowedTees.Where(tee => tee != TeeType.Simulated).ToHashSet(),
+            AllowDebug = false,
+            AllowMigrationAgent = false,
+        },
+    };
 
     private static int Run(ParseResult parse, Option<string> type, Option<string> evidence, Option<string[]> certs, Option<string[]> collateral, Option<string?> policyOption, Option<string?> atOption, Option<string?> attester)
     {
@@ -63,11 +99,11 @@ internal static class AttestCommand
 
         if (parse.GetValue(GlobalOptions.Json))
         {
-            PrintJson(result, policy!.Id, at);
+            PrintJson(result, policy!, at);
         }
         else
         {
-            PrintTable(result, parse.GetValue(evidence)!, policy!.Id, at);
+            PrintTable(result, parse.GetValue(evidence)!, policy!, at);
         }
 
         return result.Verdict switch
@@ -78,10 +114,11 @@ internal static class AttestCommand
         };
     }
 
-    private static void PrintTable(AttestationResult result, string evidencePath, string policyId, DateTimeOffset at)
+    private static void PrintTable(AttestationResult result, string evidencePath, AppraisalPolicy policy, DateTimeOffset at)
     {
         Console.WriteLine($"evidence  {TeeNames.ToName(result.Claims.Tee)}  {Path.GetFileName(evidencePath)}");
-        Console.WriteLine($"as of     {at:yyyy-MM-ddTHH:mm:ssZ}   policy {policyId}");
+        Console.WriteLine($"as of     {at:yyyy-MM-ddTHH:mm:ssZ}");
+        Console.WriteLine($"policy    {policy.Id}  {AppraisalPolicyJson.Digest(policy)}");
         var width = Math.Max(12, result.Checks.Max(c => c.Name.Length));
         foreach (var check in result.Checks)
         {
@@ -102,14 +139,15 @@ internal static class AttestCommand
         Console.WriteLine($"verdict   {result.Verdict.ToString().ToLowerInvariant()}");
     }
 
-    private static void PrintJson(AttestationResult result, string policyId, DateTimeOffset at)
+    private static void PrintJson(AttestationResult result, AppraisalPolicy policy, DateTimeOffset at)
     {
         using var stream = Console.OpenStandardOutput();
         using var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
         json.WriteStartObject();
         json.WriteString("verdict", result.Verdict.ToString().ToLowerInvariant());
         json.WriteString("tee", TeeNames.ToName(result.Claims.Tee));
-        json.WriteString("policyId", policyId);
+        json.WriteString("policyId", policy.Id);
+        json.WriteString("policyDigest", AppraisalPolicyJson.Digest(policy));
         json.WriteString("at", at);
         json.WriteString("measurement", result.Claims.Measurement);
         if (result.Claims.Debug is { } debug)

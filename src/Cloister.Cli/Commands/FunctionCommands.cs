@@ -128,6 +128,7 @@ internal static class FunctionCommands
             else
             {
                 PrintOutcome(result.Logs, result.Result);
+                PrintRun(result.InvocationId, result.Function, result.Version, result.Measurement, result.Warm, result.DurationMs);
             }
 
             return 0;
@@ -165,10 +166,18 @@ internal static class FunctionCommands
         else
         {
             PrintOutcome(result.Logs, result.Result);
+            PrintRun(result.InvocationId, name, result.Version, result.Measurement, result.Warm, result.DurationMs);
         }
 
         return 0;
     }
+
+    /// <summary>
+    /// One line on stderr saying what ran: the version, the measurement, whether a warm sandbox served it (stdout stays the
+    /// result alone, so scripts keep working; with --json the same fields are in the JSON).
+    /// </summary>
+    private static void PrintRun(string invocationId, string function, int version, string measurement, bool warm, long? durationMs)
+        => Console.Error.WriteLine($"cloister: invocation {invocationId}: {function} v{version}, measurement {measurement}, {(warm ? "warm sandbox" : "cold start")}{(durationMs is { } ms ? $", {ms} ms" : "")}");
 
     /// <summary>The function's log lines on stderr, its result on stdout.</summary>
     private static void PrintOutcome(IEnumerable<string> logs, JsonElement result)

@@ -1,15 +1,9 @@
 using System.CommandLine;
-using System.Net;
 using Cloister.Cli.Hosting;
 using Cloister.KeyBroker;
+using Cloister.Protocol;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 
 namespace Cloister.Cli.Commands;
 
@@ -31,46 +25,24 @@ internal static class KeyBrokerCommand
     public static Command Build()
     {
         var policy = new Option<string?>("--policy") { Description = $"Attestation policy file (default <data-dir>/{DefaultPolicyFileName}); reloaded when it changes." };
-        var urls = new Option<string?>("--urls") { Description = "Address to listen on (default http://127.0.0.1:0: a free loopback port, printed at start)." };
-        var command = new Command("keybroker", "Run the key broker: releases tenant keys, sealed, to attested enclave workers.") { policy, urls };
+        var urls = new Option<string?>("--urls") { Description = "Address to listen on (default http://127.0.0.1:0: a free loopback port, printed at start). Plain HTTP only on loopback unless --insecure-http." };
+        var insecure = new Option<bool>("--insecure-http") { Description = "Allow plain HTTP on a non-loopback address (warns at every start): keys travel sealed, but wrapped keys and sessions cross the network in clear." };
+        var command = new Command("keybroker", "Run the key broker: releases tenant keys, sealed, to attested enclave workers.") { policy, urls, insecure };
         command.SetHandler(async (parse, cancellationToken) =>
         {
             var dataDir = Path.GetFullPath(CliSettings.ResolveDataDir(parse));
             var policyPath = Path.GetFullPath(parse.GetValue(policy) ?? Path.Combine(dataDir, DefaultPolicyFileName));
-            return await RunAsync(dataDir, policyPath, parse.GetValue(urls) ?? "http://127.0.0.1:0", cancellationToken);
+            return await RunAsync(dataDir, policyPath, parse.GetValue(urls) ?? "http://127.0.0.1:0", parse.GetValue(insecure), cancellationToken);
         });
         return command;
     }
 
-    /// <summary>Build (not start) the broker's web host for <paramref name="broker"/> on <paramref name="url"/>.</summary>
-    internal static WebApplication BuildHost(KeyBrokerHost broker, string url)
+    private static async Task<int> RunAsync(string dataDir, string policyPath, string url, bool insecureHttp, CancellationToken cancellationToken)
     {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
-
-        // As for the router: only the address given here is bound, whatever the environment says.
-        builder.Configuration.Sources.Clear();
-        builder.Configuration.AddInMemoryCollection();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls(url);
-        builder.WebHost.ConfigureKestrel(kestrel =>
+        // Before anything else, so that a refused address never gets as far as reading the master key.
+        if (ListenPlan.Check([url], ListenRules.PlainHttpOnly(insecureHttp), out _) is { } refused)
         {
-            kestrel.AddServerHeader = false;
-            kestrel.Limits.MaxRequestBodySize = MaxFrameBytes;
-        });
-        var app = builder.Build();
-        app.MapFrames(FramesPath, broker, MaxFrameBytes);
-        return app;
-    }
-
-    /// <summary>The addresses a started host listens on.</summary>
-    internal static IReadOnlyList<string> Addresses(WebApplication app)
-        => [.. app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? []];
-
-    private static async Task<int> RunAsync(string dataDir, string policyPath, string url, CancellationToken cancellationToken)
-    {
-        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttp)
-        {
-            return CliRunner.Fail($"keybroker: --urls must be one http:// address (e.g. http://127.0.0.1:0), not '{url}'", 2);
+            return CliRunner.Fail($"keybroker: {refused}", 2);
         }
 
         if (!File.Exists(policyPath))
@@ -101,40 +73,34 @@ internal static class KeyBrokerCommand
         using (masterKey)
         {
             var broker = new KeyBrokerHost(masterKey, policy, new KeyBrokerOptions { DataDirectory = dataDir });
-            await using var app = BuildHost(broker, url);
+            WebApplication app;
             try
             {
-                await app.StartAsync(cancellationToken);
+                app = await FrameHost.StartAsync("keybroker", url, insecureHttp, FramesPath, broker, MaxFrameBytes, null, cancellationToken);
             }
-            catch (IOException e)
+            catch (CliException e)
             {
-                return CliRunner.Fail($"keybroker: cannot listen on {url}: {OneLine(e.Message)}");
+                return CliRunner.Fail($"keybroker: {e.Message}", e.ExitCode);
             }
 
-            Console.WriteLine($"cloister keybroker: policy {policyPath}, master key {masterKey.KeyPath}, audit {broker.AuditPath}");
-            if (policy.Policy.AllowsSimulated)
+            await using (app)
             {
-                Console.WriteLine($"cloister keybroker: WARNING: the policy accepts SIMULATED evidence: keys are released to any process holding the simulated attester key, not only to a TEE ({policyPath})");
-            }
+                Console.WriteLine($"cloister keybroker: policy {policyPath}, master key {masterKey.KeyPath}, audit {broker.AuditPath}");
+                if (policy.Policy.AllowsSimulated)
+                {
+                    Console.WriteLine($"cloister keybroker: WARNING: the policy accepts SIMULATED evidence: keys are released to any process holding the simulated attester key, not only to a TEE ({policyPath})");
+                }
 
-            if (!IsLoopback(uri.Host))
-            {
-                Console.WriteLine($"cloister keybroker: WARNING: plain HTTP on a non-loopback address ({url}): keys travel sealed, but wrapped keys and sessions are visible on the network");
-            }
+                foreach (var address in FrameHost.Addresses(app))
+                {
+                    Console.WriteLine($"cloister keybroker: listening on {address}");
+                }
 
-            foreach (var address in Addresses(app))
-            {
-                Console.WriteLine($"cloister keybroker: listening on {address}");
+                await app.WaitForShutdownAsync(cancellationToken);
+                return 0;
             }
-
-            await app.WaitForShutdownAsync(cancellationToken);
-            return 0;
         }
     }
-
-    private static bool IsLoopback(string host)
-        => host.Equals("localhost", StringComparison.OrdinalIgnoreCase)
-            || (IPAddress.TryParse(host.Trim('[', ']'), out var address) && IPAddress.IsLoopback(address));
 
     private static string OneLine(string text) => text.ReplaceLineEndings(" ");
 }

@@ -1,6 +1,7 @@
 using Cloister.Attestation;
 using Cloister.Attestation.Policy;
 using Cloister.Cli.Commands;
+using Cloister.Crypto;
 
 namespace Cloister.Cli.Supervision;
 
@@ -14,7 +15,7 @@ internal sealed record PolicyOutcome(string Path, string Action, bool AllowsSimu
 /// The embedded single-node attestation policy (<c>attestation-policy.json</c> in the data directory): written by
 /// <c>serve</c> when absent, with an explicit opt-in for simulated evidence so that the quickstart works on a
 /// machine without a TEE; its worker pin follows the worker's measurement. A file without serve's
-/// <c>generatedBy</c> marker is an operator's and is never rewritten.
+/// <c>generatedBy</c> marker is an operator's and is never rewritten. The file is mode 0600.
 /// </summary>
 internal static class DefaultPolicyFile
 {
@@ -28,6 +29,7 @@ internal static class DefaultPolicyFile
     /// Before the broker starts (it needs a policy file): the embedded default with no worker pinned yet when there
     /// is no file. <see cref="Ensure"/> pins the worker once it reported its measurement; the broker reloads the file.
     /// </summary>
+    /// <remarks>An existing file (serve's or the operator's) that group or others can reach is narrowed to 0600.</remarks>
     public static void EnsureExists(string dataDirectory)
     {
         var path = Path.Combine(dataDirectory, FileName);
@@ -35,6 +37,8 @@ internal static class DefaultPolicyFile
         {
             Write(path, Default().Serialize());
         }
+
+        OwnerOnlyFile.Restrict(path);
     }
 
     /// <summary>Pins <paramref name="workerMeasurement"/> (and the simulated attester's key) in serve's own policy file.</summary>
@@ -74,13 +78,8 @@ internal static class DefaultPolicyFile
         return new PolicyOutcome(path, existing is null ? "created" : "updated", AllowsSimulated(policy));
     }
 
-    /// <summary>Replaces the file in one rename, so that the broker never reads half of it.</summary>
-    private static void Write(string path, string json)
-    {
-        var temporary = path + ".tmp";
-        File.WriteAllText(temporary, json);
-        File.Move(temporary, path, overwrite: true);
-    }
+    /// <summary>Replaces the file in one rename (the broker never reads half of it), mode 0600: whoever can write it decides who gets keys.</summary>
+    private static void Write(string path, string json) => OwnerOnlyFile.Write(path, System.Text.Encoding.UTF8.GetBytes(json));
 
     // "simulated" is the explicit opt-in: without it, evidence signed by the local simulated attester is refused.
     // Warnings pass too, so that the quickstart also runs on TDX, whose quotes come without collateral.

@@ -1,9 +1,10 @@
 using System.CommandLine;
+using Cloister.Protocol;
 
 namespace Cloister.Cli.Worker;
 
 /// <summary>
-/// <c>cloister worker</c> (hidden): the enclave worker <c>serve</c> starts, or a remote worker an operator runs
+/// <c>cloister worker</c>: the enclave worker <c>serve</c> starts, or a remote worker an operator runs
 /// with <c>--listen</c>. It holds the tenant keys and the sandboxes; the router reaches it by frames.
 /// </summary>
 internal static class WorkerCommand
@@ -19,8 +20,7 @@ internal static class WorkerCommand
         var insecure = new Option<bool>("--insecure-http") { Description = "Allow --listen with plain HTTP on a non-loopback address (frames carry values)." };
         var tokenFile = new Option<string?>("--token-file") { Description = $"With --listen: the token the router must present (created when missing; give the router the same file with 'serve --worker-token-file'). ${WorkerLinkToken.EnvironmentVariable} overrides it." };
         var functions = new FunctionOptions();
-        var command = new Command("worker", "Run an enclave worker (started by 'cloister serve').") { ring, listen, broker, insecure, tokenFile };
-        command.Hidden = true;
+        var command = new Command("worker", "Run an enclave worker: the one 'cloister serve' starts (--ring), or a remote one on another host (--listen URL --broker URL --token-file FILE).") { ring, listen, broker, insecure, tokenFile };
         functions.AddTo(command);
         command.SetHandler((parse, cancellationToken) =>
         {
@@ -39,7 +39,8 @@ internal static class WorkerCommand
             var settings = new WorkerSettings(
                 Path.GetFullPath(CliSettings.ResolveDataDir(parse)),
                 ringPath,
-                listenUrl is null ? null : ListenUri(listenUrl, parse.GetValue(insecure)),
+                listenUrl is null ? null : ListenAddress(listenUrl, parse.GetValue(insecure)),
+                parse.GetValue(insecure),
                 brokerUri,
                 listenUrl is null ? null : ListenToken(parse.GetValue(tokenFile)));
             return WorkerProcess.RunAsync(settings, functions.ToSettings(parse), cancellationToken);
@@ -69,26 +70,24 @@ internal static class WorkerCommand
         return token;
     }
 
-    private static Uri ListenUri(string text, bool insecure)
+    /// <summary>The address to listen on, checked by the router's listen plan before the worker measures and starts anything.</summary>
+    private static string ListenAddress(string text, bool insecure)
     {
-        if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || uri.Scheme != "http")
+        if (ListenPlan.Check([text], ListenRules.PlainHttpOnly(insecure), out _) is { } refused)
         {
-            throw new CliException("--listen must be an http URL such as http://127.0.0.1:8091.", 2);
+            throw new CliException($"--listen: {refused}", 2);
         }
 
-        if (!uri.IsLoopback && !insecure)
-        {
-            throw new CliException("--listen on a non-loopback address sends frames (values, keys requests) in the clear; pass --insecure-http to accept that.", 2);
-        }
-
-        return uri;
+        // Kestrel binds an authority only: a frames URL's path (it is always FramesPath) is dropped.
+        return Uri.TryCreate(text, UriKind.Absolute, out var uri) ? uri.GetLeftPart(UriPartial.Authority) : text;
     }
 }
 
 /// <summary>Where a worker serves and where its key broker is.</summary>
 /// <param name="DataDirectory">The data directory (the simulated attester's key; never the master key).</param>
 /// <param name="RingPath">The shared-memory ring file, or null.</param>
-/// <param name="Listen">The HTTP address to serve frames on, or null.</param>
+/// <param name="Listen">The HTTP address to serve frames on (checked by the listen plan), or null.</param>
+/// <param name="InsecureHttp">Whether <paramref name="Listen"/> may be plain HTTP beyond loopback (<c>--insecure-http</c>).</param>
 /// <param name="Broker">The key broker's frames endpoint.</param>
 /// <param name="ListenToken">With <paramref name="Listen"/>: the bearer token every frame must carry.</param>
-internal sealed record WorkerSettings(string DataDirectory, string? RingPath, Uri? Listen, Uri Broker, string? ListenToken);
+internal sealed record WorkerSettings(string DataDirectory, string? RingPath, string? Listen, bool InsecureHttp, Uri Broker, string? ListenToken);

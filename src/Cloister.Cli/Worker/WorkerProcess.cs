@@ -3,10 +3,6 @@ using Cloister.Enclave;
 using Cloister.Enclave.Attestation;
 using Cloister.Protocol;
 using Cloister.Protocol.Rings;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.Logging;
 
 namespace Cloister.Cli.Worker;
 
@@ -19,7 +15,7 @@ namespace Cloister.Cli.Worker;
 internal static class WorkerProcess
 {
     /// <summary>Largest frame a listening worker accepts (a function package plus its envelope).</summary>
-    private const long MaxFrameBytes = 128L * 1024 * 1024;
+    private const long MaxFrameBytes = FrameLimits.MaxFrameBytes;
 
     public static async Task<int> RunAsync(WorkerSettings settings, FunctionSettings functionSettings, CancellationToken cancellationToken)
     {
@@ -47,7 +43,7 @@ internal static class WorkerProcess
             }
             else
             {
-                await ListenAsync(settings.Listen!, settings.ListenToken!, host, cancellationToken);
+                await ListenAsync(settings, host, cancellationToken);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -59,22 +55,10 @@ internal static class WorkerProcess
         return 0;
     }
 
-    private static async Task ListenAsync(Uri listen, string token, IFrameHandler host, CancellationToken cancellationToken)
+    private static async Task ListenAsync(WorkerSettings settings, IFrameHandler host, CancellationToken cancellationToken)
     {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
-        builder.Configuration.Sources.Clear();
-        builder.Configuration.AddInMemoryCollection();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls(listen.GetLeftPart(UriPartial.Authority));
-        builder.WebHost.ConfigureKestrel(kestrel =>
-        {
-            kestrel.AddServerHeader = false;
-            kestrel.Limits.MaxRequestBodySize = MaxFrameBytes;
-        });
-        await using var app = builder.Build();
-        app.MapFrames(WorkerCommand.FramesPath, host, MaxFrameBytes, token);
-        await app.StartAsync(cancellationToken);
-        foreach (var address in app.Urls)
+        await using var app = await FrameHost.StartAsync("worker", settings.Listen!, settings.InsecureHttp, WorkerCommand.FramesPath, host, MaxFrameBytes, settings.ListenToken!, cancellationToken);
+        foreach (var address in FrameHost.Addresses(app))
         {
             Console.WriteLine($"cloister worker: listening on {address}{WorkerCommand.FramesPath}");
         }

@@ -39,10 +39,10 @@ public sealed class PendingSealedInvocation : IDisposable
             throw new SealedResponseException($"The invocation has no sealed result (status {info.Status}{(info.Error is { } e ? ", " + e.Code : "")}).");
         }
 
-        return Open(info.InvocationId, result);
+        return Open(info.InvocationId, result, info.Version, info.Warm, info.DurationMs);
     }
 
-    internal SealedInvocationResult Open(string invocationId, JsonElement result)
+    internal SealedInvocationResult Open(string invocationId, JsonElement result, int version, bool warm, long? durationMs)
     {
         if (result.ValueKind != JsonValueKind.Object || !result.TryGetProperty("sealedResult", out var box) || box.ValueKind != JsonValueKind.String)
         {
@@ -62,7 +62,7 @@ public sealed class PendingSealedInvocation : IDisposable
             throw new SealedInvocationException(invocationId, error.Code, error.Detail, outcome.Logs);
         }
 
-        return new SealedInvocationResult(invocationId, Measurement, outcome.Result!.Value, outcome.Logs);
+        return new SealedInvocationResult(invocationId, Measurement, outcome.Result!.Value, outcome.Logs, version, warm, durationMs);
     }
 
     /// <summary>Zeroes the reply key.</summary>

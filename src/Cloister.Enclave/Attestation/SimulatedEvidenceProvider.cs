@@ -19,7 +19,7 @@ public sealed class SimulatedEvidenceProvider : IEvidenceProvider, IDisposable
     /// <summary>The attester's private key file in the data directory (PKCS#8 PEM, mode 0600).</summary>
     public const string KeyFileName = "simulated-attester.key";
 
-    /// <summary>The attester's public key file written beside it (SPKI PEM), for the policy's simulatedAttesterKey.</summary>
+    /// <summary>The attester's public key file written beside it (SPKI PEM, mode 0600 like the rest of the data directory), for the policy's simulatedAttesterKey.</summary>
     public const string PublicKeyFileName = "simulated-attester.pub.pem";
 
     private readonly ECDsa _key;
@@ -70,12 +70,17 @@ public sealed class SimulatedEvidenceProvider : IEvidenceProvider, IDisposable
                 throw new InvalidOperationException($"{path} is not a P-256 key.");
             }
 
-            // Rewritten only when it differs, so workers sharing a data directory do not race on it.
+            // Rewritten only when it differs, so workers sharing a data directory do not race on it. Owner-only like
+            // every file of the data directory; one an earlier version wrote 0644 is narrowed.
             var publicPath = Path.Combine(dataDirectory, PublicKeyFileName);
             var publicPem = key.ExportSubjectPublicKeyInfoPem() + "\n";
             if (!File.Exists(publicPath) || File.ReadAllText(publicPath) != publicPem)
             {
-                File.WriteAllText(publicPath, publicPem);
+                OwnerOnlyFile.Write(publicPath, Encoding.ASCII.GetBytes(publicPem));
+            }
+            else
+            {
+                OwnerOnlyFile.Restrict(publicPath);
             }
 
             return new SimulatedEvidenceProvider(key, workerMeasurement);

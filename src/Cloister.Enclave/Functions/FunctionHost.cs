@@ -25,11 +25,13 @@ internal sealed class FunctionHost : IAsyncDisposable
     private readonly FunctionPackages? _packages;
     private readonly SandboxPool? _pool;
     private readonly TokenOperations _operations;
+    private readonly InvocationOutcomes _outcomes;
     private readonly TimeProvider _time;
 
-    public FunctionHost(EnclaveFunctionOptions? options, TokenOperations operations)
+    public FunctionHost(EnclaveFunctionOptions? options, TokenOperations operations, InvocationOutcomes outcomes)
     {
         _operations = operations;
+        _outcomes = outcomes;
         _time = options?.TimeProvider ?? TimeProvider.System;
         _unavailable = $"No sandbox is available to run functions: {SandboxBackends.InstallHint}.";
         if (options?.Backend is { } backend)
@@ -101,11 +103,7 @@ internal sealed class FunctionHost : IAsyncDisposable
 
         var work = Task.Run(async () =>
         {
-            var completion = await invocation.RunAsync(_stopping.Token).ConfigureAwait(false);
-            if (reply is not null)
-            {
-                completion = reply.Seal(completion);
-            }
+            var completion = Finish(request, await invocation.RunAsync(_stopping.Token).ConfigureAwait(false), reply);
 
             // Forgotten before the completion is published: a continuation after it is unknown-invocation.
             _running.TryRemove(new KeyValuePair<string, FunctionInvocation>(invocation.Id, invocation));
@@ -115,6 +113,13 @@ internal sealed class FunctionHost : IAsyncDisposable
         _ = work.ContinueWith(done => _work.TryRemove(done, out _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         return await invocation.Steps.NextEventAsync(cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// How a completion leaves the enclave: a sealed invocation's sealed under its reply key, any other with its outcome
+    /// encrypted for the router to keep (<see cref="InvocationOutcomes.Keep"/>; the invocation's keys are loaded).
+    /// </summary>
+    public InvocationCompletedResponse Finish(InvokeFunctionRequest request, InvocationCompletedResponse completion, SealedReply? reply)
+        => reply is not null ? reply.Seal(completion) : _outcomes.Keep(request.TenantId, request.CurrentKeyVersion, completion);
 
     /// <summary>Delivers the router's answer to the waiting step and returns the invocation's next event.</summary>
     public async Task<EnclaveResponse> ContinueAsync(ContinueInvocationRequest request, CancellationToken cancellationToken)

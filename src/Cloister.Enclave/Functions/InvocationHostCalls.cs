@@ -1,3 +1,4 @@
+using Cloister.Protocol;
 using Cloister.Sandbox.Runner;
 
 namespace Cloister.Enclave.Functions;
@@ -15,10 +16,10 @@ namespace Cloister.Enclave.Functions;
 internal sealed class InvocationHostCalls(TokenRecords records, RouterSteps steps, InvocationSecrets secrets, bool redactLogs) : IHostCalls
 {
     /// <summary>Most log lines kept per invocation.</summary>
-    public const int MaxLogLines = 100;
+    public const int MaxLogLines = FrameLimits.MaxLogLines;
 
     /// <summary>Longest log line kept, in characters (longer ones are cut).</summary>
-    public const int MaxLogLineChars = 4096;
+    public const int MaxLogLineChars = FrameLimits.MaxLogLineChars;
 
     private readonly List<string> _logs = [];
     private bool _logsDropped;

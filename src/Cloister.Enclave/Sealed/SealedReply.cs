@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
-using System.Text.Json;
 using Cloister.Crypto.Hpke;
+using Cloister.Enclave.Functions;
 using Cloister.Protocol;
 
 namespace Cloister.Enclave.Sealed;
@@ -16,12 +16,7 @@ internal sealed class SealedReply(SealedReplyKey replyKey, string measurement) :
     public InvocationCompletedResponse Seal(InvocationCompletedResponse completion)
     {
         using var key = replyKey;
-        var result = completion.ResultJson is { } resultJson ? TryParse(resultJson) : null;
-        var error = result is not null ? null
-            : completion.Error ?? new EnclaveError(EnclaveErrorCodes.Internal, "The invocation ended without a JSON result.");
-        var outcome = new SealedInvokeResult(result, error is null ? null : new SealedInvokeError(error.Code, error.Detail), completion.Logs ?? []);
-
-        var json = SealedPayloads.Encode(outcome);
+        var json = SealedPayloads.Encode(InvocationOutcomes.Payload(completion, completion.Logs ?? []));
         try
         {
             var box = key.Seal(SealedPayloads.InvokeResultAad(measurement), json);
@@ -35,17 +30,4 @@ internal sealed class SealedReply(SealedReplyKey replyKey, string measurement) :
 
     /// <summary>Zeroes the reply key.</summary>
     public void Dispose() => replyKey.Dispose();
-
-    private static JsonElement? TryParse(string json)
-    {
-        try
-        {
-            using var document = JsonDocument.Parse(json);
-            return document.RootElement.Clone();
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-    }
 }

@@ -32,4 +32,11 @@ public sealed record ClaimsDto(
     IReadOnlyDictionary<string, string> Extra);
 
 /// <summary>POST /v1/attestation/verify response: the verdict, the signed result (JWS) and what it says.</summary>
-public sealed record VerifyEvidenceResponse(string Verdict, string Token, string PolicyId, ClaimsDto Claims, IReadOnlyList<CheckDto> Checks);
+/// <param name="Verdict">affirming, warning or contraindicated.</param>
+/// <param name="Token">The signed result (compact JWS).</param>
+/// <param name="PolicyId">The server's policy id ("default"), or "caller:" + the id of a policy the caller supplied.</param>
+/// <param name="PolicyDigest">"sha-256:" + the hex SHA-256 of the policy's canonical encoding (docs/attestation.md).</param>
+/// <param name="VerifiedAt">The time the evidence was judged at (the request's "at", or now).</param>
+/// <param name="Claims">Normalized claims.</param>
+/// <param name="Checks">Every check made.</param>
+public sealed record VerifyEvidenceResponse(string Verdict, string Token, string PolicyId, string PolicyDigest, DateTimeOffset VerifiedAt, ClaimsDto Claims, IReadOnlyList<CheckDto> Checks);

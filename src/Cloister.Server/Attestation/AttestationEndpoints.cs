@@ -58,16 +58,31 @@ internal static class AttestationEndpoints
             collateral.Add(bytes);
         }
 
-        var policy = new AppraisalPolicy();
-        if (body.Policy is { ValueKind: not System.Text.Json.JsonValueKind.Null } element && !AppraisalPolicyJson.TryParse(element, out policy, out var error))
+        AppraisalPolicy? callerPolicy = null;
+        if (body.Policy is { ValueKind: not System.Text.Json.JsonValueKind.Null } element && !AppraisalPolicyJson.TryParse(element, out callerPolicy, out var error))
         {
             return Problems.Invalid("invalid-policy", "Invalid appraisal policy", error);
         }
 
+        if (AttestationService.Resolve(callerPolicy) is not { } policy)
+        {
+            return Problems.Invalid(
+                "policy-id-reserved",
+                "Policy id reserved",
+                $"'policy.id' \"{callerPolicy!.Id}\" is the id of a server policy with other content (a policy without an id is \"default\"): give your policy its own id.");
+        }
+
         var now = time.GetUtcNow();
-        var (result, token) = service.Verify(new EvidenceBundle(tee, evidence, certificates, collateral.Count == 0 ? null : collateral), policy!, body.At ?? now, now);
+        var at = body.At ?? now;
+        var (result, token) = service.Verify(new EvidenceBundle(tee, evidence, certificates, collateral.Count == 0 ? null : collateral), policy, at, now);
         return TypedResults.Ok(new VerifyEvidenceResponse(
-            AttestationService.NameOf(result.Verdict), token, policy!.Id, AttestationService.ToDto(result.Claims), result.Checks.Select(AttestationService.ToDto).ToList()));
+            AttestationService.NameOf(result.Verdict),
+            token,
+            policy.SignedId,
+            policy.Digest,
+            at,
+            AttestationService.ToDto(result.Claims),
+            result.Checks.Select(AttestationService.ToDto).ToList()));
     }
 
     private static bool TryDecode(string? base64, out byte[] bytes)

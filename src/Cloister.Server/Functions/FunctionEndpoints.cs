@@ -135,27 +135,29 @@ internal static class FunctionEndpoints
         }
 
         var done = await invocations.RunAsync(record, context);
-        return done.Status == InvocationStatus.Succeeded
+        var ran = done.Record;
+        return ran.Status == InvocationStatus.Succeeded
             ? TypedResults.Ok(new InvocationSucceeded(
-                done.Id, "succeeded", ParseJson(done.ResultJson!), done.FunctionName, done.Version, done.Measurement,
-                done.DurationMs ?? 0, done.Warm, ParseLogs(done.LogsJson)))
+                ran.Id, "succeeded", ParseJson(done.ResultJson!), ran.FunctionName, ran.Version, ran.Measurement,
+                ran.DurationMs ?? 0, ran.Warm, done.Logs))
             : InvocationProblem(done);
     }
 
     private static async Task<IResult> GetInvocationAsync(string id, HttpContext http, InvocationService invocations)
     {
-        var record = await invocations.GetAsync(ScopeFilter.CallerOf(http).Tenant, id, http.RequestAborted);
-        if (record is null)
+        var view = await invocations.GetAsync(ScopeFilter.CallerOf(http).Tenant, id, http.RequestAborted);
+        if (view is null)
         {
             return Problems.NotFound("invocation-not-found", "Invocation not found", "No such invocation in this tenant (it may have expired).");
         }
 
+        var record = view.Record;
         return TypedResults.Ok(new InvocationInfo(
             record.Id,
             record.FunctionName,
             StatusName(record.Status),
-            record.ResultJson is null ? null : ParseJson(record.ResultJson),
-            record.ErrorCode is null ? null : new InvocationErrorInfo(record.ErrorCode, record.ErrorDetail ?? ""),
+            view.ResultJson is null ? null : ParseJson(view.ResultJson),
+            record.ErrorCode is null ? null : new InvocationErrorInfo(record.ErrorCode, view.ErrorDetail ?? ""),
             record.Version,
             record.Measurement,
             record.DurationMs,
@@ -199,8 +201,9 @@ internal static class FunctionEndpoints
     }
 
     /// <summary>A failed invocation as problem details: 422 when the function caused it, 503 when the platform cannot run it now, else 500.</summary>
-    internal static ProblemHttpResult InvocationProblem(InvocationRecord failed)
+    internal static ProblemHttpResult InvocationProblem(InvocationView view)
     {
+        var failed = view.Record;
         var code = failed.ErrorCode ?? EnclaveErrorCodes.Internal;
         var status = InvocationErrors.StatusOf(code);
         var extensions = new Dictionary<string, object?>
@@ -214,7 +217,7 @@ internal static class FunctionEndpoints
             extensions["retryable"] = true;
         }
 
-        return Problems.Create(status, code, InvocationErrors.TitleOf(code), failed.ErrorDetail, extensions);
+        return Problems.Create(status, code, InvocationErrors.TitleOf(code), view.ErrorDetail, extensions);
     }
 
     internal static ProblemHttpResult FunctionNotFound()
@@ -224,9 +227,6 @@ internal static class FunctionEndpoints
         => Problems.Create(StatusCodes.Status409Conflict, "version-mismatch", "Version pin does not match", detail);
 
     private static JsonElement ParseJson(string json) => JsonDocument.Parse(json).RootElement.Clone();
-
-    private static string[] ParseLogs(string? json)
-        => json is null ? [] : JsonSerializer.Deserialize(json, ApiJsonContext.Default.StringArray) ?? [];
 
     private static string StatusName(InvocationStatus status) => status switch
     {

@@ -11,7 +11,8 @@ namespace Cloister.Server.Functions;
 /// <param name="ArgsJson">The args, a JSON object.</param>
 /// <param name="CurrentKeyVersion">The tenant's current data-key version.</param>
 /// <param name="SealedInput">A sealed invocation's box (the args are inside; <paramref name="ArgsJson"/> is <c>{}</c>).</param>
-internal sealed record InvocationContext(string TenantId, string Actor, string InvocationId, FunctionVersionRecord Function, string ArgsJson, int CurrentKeyVersion, byte[]? SealedInput = null);
+/// <param name="Admission">Its place in the invocation gate (<see cref="InvocationService"/>): it runs once granted and gives the slot back when done.</param>
+internal sealed record InvocationContext(string TenantId, string Actor, string InvocationId, FunctionVersionRecord Function, string ArgsJson, int CurrentKeyVersion, byte[]? SealedInput = null, FairGate.Ticket? Admission = null);
 
 /// <summary>
 /// Drives one invocation through the enclave (src/Cloister.Protocol/FunctionMessages.cs): sends
@@ -51,7 +52,7 @@ internal sealed class InvocationDriver(EnclaveClient enclave, IVaultStore store,
             switch (response)
             {
                 case InvocationCompletedResponse done when done.InvocationId == context.InvocationId:
-                    return Normalize(done);
+                    return Normalize(context, done);
 
                 case FunctionRequiredResponse required when !packageSent && required.InvocationId == context.InvocationId && required.Measurement == context.Function.Measurement:
                     var bundle = await store.GetFunctionBundleAsync(context.TenantId, context.Function.Name, context.Function.Version, cancellationToken);
@@ -136,14 +137,26 @@ internal sealed class InvocationDriver(EnclaveClient enclave, IVaultStore store,
         return new ContinueInvocationRequest(context.InvocationId, pending.Step, Stored: stored) { TenantId = context.TenantId };
     }
 
-    /// <summary>Holds the enclave to its contract: exactly one of result, error and sealed result.</summary>
-    private static InvocationCompletedResponse Normalize(InvocationCompletedResponse done)
+    /// <summary>
+    /// Holds the enclave to its contract: exactly one of result, error and sealed result; a sealed invocation's outcome
+    /// sealed, any other's kept encrypted (<see cref="InvocationCompletedResponse.Stored"/>). A completion that breaks it
+    /// becomes the driver's own failure, so that nothing the enclave sent is stored in clear.
+    /// </summary>
+    private static InvocationCompletedResponse Normalize(InvocationContext context, InvocationCompletedResponse done)
     {
         var logs = done.Logs ?? [];
         var revealed = done.RevealedTokens ?? [];
         if ((done.ResultJson is null ? 0 : 1) + (done.Error is null ? 0 : 1) + (done.SealedResult is null ? 0 : 1) != 1)
         {
             return new InvocationCompletedResponse(done.InvocationId, null, new EnclaveError(EnclaveErrorCodes.Internal, "The enclave's completion did not have exactly one of a result, an error and a sealed result."), done.Warm, logs, revealed);
+        }
+
+        var kept = context.SealedInput is null
+            ? done.Stored is { KeyVersion: >= 1, Ciphertext: not null } && done.SealedResult is null
+            : done.SealedResult is not null && done.Stored is null;
+        if (!kept)
+        {
+            return new InvocationCompletedResponse(done.InvocationId, null, new EnclaveError(EnclaveErrorCodes.Internal, "The enclave's completion did not carry its outcome sealed or encrypted for keeping."), done.Warm, logs, revealed);
         }
 
         return done with { Logs = logs, RevealedTokens = revealed };

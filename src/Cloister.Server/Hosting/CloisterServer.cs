@@ -31,21 +31,20 @@ public static class CloisterServer
     public static string? CheckOptions(ServerOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return options.Validate() ?? ListenPlan.Check(options, out _);
+        return options.Validate() ?? ListenPlan.Check(options.Urls, options.ListenRules, out _);
     }
 
     /// <summary>Builds (but does not start) the router.</summary>
     public static async Task<RouterHost> BuildAsync(ServerOptions options, IFrameTransport enclave, Action<ILoggingBuilder>? logging, CancellationToken cancellationToken)
     {
         var insecureNonLoopback = false;
-        var invalid = options.Validate() ?? ListenPlan.Check(options, out insecureNonLoopback);
+        var invalid = options.Validate() ?? ListenPlan.Check(options.Urls, options.ListenRules, out insecureNonLoopback);
         if (invalid is not null)
         {
             throw new ServerConfigurationException(invalid);
         }
 
         SecureFiles.CreateDirectory(options.DataDirectory);
-        var firstStart = !File.Exists(Path.Combine(options.DataDirectory, SqliteVaultStore.DatabaseFileName));
         var store = await SqliteVaultStore.OpenAsync(new StoreOptions(options.DataDirectory) { FullSync = options.FullSync }, TimeProvider.System, cancellationToken);
 
         // Invocations still running belong to a router that stopped without finishing them (a crash or kill):
@@ -82,8 +81,12 @@ public static class CloisterServer
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<IVaultStore>(store);
         services.AddSingleton<TenantDirectory>();
-        services.AddSingleton(sp => new EnclaveClient(enclave, sp.GetRequiredService<TenantDirectory>()));
+        services.AddSingleton(sp => new EnclaveClient(
+            enclave,
+            sp.GetRequiredService<TenantDirectory>(),
+            new FairGate("requests waiting for the enclave worker", FrameLanes.DefaultRequestSlots, FrameLanes.DefaultRequestSlots, options.MaxQueuedRequestsPerTenant)));
         services.AddSingleton<ApiKeyAuthenticator>();
+        services.AddSingleton<SearchRateLimiter>();
         services.AddSingleton<TokenService>();
         services.AddSingleton<TenantService>();
         services.AddSingleton<AttestationService>();
@@ -95,6 +98,8 @@ public static class CloisterServer
         services.AddSingleton<ReencryptionWorker>();
         services.AddHostedService(sp => sp.GetRequiredService<ReencryptionWorker>());
         services.AddHostedService<ExpiryPurger>();
+        services.AddSingleton<FailedLookupAudit>();
+        services.AddHostedService(sp => sp.GetRequiredService<FailedLookupAudit>());
         services.AddProblemDetails();
         services.AddOpenApi();
         services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default));
@@ -119,10 +124,18 @@ public static class CloisterServer
             LogMessages.InsecureHttp(logger);
         }
 
-        string? credentialsPath = null;
-        if (firstStart)
+        string? credentialsPath;
+        try
         {
-            credentialsPath = await Bootstrap.CreateAsync(app.Services.GetRequiredService<TenantService>(), options.DataDirectory, cancellationToken);
+            credentialsPath = await Bootstrap.EnsureAsync(app.Services.GetRequiredService<TenantService>(), store, options.DataDirectory, options.BootstrapStepDone, cancellationToken);
+        }
+        catch
+        {
+            // The container does not dispose the store it was handed: release it (and the data directory's lock).
+            await app.DisposeAsync();
+            await store.DisposeAsync();
+            certificate?.Dispose();
+            throw;
         }
 
         return new RouterHost(app, options, certificate, credentialsPath);
@@ -135,6 +148,9 @@ public static class CloisterServer
         {
             EnclaveException e => Problems.FromEnclave(e.Error),
             TransportUnavailableException => Problems.WorkerUnavailable(http),
+            BadHttpRequestException e => Problems.FromBadRequest(e),
+            TenantBusyException e => Problems.TenantBusy(http, e),
+            FrameTooLargeException e => Problems.MessageTooLarge(e),
             OperationCanceledException => Problems.Create(499, "request-cancelled", "Request cancelled"),
             _ => Problems.Create(StatusCodes.Status500InternalServerError, "internal", "Internal error", "The server could not complete the request."),
         };
@@ -177,7 +193,7 @@ public sealed class RouterHost(WebApplication app, ServerOptions options, System
         var addresses = Addresses;
 
         // Belt and braces: whatever bound, it must pass the same plan the configured URLs passed.
-        if (ListenPlan.Check(options with { Urls = addresses }, out _) is { } unsafeBinding)
+        if (ListenPlan.Check(addresses, options.ListenRules, out _) is { } unsafeBinding)
         {
             await App.StopAsync(CancellationToken.None);
             throw new ServerConfigurationException($"Refusing to serve: {unsafeBinding}");

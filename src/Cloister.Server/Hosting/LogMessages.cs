@@ -1,3 +1,4 @@
+using Cloister.Protocol;
 using Microsoft.Extensions.Logging;
 
 namespace Cloister.Server.Hosting;
@@ -5,6 +6,6 @@ namespace Cloister.Server.Hosting;
 /// <summary>Source-generated log messages with stable event ids. None takes a value or key.</summary>
 internal static partial class LogMessages
 {
-    [LoggerMessage(100, LogLevel.Warning, "--insecure-http: serving plain HTTP on a non-loopback address. API keys and values cross the network unencrypted.")]
+    [LoggerMessage(100, LogLevel.Warning, ListenPlan.InsecureHttpWarning)]
     public static partial void InsecureHttp(ILogger logger);
 }

@@ -10,7 +10,16 @@ using Microsoft.AspNetCore.Mvc;
 namespace Cloister.Server.Http;
 
 /// <summary>Source-generated JSON for every HTTP body (camelCase).</summary>
-[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
+/// <remarks>
+/// Request bodies bind strictly: member names exactly as written (the web defaults fold case), no member twice, none
+/// unknown. <see cref="StrictJson"/> checks the same rules first to name the refusal; these options hold them anyway.
+/// </remarks>
+[JsonSourceGenerationOptions(
+    JsonSerializerDefaults.Web,
+    DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+    PropertyNameCaseInsensitive = false,
+    AllowDuplicateProperties = false,
+    UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow)]
 [JsonSerializable(typeof(CreateTokenRequest))]
 [JsonSerializable(typeof(BatchCreateRequest))]
 [JsonSerializable(typeof(TokenCreated))]
@@ -23,6 +32,7 @@ namespace Cloister.Server.Http;
 [JsonSerializable(typeof(TenantCreated))]
 [JsonSerializable(typeof(CreateApiKeyRequest))]
 [JsonSerializable(typeof(ApiKeyCreated))]
+[JsonSerializable(typeof(ApiKeyList))]
 [JsonSerializable(typeof(DataKeyRotated))]
 [JsonSerializable(typeof(VerifyEvidenceRequest))]
 [JsonSerializable(typeof(VerifyEvidenceResponse))]
@@ -40,7 +50,6 @@ namespace Cloister.Server.Http;
 [JsonSerializable(typeof(SealedRevealed))]
 [JsonSerializable(typeof(SealedInvokeBody))]
 [JsonSerializable(typeof(SealedInvocationResult))]
-[JsonSerializable(typeof(string[]))]
 [JsonSerializable(typeof(JsonElement))]
 [JsonSerializable(typeof(ProblemDetails))]
 [JsonSerializable(typeof(HttpValidationProblemDetails))]

@@ -14,11 +14,16 @@ internal static class TenantEndpoints
         admin.MapDelete("/{id}/apikeys/{keyId}", RevokeApiKeyAsync);
         admin.MapPost("/{id}/datakeys/rotate", RotateAsync).Produces<DataKeyRotated>();
 
-        // Admin keys themselves: mint a replacement, then revoke the old one with it.
+        // Admin keys themselves: mint a replacement, then revoke the old one with it. The listing shows every key's
+        // id (admin and tenant keys), never a secret.
         var adminKeys = routes.MapGroup("/v1/admin/apikeys").WithTags("Admin").RequireScope(Scopes.Admin);
+        adminKeys.MapGet("/", ListApiKeysAsync).Produces<ApiKeyList>();
         adminKeys.MapPost("/", CreateAdminKeyAsync).Produces<ApiKeyCreated>(StatusCodes.Status201Created);
         adminKeys.MapDelete("/{keyId}", RevokeAdminKeyAsync);
     }
+
+    private static async Task<IResult> ListApiKeysAsync(HttpContext http, TenantService service)
+        => TypedResults.Ok(new ApiKeyList(await service.ListApiKeysAsync(http.RequestAborted)));
 
     private static async Task<IResult> CreateAdminKeyAsync(HttpContext http, TenantService service)
     {

@@ -68,6 +68,9 @@ public sealed class AttestationPolicyFileTests
     [InlineData("""{"appraisal":{},"workers":[],"simulatedAttesterKey":"nope"}""", "'simulatedAttesterKey'")]
     [InlineData("""{"appraisal":{},"workers":[],"acceptWarnings":"yes"}""", "'acceptWarnings'")]
     [InlineData("""[1]""", "JSON object")]
+    [InlineData("""{"appraisal":{},"workers":[],"generatedBy":"\ud800"}""", "not valid Unicode")]
+    [InlineData("""{"appraisal":{},"workers":[{"measurement":"*","tenants":["\udc00"]}]}""", "not valid Unicode")]
+    [InlineData("""{"appraisal":{},"workers":[],"functions":{"\ud800":["00"]}}""", "not valid Unicode")]
     public void Parse_RefusesWhatItDoesNotUnderstand_NamingTheField(string json, string expected)
     {
         Assert.False(AttestationPolicyFile.TryParse(json, out _, out var error));

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Cloister.Attestation.Policy;
 using Cloister.Attestation.Results;
 
 namespace Cloister.Attestation.Tests.Core;
@@ -8,6 +9,7 @@ namespace Cloister.Attestation.Tests.Core;
 public sealed class AttestationResultTokenTests : IDisposable
 {
     private static readonly DateTimeOffset Now = new(2026, 1, 15, 12, 0, 0, TimeSpan.Zero);
+    private static readonly DateTimeOffset VerifiedAt = new(2025, 7, 1, 0, 0, 0, 250, TimeSpan.Zero);
 
     private readonly ECDsa _p256 = ECDsa.Create(ECCurve.NamedCurves.nistP256);
     private readonly ECDsa _p384 = ECDsa.Create(ECCurve.NamedCurves.nistP384);
@@ -48,12 +50,16 @@ public sealed class AttestationResultTokenTests : IDisposable
         var signer = new AttestationResultSigner(key);
         Assert.Equal(alg, signer.Algorithm);
 
-        var token = signer.Sign(SampleResult, "prod-2026", Now, TimeSpan.FromMinutes(10));
+        var token = signer.Sign(SampleResult, Appraisal("prod-2026"), Now, TimeSpan.FromMinutes(10));
         var validation = Validator(signer).Validate(token, Now.AddMinutes(1));
 
         Assert.True(validation.IsValid, validation.Error);
         var verified = validation.Token;
         Assert.Equal("prod-2026", verified.PolicyId);
+        Assert.Equal(AppraisalPolicyJson.Digest(new AppraisalPolicy { Id = "prod-2026" }), verified.PolicyDigest);
+        Assert.Equal(VerifiedAt, verified.VerifiedAt);
+        Assert.True(verified.WasAppraisedUnder(new AppraisalPolicy { Id = "prod-2026" }));
+        Assert.False(verified.WasAppraisedUnder(new AppraisalPolicy { Id = "prod-2026", AllowDebug = true }));
         Assert.Equal(alg, verified.Algorithm);
         Assert.Equal(signer.KeyId, verified.KeyId);
         Assert.Equal(Now, verified.IssuedAt);
@@ -77,7 +83,7 @@ public sealed class AttestationResultTokenTests : IDisposable
     [Fact]
     public void Payload_IsAnEarClaimSet_ShapedLikeTheVeraisonSamples()
     {
-        var token = new AttestationResultSigner(_p256, "cloister-test/1").Sign(SampleResult, "prod-2026", Now);
+        var token = new AttestationResultSigner(_p256, "cloister-test/1").Sign(SampleResult, Appraisal("prod-2026"), Now);
         using var payload = JsonDocument.Parse(Decode(token.Split('.')[1]));
         using var sample = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "vectors", "ear", "veraison-ear_ear-claims.json")));
 
@@ -101,6 +107,10 @@ public sealed class AttestationResultTokenTests : IDisposable
         Assert.Equal("sgx", root.GetProperty("tee").GetString());
         Assert.Equal("warning", root.GetProperty("verdict").GetString());
         Assert.Equal("prod-2026", root.GetProperty("policyId").GetString());
+        Assert.Equal(AppraisalPolicyJson.Digest(new AppraisalPolicy { Id = "prod-2026" }), root.GetProperty("policyDigest").GetString());
+        Assert.StartsWith("sha-256:", root.GetProperty("policyDigest").GetString(), StringComparison.Ordinal);
+        Assert.Equal("2025-07-01T00:00:00.250Z", root.GetProperty("verifiedAt").GetString());
+        Assert.Equal("2025-07-01T00:00:00.123Z", root.GetProperty("evidenceTime").GetString());
         Assert.Equal(JsonValueKind.False, root.GetProperty("debug").ValueKind);
         Assert.Equal(JsonValueKind.Null, root.GetProperty("nonce").ValueKind);
         Assert.Equal(["INTEL-SA-00289", "INTEL-SA-00615"], root.GetProperty("advisoryIds").EnumerateArray().Select(e => e.GetString()));
@@ -119,7 +129,7 @@ public sealed class AttestationResultTokenTests : IDisposable
     public void TamperedPayload_IsInvalid()
     {
         var signer = new AttestationResultSigner(_p256);
-        var parts = signer.Sign(SampleResult, "default", Now).Split('.');
+        var parts = signer.Sign(SampleResult, Appraisal("default"), Now).Split('.');
         var payload = Encoding.UTF8.GetString(Decode(parts[1])).Replace("\"verdict\":\"warning\"", "\"verdict\":\"affirming\"", StringComparison.Ordinal)
             .Replace("\"ear.status\":\"warning\"", "\"ear.status\":\"affirming\"", StringComparison.Ordinal);
         var forged = $"{parts[0]}.{Encode(Encoding.UTF8.GetBytes(payload))}.{parts[2]}";
@@ -134,7 +144,7 @@ public sealed class AttestationResultTokenTests : IDisposable
     public void TamperedHeader_IsInvalid()
     {
         var signer = new AttestationResultSigner(_p256);
-        var parts = signer.Sign(SampleResult, "default", Now).Split('.');
+        var parts = signer.Sign(SampleResult, Appraisal("default"), Now).Split('.');
         var header = $$"""{"alg":"ES256","kid":"{{signer.KeyId}}","typ":"at+jwt"}""";
 
         var validation = Validator(signer).Validate($"{Encode(Encoding.UTF8.GetBytes(header))}.{parts[1]}.{parts[2]}", Now);
@@ -147,7 +157,7 @@ public sealed class AttestationResultTokenTests : IDisposable
     public void EveryFlippedSignatureByte_IsInvalid()
     {
         var signer = new AttestationResultSigner(_p256);
-        var parts = signer.Sign(SampleResult, "default", Now).Split('.');
+        var parts = signer.Sign(SampleResult, Appraisal("default"), Now).Split('.');
         var signature = Decode(parts[2]);
         var validator = Validator(signer);
         for (var i = 0; i < signature.Length; i++)
@@ -162,7 +172,7 @@ public sealed class AttestationResultTokenTests : IDisposable
     public void AlgNone_IsInvalid_EvenWithTheRightKid()
     {
         var signer = new AttestationResultSigner(_p256);
-        var parts = signer.Sign(SampleResult, "default", Now).Split('.');
+        var parts = signer.Sign(SampleResult, Appraisal("default"), Now).Split('.');
         var header = Encode(Encoding.UTF8.GetBytes($$"""{"alg":"none","kid":"{{signer.KeyId}}"}"""));
 
         foreach (var token in new[] { $"{header}.{parts[1]}.", $"{header}.{parts[1]}.{parts[2]}" })
@@ -177,7 +187,7 @@ public sealed class AttestationResultTokenTests : IDisposable
     public void Hs256KeyedWithThePublicKey_IsInvalid()
     {
         var signer = new AttestationResultSigner(_p256);
-        var parts = signer.Sign(SampleResult, "default", Now).Split('.');
+        var parts = signer.Sign(SampleResult, Appraisal("default"), Now).Split('.');
         var header = Encode(Encoding.UTF8.GetBytes($$"""{"alg":"HS256","kid":"{{signer.KeyId}}"}"""));
         var input = $"{header}.{parts[1]}";
         var mac = HMACSHA256.HashData(Encoding.UTF8.GetBytes(signer.ExportJwks()), Encoding.ASCII.GetBytes(input));
@@ -191,7 +201,7 @@ public sealed class AttestationResultTokenTests : IDisposable
     [Fact]
     public void UnknownKid_IsInvalid()
     {
-        var token = new AttestationResultSigner(_p256, keyId: "someone-else").Sign(SampleResult, "default", Now);
+        var token = new AttestationResultSigner(_p256, keyId: "someone-else").Sign(SampleResult, Appraisal("default"), Now);
         var validation = Validator(new AttestationResultSigner(_p256)).Validate(token, Now);
         Assert.False(validation.IsValid);
         Assert.StartsWith("jws: no key with kid", validation.Error, StringComparison.Ordinal);
@@ -202,7 +212,7 @@ public sealed class AttestationResultTokenTests : IDisposable
     {
         var trusted = new AttestationResultSigner(_p256);
         using var attacker = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var token = new AttestationResultSigner(attacker, keyId: trusted.KeyId).Sign(SampleResult, "default", Now);
+        var token = new AttestationResultSigner(attacker, keyId: trusted.KeyId).Sign(SampleResult, Appraisal("default"), Now);
 
         var validation = Validator(trusted).Validate(token, Now);
 
@@ -214,7 +224,7 @@ public sealed class AttestationResultTokenTests : IDisposable
     public void AlgOfAnotherCurve_UnderTheTrustedKid_IsInvalid()
     {
         var trusted = new AttestationResultSigner(_p256);
-        var token = new AttestationResultSigner(_p384, keyId: trusted.KeyId).Sign(SampleResult, "default", Now);
+        var token = new AttestationResultSigner(_p384, keyId: trusted.KeyId).Sign(SampleResult, Appraisal("default"), Now);
 
         var validation = Validator(trusted).Validate(token, Now);
 
@@ -226,7 +236,7 @@ public sealed class AttestationResultTokenTests : IDisposable
     public void ExpiredOrFutureTokens_AreInvalid_WithinTheSkew()
     {
         var signer = new AttestationResultSigner(_p256);
-        var token = signer.Sign(SampleResult, "default", Now, TimeSpan.FromMinutes(5));
+        var token = signer.Sign(SampleResult, Appraisal("default"), Now, TimeSpan.FromMinutes(5));
         var validator = Validator(signer);
 
         Assert.True(validator.Validate(token, Now.AddMinutes(5).AddSeconds(59)).IsValid);
@@ -256,7 +266,7 @@ public sealed class AttestationResultTokenTests : IDisposable
     {
         var signer = new AttestationResultSigner(_p256);
         var header = Encoding.UTF8.GetBytes($$"""{"alg":"ES256","kid":"{{signer.KeyId}}"}""");
-        var good = Decode(signer.Sign(SampleResult, "default", Now).Split('.')[1]);
+        var good = Decode(signer.Sign(SampleResult, Appraisal("default"), Now).Split('.')[1]);
         var goodText = Encoding.UTF8.GetString(good);
         foreach (var payload in new[]
         {
@@ -265,6 +275,10 @@ public sealed class AttestationResultTokenTests : IDisposable
             goodText.Replace("\"tee\":\"sgx\"", "\"tee\":\"tdx\"", StringComparison.Ordinal),
             goodText.Replace("\"status\":\"fail\"", "\"status\":\"failed\"", StringComparison.Ordinal),
             goodText.Replace("{\"eat_profile\"", "{\"iat\":1,\"eat_profile\"", StringComparison.Ordinal),
+            goodText.Replace("\"policyDigest\":", "\"policyDigestX\":", StringComparison.Ordinal),
+            goodText.Replace("\"policyDigest\":\"sha-256:", "\"policyDigest\":\"sha-384:", StringComparison.Ordinal),
+            goodText.Replace("\"verifiedAt\":", "\"verifiedAtX\":", StringComparison.Ordinal),
+            goodText.Replace("\"verifiedAt\":\"2025", "\"verifiedAt\":\"x2025", StringComparison.Ordinal),
             "[]",
             "not json",
         })
@@ -279,7 +293,7 @@ public sealed class AttestationResultTokenTests : IDisposable
     public void MalformedTokens_AreInvalid_AndNeverThrow()
     {
         var signer = new AttestationResultSigner(_p256);
-        var token = signer.Sign(SampleResult, "default", Now);
+        var token = signer.Sign(SampleResult, Appraisal("default"), Now);
         var validator = Validator(signer);
         var random = new Random(7638);
         List<string?> tokens = [null, "", ".", "..", "...", "a.b.c", token + ".", token + " ", " " + token, token + "=", token[..^1] + "+", token[..^1] + "/", new string('a', 2 * 1024 * 1024)];
@@ -336,8 +350,14 @@ public sealed class AttestationResultTokenTests : IDisposable
 
         // Our own results under the Veraison key verify with the Veraison public JWK.
         var validator = new AttestationResultValidator(keys);
-        Assert.True(validator.Validate(signer.Sign(SampleResult, "default", Now), Now).IsValid);
+        Assert.True(validator.Validate(signer.Sign(SampleResult, Appraisal("default"), Now), Now).IsValid);
     }
+
+    [Fact]
+    public void Sign_RefusesAContextWithoutAPolicyDigest()
+        => Assert.Throws<ArgumentException>(() => new AttestationResultSigner(_p256).Sign(SampleResult, new AppraisalContext("default", "default", Now), Now));
+
+    private static AppraisalContext Appraisal(string policyId) => AppraisalContext.Of(new AppraisalPolicy { Id = policyId }, VerifiedAt);
 
     private static AttestationResultValidator Validator(AttestationResultSigner signer)
     {

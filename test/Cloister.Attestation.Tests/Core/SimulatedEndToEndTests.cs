@@ -27,13 +27,15 @@ public sealed class SimulatedEndToEndTests
         Assert.Equal(Verdict.Affirming, result.Verdict);
 
         var signer = new AttestationResultSigner(issuerKey);
-        var token = signer.Sign(result, policy.Id, At.AddSeconds(5), TimeSpan.FromMinutes(5));
+        var token = signer.Sign(result, AppraisalContext.Of(policy, At.AddSeconds(5)), At.AddSeconds(5), TimeSpan.FromMinutes(5));
         Assert.True(AttestationResultValidator.TryCreate(signer.ExportJwks(), out var validator, out error), error);
         var validation = validator.Validate(token, At.AddMinutes(1));
 
         Assert.True(validation.IsValid, validation.Error);
         Assert.Equal("ES384", validation.Token.Algorithm);
         Assert.Equal("dev-machines", validation.Token.PolicyId);
+        Assert.True(validation.Token.WasAppraisedUnder(policy));
+        Assert.Equal(At.AddSeconds(5), validation.Token.VerifiedAt);
         Assert.Equal(Verdict.Affirming, validation.Token.Result.Verdict);
         Assert.Equal(TeeType.Simulated, validation.Token.Result.Claims.Tee);
         Assert.Equal("true", validation.Token.Result.Claims.Extra["simulated"]);

@@ -1,11 +1,15 @@
 namespace Cloister.Attestation.Tests.Nitro;
 
-/// <summary>The shared Nitro vectors and the times EXPECTED.md pins.</summary>
+/// <summary>
+/// The shared Nitro vectors and the times EXPECTED.md pins: each a few minutes after the document's timestamp, inside
+/// its leaf certificate's three hours (valid 08:58:02, leaf 08:57:59..11:58:02; debug 13:50:06, leaf 13:49:51..16:49:54;
+/// base64 15:03:30, leaf 14:37:09..17:37:12).
+/// </summary>
 internal static class NitroVectors
 {
     public static readonly DateTimeOffset ValidAt = new(2022, 10, 13, 9, 0, 0, TimeSpan.Zero);
-    public static readonly DateTimeOffset DebugAt = new(2022, 10, 12, 12, 0, 0, TimeSpan.Zero);
-    public static readonly DateTimeOffset Base64At = new(2023, 9, 18, 12, 0, 0, TimeSpan.Zero);
+    public static readonly DateTimeOffset DebugAt = new(2022, 10, 12, 14, 0, 0, TimeSpan.Zero);
+    public static readonly DateTimeOffset Base64At = new(2023, 9, 18, 15, 10, 0, TimeSpan.Zero);
 
     public static string Directory => Path.Combine(AppContext.BaseDirectory, "vectors", "nitro");
 

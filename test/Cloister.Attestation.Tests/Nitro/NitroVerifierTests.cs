@@ -119,11 +119,46 @@ public sealed class NitroVerifierTests
     }
 
     [Fact]
-    public void ValidDocument_AfterTheLeafExpired_StillVerifiesTheChainAtTheDocumentTimestamp()
+    public void ValidDocument_AfterTheLeafExpired_IsContraindicatedForCertValidity_ThoughTheChainHeldAtItsTimestamp()
     {
         var result = new NitroVerifier().Verify(NitroVectors.Bundle(NitroVectors.Valid), DefaultPolicy, new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
 
+        Assert.Equal(Verdict.Contraindicated, result.Verdict);
+        Assert.Equal("cert-validity", Assert.Single(result.Checks, c => c.Status == CheckStatus.Fail).Name);
+        Assert.StartsWith("expired: the chain expired at 2022-10-13T11:58:02", Find(result, "cert-validity").Reason, StringComparison.Ordinal);
+        Assert.Equal(CheckStatus.Pass, Find(result, "certificate-chain").Status);
+    }
+
+    [Fact]
+    public void ValidDocument_FromTheFuture_IsContraindicatedForFreshness_WithoutAMaxAge()
+    {
+        var result = new NitroVerifier().Verify(NitroVectors.Bundle(NitroVectors.Valid), DefaultPolicy, new DateTimeOffset(1990, 1, 1, 0, 0, 0, TimeSpan.Zero));
+
+        Assert.Equal(Verdict.Contraindicated, result.Verdict);
+        Assert.StartsWith("future:", Find(result, "freshness").Reason, StringComparison.Ordinal);
+        Assert.StartsWith("not-yet-valid:", Find(result, "cert-validity").Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ValidDocument_VerifierClockSecondsBehind_IsAffirming()
+    {
+        // The leaf starts 3 s before the document's timestamp: a verifier a minute behind still accepts a fresh document.
+        var result = new NitroVerifier().Verify(NitroVectors.Bundle(NitroVectors.Valid), DefaultPolicy, new DateTimeOffset(2022, 10, 13, 8, 57, 2, TimeSpan.Zero));
+
         Assert.Equal(Verdict.Affirming, result.Verdict);
+    }
+
+    [Fact]
+    public void ChainCache_AHitStillChecksTheVerificationTime()
+    {
+        var verifier = new NitroVerifier();
+        Assert.Equal(Verdict.Affirming, verifier.Verify(NitroVectors.Bundle(NitroVectors.Valid), DefaultPolicy, NitroVectors.ValidAt).Verdict);
+
+        var later = verifier.Verify(NitroVectors.Bundle(NitroVectors.Valid), DefaultPolicy, NitroVectors.ValidAt.AddHours(3));
+
+        Assert.StartsWith("cached:", Find(later, "certificate-chain").Reason, StringComparison.Ordinal);
+        Assert.Equal(Verdict.Contraindicated, later.Verdict);
+        Assert.StartsWith("expired:", Find(later, "cert-validity").Reason, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -28,6 +28,25 @@ public sealed class SimulatedEvidenceTests : IDisposable
     }
 
     [Fact]
+    public void LoadOrCreate_WritesThePublicKeyOwnerOnly_AndNarrowsOneAnEarlierVersionLeft0644()
+    {
+        var publicPath = Path.Combine(_directory, SimulatedEvidenceProvider.PublicKeyFileName);
+        using (SimulatedEvidenceProvider.LoadOrCreate(_directory, Measurement))
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(publicPath));
+        }
+
+        var pem = File.ReadAllText(publicPath);
+        File.SetUnixFileMode(publicPath, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        using (SimulatedEvidenceProvider.LoadOrCreate(_directory, Measurement))
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(publicPath));
+        }
+
+        Assert.Equal(pem, File.ReadAllText(publicPath));
+    }
+
+    [Fact]
     public void LoadOrCreate_RefusesAKeyOthersCanRead()
     {
         SimulatedEvidenceProvider.LoadOrCreate(_directory, Measurement).Dispose();

@@ -157,16 +157,16 @@ public sealed class InvocationProtocolTests(FunctionRouters routers) : IClassFix
     [Fact]
     public async Task WithoutABackend_InvocationsAreSandboxUnavailable_SayingWhatToInstall()
     {
+        // TestVault's worker runs no functions.
         using var vault = new TestVault();
-        await using var host = new EnclaveHost(vault.BrokerTransport, null);
-        var transport = new InProcessTransport(host);
-        var request = new InvokeFunctionRequest("inv-1", Python.Ref, "{}", 1, Python.Package) { TenantId = "t" };
+        var tenant = await vault.CreateTenantAsync();
+        var request = new InvokeFunctionRequest("inv-1", Python.Ref, "{}", 1, Python.Package) { TenantId = tenant };
 
-        var frame = await transport.SendAsync(EnclaveCodec.Encode(request), CancellationToken.None);
+        var completed = await vault.Client.SendAsync<InvocationCompletedResponse>(request, CancellationToken.None);
 
-        var completed = Assert.IsType<InvocationCompletedResponse>(EnclaveCodec.DecodeResponse(frame));
         Assert.Equal(FunctionErrorCodes.SandboxUnavailable, completed.Error!.Code);
         Assert.Contains("bubblewrap", completed.Error.Detail, StringComparison.Ordinal);
+        Assert.NotNull(completed.Stored);
     }
 
     [Fact]

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.RegularExpressions;
 using Cloister.Attestation;
 using Cloister.Attestation.Policy;
@@ -83,9 +82,9 @@ public sealed partial class PartitionTests
             Appraisal = new AppraisalPolicy { AllowedTees = new HashSet<TeeType> { TeeType.Simulated } },
         };
         await File.WriteAllTextAsync(policyPath, policy.Serialize());
-        await using var broker = await StartAsync(["keybroker", "--data-dir", brokerData.Path, "--policy", policyPath, "--urls", "http://127.0.0.1:0"], BrokerListening());
+        await using var broker = await ServerProcess.StartCommandAsync(["keybroker", "--data-dir", brokerData.Path, "--policy", policyPath, "--urls", "http://127.0.0.1:0"]);
         var tokenPath = Path.Combine(workerData.Path, "router.token");
-        await using var worker = await StartAsync(["worker", "--data-dir", workerData.Path, "--listen", "http://127.0.0.1:0", "--broker", broker.Url + "/v1/broker/frames", "--token-file", tokenPath], WorkerListening());
+        await using var worker = await ServerProcess.StartCommandAsync(["worker", "--data-dir", workerData.Path, "--listen", "http://127.0.0.1:0", "--broker", broker.Url + "/v1/broker/frames", "--token-file", tokenPath]);
         var measurement = MeasurementLine().Match(worker.Output).Groups[1].Value;
         Assert.Contains("wrote a new router token to " + tokenPath, worker.Output, StringComparison.Ordinal);
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(tokenPath));
@@ -123,7 +122,7 @@ public sealed partial class PartitionTests
             SimulatedAttesterKey = attester.ExportSubjectPublicKeyInfoPem(),
             Workers = [new WorkerRule(AttestationPolicyFile.Any, [AttestationPolicyFile.Any])],
         }.Serialize());
-        await using var broker = await StartAsync(["keybroker", "--data-dir", brokerData.Path, "--policy", policyPath, "--urls", "http://127.0.0.1:0"], BrokerListening());
+        await using var broker = await ServerProcess.StartCommandAsync(["keybroker", "--data-dir", brokerData.Path, "--policy", policyPath, "--urls", "http://127.0.0.1:0"]);
         await using var server = await ServerProcess.StartAsync(routerData.Path, "--broker-url", broker.Url + "/v1/broker/frames");
 
         await TokenizeAndRevealAsync(server, routerData.Path, "value-keyed-elsewhere");
@@ -181,62 +180,6 @@ public sealed partial class PartitionTests
         return dataKey!;
     }
 
-    private static async Task<ChildCloister> StartAsync(string[] arguments, Regex listening)
-    {
-        var process = new Process { StartInfo = CloisterProcess.StartInfo(arguments) };
-        process.StartInfo.RedirectStandardInput = true;
-        process.Start();
-        var output = new System.Text.StringBuilder();
-        _ = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
-        while (await process.StandardOutput.ReadLineAsync(timeout.Token) is { } line)
-        {
-            output.AppendLine(line);
-            if (listening.Match(line) is { Success: true } match)
-            {
-                _ = DrainAsync(process.StandardOutput);
-                return new ChildCloister(process, match.Groups[1].Value, output.ToString());
-            }
-        }
-
-        process.Kill(entireProcessTree: true);
-        Assert.Fail($"cloister {string.Join(' ', arguments)} did not report its address:\n{output}");
-        return null!;
-    }
-
-    private static async Task DrainAsync(StreamReader reader)
-    {
-        while (await reader.ReadLineAsync() is not null)
-        {
-        }
-    }
-
-    [GeneratedRegex(@"^cloister keybroker: listening on (\S+)$")]
-    private static partial Regex BrokerListening();
-
-    [GeneratedRegex(@"^cloister worker: listening on (\S+)$")]
-    private static partial Regex WorkerListening();
-
     [GeneratedRegex(@"cloister worker: measurement ([0-9a-f]{96})")]
     private static partial Regex MeasurementLine();
-
-    private sealed class ChildCloister(Process process, string url, string output) : IAsyncDisposable
-    {
-        public string Url { get; } = url.TrimEnd('/');
-
-        /// <summary>What it printed up to its listening line.</summary>
-        public string Output { get; } = output;
-
-        public async ValueTask DisposeAsync()
-        {
-            process.StandardInput.Close();
-            if (!process.HasExited)
-            {
-                process.Kill(entireProcessTree: true); // no function ran, so there is no sandbox to stop gracefully
-            }
-
-            await process.WaitForExitAsync();
-            process.Dispose();
-        }
-    }
 }

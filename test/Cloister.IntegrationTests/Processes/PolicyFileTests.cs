@@ -6,6 +6,8 @@ namespace Cloister.IntegrationTests.Processes;
 /// <summary>serve writes the embedded default policy, keeps its worker pin current, and never rewrites an operator's file.</summary>
 public sealed class PolicyFileTests
 {
+    private const UnixFileMode OwnerReadWrite = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+
     [Fact]
     public async Task Serve_RepinsItsOwnPolicy_LeavesAnOperatorsPolicyAlone_AndWarnsAboutSimulatedEvidence()
     {
@@ -48,6 +50,27 @@ public sealed class PolicyFileTests
         }
 
         Assert.Equal(operatorText, await File.ReadAllTextAsync(path));
+    }
+
+    /// <summary>docs/security.md lists both files as 0600: serve and its worker write them so, and narrow ones an earlier version left wider.</summary>
+    [Fact]
+    public async Task Serve_WritesThePolicyAndTheAttesterPublicKeyOwnerOnly_AndNarrowsWiderOnesAtTheNextStart()
+    {
+        using var data = TempDirectory.Create("policy-modes");
+        string[] files = [data.File("attestation-policy.json"), data.File("simulated-attester.pub.pem")];
+        await using (var first = await ServerProcess.StartAsync(data.Path))
+        {
+            Assert.All(files, file => Assert.Equal(OwnerReadWrite, File.GetUnixFileMode(file)));
+        }
+
+        foreach (var file in files)
+        {
+            File.SetUnixFileMode(file, OwnerReadWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        }
+
+        await using var second = await ServerProcess.StartAsync(data.Path);
+        Assert.All(files, file => Assert.Equal(OwnerReadWrite, File.GetUnixFileMode(file)));
+        await AssertTokenizesAsync(second, data.Path);
     }
 
     private static async Task AssertTokenizesAsync(ServerProcess server, string dataDirectory)

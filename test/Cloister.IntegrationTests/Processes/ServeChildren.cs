@@ -61,18 +61,13 @@ public static partial class ServeChildren
     public static string RingPath(ServerProcess server) => RingLine().Matches(server.Output)[^1].Groups[1].Value;
 
     /// <summary>The tenant key serve's first start wrote.</summary>
-    public static string TenantKey(string dataDirectory)
-    {
-        using var credentials = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(dataDirectory, "credentials.json")));
-        return credentials.RootElement.GetProperty("tenantKey").GetString()!;
-    }
+    public static string TenantKey(string dataDirectory) => Credential(dataDirectory, "tenantKey");
 
     /// <summary>The default tenant's id.</summary>
-    public static string TenantId(string dataDirectory)
-    {
-        using var credentials = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(dataDirectory, "credentials.json")));
-        return credentials.RootElement.GetProperty("tenantId").GetString()!;
-    }
+    public static string TenantId(string dataDirectory) => Credential(dataDirectory, "tenantId");
+
+    /// <summary>The admin key serve's first start wrote.</summary>
+    public static string AdminKey(string dataDirectory) => Credential(dataDirectory, "adminKey");
 
     /// <summary>Sends a JSON request with the given API key.</summary>
     public static async Task<HttpResponseMessage> SendAsync(HttpClient http, HttpMethod method, string path, string key, string json)
@@ -118,6 +113,12 @@ public static partial class ServeChildren
             Assert.True(status == 503 && DateTime.UtcNow < deadline, $"reveal of {token}: {status} {body}");
             await Task.Delay(200);
         }
+    }
+
+    private static string Credential(string dataDirectory, string name)
+    {
+        using var credentials = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(dataDirectory, "credentials.json")));
+        return credentials.RootElement.GetProperty(name).GetString()!;
     }
 
     private static int LastPid(Regex regex, string output)

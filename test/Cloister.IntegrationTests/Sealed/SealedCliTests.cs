@@ -1,3 +1,6 @@
+using System.Text;
+using Cloister.Attestation;
+using Cloister.Attestation.Policy;
 using Cloister.IntegrationTests.Support;
 
 namespace Cloister.IntegrationTests.Sealed;
@@ -51,6 +54,43 @@ public sealed class SealedCliTests : IAsyncLifetime
         Assert.DoesNotContain("never-sent", refused.Stderr, StringComparison.Ordinal);
     }
 
+    /// <summary>The README's recipe: 'attest policy --strict' keeps the worker pin and drops the simulated opt-in, so a simulated worker fails it before anything is sent.</summary>
+    [Fact]
+    public async Task AttestPolicyStrict_KeepsThePins_AndASimulatedWorkerFailsIt_WhileTheDefaultPolicyPasses()
+    {
+        File.Copy(_sealed.PolicyPath, Path.Combine(_sealed.Server.DataDirectory, "attestation-policy.json"), overwrite: true);
+        var token = Ok(await RunAsync("tokens", "create", "strict-value")).StdoutLines.Single();
+
+        Assert.True(AttestationPolicyFile.TryParse(Encoding.UTF8.GetBytes(Ok(await RunAsync("attest", "policy")).Stdout), out var printed, out var error), error);
+        Assert.True(printed.AllowsSimulated);
+        var strictText = Ok(await RunAsync("attest", "policy", "--strict")).Stdout;
+        Assert.True(AttestationPolicyFile.TryParse(Encoding.UTF8.GetBytes(strictText), out var strict, out error), error);
+        Assert.False(strict.AllowsSimulated);
+        Assert.DoesNotContain(TeeType.Simulated, strict.Appraisal.AllowedTees);
+        Assert.False(strict.AcceptWarnings);
+        Assert.Null(strict.GeneratedBy);
+        Assert.Equal([_sealed.WorkerMeasurement], strict.Workers.Select(w => w.Measurement));
+
+        using var dir = TempDirectory.Create("strict-policy");
+        var strictPath = dir.File("strict-policy.json");
+        await File.WriteAllTextAsync(strictPath, strictText);
+        var refused = await RunAsync("tokens", "reveal", token, "--sealed", "--policy", strictPath);
+        Assert.Equal(1, refused.ExitCode);
+        Assert.StartsWith("cloister: Attestation refused", refused.StderrLines.Single(), StringComparison.Ordinal);
+        Assert.Equal("", refused.Stdout);
+
+        Assert.Equal(["strict-value"], Ok(await RunAsync("tokens", "reveal", token, "--sealed")).StdoutLines);
+    }
+
+    [Fact]
+    public async Task Sealed_PolicyNamingAMissingFile_SaysThatFileDoesNotExist()
+    {
+        var result = await RunAsync("tokens", "reveal", "tok_x", "--sealed", "--policy", "strict-policy.json");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Equal(["cloister: --policy: strict-policy.json does not exist."], result.StderrLines);
+    }
+
     [Fact]
     public async Task FunctionsInvoke_Sealed_PinsTheMeasurement_OrSaysHowToGetIt()
     {
@@ -62,7 +102,9 @@ public sealed class SealedCliTests : IAsyncLifetime
 
         var result = Ok(await RunAsync("functions", "invoke", name, "--args", """{"n":21}""", "--sealed", "--policy", _sealed.PolicyPath, "--measurement", measurement));
         Assert.Equal(["""{"n":42}"""], result.StdoutLines);
-        Assert.Equal(["log: hello"], Errors(result));
+        Assert.Equal(2, Errors(result).Count);
+        Assert.Equal("log: hello", Errors(result)[0]);
+        Assert.Matches($@"^cloister: invocation inv_\S+: {name} v1, measurement {measurement}, (warm sandbox|cold start), \d+ ms$", Errors(result)[1]);
         Assert.Contains(result.StderrLines, line => line.StartsWith(SimulatedWarning, StringComparison.Ordinal));
 
         var unpinned = await RunAsync("functions", "invoke", name, "--sealed", "--policy", _sealed.PolicyPath);

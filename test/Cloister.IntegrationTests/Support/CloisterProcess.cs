@@ -132,18 +132,24 @@ public static partial class CloisterProcess
         return File.Exists(candidate) ? candidate : "dotnet";
     }
 
-    [GeneratedRegex(@"^cloister: listening on (\S+)$")]
+    /// <summary>"cloister[ NAME]: listening on URL": group 1 the process's name ("" for serve), group 2 the URL.</summary>
+    [GeneratedRegex(@"^cloister ?([a-z]*): listening on (\S+)$")]
     internal static partial Regex ListeningLine();
 }
 
-/// <summary>A running <c>cloister serve</c> process.</summary>
+/// <summary>A running <c>cloister serve</c> (or <c>keybroker</c>, or listening <c>worker</c>) process.</summary>
 public sealed class ServerProcess : IAsyncDisposable
 {
     private readonly Process _process;
+    private readonly string _name;
     private readonly StringBuilder _output = new();
     private readonly TaskCompletionSource<string> _url = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private ServerProcess(Process process) => _process = process;
+    private ServerProcess(Process process, string name)
+    {
+        _process = process;
+        _name = name;
+    }
 
     public string Url { get; private set; } = "";
 
@@ -162,17 +168,20 @@ public sealed class ServerProcess : IAsyncDisposable
     }
 
     /// <summary>Starts <c>cloister serve --data-dir DIR --urls http://127.0.0.1:0</c> and waits for its "listening on" line.</summary>
-    public static async Task<ServerProcess> StartAsync(string dataDirectory, params string[] extraArgs)
+    public static Task<ServerProcess> StartAsync(string dataDirectory, params string[] extraArgs)
+        => StartCommandAsync(["serve", "--data-dir", dataDirectory, "--urls", "http://127.0.0.1:0", .. extraArgs]);
+
+    /// <summary>
+    /// Starts <c>cloister ARGUMENTS</c> and waits for the command's own "listening on" line: <c>cloister: listening on URL</c>
+    /// for serve (whose output also relays its children's), <c>cloister keybroker: …</c> or <c>cloister worker: …</c> otherwise.
+    /// </summary>
+    public static async Task<ServerProcess> StartCommandAsync(IReadOnlyList<string> arguments)
     {
-        var process = new Process
-        {
-            StartInfo = CloisterProcess.StartInfo(["serve", "--data-dir", dataDirectory, "--urls", "http://127.0.0.1:0", .. extraArgs]),
-            EnableRaisingEvents = true,
-        };
-        var server = new ServerProcess(process);
+        var process = new Process { StartInfo = CloisterProcess.StartInfo(arguments), EnableRaisingEvents = true };
+        var server = new ServerProcess(process, arguments[0] == "serve" ? "" : arguments[0]);
         process.OutputDataReceived += (_, e) => server.OnLine(e.Data);
         process.ErrorDataReceived += (_, e) => server.OnLine(e.Data);
-        process.Exited += (_, _) => server._url.TrySetException(new InvalidOperationException("cloister serve exited before listening."));
+        process.Exited += (_, _) => server._url.TrySetException(new InvalidOperationException($"cloister {arguments[0]} exited before listening."));
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
@@ -184,7 +193,7 @@ public sealed class ServerProcess : IAsyncDisposable
         catch (Exception e) when (e is TimeoutException or InvalidOperationException)
         {
             await server.DisposeAsync();
-            Assert.Fail($"cloister serve did not report a URL ({e.Message}). Output:\n{server.Output}");
+            Assert.Fail($"cloister {arguments[0]} did not report a URL ({e.Message}). Output:\n{server.Output}");
         }
 
         return server;
@@ -203,9 +212,9 @@ public sealed class ServerProcess : IAsyncDisposable
         }
 
         var match = CloisterProcess.ListeningLine().Match(line.Trim());
-        if (match.Success)
+        if (match.Success && match.Groups[1].Value == _name)
         {
-            _url.TrySetResult(match.Groups[1].Value);
+            _url.TrySetResult(match.Groups[2].Value);
         }
     }
 

@@ -25,9 +25,14 @@ internal sealed class DriverHarness : IAsyncDisposable
         Store = store;
         Enclave = enclave;
         Function = function;
-        var client = new EnclaveClient(new InProcessTransport(enclave), new TenantDirectory(store, TimeProvider.System));
-        Driver = new InvocationDriver(client, store, TimeProvider.System);
+        Client = new EnclaveClient(new InProcessTransport(enclave), new TenantDirectory(store, TimeProvider.System));
+        Driver = new InvocationDriver(Client, store, TimeProvider.System);
     }
+
+    /// <summary>What the scripted enclave's completions carry as their kept outcome (opaque to the router).</summary>
+    public static StoredOutcome Kept { get; } = new(1, "kept outcome ciphertext"u8.ToArray());
+
+    public EnclaveClient Client { get; }
 
     public SqliteVaultStore Store { get; }
 
@@ -64,7 +69,7 @@ internal sealed class DriverHarness : IAsyncDisposable
 
     /// <summary>An invocation service over this harness's store and driver.</summary>
     public InvocationService Service()
-        => new(Store, Driver, new TenantDirectory(Store, TimeProvider.System), TimeProvider.System, Options.Create(new ServerOptions()), NullLogger<InvocationService>.Instance);
+        => new(Store, Driver, Client, new TenantDirectory(Store, TimeProvider.System), TimeProvider.System, Options.Create(new ServerOptions()), NullLogger<InvocationService>.Instance);
 
     private static async Task<DriverHarness> StartAsync(ScriptedEnclave enclave)
     {
@@ -97,7 +102,7 @@ internal sealed class DriverHarness : IAsyncDisposable
     }
 
     public static InvocationCompletedResponse Completed(string result = """{"ok":true}""", IReadOnlyList<string>? revealed = null)
-        => new("inv_test", result, null, Warm: true, Logs: ["done"], RevealedTokens: revealed ?? []);
+        => new("inv_test", result, null, Warm: true, Logs: ["done"], RevealedTokens: revealed ?? [], Stored: Kept);
 
     public async ValueTask DisposeAsync()
     {

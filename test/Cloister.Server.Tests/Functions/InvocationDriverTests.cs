@@ -161,7 +161,7 @@ public sealed class InvocationDriverTests
     public async Task CompletionWithAnError_PassesThroughWithItsLogs()
     {
         await using var h = await DriverHarness.StartAsync((_, _) =>
-            new InvocationCompletedResponse("inv_test", null, new EnclaveError("timeout", "wall timeout of 10 s"), false, ["started"], []));
+            new InvocationCompletedResponse("inv_test", null, new EnclaveError("timeout", "wall timeout of 10 s"), false, ["started"], [], Stored: DriverHarness.Kept));
         var done = await h.Driver.RunAsync(h.Context(), None);
         Assert.Equal("timeout", done.Error!.Code);
         Assert.Equal(["started"], done.Logs);
@@ -175,7 +175,10 @@ public sealed class InvocationDriverTests
         { "another invocation's step", new InvocationPendingResponse("inv_other", 1, ["tok"], null) },
         { "another invocation's completion", new InvocationCompletedResponse("inv_other", "{}", null, false, [], []) },
         { "result and error", new InvocationCompletedResponse("inv_test", "{}", new EnclaveError("timeout", "x"), false, [], []) },
-        { "neither result nor error", new InvocationCompletedResponse("inv_test", null, null, false, [], []) },
+        { "neither result nor error", new InvocationCompletedResponse("inv_test", null, null, false, [], [], Stored: DriverHarness.Kept) },
+        { "no kept outcome", new InvocationCompletedResponse("inv_test", "{}", null, false, [], []) },
+        { "a kept outcome without a key version", new InvocationCompletedResponse("inv_test", "{}", null, false, [], [], Stored: DriverHarness.Kept with { KeyVersion = 0 }) },
+        { "a sealed result to an unsealed invocation", new InvocationCompletedResponse("inv_test", null, null, false, [], [], SealedResult: [1, 2, 3]) },
         { "an unrelated response", new RevealResponse([]) },
         { "another measurement's package", new FunctionRequiredResponse("inv_test", new string('b', 96)) },
     };
@@ -188,6 +191,14 @@ public sealed class InvocationDriverTests
         var done = await h.Driver.RunAsync(h.Context(), None);
         Assert.True(done.Error?.Code == EnclaveErrorCodes.Internal, why);
         Assert.Single(h.Enclave.Received);
+    }
+
+    [Fact]
+    public async Task SealedInvocation_CompletionInClear_FailsAsInternal()
+    {
+        await using var h = await DriverHarness.StartAsync((_, _) => DriverHarness.Completed());
+        var done = await h.Driver.RunAsync(h.Context() with { SealedInput = [1, 2, 3] }, None);
+        Assert.Equal((EnclaveErrorCodes.Internal, (string?)null, (StoredOutcome?)null), (done.Error?.Code, done.ResultJson, done.Stored));
     }
 
     [Fact]

@@ -23,9 +23,13 @@ public sealed class InvocationServiceTests
         Assert.Equal(InvocationStatus.Running, (await StoredAsync(h, record.Id)).Status);
         var done = await service.RunAsync(record, context);
 
+        // The caller gets the result and logs; the store keeps only the enclave's encryption of the outcome.
+        Assert.Equal("""{"score":7}""", done.ResultJson);
+        Assert.Equal(["done"], done.Logs);
         var stored = await StoredAsync(h, record.Id);
-        Assert.Equal(done, stored);
-        Assert.Equal((InvocationStatus.Succeeded, """{"score":7}""", true, """["done"]"""), (stored.Status, stored.ResultJson, stored.Warm, stored.LogsJson));
+        Assert.Equal(done.Record with { Outcome = null }, stored with { Outcome = null });
+        Assert.Equal(DriverHarness.Kept.Ciphertext, stored.Outcome);
+        Assert.Equal((InvocationStatus.Succeeded, 1, true, (string?)null, (byte[]?)null), (stored.Status, stored.OutcomeKeyVersion, stored.Warm, stored.ErrorDetail, stored.SealedResult));
         Assert.True(stored.ExpiresAt > stored.CreatedAt.AddHours(23));
 
         var audit = h.Query("SELECT action, actor, targets, detail FROM audit WHERE action LIKE 'function.invoke%' ORDER BY seq");
@@ -38,6 +42,30 @@ public sealed class InvocationServiceTests
     }
 
     [Fact]
+    public async Task Get_HasTheEnclaveOpenTheKeptOutcome_UnderItsKeyVersion()
+    {
+        await using var h = await DriverHarness.StartAsync((request, _) => request switch
+        {
+            InvokeFunctionRequest invoke => new InvocationCompletedResponse(invoke.InvocationId, """{"score":7}""", null, true, ["done"], [], Stored: DriverHarness.Kept with { KeyVersion = 3 }),
+            OpenInvocationOutcomeRequest => new InvocationOutcomeResponse(null, new EnclaveError("handler-error", "ValueError: the detail")),
+            _ => throw new InvalidOperationException(),
+        });
+        await using var service = h.Service();
+        var (record, context) = await service.BeginAsync(DriverHarness.TenantA, "key_caller", h.Function, "{}", null, None);
+        await service.RunAsync(record, context);
+
+        var view = await service.GetAsync(DriverHarness.TenantA, record.Id, None);
+
+        var open = Assert.IsType<OpenInvocationOutcomeRequest>(h.Enclave.Received[^1]);
+        Assert.Equal((DriverHarness.TenantA, record.Id, 3), (open.TenantId, open.InvocationId, open.Outcome.KeyVersion));
+        Assert.Equal(DriverHarness.Kept.Ciphertext, open.Outcome.Ciphertext);
+
+        // What the authenticated outcome says wins over the clear status beside it.
+        Assert.Equal((InvocationStatus.Failed, "handler-error", "ValueError: the detail", (string?)null), (view!.Record.Status, view.Record.ErrorCode, view.ErrorDetail, view.ResultJson));
+        Assert.Null(await service.GetAsync(DriverHarness.TenantB, record.Id, None));
+    }
+
+    [Fact]
     public async Task Run_EnclaveThatThrows_IsRecordedInternal_NotLeftRunning()
     {
         await using var h = await DriverHarness.StartAsync((_, _) => throw new InvalidOperationException("transport broke"));
@@ -46,21 +74,22 @@ public sealed class InvocationServiceTests
         var (record, context) = await service.BeginAsync(DriverHarness.TenantA, "key_caller", h.Function, "{}", null, None);
         var done = await service.RunAsync(record, context);
 
-        Assert.Equal((InvocationStatus.Failed, "internal"), (done.Status, done.ErrorCode));
-        Assert.Equal(InvocationStatus.Failed, (await StoredAsync(h, record.Id)).Status);
+        Assert.Equal((InvocationStatus.Failed, "internal"), (done.Record.Status, done.Record.ErrorCode));
+        var stored = await StoredAsync(h, record.Id);
+        Assert.Equal((InvocationStatus.Failed, "The invocation could not be completed.", (byte[]?)null), (stored.Status, stored.ErrorDetail, stored.Outcome));
     }
 
     [Fact]
     public async Task Run_AResultThatIsNotJson_IsRecordedInternal()
     {
         await using var h = await DriverHarness.StartAsync((request, _) =>
-            new InvocationCompletedResponse(((InvokeFunctionRequest)request).InvocationId, "{not json", null, false, [], []));
+            new InvocationCompletedResponse(((InvokeFunctionRequest)request).InvocationId, "{not json", null, false, [], [], Stored: DriverHarness.Kept));
         await using var service = h.Service();
 
         var (record, context) = await service.BeginAsync(DriverHarness.TenantA, "key_caller", h.Function, "{}", null, None);
         var done = await service.RunAsync(record, context);
 
-        Assert.Equal(("internal", (string?)null), (done.ErrorCode, done.ResultJson));
+        Assert.Equal(("internal", (string?)null, (byte[]?)null), (done.Record.ErrorCode, done.ResultJson, done.Record.Outcome));
     }
 
     [Fact]
@@ -91,7 +120,7 @@ public sealed class InvocationServiceTests
         await using var h = await DriverHarness.StartAsync(async (request, _, cancellationToken) =>
         {
             await Task.Delay(200, cancellationToken);
-            return new InvocationCompletedResponse(((InvokeFunctionRequest)request).InvocationId, "1", null, false, [], []);
+            return new InvocationCompletedResponse(((InvokeFunctionRequest)request).InvocationId, "1", null, false, [], [], Stored: DriverHarness.Kept);
         });
         await using var service = h.Service();
         var (record, context) = await service.BeginAsync(DriverHarness.TenantA, "key_caller", h.Function, "{}", null, None);
@@ -99,6 +128,7 @@ public sealed class InvocationServiceTests
         Assert.True(service.RunInBackground(record, context));
         await service.StopAsync(None);
 
-        Assert.Equal(("1", InvocationStatus.Succeeded), ((await StoredAsync(h, record.Id)).ResultJson, (await StoredAsync(h, record.Id)).Status));
+        var stored = await StoredAsync(h, record.Id);
+        Assert.Equal((InvocationStatus.Succeeded, 1), (stored.Status, stored.OutcomeKeyVersion));
     }
 }

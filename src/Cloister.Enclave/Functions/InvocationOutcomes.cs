@@ -1,0 +1,89 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using Cloister.Protocol;
+
+namespace Cloister.Enclave.Functions;
+
+/// <summary>
+/// What the router keeps of an unsealed invocation, and the reading of it back: the outcome (the JSON result, or the
+/// error with its detail, which may quote a value the handler saw) as a <see cref="SealedInvokeResult"/> encrypted under
+/// the tenant's data key (<see cref="ValueCrypto.SealOutcome"/>), so that the store never holds a value in clear.
+/// </summary>
+/// <remarks>
+/// The logs are not kept: nothing reads them back (they reach only the caller of a synchronous invocation). An outcome
+/// stays under the data-key version that was current when the invocation ended; older versions keep opening it, so a
+/// rotation needs no re-encryption of outcomes, which expire with their invocation.
+/// </remarks>
+internal sealed class InvocationOutcomes(Keyring keyring)
+{
+    /// <summary>
+    /// <paramref name="completion"/> with its outcome encrypted under data key <paramref name="keyVersion"/>; unchanged
+    /// when that key is not loaded (the router refuses a completion without a kept outcome and records it as internal).
+    /// </summary>
+    public InvocationCompletedResponse Keep(string tenantId, int keyVersion, InvocationCompletedResponse completion)
+    {
+        if (!keyring.TryGetDataKey(tenantId, keyVersion, out var key))
+        {
+            return completion;
+        }
+
+        var json = SealedPayloads.Encode(Payload(completion, []));
+        try
+        {
+            return completion with { Stored = new StoredOutcome(keyVersion, ValueCrypto.SealOutcome(key, tenantId, completion.InvocationId, keyVersion, json)) };
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(json);
+        }
+    }
+
+    /// <summary>Opens a kept outcome of the tenant's invocation; the caller has loaded its key version when it can.</summary>
+    public EnclaveResponse Open(string tenantId, OpenInvocationOutcomeRequest request)
+    {
+        var outcome = request.Outcome;
+        if (!keyring.TryGetDataKey(tenantId, outcome.KeyVersion, out var key))
+        {
+            return new EnclaveErrorResponse(new EnclaveError(EnclaveErrorCodes.KeyUnavailable, "The tenant's data key of this version is not loaded."));
+        }
+
+        if (!ValueCrypto.TryOpenOutcome(key, tenantId, request.InvocationId, outcome.KeyVersion, outcome.Ciphertext, out var json))
+        {
+            return new EnclaveErrorResponse(new EnclaveError(EnclaveErrorCodes.DecryptFailed, "The kept outcome does not open for this tenant, invocation and key version."));
+        }
+
+        try
+        {
+            // Authenticated, so written by this code: a payload that does not decode is a bug, not tampering.
+            return SealedPayloads.DecodeInvokeResult(json!) is { } opened
+                ? new InvocationOutcomeResponse(opened.Result?.GetRawText(), opened.Error is { } error ? new EnclaveError(error.Code, error.Detail) : null)
+                : new EnclaveErrorResponse(new EnclaveError(EnclaveErrorCodes.Internal, "The kept outcome opened but is malformed."));
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(json);
+        }
+    }
+
+    /// <summary>A completion's outcome as the payload of a sealed reply or a kept outcome: its result if that is JSON, else its error.</summary>
+    public static SealedInvokeResult Payload(InvocationCompletedResponse completion, IReadOnlyList<string> logs)
+    {
+        var result = completion.ResultJson is { } resultJson ? TryParse(resultJson) : null;
+        var error = result is not null ? null
+            : completion.Error ?? new EnclaveError(EnclaveErrorCodes.Internal, "The invocation ended without a JSON result.");
+        return new SealedInvokeResult(result, error is null ? null : new SealedInvokeError(error.Code, error.Detail), logs);
+    }
+
+    private static JsonElement? TryParse(string json)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(json);
+            return document.RootElement.Clone();
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+}
