@@ -26,10 +26,11 @@ public static class FrameLimits
     public const int MaxLogLineChars = 4096;
 
     /// <summary>
-    /// The most bytes the distinct tokens revealed into one invocation's sandbox may take as a JSON list (1 MiB): the
-    /// completion carries them for the audit log; a reveal past it is refused.
+    /// An upper bound on the JSON list of tokens revealed into one sandbox that a completion carries for the audit log
+    /// (8 MiB): a sandbox takes at most 1,024 values or 1 Mi characters of them (<c>SandboxSecrets</c>; a reveal beyond is
+    /// refused with <c>limit-exceeded</c>), and a token is at most as long as its value, or a short random id.
     /// </summary>
-    public const int MaxRevealedTokenListBytes = 1024 * 1024;
+    public const int MaxRevealedTokenListBytes = 8 * 1024 * 1024;
 
     /// <summary>
     /// The largest message between the router and the worker, either way: 256 MiB. The largest messages at the

@@ -60,6 +60,9 @@ internal sealed class InvocationSecrets
         }
     }
 
+    /// <summary>Whether the record went over its bounds: no further value may enter (the sandbox is retired afterwards).</summary>
+    public bool IsFull => Current.IsFull;
+
     public void AddRevealed(string token, string value) => Current.AddRevealed(token, value);
 
     public void AddTokenized(string value) => Current.AddTokenized(value);

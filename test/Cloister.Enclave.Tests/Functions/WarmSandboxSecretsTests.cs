@@ -97,6 +97,46 @@ public sealed class WarmSandboxSecretsTests(FunctionRouters routers) : IClassFix
         Assert.Empty(elsewhere.Completion.RevealedTokens);
     }
 
+    [Fact]
+    public async Task ASandboxThatHasReceivedItsMaximumOfValues_IsRefusedFurtherReveals_WithinOneInvocation()
+    {
+        var router = routers.For(FunctionRouters.DefaultBackend);
+        var tenant = await router.CreateTenantAsync();
+
+        // 20 values of 60,000 characters: the sandbox's record holds at most 1 Mi characters, so the 18th goes over and
+        // every reveal after it is refused, also before the invocation ends (the worker's memory and the completion's
+        // token list stay bounded whatever one invocation asks).
+        var tokens = new List<string>();
+        for (var i = 0; i < 20; i++)
+        {
+            tokens.Add(await router.TokenizeAsync(tenant, new string((char)('a' + i), 60_000), "card"));
+        }
+
+        var function = TestFunction.Create(
+            """{"runtime":"python3","entrypoint":"handler.py","limits":{"wallTimeoutSeconds":30},"permissions":{"reveal":["card"]}}""",
+            "handler.py",
+            """
+            def handle(event, ctx):
+                outcomes = []
+                for token in event["tokens"]:
+                    try:
+                        ctx.reveal(token)
+                        outcomes.append("ok")
+                    except Exception as e:
+                        outcomes.append(getattr(e, "code", "error"))
+                return {"outcomes": outcomes}
+            """,
+            nonce: Guid.NewGuid().ToString("N"));
+
+        var run = await router.InvokeAsync(tenant, function, System.Text.Json.JsonSerializer.Serialize(new { tokens }));
+
+        using var result = System.Text.Json.JsonDocument.Parse(run.Result);
+        var outcomes = result.RootElement.GetProperty("outcomes").EnumerateArray().Select(o => o.GetString()).ToList();
+        Assert.Equal(Enumerable.Repeat("ok", 18), outcomes.Take(18));
+        Assert.Equal(Enumerable.Repeat("limit-exceeded", 2), outcomes.Skip(18));
+        Assert.Equal(tokens.Take(18), run.Completion.RevealedTokens);
+    }
+
     /// <summary>A fresh version of <see cref="Keeper"/>: its own sandboxes, so no other test's values are in them.</summary>
     private static TestFunction Keep() => TestFunction.Create(
         """{"runtime":"python3","entrypoint":"handler.py","limits":{"wallTimeoutSeconds":10},"permissions":{"reveal":["card"]}}""",
