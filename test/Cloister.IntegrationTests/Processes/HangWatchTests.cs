@@ -83,7 +83,7 @@ public sealed class HangWatchTests
 
         public static Task<SlowWorkerRing> StartAsync(bool hangReader)
         {
-            var path = Path.Combine(Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath(), $"cloister-hangwatch-test-{Guid.NewGuid():N}");
+            var path = Path.Combine(Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath(), $"cloister-{ProcessIdentity.Current}-test{Guid.NewGuid():N}.ring");
             var ring = new SlowWorkerRing(hangReader, RingFrameTransport.Create(path, new RingOptions { MaxConcurrency = 2 }));
             ring._server = RingFrameServer.Open(path);
             ring._serving = ring._server.RunAsync(ring, ring._stop.Token);

@@ -82,20 +82,33 @@ public sealed class TransportLimitTests
         Assert.Equal(1000, sealedCreated.Items.Count);
         Assert.Equal(sealedValues[999], await client.RevealAsync(sealedCreated.Items[999].Token));
 
-        // A function's result right at 64 MiB (less the runner's frame), with its 100 log lines of 4,096 characters.
+        // A function's result right at 64 MiB (less the runner's frame), with its 100 log lines of 4,096 characters, in
+        // both runtimes (the issue: a Node result and logs near 64 MiB broke the ring; Python ones over 64 KiB timed out).
         const int resultChars = (64 * MiB) - (64 * 1024);
-        await tenant.DeployAsync("max-output", FunctionBundles.DeployBody(
-            FunctionBundles.Manifest("node", "index.js", limits: new { outputBytes = 64 * MiB, memoryMiB = 1024, wallTimeoutSeconds = 120 }),
+        var limits = new { outputBytes = 64 * MiB, memoryMiB = 1024, wallTimeoutSeconds = 120 };
+        await tenant.DeployAsync("max-output-node", FunctionBundles.DeployBody(
+            FunctionBundles.Manifest("node", "index.js", limits: limits),
             FunctionBundles.TarGz(("index.js", $$"""
                 module.exports = async (event, ctx) => {
                   for (let i = 0; i < 100; i++) await ctx.log(String(i % 10).repeat(4096));
                   return { text: 'y'.repeat({{resultChars}}) };
                 };
                 """))));
-        using var invoked = await tenant.SendAsync(HttpMethod.Post, "/v1/functions/max-output/invoke", "{\"args\":{}}");
-        var result = await ServeTenant.Expect(invoked, 200);
-        Assert.Equal(resultChars, result.GetProperty("result").GetProperty("text").GetString()!.Length);
-        Assert.Equal(100, result.GetProperty("logs").GetArrayLength());
+        await tenant.DeployAsync("max-output-python", FunctionBundles.Python(
+            $$"""
+            def handle(event, ctx):
+                for i in range(100):
+                    ctx.log(str(i % 10) * 4096)
+                return {"text": "y" * {{resultChars}}}
+            """,
+            limits: limits));
+        foreach (var function in new[] { "max-output-node", "max-output-python" })
+        {
+            using var invoked = await tenant.SendAsync(HttpMethod.Post, $"/v1/functions/{function}/invoke", "{\"args\":{}}");
+            var result = await ServeTenant.Expect(invoked, 200);
+            Assert.Equal(resultChars, result.GetProperty("result").GetProperty("text").GetString()!.Length);
+            Assert.Equal(100, result.GetProperty("logs").GetArrayLength());
+        }
     }
 
     /// <summary>Random letters and digits (printable, no JSON escapes), different for every seed.</summary>
