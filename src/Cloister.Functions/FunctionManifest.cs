@@ -48,7 +48,7 @@ public sealed record FunctionLimits(int MemoryMiB, int WallTimeoutSeconds, int C
     public const int DefaultWallTimeoutSeconds = 10;
     public const int MaxSeconds = 900;
     public const long DefaultOutputBytes = 1024 * 1024;
-    public const long MaxOutputBytes = 64L * 1024 * 1024;
+    public const long MaxOutputBytes = Cloister.Protocol.FrameLimits.MaxFunctionOutputBytes;
     public const int DefaultConcurrency = 4;
     public const int MaxConcurrency = 64;
 

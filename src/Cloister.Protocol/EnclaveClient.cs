@@ -11,16 +11,30 @@ public interface IWrappedKeySource
 /// The router's typed view of the enclave: encodes requests, sends them over the transport, decodes
 /// responses, and answers <see cref="KeysRequiredResponse"/> by resending with the tenant's wrapped keys.
 /// </summary>
-public sealed class EnclaveClient(IFrameTransport transport, IWrappedKeySource keys)
+/// <remarks>
+/// Each request travels in its lane (<see cref="FrameLanes.Of"/>). Requests of the <see cref="FrameLane.Request"/> lane
+/// first pass <paramref name="requests"/>, which shares the worker's request slots fairly among tenants and refuses a
+/// tenant that already has too many waiting (<see cref="TenantBusyException"/>); without one, they go straight out.
+/// Invocation frames are admitted per invocation by the router's invocation service, and health pings by nobody.
+/// </remarks>
+public sealed class EnclaveClient(IFrameTransport transport, IWrappedKeySource keys, FairGate? requests = null)
 {
     /// <summary>Send a request; the response is of the matching type or <see cref="EnclaveErrorResponse"/>.</summary>
+    /// <exception cref="TenantBusyException">The request lane's gate refused the tenant (too many of its requests waiting).</exception>
+    /// <exception cref="FrameTooLargeException">The request, or its answer, is larger than one frame may be.</exception>
+    /// <exception cref="TransportUnavailableException">The worker is unavailable.</exception>
     public async Task<EnclaveResponse> SendAsync(EnclaveRequest request, CancellationToken cancellationToken)
     {
-        var response = await SendOnceAsync(request, cancellationToken);
+        ArgumentNullException.ThrowIfNull(request);
+        var lane = FrameLanes.Of(request);
+        using var ticket = lane == FrameLane.Request && requests is not null
+            ? await requests.EnterAsync(request.TenantId, cancellationToken)
+            : null;
+        var response = await SendOnceAsync(request, lane, cancellationToken);
         if (response is KeysRequiredResponse)
         {
             var wrapped = await keys.GetWrappedKeysAsync(request.TenantId, cancellationToken);
-            response = await SendOnceAsync(request with { Keys = wrapped }, cancellationToken);
+            response = await SendOnceAsync(request with { Keys = wrapped }, lane, cancellationToken);
             if (response is KeysRequiredResponse)
             {
                 return new EnclaveErrorResponse(new EnclaveError(EnclaveErrorCodes.KeyUnavailable, "The tenant's keys could not be loaded into the enclave."));
@@ -47,9 +61,9 @@ public sealed class EnclaveClient(IFrameTransport transport, IWrappedKeySource k
     public Task<WorkerPing> PingAsync(TimeSpan timeout, CancellationToken cancellationToken)
         => WorkerHealth.PingAsync(transport, timeout, cancellationToken);
 
-    private async Task<EnclaveResponse> SendOnceAsync(EnclaveRequest request, CancellationToken cancellationToken)
+    private async Task<EnclaveResponse> SendOnceAsync(EnclaveRequest request, FrameLane lane, CancellationToken cancellationToken)
     {
-        var frame = await transport.SendAsync(EnclaveCodec.Encode(request), cancellationToken);
+        var frame = await transport.SendAsync(EnclaveCodec.Encode(request), lane, cancellationToken);
         return EnclaveCodec.DecodeResponse(frame)
             ?? new EnclaveErrorResponse(new EnclaveError(EnclaveErrorCodes.Internal, "The enclave sent an unreadable response."));
     }

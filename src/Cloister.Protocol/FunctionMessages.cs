@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Cloister.Protocol;
 
 // Function invocation across the router <-> enclave boundary (docs/design/invocation.md, written with the enclave side).
@@ -117,7 +119,7 @@ public sealed record ContinueInvocationRequest(
 /// <param name="Stored">The outcome (result or error, without the logs) encrypted under the tenant's current data key (unsealed invocations).</param>
 public sealed record InvocationCompletedResponse(
     string InvocationId,
-    string? ResultJson,
+    [property: JsonConverter(typeof(RawJsonConverter))] string? ResultJson,
     EnclaveError? Error,
     bool Warm,
     IReadOnlyList<string> Logs,
@@ -140,7 +142,7 @@ public sealed record OpenInvocationOutcomeRequest(string InvocationId, StoredOut
 /// The opened outcome: exactly one of <paramref name="ResultJson"/> and <paramref name="Error"/>. An outcome that does not
 /// open for this tenant, invocation and key version is an <see cref="EnclaveErrorResponse"/> with <c>decrypt-failed</c>.
 /// </summary>
-public sealed record InvocationOutcomeResponse(string? ResultJson, EnclaveError? Error) : EnclaveResponse;
+public sealed record InvocationOutcomeResponse([property: JsonConverter(typeof(RawJsonConverter))] string? ResultJson, EnclaveError? Error) : EnclaveResponse;
 
 /// <summary>Shut down every sandbox of the function's versions and forget its packages (it was deleted).</summary>
 public sealed record RetireFunctionRequest(string Name, IReadOnlyList<string> Measurements) : EnclaveRequest;

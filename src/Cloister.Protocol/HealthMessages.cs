@@ -41,9 +41,10 @@ public static class WorkerHealth
         deadline.CancelAfter(timeout);
         try
         {
-            // On the thread pool, and waited for with the deadline: a ring send blocks its thread while the request
-            // ring is full, which is exactly what a hung worker under load leaves behind.
-            var frame = await Task.Run(() => transport.SendAsync(Ping, deadline.Token).AsTask(), deadline.Token).WaitAsync(deadline.Token).ConfigureAwait(false);
+            // In the control lane: it takes no slot of the worker's, so it never waits behind other work. On the thread
+            // pool, and waited for with the deadline: a ring send blocks its thread while the request ring is full, which
+            // is exactly what a hung worker leaves behind.
+            var frame = await Task.Run(() => transport.SendAsync(Ping, FrameLane.Control, deadline.Token).AsTask(), deadline.Token).WaitAsync(deadline.Token).ConfigureAwait(false);
             return EnclaveCodec.DecodeResponse(frame) is WorkerHealthResponse answer
                 ? new WorkerPing(answer, null)
                 : new WorkerPing(null, "unexpected-response");

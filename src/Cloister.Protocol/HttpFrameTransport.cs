@@ -30,17 +30,32 @@ public sealed class HttpFrameTransport : IFrameTransport
         _authorization = bearerToken is null ? null : new AuthenticationHeaderValue("Bearer", bearerToken);
     }
 
+    /// <summary>The largest request or response frame, in bytes (default <see cref="FrameLimits.MaxFrameBytes"/>).</summary>
+    public long MaxFrameBytes { get; init; } = FrameLimits.MaxFrameBytes;
+
     /// <inheritdoc />
     /// <exception cref="TransportUnavailableException">The endpoint could not be reached or did not answer 200.</exception>
+    /// <exception cref="FrameTooLargeException">The request or its response is larger than <see cref="MaxFrameBytes"/> (the endpoint answered 413).</exception>
     public async ValueTask<byte[]> SendAsync(ReadOnlyMemory<byte> request, CancellationToken cancellationToken)
     {
+        if (request.Length > MaxFrameBytes)
+        {
+            throw TooLarge("request");
+        }
+
         using var content = new ReadOnlyMemoryContent(request);
         content.Headers.ContentType = new MediaTypeHeaderValue(ContentType);
         try
         {
             using var message = new HttpRequestMessage(HttpMethod.Post, _endpoint) { Content = content };
             message.Headers.Authorization = _authorization;
-            using var response = await _http.SendAsync(message, cancellationToken);
+            using var response = await _http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+            if (response.StatusCode == System.Net.HttpStatusCode.RequestEntityTooLarge
+                || response.Content.Headers.ContentLength > MaxFrameBytes)
+            {
+                throw TooLarge(response.StatusCode == System.Net.HttpStatusCode.RequestEntityTooLarge ? "request or its response" : "response");
+            }
+
             if (!response.IsSuccessStatusCode)
             {
                 throw new TransportUnavailableException($"{_endpoint.GetLeftPart(UriPartial.Authority)} answered {(int)response.StatusCode}.");
@@ -57,4 +72,7 @@ public sealed class HttpFrameTransport : IFrameTransport
             throw new TransportUnavailableException($"{_endpoint.GetLeftPart(UriPartial.Authority)} did not answer in time.", e);
         }
     }
+
+    private FrameTooLargeException TooLarge(string what)
+        => new($"The {what} is larger than the {MaxFrameBytes} bytes one frame to {_endpoint.GetLeftPart(UriPartial.Authority)} may carry.", MaxFrameBytes);
 }

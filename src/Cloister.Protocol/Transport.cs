@@ -8,6 +8,13 @@ public interface IFrameTransport
 {
     /// <summary>Send one request frame and wait for its response frame.</summary>
     ValueTask<byte[]> SendAsync(ReadOnlyMemory<byte> request, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Send one request frame in <paramref name="lane"/>. Transports with a bounded number of requests in the worker
+    /// (the rings) keep a separate share per lane; the others ignore the lane.
+    /// </summary>
+    ValueTask<byte[]> SendAsync(ReadOnlyMemory<byte> request, FrameLane lane, CancellationToken cancellationToken)
+        => SendAsync(request, cancellationToken);
 }
 
 /// <summary>The receiving side of a transport: decodes a request frame, handles it, encodes the response.</summary>
@@ -26,6 +33,23 @@ public sealed class InProcessTransport(IFrameHandler handler) : IFrameTransport
     /// <inheritdoc />
     public ValueTask<byte[]> SendAsync(ReadOnlyMemory<byte> request, CancellationToken cancellationToken)
         => handler.HandleAsync(request, cancellationToken);
+}
+
+/// <summary>
+/// A request frame, or the response to it, is larger than the transport carries (<see cref="FrameLimits.MaxFrameBytes"/>).
+/// Only that request fails; the transport stays usable. The message never contains frame contents.
+/// </summary>
+public sealed class FrameTooLargeException : Exception
+{
+    /// <summary>Create with the limit that was exceeded.</summary>
+    public FrameTooLargeException(string message, long limit)
+        : base(message)
+    {
+        Limit = limit;
+    }
+
+    /// <summary>The largest frame the transport carries, in bytes.</summary>
+    public long Limit { get; }
 }
 
 /// <summary>

@@ -23,11 +23,35 @@ public sealed record ServerOptions
     /// <summary>Allow plain HTTP on a non-loopback address (logs a warning at every start).</summary>
     public bool InsecureHttp { get; init; }
 
-    /// <summary>Largest value accepted, in UTF-8 bytes. Default 64 KiB.</summary>
-    public int MaxValueBytes { get; init; } = 64 * 1024;
+    /// <summary>Largest value accepted, in UTF-8 bytes. Default (and most) <see cref="FrameLimits.MaxValueBytes"/>, 64 KiB.</summary>
+    public int MaxValueBytes { get; init; } = FrameLimits.MaxValueBytes;
 
-    /// <summary>Most items in one batch. Default 1,000.</summary>
-    public int MaxBatchItems { get; init; } = 1_000;
+    /// <summary>Most items in one batch. Default (and most) <see cref="FrameLimits.MaxBatchItems"/>, 1,000.</summary>
+    public int MaxBatchItems { get; init; } = FrameLimits.MaxBatchItems;
+
+    /// <summary>
+    /// How many requests to the enclave worker (token operations, key loads, attestation) one tenant may have waiting
+    /// for the worker's request slots; more are refused with 429 and <c>Retry-After</c>. Default 256.
+    /// </summary>
+    public int MaxQueuedRequestsPerTenant { get; init; } = 256;
+
+    /// <summary>
+    /// The largest message between the router and the enclave worker (<see cref="FrameLimits.MaxFrameBytes"/>, 256 MiB,
+    /// and at most that). Lower only to test what happens beyond it; token batches are split into parts of 1/32 of it.
+    /// </summary>
+    public int MaxFrameBytes { get; init; } = FrameLimits.MaxFrameBytes;
+
+    /// <summary>How many invocations run at once, all tenants together (the worker's invocation slots). Default 64.</summary>
+    public int MaxRunningInvocations { get; init; } = FrameLanes.DefaultInvocationSlots;
+
+    /// <summary>How many invocations one tenant may have running at once. Default 16.</summary>
+    public int MaxRunningInvocationsPerTenant { get; init; } = 16;
+
+    /// <summary>
+    /// How many more invocations (sync or async) one tenant may have waiting to run; beyond running and waiting, an
+    /// invocation is refused with 429 and <c>Retry-After</c>, and nothing is recorded. Default 64.
+    /// </summary>
+    public int MaxQueuedInvocationsPerTenant { get; init; } = 64;
 
     /// <summary>Tokens re-encrypted per enclave round trip by the rotation job. Default 500.</summary>
     public int ReencryptBatchSize { get; init; } = 500;
@@ -41,20 +65,62 @@ public sealed record ServerOptions
     /// <summary>Largest deploy request body (the bundle travels base64-encoded in JSON). Default 100 MiB.</summary>
     public long MaxDeployBodyBytes { get; init; } = 100L * 1024 * 1024;
 
+    /// <summary>
+    /// Searches one API key may make per minute (a token bucket holding a minute's worth: bursts up to this many, then
+    /// one every 60/N seconds); beyond it 429 <c>rate-limited</c> with <c>Retry-After</c>. Default 60: guessing one of the
+    /// ~100,000 candidates a <c>pan</c> mask leaves takes about 28 hours per key.
+    /// </summary>
+    public int SearchRequestsPerMinute { get; init; } = 60;
+
+    /// <summary>
+    /// How often the failed token lookups of each API key (unknown, expired or another tenant's tokens) are written to the
+    /// audit log as one aggregated <c>token.lookup.failed</c> entry per key; also written when the router stops. Default one minute.
+    /// </summary>
+    public TimeSpan FailedLookupAuditInterval { get; init; } = TimeSpan.FromMinutes(1);
+
     /// <summary>SQLite synchronous=FULL (survives power loss) instead of NORMAL (survives a process crash). Default false.</summary>
     public bool FullSync { get; init; }
+
+    /// <summary>Fault injection for tests: called with the name of each first-start step once it is done; a throw stops the start there, as a crash would.</summary>
+    internal Action<string>? BootstrapStepDone { get; init; }
 
     /// <summary>Checks the settings; returns the first problem as a one-line message.</summary>
     public string? Validate()
     {
-        if (MaxValueBytes is < 1 or > 16 * 1024 * 1024)
+        // The API's limits may only go down: the router <-> worker frame limit is derived from their maxima.
+        if (MaxValueBytes is < 1 or > FrameLimits.MaxValueBytes)
         {
-            return "MaxValueBytes must be between 1 and 16 MiB.";
+            return $"MaxValueBytes must be between 1 and {FrameLimits.MaxValueBytes}.";
         }
 
-        if (MaxBatchItems is < 1 or > 100_000)
+        if (MaxBatchItems is < 1 or > FrameLimits.MaxBatchItems)
         {
-            return "MaxBatchItems must be between 1 and 100,000.";
+            return $"MaxBatchItems must be between 1 and {FrameLimits.MaxBatchItems}.";
+        }
+
+        if (MaxFrameBytes is < 64 * 1024 or > FrameLimits.MaxFrameBytes)
+        {
+            return $"MaxFrameBytes must be between 64 KiB and {FrameLimits.MaxFrameBytes}.";
+        }
+
+        if (MaxQueuedRequestsPerTenant is < 0 or > 100_000 || MaxQueuedInvocationsPerTenant is < 0 or > 100_000)
+        {
+            return "The per-tenant queue limits must be between 0 and 100,000.";
+        }
+
+        if (MaxRunningInvocations is < 1 or > 4096 || MaxRunningInvocationsPerTenant < 1 || MaxRunningInvocationsPerTenant > MaxRunningInvocations)
+        {
+            return "MaxRunningInvocations must be between 1 and 4,096, and MaxRunningInvocationsPerTenant between 1 and it.";
+        }
+
+        if (SearchRequestsPerMinute is < 1 or > 1_000_000)
+        {
+            return "SearchRequestsPerMinute must be between 1 and 1,000,000.";
+        }
+
+        if (FailedLookupAuditInterval < TimeSpan.FromSeconds(1) || FailedLookupAuditInterval > TimeSpan.FromHours(1))
+        {
+            return "FailedLookupAuditInterval must be between 1 second and 1 hour.";
         }
 
         if (InvocationRetention < TimeSpan.FromMinutes(1) || InvocationRetention > TimeSpan.FromDays(366))

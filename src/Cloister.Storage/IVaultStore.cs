@@ -45,6 +45,15 @@ public interface IVaultStore : IAsyncDisposable
 
     Task<ApiKeyRecord?> GetApiKeyAsync(string keyId, CancellationToken cancellationToken);
 
+    /// <summary>Whether any API key (admin or tenant, revoked or not) exists: false until first start has committed.</summary>
+    Task<bool> HasApiKeysAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// First start, all or nothing: <paramref name="tenant"/> with its wrapped keys, then <paramref name="apiKeys"/> (the admin
+    /// key and the tenant's key), and <paramref name="audit"/>, in one transaction.
+    /// </summary>
+    Task BootstrapAsync(TenantRecord tenant, IReadOnlyList<WrappedKeyRecord> keys, IReadOnlyList<ApiKeyRecord> apiKeys, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken);
+
     /// <summary>Every API key, admin and tenant keys, revoked ones included, oldest first.</summary>
     Task<IReadOnlyList<ApiKeyRecord>> ListApiKeysAsync(CancellationToken cancellationToken);
 

@@ -3,9 +3,37 @@ using Microsoft.Data.Sqlite;
 namespace Cloister.Storage;
 
 /// <summary>Creates and migrates the schema; the version lives in <c>PRAGMA user_version</c>.</summary>
+/// <remarks>
+/// Versions up to <see cref="TablesVersion"/> create tables (<see cref="Migrate"/>, at open, before the audit chain
+/// resumes). Later versions change rows that the audit log must account for (<see cref="MigrateRows"/>): they run on
+/// the writer once the chain has resumed, so each change commits together with its audit entry and the version bump.
+/// </remarks>
 internal static class SqliteSchema
 {
-    public const int CurrentVersion = 4;
+    public const int CurrentVersion = 5;
+
+    private const int TablesVersion = 3;
+
+    // Version 4: search got its own scope. Tenant keys that held both tokens:write (which opened search until then) and
+    // tokens:reveal (which returns values anyway) keep searching; a write-only key loses the value oracle.
+    private const string WriteScope = "tokens:write";
+    private const string RevealScope = "tokens:reveal";
+    private const string SearchScope = "tokens:search";
+    private const string ScopesMigrated = "SELECT id, tenant_id, scopes FROM api_keys WHERE tenant_id IS NOT NULL ORDER BY tenant_id, id";
+    private const string UpdateScopes = "UPDATE api_keys SET scopes = $scopes WHERE id = $id";
+    private const string ReadVersion = "PRAGMA user_version";
+    private const string WriteCurrentVersion = "PRAGMA user_version = 5";
+
+    // Version 5: crypto-shredding's outbox, a tenant deletion or data-key retirement the enclave worker and key broker
+    // have not confirmed yet (data_key_version 0: the whole tenant). Committed with the deletion, removed when confirmed.
+    private const string CreatePendingShreds = """
+        CREATE TABLE IF NOT EXISTS pending_shreds (
+            tenant_id TEXT NOT NULL,
+            data_key_version INTEGER NOT NULL,
+            requested_at INTEGER NOT NULL,
+            PRIMARY KEY (tenant_id, data_key_version)
+        ) STRICT, WITHOUT ROWID;
+        """;
 
     // Timestamps are unix milliseconds. STRICT makes SQLite enforce the column types.
     // The token indexes are partial where the column is optional: smaller, and the queries that use
@@ -130,20 +158,13 @@ internal static class SqliteSchema
         ALTER TABLE invocations ADD COLUMN sealed_result BLOB;
         """;
 
-    // Crypto-shredding's outbox: a tenant deletion or data-key retirement the enclave worker and key broker have not
-    // confirmed yet (data_key_version 0: the whole tenant). Committed with the deletion, removed when confirmed.
-    private const string Version4 = """
-        CREATE TABLE pending_shreds (
-            tenant_id TEXT NOT NULL,
-            data_key_version INTEGER NOT NULL,
-            requested_at INTEGER NOT NULL,
-            PRIMARY KEY (tenant_id, data_key_version)
-        ) STRICT, WITHOUT ROWID;
-        """;
-
-    /// <summary>Creates or migrates the schema to <paramref name="targetVersion"/> (the current one; tests build older files with a lower one).</summary>
-    public static void Migrate(SqliteConnection connection, int targetVersion = CurrentVersion)
+    /// <summary>
+    /// Creates or migrates the tables to <paramref name="targetVersion"/> (<see cref="TablesVersion"/>; tests build older
+    /// files with a lower one). <see cref="MigrateRows"/> takes the file the rest of the way.
+    /// </summary>
+    public static void Migrate(SqliteConnection connection, int targetVersion = TablesVersion)
     {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(targetVersion, TablesVersion);
         var version = Convert.ToInt32(Scalar(connection, "PRAGMA user_version"), System.Globalization.CultureInfo.InvariantCulture);
         if (version > CurrentVersion)
         {
@@ -153,7 +174,7 @@ internal static class SqliteSchema
         if (version < targetVersion)
         {
             using var transaction = connection.BeginTransaction();
-            string[] steps = [Version1, Version2, Version3, Version4];
+            string[] steps = [Version1, Version2, Version3];
             for (var step = version; step < targetVersion; step++)
             {
                 Execute(connection, transaction, steps[step]);
@@ -185,6 +206,71 @@ internal static class SqliteSchema
         Execute(connection, null, "VACUUM");
         Execute(connection, null, "PRAGMA wal_checkpoint(TRUNCATE)");
         Execute(connection, null, "DROP TABLE scrub_pending");
+    }
+
+    /// <summary>
+    /// Runs the row migrations above <see cref="TablesVersion"/> inside the writer's transaction, each audited, and
+    /// records <see cref="CurrentVersion"/>. Returns how many rows changed.
+    /// </summary>
+    public static int MigrateRows(SqliteWriter writer)
+    {
+        var db = writer.Db;
+        var version = Convert.ToInt32(db.Command(ReadVersion).ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+        if (version >= CurrentVersion)
+        {
+            return 0;
+        }
+
+        var changed = 0;
+        if (version < 4)
+        {
+            changed += GrantSearchScope(writer);
+        }
+
+        if (version < 5)
+        {
+            db.Execute(CreatePendingShreds);
+        }
+
+        db.Execute(WriteCurrentVersion);
+        return changed;
+    }
+
+    /// <summary>Version 4: adds tokens:search to every tenant key holding tokens:write and tokens:reveal; one audit entry per tenant.</summary>
+    private static int GrantSearchScope(SqliteWriter writer)
+    {
+        var granted = new List<(string Id, string Tenant, string[] Scopes)>();
+        using (var reader = writer.Db.Command(ScopesMigrated).ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                var scopes = StorageJsonContext.Parse(reader.GetString(2));
+                if (scopes.Contains(WriteScope) && scopes.Contains(RevealScope) && !scopes.Contains(SearchScope))
+                {
+                    granted.Add((reader.GetString(0), reader.GetString(1), [.. scopes, SearchScope]));
+                }
+            }
+        }
+
+        var update = writer.Db.Command(UpdateScopes, "$scopes", "$id");
+        foreach (var (id, _, scopes) in granted)
+        {
+            update.Parameters[0].Value = StorageJsonContext.Serialize(scopes);
+            update.Parameters[1].Value = id;
+            update.ExecuteNonQuery();
+        }
+
+        foreach (var tenant in granted.GroupBy(g => g.Tenant, StringComparer.Ordinal))
+        {
+            writer.AppendAudit(new AuditEntry(
+                tenant.Key,
+                "system",
+                "apikey.scopes.migrate",
+                [.. tenant.Select(g => g.Id)],
+                $"schema 4: {SearchScope} added to keys holding {WriteScope} and {RevealScope} (search needs its own scope from this version)"));
+        }
+
+        return granted.Count;
     }
 
     private static object? Scalar(SqliteConnection connection, string sql)

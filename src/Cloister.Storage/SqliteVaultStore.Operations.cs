@@ -20,6 +20,7 @@ public sealed partial class SqliteVaultStore
 
         public const string InsertApiKey = "INSERT INTO api_keys (id, tenant_id, secret_hash, scopes, created_at, revoked_at) VALUES ($id, $tenant, $hash, $scopes, $created_at, $revoked_at) ON CONFLICT DO NOTHING";
         public const string GetApiKey = "SELECT id, tenant_id, secret_hash, scopes, created_at, revoked_at FROM api_keys WHERE id = $id";
+        public const string AnyApiKey = "SELECT 1 FROM api_keys LIMIT 1";
         public const string ListApiKeys = "SELECT id, tenant_id, secret_hash, scopes, created_at, revoked_at FROM api_keys ORDER BY created_at, id";
         public const string RevokeApiKey = "UPDATE api_keys SET revoked_at = $at WHERE id = $id AND tenant_id IS $tenant AND revoked_at IS NULL";
 
@@ -42,9 +43,51 @@ public sealed partial class SqliteVaultStore
     /// <exception cref="VaultStoreConflictException">A tenant with this id exists.</exception>
     public Task CreateTenantAsync(TenantRecord tenant, IReadOnlyList<WrappedKeyRecord> keys, AuditEntry audit, CancellationToken cancellationToken)
     {
+        ValidateTenant(tenant, keys);
+        ValidateEntry(audit);
+        return WriteAsync((tenant, keys, audit), static (w, s) =>
+        {
+            InsertTenant(w, s.tenant, s.keys);
+            w.AppendAudit(s.audit);
+            return true;
+        }, keys.Count + 2, cancellationToken);
+    }
+
+    /// <exception cref="VaultStoreConflictException">The tenant or an API key exists.</exception>
+    public Task BootstrapAsync(TenantRecord tenant, IReadOnlyList<WrappedKeyRecord> keys, IReadOnlyList<ApiKeyRecord> apiKeys, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken)
+    {
+        ValidateTenant(tenant, keys);
+        ArgumentNullException.ThrowIfNull(apiKeys);
+        ArgumentNullException.ThrowIfNull(audit);
+        foreach (var entry in audit)
+        {
+            ValidateEntry(entry);
+        }
+
+        return WriteAsync((tenant, keys, apiKeys, audit), static (w, s) =>
+        {
+            InsertTenant(w, s.tenant, s.keys);
+            foreach (var key in s.apiKeys)
+            {
+                InsertApiKey(w, key);
+            }
+
+            foreach (var entry in s.audit)
+            {
+                w.AppendAudit(entry);
+            }
+
+            return true;
+        }, keys.Count + apiKeys.Count + audit.Count + 1, cancellationToken);
+    }
+
+    public Task<bool> HasApiKeysAsync(CancellationToken cancellationToken)
+        => ReadAsync(0, static (db, _) => db.Command(Sql.AnyApiKey).ExecuteScalar() is not null, cancellationToken);
+
+    private static void ValidateTenant(TenantRecord tenant, IReadOnlyList<WrappedKeyRecord> keys)
+    {
         ArgumentNullException.ThrowIfNull(tenant);
         ArgumentNullException.ThrowIfNull(keys);
-        ValidateEntry(audit);
         foreach (var key in keys)
         {
             if (key.TenantId != tenant.Id)
@@ -52,27 +95,24 @@ public sealed partial class SqliteVaultStore
                 throw new ArgumentException("Every wrapped key must belong to the new tenant.", nameof(keys));
             }
         }
+    }
 
-        return WriteAsync((tenant, keys, audit), static (w, s) =>
+    private static void InsertTenant(SqliteWriter w, TenantRecord tenant, IReadOnlyList<WrappedKeyRecord> keys)
+    {
+        var insert = w.Db.Command(Sql.InsertTenant, "$id", "$name", "$version", "$created_at");
+        insert.Parameters[0].Value = tenant.Id;
+        insert.Parameters[1].Value = tenant.Name;
+        insert.Parameters[2].Value = tenant.CurrentDataKeyVersion;
+        insert.Parameters[3].Value = tenant.CreatedAt.ToUnixTimeMilliseconds();
+        if (insert.ExecuteNonQuery() == 0)
         {
-            var insert = w.Db.Command(Sql.InsertTenant, "$id", "$name", "$version", "$created_at");
-            insert.Parameters[0].Value = s.tenant.Id;
-            insert.Parameters[1].Value = s.tenant.Name;
-            insert.Parameters[2].Value = s.tenant.CurrentDataKeyVersion;
-            insert.Parameters[3].Value = s.tenant.CreatedAt.ToUnixTimeMilliseconds();
-            if (insert.ExecuteNonQuery() == 0)
-            {
-                throw new VaultStoreConflictException($"Tenant {s.tenant.Id} already exists.");
-            }
+            throw new VaultStoreConflictException($"Tenant {tenant.Id} already exists.");
+        }
 
-            foreach (var key in s.keys)
-            {
-                InsertWrappedKey(w, key);
-            }
-
-            w.AppendAudit(s.audit);
-            return true;
-        }, keys.Count + 2, cancellationToken);
+        foreach (var key in keys)
+        {
+            InsertWrappedKey(w, key);
+        }
     }
 
     public Task<TenantRecord?> GetTenantAsync(string tenantId, CancellationToken cancellationToken)
@@ -129,22 +169,26 @@ public sealed partial class SqliteVaultStore
         ValidateEntry(audit);
         return WriteAsync((key, audit), static (w, s) =>
         {
-            var insert = w.Db.Command(Sql.InsertApiKey, "$id", "$tenant", "$hash", "$scopes", "$created_at", "$revoked_at");
-            var p = insert.Parameters;
-            p[0].Value = s.key.Id;
-            p[1].Value = Rows.Nullable(s.key.TenantId);
-            p[2].Value = s.key.SecretHash;
-            p[3].Value = StorageJsonContext.Serialize(s.key.Scopes);
-            p[4].Value = s.key.CreatedAt.ToUnixTimeMilliseconds();
-            p[5].Value = s.key.RevokedAt is { } revoked ? revoked.ToUnixTimeMilliseconds() : DBNull.Value;
-            if (insert.ExecuteNonQuery() == 0)
-            {
-                throw new VaultStoreConflictException($"API key {s.key.Id} already exists.");
-            }
-
+            InsertApiKey(w, s.key);
             w.AppendAudit(s.audit);
             return true;
         }, 2, cancellationToken);
+    }
+
+    private static void InsertApiKey(SqliteWriter w, ApiKeyRecord key)
+    {
+        var insert = w.Db.Command(Sql.InsertApiKey, "$id", "$tenant", "$hash", "$scopes", "$created_at", "$revoked_at");
+        var p = insert.Parameters;
+        p[0].Value = key.Id;
+        p[1].Value = Rows.Nullable(key.TenantId);
+        p[2].Value = key.SecretHash;
+        p[3].Value = StorageJsonContext.Serialize(key.Scopes);
+        p[4].Value = key.CreatedAt.ToUnixTimeMilliseconds();
+        p[5].Value = key.RevokedAt is { } revoked ? revoked.ToUnixTimeMilliseconds() : DBNull.Value;
+        if (insert.ExecuteNonQuery() == 0)
+        {
+            throw new VaultStoreConflictException($"API key {key.Id} already exists.");
+        }
     }
 
     public Task<ApiKeyRecord?> GetApiKeyAsync(string keyId, CancellationToken cancellationToken)

@@ -127,17 +127,19 @@ public sealed partial class SqliteVaultStore : IVaultStore
             hmac = null;
             lockFile = null;
 
-            if (anomaly is not null)
+            try
             {
-                try
+                if (anomaly is not null)
                 {
                     await store.AppendAuditAsync(new AuditEntry(null, "system", AnomalyAction, [], anomaly), CancellationToken.None).ConfigureAwait(false);
                 }
-                catch
-                {
-                    await store.DisposeAsync().ConfigureAwait(false);
-                    throw;
-                }
+
+                await store.WriteAsync(0, static (w, _) => SqliteSchema.MigrateRows(w), 1, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch
+            {
+                await store.DisposeAsync().ConfigureAwait(false);
+                throw;
             }
 
             return store;

@@ -163,7 +163,7 @@ public sealed class FunctionDeployTests(ServerFixture fixture) : IClassFixture<S
     {
         await using var server = await TestServer.StartAsync(configure: o => o with { MaxDeployBodyBytes = 64 * 1024 });
         var bundle = FunctionBundles.TarGz(("main.py", FunctionBundles.TrivialPython), ("data.bin", Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(96 * 1024))));
-        var response = await server.SendAsync(HttpMethod.Put, "/v1/functions/big", server.DefaultTenant.Key, FunctionBundles.DeployBody(FunctionBundles.Manifest("python3", "main.py"), bundle));
+        var response = await server.SendOversizedAsync(HttpMethod.Put, "/v1/functions/big", server.DefaultTenant.Key, FunctionBundles.DeployBody(FunctionBundles.Manifest("python3", "main.py"), bundle));
         ProblemAssert.Is(response, 413, "body-too-large");
     }
 

@@ -66,6 +66,27 @@ public sealed class FunctionInvokeTests(ServerFixture fixture) : IClassFixture<S
     }
 
     [Fact]
+    public async Task Invoke_AValueAWarmSandboxKeptFromAnEarlierInvocation_Is422PlaintextInOutput_AndTheLaterAuditNamesItsToken()
+    {
+        var tenant = await _server.CreateTenantAsync();
+        var card = Values.Card();
+        var token = await _server.CreateTokenAsync(tenant.Key, new { value = card, format = "pan", classifier = "card" });
+        var name = Name();
+        await DeployAsync(tenant, name, FunctionBundles.Python(
+            "kept = []\ndef handle(event, ctx):\n    if 'card' in event:\n        kept.append(event['card'])\n    return {'kept': kept}\n",
+            permissions: new { reveal = new[] { "card" } }));
+        ProblemAssert.Is(await InvokeAsync(tenant, name, new { args = new { card = new Dictionary<string, string> { ["$token"] = token } } }), 422, "plaintext-in-output");
+
+        var later = await InvokeAsync(tenant, name, new { args = new { } });
+
+        ProblemAssert.Is(later, 422, "plaintext-in-output");
+        ProblemAssert.DoesNotContain(later, card);
+        var audit = VaultDatabase.Query(_server.DataDirectory, "SELECT targets FROM audit WHERE tenant_id = $t AND action = 'function.invoke.completed' ORDER BY seq", ("$t", tenant.Id));
+        Assert.Equal(2, audit.Count);
+        Assert.Contains(token, (string)audit[1][0]!, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Invoke_TokenOfAClassifierTheManifestDoesNotAllow_Is422NamingTheClassifier()
     {
         var tenant = await _server.CreateTenantAsync();

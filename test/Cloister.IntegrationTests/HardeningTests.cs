@@ -87,11 +87,15 @@ public sealed class HardeningTests(ServerFixture fixture) : IClassFixture<Server
         ProblemAssert.DoesNotContain(response, value);
     }
 
-    [Fact]
-    public async Task SingleCreate_BodyOverOneMebibyte_Is413()
+    // 16 MiB: sent outright, the server's 413 and close came before the client finished writing in 5 runs of 5 (a broken
+    // pipe on the client); at 1,100 KiB in about one run of two of the whole suite. Expect: 100-continue makes it deterministic.
+    [Theory]
+    [InlineData(1100 * 1024)]
+    [InlineData(16 * 1024 * 1024)]
+    public async Task SingleCreate_BodyOverOneMebibyte_Is413(int valueLength)
     {
-        var body = "{\"value\":\"" + new string('a', 1100 * 1024) + "\"}";
-        var response = await _server.SendWithAuthorizationAsync(HttpMethod.Post, "/v1/tokens", "Bearer " + _server.DefaultTenant.Key, body);
+        var body = "{\"value\":\"" + new string('a', valueLength) + "\"}";
+        var response = await _server.SendOversizedAsync(HttpMethod.Post, "/v1/tokens", _server.DefaultTenant.Key, body);
 
         ProblemAssert.Is(response, 413, "body-too-large");
     }

@@ -17,7 +17,7 @@ public sealed class ScopeTests(ServerFixture fixture) : IClassFixture<ServerFixt
         { "batch", "tokens:write" },
         { "get", "tokens:write" },
         { "delete", "tokens:write" },
-        { "search", "tokens:write" },
+        { "search", "tokens:search" },
         { "reveal", "tokens:reveal" },
     };
 

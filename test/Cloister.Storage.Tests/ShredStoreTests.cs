@@ -119,6 +119,23 @@ public sealed class ShredStoreTests
         Assert.Equal(1, h.Scalar("SELECT count(*) FROM audit WHERE action = 'tenant.keys.shredded'"));
     }
 
+    [Fact]
+    public async Task ASchemaFourDatabase_GainsTheOutbox_AndItsTenantsCanBeDeleted()
+    {
+        await using var h = await StoreHarness.OpenAsync();
+        await Make.CreateTenantAsync(h.S, "ten_a");
+        await h.CloseAsync();
+        h.Tamper("DROP TABLE pending_shreds");
+        h.Tamper("PRAGMA user_version = 4");
+
+        await h.ReopenAsync();
+
+        Assert.Equal(5, h.Scalar("PRAGMA user_version"));
+        Assert.NotNull(await h.S.DeleteTenantAsync("ten_a", Make.Audit("ten_a", "tenant.delete", "ten_a"), None));
+        Assert.Single(await h.S.GetPendingShredsAsync(None));
+        Assert.True(AuditVerifier.Verify(h.Directory).Ok);
+    }
+
     private static bool ContainsInFiles(string directory, byte[] needle)
         => Directory.EnumerateFiles(directory).Where(f => !f.EndsWith(".lock", StringComparison.Ordinal)).Any(file =>
         {

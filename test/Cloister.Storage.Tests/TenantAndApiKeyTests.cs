@@ -172,4 +172,76 @@ public sealed class TenantAndApiKeyTests
         Assert.False(await h.S.RevokeApiKeyAsync("ten_b", "key_a", StoreHarness.Start, Make.Audit("ten_b", "apikey.revoke", "key_a"), None));
         Assert.Null((await h.S.GetApiKeyAsync("key_a", None))!.RevokedAt);
     }
+
+    [Fact]
+    public async Task SchemaThreeDatabase_KeysWithWriteAndReveal_GainTheSearchScopeOnce_Audited()
+    {
+        await using var h = await StoreHarness.OpenAsync();
+        await Make.CreateTenantAsync(h.S, "ten_a");
+        await Make.CreateTenantAsync(h.S, "ten_b");
+        string[] everything = ["tokens:write", "tokens:reveal", "functions:deploy", "functions:invoke", "attestation"];
+        await h.S.CreateApiKeyAsync(new ApiKeyRecord("key_all", "ten_a", [1], everything, StoreHarness.Start, null), Make.Audit("ten_a", "apikey.create"), None);
+        await h.S.CreateApiKeyAsync(new ApiKeyRecord("key_rw", "ten_b", [1], ["tokens:reveal", "tokens:write"], StoreHarness.Start, null), Make.Audit("ten_b", "apikey.create"), None);
+        await h.S.CreateApiKeyAsync(new ApiKeyRecord("key_w", "ten_a", [1], ["tokens:write"], StoreHarness.Start, null), Make.Audit("ten_a", "apikey.create"), None);
+        await h.S.CreateApiKeyAsync(new ApiKeyRecord("key_admin", null, [1], ["admin"], StoreHarness.Start, null), Make.Audit(null, "apikey.create"), None);
+
+        // As a database written before search had its own scope.
+        await h.CloseAsync();
+        h.Tamper("PRAGMA user_version = 3");
+        await h.ReopenAsync();
+
+        Assert.Equal([.. everything, "tokens:search"], (await h.S.GetApiKeyAsync("key_all", None))!.Scopes);
+        Assert.Equal(["tokens:reveal", "tokens:write", "tokens:search"], (await h.S.GetApiKeyAsync("key_rw", None))!.Scopes);
+        Assert.Equal(["tokens:write"], (await h.S.GetApiKeyAsync("key_w", None))!.Scopes);
+        Assert.Equal(["admin"], (await h.S.GetApiKeyAsync("key_admin", None))!.Scopes);
+        Assert.Equal(SqliteSchema.CurrentVersion, h.Scalar("PRAGMA user_version"));
+        Assert.Equal(1, h.Scalar("SELECT count(*) FROM audit WHERE action = 'apikey.scopes.migrate' AND tenant_id = 'ten_a' AND targets = '[\"key_all\"]'"));
+        Assert.Equal(1, h.Scalar("SELECT count(*) FROM audit WHERE action = 'apikey.scopes.migrate' AND tenant_id = 'ten_b' AND targets = '[\"key_rw\"]'"));
+
+        // Once: a key created later without the scope keeps its scopes across reopens.
+        await h.S.CreateApiKeyAsync(new ApiKeyRecord("key_later", "ten_a", [1], ["tokens:write", "tokens:reveal"], StoreHarness.Start, null), Make.Audit("ten_a", "apikey.create"), None);
+        await h.ReopenAsync();
+        Assert.Equal(["tokens:write", "tokens:reveal"], (await h.S.GetApiKeyAsync("key_later", None))!.Scopes);
+        Assert.Equal(2, h.Scalar("SELECT count(*) FROM audit WHERE action = 'apikey.scopes.migrate'"));
+        Assert.True(AuditVerifier.Verify(h.Directory).Ok);
+    }
+
+    [Fact]
+    public async Task Bootstrap_StoresTenantKeysAndAuditTogether()
+    {
+        await using var h = await StoreHarness.OpenAsync();
+        Assert.False(await h.S.HasApiKeysAsync(None));
+
+        await h.S.BootstrapAsync(
+            Make.Tenant("ten_default"),
+            [Make.Key("ten_default")],
+            [new ApiKeyRecord("key_admin", null, [1], ["admin"], StoreHarness.Start, null), new ApiKeyRecord("key_tenant", "ten_default", [2], ["tokens:write"], StoreHarness.Start, null)],
+            [Make.Audit(null, "apikey.create", "key_admin"), Make.Audit("ten_default", "tenant.create", "ten_default"), Make.Audit("ten_default", "apikey.create", "key_tenant")],
+            None);
+
+        Assert.True(await h.S.HasApiKeysAsync(None));
+        Assert.NotNull(await h.S.GetTenantAsync("ten_default", None));
+        Assert.Equal("ten_default", (await h.S.GetApiKeyAsync("key_tenant", None))!.TenantId);
+        Assert.Equal(3, h.Scalar("SELECT count(*) FROM audit"));
+    }
+
+    [Fact]
+    public async Task Bootstrap_FailingOnItsLastRow_StoresNothing()
+    {
+        await using var h = await StoreHarness.OpenAsync();
+        await Make.CreateTenantAsync(h.S, "ten_a");
+        await h.S.CreateApiKeyAsync(new ApiKeyRecord("key_taken", "ten_a", [1], ["tokens:write"], StoreHarness.Start, null), Make.Audit("ten_a", "apikey.create"), None);
+        var entries = h.Scalar("SELECT count(*) FROM audit");
+
+        await Assert.ThrowsAsync<VaultStoreConflictException>(() => h.S.BootstrapAsync(
+            Make.Tenant("ten_default"),
+            [Make.Key("ten_default")],
+            [new ApiKeyRecord("key_admin", null, [1], ["admin"], StoreHarness.Start, null), new ApiKeyRecord("key_taken", "ten_default", [2], ["tokens:write"], StoreHarness.Start, null)],
+            [Make.Audit(null, "apikey.create", "key_admin")],
+            None));
+
+        Assert.Null(await h.S.GetTenantAsync("ten_default", None));
+        Assert.Null(await h.S.GetApiKeyAsync("key_admin", None));
+        Assert.Equal(entries, h.Scalar("SELECT count(*) FROM audit"));
+    }
 }

@@ -10,6 +10,8 @@ namespace Cloister.Cli.Bench;
 /// </summary>
 internal sealed class ChildServer : IAsyncDisposable
 {
+    private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(30);
+
     private readonly Process _process;
 
     private ChildServer(Process process, string url, IReadOnlyList<string> startup)
@@ -75,8 +77,18 @@ internal sealed class ChildServer : IAsyncDisposable
         _disposed = true;
         if (!_process.HasExited)
         {
-            _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync();
+            // Stopped as an operator would, so that its worker's sandboxes and its ring go with it; killed only if it hangs.
+            ProcessSignals.Terminate(_process.Id);
+            using var patience = new CancellationTokenSource(StopGrace);
+            try
+            {
+                await _process.WaitForExitAsync(patience.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                _process.Kill(entireProcessTree: true);
+                await _process.WaitForExitAsync();
+            }
         }
 
         _process.Dispose();

@@ -6,7 +6,7 @@ namespace Cloister.Cli.Commands;
 /// <summary>cloister tenants create|delete, apikeys list|create|rotate|revoke, datakeys rotate|retire (admin key).</summary>
 internal static class AdminCommands
 {
-    private static readonly string[] TenantScopes = ["tokens:write", "tokens:reveal", "functions:deploy", "functions:invoke", "attestation"];
+    private static readonly string[] TenantScopes = ["tokens:write", "tokens:reveal", "tokens:search", "functions:deploy", "functions:invoke", "attestation"];
 
     public static IEnumerable<Command> Build() => [Tenants(), ApiKeys(), DataKeys()];
 

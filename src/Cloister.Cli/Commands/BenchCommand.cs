@@ -28,7 +28,7 @@ internal static class BenchCommand
 
         var baseline = new Command("baseline-server", "A bare ASP.NET POST endpoint: the baseline 'bench tokens' starts and measures beside Cloister.");
         baseline.SetHandler((_, cancellationToken) => RunBaselineServerAsync(cancellationToken));
-        return new Command("bench", "Load generators.") { tokens, Functions(), Sealed(), Partition(), InProcessServer(), baseline };
+        return new Command("bench", "Load generators.") { tokens, Functions(), Sealed(), Partition(), Isolation(), InProcessServer(), baseline };
     }
 
     private static Command Partition()
@@ -49,6 +49,25 @@ internal static class BenchCommand
 
             IReadOnlyList<string> measured = parse.GetValue(links) is { Length: > 0 } named ? named : ["ring", "http"];
             return PartitionBench.RunAsync(clients, TimeSpan.FromSeconds(seconds), measured, cancellationToken);
+        });
+        return command;
+    }
+
+    private static Command Isolation()
+    {
+        var concurrency = new Option<int>("--concurrency") { Description = "Tenant B's concurrent clients (default 4).", DefaultValueFactory = _ => 4 };
+        var duration = new Option<int>("--duration") { Description = "Seconds per phase (default 10).", DefaultValueFactory = _ => 10 };
+        var command = new Command("isolation", "Measure one tenant's creates, reveals and invocations alone and while another tenant floods the server with sleeping invocations, in one run.") { concurrency, duration };
+        command.SetHandler((parse, cancellationToken) =>
+        {
+            var clients = parse.GetValue(concurrency);
+            var seconds = parse.GetValue(duration);
+            if (clients is < 1 or > 64 || seconds is < 1 or > 600)
+            {
+                throw new CliException("--concurrency must be 1-64 and --duration 1-600.", 2);
+            }
+
+            return IsolationBench.RunAsync(clients, TimeSpan.FromSeconds(seconds), cancellationToken);
         });
         return command;
     }

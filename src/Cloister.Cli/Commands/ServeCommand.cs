@@ -1,6 +1,8 @@
 using System.CommandLine;
 using Cloister.Cli.Supervision;
 using Cloister.Cli.Worker;
+using Cloister.Protocol;
+using Cloister.Protocol.Rings;
 using Cloister.Server;
 using Cloister.Server.Hosting;
 using Microsoft.Extensions.Hosting;
@@ -22,6 +24,7 @@ internal static class ServeCommand
         var selfSigned = new Option<bool>("--tls-self-signed") { Description = "Generate (once) and use a self-signed certificate in the data directory." };
         var insecure = new Option<bool>("--insecure-http") { Description = "Allow plain HTTP on a non-loopback address (logs a warning)." };
         var fullSync = new Option<bool>("--full-sync") { Description = "fsync every commit (survives power loss; slower). Default: survives a process crash." };
+        var searchRate = new Option<int?>("--search-rate") { Description = "Searches per minute one API key may make (default 60); beyond it 429 with Retry-After." };
         var retention = new Option<string?>("--invocation-retention") { Description = "How long invocation results are kept for 'GET /v1/invocations/{id}', e.g. 30m, 24h (default), 7d." };
         var workerUrl = new Option<string?>("--worker-url") { Description = "Use a remote enclave worker ('cloister worker --listen URL') at this frames URL instead of starting one." };
         var workerToken = new Option<string?>("--worker-token-file") { Description = "With --worker-url: the file holding the token the worker requires (the file 'cloister worker --listen --token-file' wrote)." };
@@ -30,9 +33,14 @@ internal static class ServeCommand
         var healthInterval = new Option<string?>("--worker-health-interval") { Description = "Time between health pings of the worker, e.g. 5s (default).", Hidden = true };
         var healthTimeout = new Option<string?>("--worker-health-timeout") { Description = "How long one health ping may take, e.g. 5s (default).", Hidden = true };
         var healthFailures = new Option<int>("--worker-health-failures") { Description = "Unanswered pings in a row after which the worker is killed as hung (default 3).", Hidden = true, DefaultValueFactory = _ => WorkerHealthOptions.Default.Failures };
+        var maxInvocations = new Option<int?>("--max-invocations") { Description = $"Invocations running at once, all tenants together (default {FrameLanes.DefaultInvocationSlots})." };
+        var maxTenantInvocations = new Option<int?>("--max-invocations-per-tenant") { Description = "Invocations one tenant may have running at once (default 16)." };
+        var maxTenantQueued = new Option<int?>("--max-queued-invocations-per-tenant") { Description = "Invocations one tenant may have waiting beyond those; more get 429 (default 64)." };
+        var maxTenantRequests = new Option<int?>("--max-queued-requests-per-tenant") { Description = "Token requests one tenant may have waiting for the enclave worker; more get 429 (default 256)." };
+        var maxFrame = new Option<int?>("--max-frame-bytes") { Description = "Largest message between the router and the worker (default and most 256 MiB).", Hidden = true };
         var functions = new FunctionOptions();
         var brokerUrl = new Option<string?>("--broker-url") { Description = "Use a key broker running elsewhere ('cloister keybroker' on the host that holds the master key) at this frames URL instead of starting one; its policy must trust this worker." };
-        var command = new Command("serve", "Run the Cloister server: the router, with the key broker and the enclave worker as child processes.") { urls, tlsCert, tlsKey, selfSigned, insecure, fullSync, retention, workerUrl, workerToken, brokerUrl, workerLink, healthInterval, healthTimeout, healthFailures };
+        var command = new Command("serve", "Run the Cloister server: the router, with the key broker and the enclave worker as child processes.") { urls, tlsCert, tlsKey, selfSigned, insecure, fullSync, searchRate, retention, workerUrl, workerToken, brokerUrl, workerLink, healthInterval, healthTimeout, healthFailures, maxInvocations, maxTenantInvocations, maxTenantQueued, maxTenantRequests, maxFrame };
         functions.AddTo(command);
         command.SetHandler(async (parse, cancellationToken) =>
         {
@@ -48,6 +56,15 @@ internal static class ServeCommand
                 InsecureHttp = parse.GetValue(insecure),
                 FullSync = parse.GetValue(fullSync),
                 InvocationRetention = parse.GetValue(retention) is { } text ? ParseDuration(text, "--invocation-retention") : new ServerOptions().InvocationRetention,
+                SearchRequestsPerMinute = parse.GetValue(searchRate) ?? new ServerOptions().SearchRequestsPerMinute,
+            };
+            options = options with
+            {
+                MaxRunningInvocations = parse.GetValue(maxInvocations) ?? options.MaxRunningInvocations,
+                MaxRunningInvocationsPerTenant = parse.GetValue(maxTenantInvocations) ?? options.MaxRunningInvocationsPerTenant,
+                MaxQueuedInvocationsPerTenant = parse.GetValue(maxTenantQueued) ?? options.MaxQueuedInvocationsPerTenant,
+                MaxQueuedRequestsPerTenant = parse.GetValue(maxTenantRequests) ?? options.MaxQueuedRequestsPerTenant,
+                MaxFrameBytes = parse.GetValue(maxFrame) ?? options.MaxFrameBytes,
             };
             var partition = new PartitionSettings(
                 parse.GetValue(workerUrl) is { } remote ? FramesUri(remote, "--worker-url", "http://10.0.0.5:8091/v1/enclave/frames") : null,
@@ -61,6 +78,9 @@ internal static class ServeCommand
                     parse.GetValue(healthFailures) is var failures and >= 1 ? failures : throw new CliException("--worker-health-failures must be 1 or more.", 2)))
             {
                 RemoteWorkerToken = RemoteWorkerToken(parse.GetValue(workerUrl), parse.GetValue(workerToken)),
+
+                // The worker's lanes are the router's: it serves as many invocations as the router admits.
+                Rings = new RingOptions { MaxInvocations = options.MaxRunningInvocations, MaxMessageBytes = options.MaxFrameBytes },
             };
             return await RunAsync(options, partition, cancellationToken);
         });

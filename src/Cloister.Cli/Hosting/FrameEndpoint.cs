@@ -11,7 +11,8 @@ namespace Cloister.Cli.Hosting;
 internal static class FrameEndpoint
 {
     /// <summary>
-    /// Map POST <paramref name="pattern"/> to <paramref name="handler"/>; bodies above <paramref name="maxBytes"/> get 413.
+    /// Map POST <paramref name="pattern"/> to <paramref name="handler"/>; a body above <paramref name="maxBytes"/>, or an
+    /// answer above it, gets 413 (only that request fails; the client raises <see cref="FrameTooLargeException"/>).
     /// With <paramref name="bearerToken"/>, a request without <c>Authorization: Bearer</c> and that token gets 401.
     /// </summary>
     public static IEndpointConventionBuilder MapFrames(this IEndpointRouteBuilder routes, string pattern, IFrameHandler handler, long maxBytes, string? bearerToken = null)
@@ -35,6 +36,12 @@ internal static class FrameEndpoint
             var request = new byte[length.Value];
             await http.Request.Body.ReadExactlyAsync(request, http.RequestAborted);
             var response = await handler.HandleAsync(request, http.RequestAborted);
+            if (response.Length > maxBytes)
+            {
+                http.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
+                return;
+            }
+
             http.Response.ContentType = HttpFrameTransport.ContentType;
             http.Response.ContentLength = response.Length;
             await http.Response.Body.WriteAsync(response, http.RequestAborted);

@@ -29,13 +29,11 @@ internal sealed record WatchedWorker(int Id, Task Exited, Action Kill)
 /// restarts it as after a crash (new ring, transport switched, re-attestation).
 /// </summary>
 /// <remarks>
-/// A busy worker is not a hung one: the worker's frame server handles requests concurrently (up to the ring's
-/// <c>MaxConcurrency</c>, 64), an invocation awaits its sandbox and holds no thread, and the worker answers a ping
-/// without awaiting anything, on the frame reader itself when nothing else is queued. So a ping is answered while long
-/// invocations run (<c>WorkerHangTests.WorkerBusyWithALongInvocation_IsNotRestarted</c>). When all 64 slots are taken
-/// the ping waits in the ring behind other requests; a miss then counts only if no response at all came from the
-/// worker since the previous ping (<c>progress</c>, the ring's response count): a saturated worker still finishes
-/// requests, a stopped or deadlocked one does not.
+/// A busy worker is not a hung one: a ping travels in the control lane (<see cref="FrameLane.Control"/>), takes no
+/// worker slot and is answered on the frame reader at once, however many long invocations or slow requests hold the
+/// worker's slots (<c>HangWatchTests</c>, <c>WorkerHangTests.WorkerBusyWithALongInvocation_IsNotRestarted</c>). As a
+/// second safeguard a miss counts only if no response at all came from the worker since the previous ping
+/// (<c>progress</c>, the ring's response count).
 /// </remarks>
 internal sealed class HangWatch
 {

@@ -1,5 +1,3 @@
-using System.Runtime.InteropServices;
-
 namespace Cloister.Cli.Supervision;
 
 /// <summary>
@@ -8,12 +6,10 @@ namespace Cloister.Cli.Supervision;
 /// means the supervisor is gone (even after <c>kill -9</c>, when no shutdown code ran). The child then sends
 /// itself SIGTERM, so it stops exactly as on an operator's SIGTERM (sandboxes killed, keys zeroed).
 /// </summary>
-internal static partial class ParentWatch
+internal static class ParentWatch
 {
     /// <summary>Set by the supervisor in the child's environment.</summary>
     public const string EnvironmentVariable = "CLOISTER_EXIT_ON_STDIN_EOF";
-
-    private const int SigTerm = 15;
 
     /// <summary>Starts watching stdin when this process was started by a supervisor.</summary>
     public static void StartIfSupervised()
@@ -44,9 +40,6 @@ internal static partial class ParentWatch
             // A broken pipe is the same news as EOF.
         }
 
-        _ = SendSignal(Environment.ProcessId, SigTerm);
+        ProcessSignals.Terminate(Environment.ProcessId);
     }
-
-    [LibraryImport("libc", EntryPoint = "kill")]
-    private static partial int SendSignal(int pid, int signal);
 }

@@ -1,10 +1,13 @@
 using System.Globalization;
+using Cloister.Protocol;
 
 namespace Cloister.Cli.Supervision;
 
 /// <summary>
-/// Names of the shared-memory ring files between <c>serve</c> and its workers: <c>/dev/shm/cloister-{pid}-{generation}.ring</c>,
-/// one per worker process. Files of serve processes that no longer exist (a <c>kill -9</c>) are swept at start.
+/// Names of the shared-memory ring files between <c>serve</c> and its workers: <c>/dev/shm/cloister-{pid}-{start}-{generation}.ring</c>,
+/// one per worker process, named after the serve process that owns it (<see cref="ProcessIdentity"/>). Files of serve processes
+/// that no longer exist (a <c>kill -9</c>) are swept at start; the start time tells a dead owner from a live process that
+/// reused its pid.
 /// </summary>
 internal static class RingFiles
 {
@@ -16,23 +19,29 @@ internal static class RingFiles
 
     /// <summary>The ring file for this process's worker number <paramref name="generation"/>.</summary>
     public static string PathFor(int generation)
-        => Path.Combine(Directory, string.Create(CultureInfo.InvariantCulture, $"{Prefix}{Environment.ProcessId}-{generation}{Suffix}"));
+        => Path.Combine(Directory, string.Create(CultureInfo.InvariantCulture, $"{Prefix}{ProcessIdentity.Current}-{generation}{Suffix}"));
 
-    /// <summary>Deletes ring files whose serve process is gone.</summary>
-    public static void SweepStale()
+    /// <summary>Deletes ring files whose serve process is gone; returns their paths.</summary>
+    public static IReadOnlyList<string> SweepStale()
     {
+        var deleted = new List<string>();
         foreach (var file in System.IO.Directory.EnumerateFiles(Directory, Prefix + "*" + Suffix))
         {
             var name = Path.GetFileName(file);
-            var dash = name.IndexOf('-', Prefix.Length);
-            if (dash > 0
-                && int.TryParse(name.AsSpan(Prefix.Length, dash - Prefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out var pid)
-                && pid != Environment.ProcessId
-                && !System.IO.Directory.Exists($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}"))
+            if (!ProcessIdentity.TryParse(name[Prefix.Length..^Suffix.Length], out var pid, out var start, out var generation)
+                || pid == Environment.ProcessId)
+            {
+                continue;
+            }
+
+            // cloister-{pid}-{generation}.ring, named by an older Cloister, carries no start time: only the pid can be checked.
+            var dead = generation.Length > 0 ? !ProcessIdentity.IsAlive(pid, start) : ProcessIdentity.StartTime(pid) is null;
+            if (dead)
             {
                 try
                 {
                     File.Delete(file);
+                    deleted.Add(file);
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                 {
@@ -40,5 +49,7 @@ internal static class RingFiles
                 }
             }
         }
+
+        return deleted;
     }
 }

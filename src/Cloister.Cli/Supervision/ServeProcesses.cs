@@ -1,4 +1,5 @@
 using Cloister.Protocol;
+using Cloister.Protocol.Rings;
 
 namespace Cloister.Cli.Supervision;
 
@@ -11,6 +12,9 @@ namespace Cloister.Cli.Supervision;
 /// <param name="Health">How the local worker's health is checked (a hung one is killed and restarted).</param>
 internal sealed record PartitionSettings(Uri? RemoteWorker, Uri? RemoteBroker, WorkerLink Link, IReadOnlyList<string> FunctionArguments, bool Unsandboxed, WorkerHealthOptions Health)
 {
+    /// <summary>The rings to a local worker: its lanes' slots and the frame limit, matching the router's options.</summary>
+    public RingOptions Rings { get; init; } = new();
+
     /// <summary>The token the remote worker requires (<c>--worker-token-file</c>); set with <see cref="RemoteWorker"/>.</summary>
     public string? RemoteWorkerToken { get; init; }
 }
@@ -58,7 +62,7 @@ internal sealed class ServeProcesses : IAsyncDisposable
         try
         {
             Console.WriteLine($"cloister: key broker pid {broker.ProcessId} at {broker.FramesUri} (the only process that reads master.key)");
-            worker = await WorkerSupervisor.StartAsync(dataDirectory, broker.FramesUri, settings.FunctionArguments, settings.Link, settings.Health, cancellationToken);
+            worker = await WorkerSupervisor.StartAsync(dataDirectory, broker.FramesUri, settings, cancellationToken);
             Console.WriteLine($"cloister: enclave worker pid {worker.ProcessId} over {worker.LinkDescription}");
             WarnIfUnsandboxed(settings);
 
@@ -89,7 +93,7 @@ internal sealed class ServeProcesses : IAsyncDisposable
     private static async Task<ServeProcesses> StartWithRemoteBrokerAsync(string dataDirectory, Uri broker, PartitionSettings settings, CancellationToken cancellationToken)
     {
         Console.WriteLine($"cloister: key broker: remote, at {broker.GetLeftPart(UriPartial.Path)} (its policy decides which workers get keys)");
-        var worker = await WorkerSupervisor.StartAsync(dataDirectory, broker, settings.FunctionArguments, settings.Link, settings.Health, cancellationToken);
+        var worker = await WorkerSupervisor.StartAsync(dataDirectory, broker, settings, cancellationToken);
         Console.WriteLine($"cloister: enclave worker pid {worker.ProcessId} over {worker.LinkDescription}; the broker's policy must accept worker measurement {worker.Measurement}");
         WarnIfUnsandboxed(settings);
         return new ServeProcesses(worker.Transport, null, worker, null);

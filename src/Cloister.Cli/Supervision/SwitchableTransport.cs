@@ -14,8 +14,12 @@ internal sealed class SwitchableTransport : IFrameTransport
 
     /// <inheritdoc />
     public ValueTask<byte[]> SendAsync(ReadOnlyMemory<byte> request, CancellationToken cancellationToken)
+        => SendAsync(request, FrameLane.Request, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<byte[]> SendAsync(ReadOnlyMemory<byte> request, FrameLane lane, CancellationToken cancellationToken)
         => _current is { } current
-            ? current.SendAsync(request, cancellationToken)
+            ? current.SendAsync(request, lane, cancellationToken)
             : ValueTask.FromException<byte[]>(new TransportUnavailableException(_unavailable));
 
     /// <summary>Route sends to <paramref name="next"/> from now on.</summary>

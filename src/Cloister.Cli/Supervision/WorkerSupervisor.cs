@@ -31,6 +31,7 @@ internal sealed class WorkerSupervisor : IAsyncDisposable
     private readonly IReadOnlyList<string> _functionArguments;
     private readonly WorkerLink _link;
     private readonly WorkerHealthOptions _health;
+    private readonly RingOptions _rings;
     private readonly CancellationTokenSource _stopWatching = new();
     private readonly List<Task> _watches = [];
     private readonly SwitchableTransport _transport = new();
@@ -41,13 +42,14 @@ internal sealed class WorkerSupervisor : IAsyncDisposable
     private IAsyncDisposable? _currentLink;
     private int _generation;
 
-    private WorkerSupervisor(string dataDirectory, Uri broker, IReadOnlyList<string> functionArguments, WorkerLink link, WorkerHealthOptions health)
+    private WorkerSupervisor(string dataDirectory, Uri broker, PartitionSettings settings)
     {
-        _health = health;
+        _health = settings.Health;
+        _rings = settings.Rings;
         _dataDirectory = dataDirectory;
         _broker = broker;
-        _functionArguments = functionArguments;
-        _link = link;
+        _functionArguments = settings.FunctionArguments;
+        _link = settings.Link;
     }
 
     /// <summary>The router's transport: always the current worker's, failing with <see cref="TransportUnavailableException"/> while it restarts.</summary>
@@ -62,10 +64,10 @@ internal sealed class WorkerSupervisor : IAsyncDisposable
     /// <summary>What the router and the current worker talk over (for the start-up line).</summary>
     public string LinkDescription { get; private set; } = "";
 
-    public static async Task<WorkerSupervisor> StartAsync(string dataDirectory, Uri broker, IReadOnlyList<string> functionArguments, WorkerLink link, WorkerHealthOptions health, CancellationToken cancellationToken)
+    public static async Task<WorkerSupervisor> StartAsync(string dataDirectory, Uri broker, PartitionSettings settings, CancellationToken cancellationToken)
     {
-        var supervisor = new WorkerSupervisor(dataDirectory, broker, functionArguments, link, health);
-        if (link == WorkerLink.Ring)
+        var supervisor = new WorkerSupervisor(dataDirectory, broker, settings);
+        if (settings.Link == WorkerLink.Ring)
         {
             RingFiles.SweepStale();
         }
@@ -115,7 +117,7 @@ internal sealed class WorkerSupervisor : IAsyncDisposable
         string[] serveArguments;
         if (_link == WorkerLink.Ring)
         {
-            ring = RingFrameTransport.Create(RingFiles.PathFor(generation));
+            ring = RingFrameTransport.Create(RingFiles.PathFor(generation), _rings);
             serveArguments = ["--ring", ring.Path];
         }
         else
@@ -132,13 +134,17 @@ internal sealed class WorkerSupervisor : IAsyncDisposable
             child = ChildProcess.Start("worker", ["worker", "--data-dir", _dataDirectory, .. serveArguments, "--broker", _broker.AbsoluteUri, .. _functionArguments], environment);
             Measurement = await child.WaitForLineAsync(line => After(line, MeasurementPrefix), "its measurement", ReadyTimeout, cancellationToken);
             var url = ring is null ? await child.WaitForLineAsync(line => After(line, ListeningPrefix), "its address", ReadyTimeout, cancellationToken) : null;
-            IFrameTransport transport = url is null ? ring! : new HttpFrameTransport(_http, new Uri(url), token);
+            IFrameTransport transport = url is null ? ring! : new HttpFrameTransport(_http, new Uri(url), token) { MaxFrameBytes = _rings.MaxMessageBytes };
             await child.WaitForLineAsync(line => line == ReadyLine ? line : null, "ready", ReadyTimeout, cancellationToken);
             lock (_gate)
             {
                 _currentLink = ring;
                 _watches.RemoveAll(watch => watch.IsCompleted);
                 _watches.Add(HangWatch.RunAsync(WatchedWorker.Of(child), transport, _health, ring is null ? null : () => ring.ResponsesReceived, _stopWatching.Token));
+                if (ring is not null)
+                {
+                    _watches.Add(ReplaceOnLinkFailureAsync(WatchedWorker.Of(child), ring, _stopWatching.Token));
+                }
             }
 
             LinkDescription = url is null ? $"shared-memory ring {ring!.Path}" : $"HTTP {url}";
@@ -190,6 +196,31 @@ internal sealed class WorkerSupervisor : IAsyncDisposable
         foreach (var link in retired)
         {
             await link.DisposeAsync();
+        }
+    }
+
+    /// <summary>
+    /// A ring that failed while its worker lives (a corrupt ring, a reader that died) serves nobody again: kill the worker
+    /// at once so that the restart loop replaces it, rather than answering every request 503 until the hang check notices.
+    /// </summary>
+    private static async Task ReplaceOnLinkFailureAsync(WatchedWorker worker, RingFrameTransport ring, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var first = await Task.WhenAny(ring.Failed, worker.Exited).WaitAsync(cancellationToken);
+
+            // A worker that exited fails its ring too (the ring notices within 100 ms, sometimes before the exit is
+            // reaped): that is the restart loop's business, not a broken link.
+            await Task.WhenAny(worker.Exited, Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken));
+            if (first == ring.Failed && !worker.Exited.IsCompleted)
+            {
+                Console.Error.WriteLine($"cloister: WARNING: the ring to the enclave worker (pid {worker.Id}) failed ({ring.Failed.Result}); killing the worker to replace it.");
+                worker.Kill();
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // serve is stopping.
         }
     }
 

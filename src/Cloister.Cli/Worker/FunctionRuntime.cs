@@ -1,14 +1,18 @@
 using Cloister.Enclave.Functions;
+using Cloister.Protocol;
 using Cloister.Sandbox.Backends;
 
 namespace Cloister.Cli.Worker;
 
 /// <summary>
 /// The sandbox backend an enclave host runs functions on and its function options, with the package
-/// directory it extracts into (outside the data directory, one per process; deleted on dispose).
+/// directory it extracts into (outside the data directory, one per process, named after it; deleted on dispose, or by a
+/// later process when this one was killed).
 /// </summary>
 internal sealed class FunctionRuntime : IDisposable
 {
+    private const string PackagePrefix = "cloister-functions-";
+
     private FunctionRuntime(ISandboxBackend? backend, string backendMessage, EnclaveFunctionOptions options)
     {
         Backend = backend;
@@ -36,8 +40,10 @@ internal sealed class FunctionRuntime : IDisposable
         };
 
         // Packages are extracted outside the data directory (sandboxes bind them read-only), one
-        // directory per process so that servers sharing a machine never clear each other's.
-        var packages = Directory.CreateTempSubdirectory("cloister-functions-").FullName;
+        // directory per process so that servers sharing a machine never clear each other's; its name
+        // says which process (pid and start time), so that a later one removes it if that one died.
+        SweepStalePackageDirectories();
+        var packages = Directory.CreateTempSubdirectory($"{PackagePrefix}{ProcessIdentity.Current}-").FullName;
         File.SetUnixFileMode(packages, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
         return new FunctionRuntime(backend, message, new EnclaveFunctionOptions
         {
@@ -46,6 +52,31 @@ internal sealed class FunctionRuntime : IDisposable
             PackageDirectory = packages,
             DataDirectory = Path.GetFullPath(dataDirectory),
         });
+    }
+
+    /// <summary>Deletes the package directories of processes that are gone (killed before they could delete their own).</summary>
+    internal static IReadOnlyList<string> SweepStalePackageDirectories()
+    {
+        var deleted = new List<string>();
+        foreach (var directory in Directory.EnumerateDirectories(Path.GetTempPath(), PackagePrefix + "*"))
+        {
+            if (ProcessIdentity.TryParse(Path.GetFileName(directory)[PackagePrefix.Length..], out var pid, out var start, out var random)
+                && random.Length > 0
+                && !ProcessIdentity.IsAlive(pid, start))
+            {
+                try
+                {
+                    Directory.Delete(directory, recursive: true);
+                    deleted.Add(directory);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    // Another user's, or being removed right now: leave it.
+                }
+            }
+        }
+
+        return deleted;
     }
 
     /// <summary>Deletes the package directory; dispose the enclave host first.</summary>

@@ -15,7 +15,7 @@ namespace Cloister.Cli.Worker;
 internal static class WorkerProcess
 {
     /// <summary>Largest frame a listening worker accepts (a function package plus its envelope).</summary>
-    private const long MaxFrameBytes = 128L * 1024 * 1024;
+    private const long MaxFrameBytes = FrameLimits.MaxFrameBytes;
 
     public static async Task<int> RunAsync(WorkerSettings settings, FunctionSettings functionSettings, CancellationToken cancellationToken)
     {

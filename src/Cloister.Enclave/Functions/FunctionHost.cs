@@ -15,10 +15,11 @@ namespace Cloister.Enclave.Functions;
 /// <remarks>Disposing cancels the running invocations and disposes the pool (killing every sandbox).</remarks>
 internal sealed class FunctionHost : IAsyncDisposable
 {
-    /// <summary>How long forgetting a tenant waits for its stopped invocations to give their sandboxes back (each ends at once when stopped).</summary>
-    private static readonly TimeSpan ForgetGrace = TimeSpan.FromSeconds(10);
+    /// <summary>How long disposal, or forgetting a tenant, waits for cancelled invocations to give their sandboxes back (each ends at once when cancelled).</summary>
+    private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(10);
 
     private readonly ConcurrentDictionary<string, FunctionInvocation> _running = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<Task, bool> _work = new();
     private readonly ConcurrentDictionary<FunctionInvocation, CancellationTokenSource> _stops = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly string _unavailable;
@@ -104,7 +105,7 @@ internal sealed class FunctionHost : IAsyncDisposable
         // Its own stop, so that deleting its tenant stops it (ForgetTenantAsync) as the host's disposal does.
         var stop = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
         _stops[invocation] = stop;
-        _ = Task.Run(async () =>
+        var work = Task.Run(async () =>
         {
             var completion = Finish(request, await invocation.RunAsync(stop.Token).ConfigureAwait(false), reply);
 
@@ -114,6 +115,8 @@ internal sealed class FunctionHost : IAsyncDisposable
             stop.Dispose();
             invocation.Steps.Complete(completion);
         }, CancellationToken.None);
+        _work.TryAdd(work, true);
+        _ = work.ContinueWith(done => _work.TryRemove(done, out _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         return await invocation.Steps.NextEventAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -165,7 +168,7 @@ internal sealed class FunctionHost : IAsyncDisposable
     }
 
     /// <summary>
-    /// For a deleted tenant: stops its running invocations and waits (10 s at most) for them to end, then kills its
+    /// For a deleted tenant: stops its running invocations and waits (<see cref="StopGrace"/> at most) for them to end, then kills its
     /// sandboxes and deletes its packages. Returns how many invocations were stopped and how many versions removed.
     /// </summary>
     public async Task<(int Invocations, int Functions)> ForgetTenantAsync(string tenantId)
@@ -184,7 +187,7 @@ internal sealed class FunctionHost : IAsyncDisposable
         }
 
         // A stopped invocation gives its sandbox back (and the pool disposes a cancelled one) before it leaves _running.
-        using var grace = new CancellationTokenSource(ForgetGrace);
+        using var grace = new CancellationTokenSource(StopGrace);
         while (_running.Values.Any(invocation => invocation.BelongsTo(tenantId)) && !grace.IsCancellationRequested)
         {
             await Task.Delay(TimeSpan.FromMilliseconds(20), CancellationToken.None).ConfigureAwait(false);
@@ -221,6 +224,18 @@ internal sealed class FunctionHost : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _stopping.CancelAsync().ConfigureAwait(false);
+
+        // Cancelled invocations give their sandboxes back (the pool, once disposed, kills each one returned): wait for them,
+        // so that no sandbox and none of its host state outlives the host.
+        try
+        {
+            await Task.WhenAll(_work.Keys).WaitAsync(StopGrace).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // A bug holds an invocation; the pool still kills every sandbox it has.
+        }
+
         if (_pool is not null)
         {
             await _pool.DisposeAsync().ConfigureAwait(false);

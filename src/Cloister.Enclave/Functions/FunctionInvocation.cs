@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using Cloister.Protocol;
 using Cloister.Sandbox.Backends;
@@ -27,6 +28,8 @@ internal sealed class FunctionInvocation
     private readonly TokenRecords _records;
     private readonly InvocationHostCalls _hostCalls;
     private bool _warm;
+    private bool _holdsConcurrency;
+    private SandboxLease? _lease;
 
     public FunctionInvocation(InvokeFunctionRequest request, CachedFunction function, TokenArgs args, SandboxPool pool, TokenOperations operations, TimeProvider time)
     {
@@ -79,7 +82,36 @@ internal sealed class FunctionInvocation
             completion = Failed(EnclaveErrorCodes.Internal, "The enclave failed to run the invocation.");
         }
 
+        await ReleaseSandboxAsync().ConfigureAwait(false);
         return completion;
+    }
+
+    /// <summary>
+    /// Gives the sandbox back only once the completion is built: until then its record of values (which the output check,
+    /// the redaction and the token list read) must not be zeroed by its disposal. Then zeroes the invocation's own values.
+    /// </summary>
+    private async Task ReleaseSandboxAsync()
+    {
+        try
+        {
+            if (_lease is not null)
+            {
+                await _lease.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+        catch (Exception exception) when (exception is SandboxException or IOException or ObjectDisposedException)
+        {
+            // A sandbox that fails to die cleanly is the backend's to report; the completion stands.
+        }
+        finally
+        {
+            if (_holdsConcurrency)
+            {
+                _function.Concurrency.Release();
+            }
+
+            _secrets.Release();
+        }
     }
 
     private async Task<InvocationCompletedResponse> PipelineAsync(CancellationToken stopping)
@@ -93,7 +125,7 @@ internal sealed class FunctionInvocation
         var outcome = await RunHandlerAsync(resolved.Event, stopping).ConfigureAwait(false);
         if (outcome.Error is { } sandboxError)
         {
-            // The runner redacts what the handler revealed through ctx; args values are redacted here.
+            // The runner redacts what the handler revealed through ctx; all else the sandbox received is redacted here.
             return Failed(sandboxError.Code, _secrets.Redact(sandboxError.Message));
         }
 
@@ -160,24 +192,32 @@ internal sealed class FunctionInvocation
         {
             gate.CancelAfter(_wallTimeout);
             await _function.Concurrency.WaitAsync(gate.Token).ConfigureAwait(false);
+            _holdsConcurrency = true;
         }
 
-        try
+        if (_function.IsRetired)
         {
-            if (_function.IsRetired)
-            {
-                return (default, new InvocationError(FunctionErrorCodes.SandboxUnavailable, "The function version was retired while the invocation started."));
-            }
+            return (default, new InvocationError(FunctionErrorCodes.SandboxUnavailable, "The function version was retired while the invocation started."));
+        }
 
-            await using var lease = await _pool.LeaseAsync(_function.Definition, stopping).ConfigureAwait(false);
-            _warm = lease.WasWarm;
-            var outcome = await lease.InvokeAsync(@event, _hostCalls, stopping).ConfigureAwait(false);
-            return outcome.IsSuccess ? (outcome.Result, null) : (default, outcome.Error);
-        }
-        finally
+        // Held until the completion is built (ReleaseSandboxAsync), and so is the concurrency slot.
+        _lease = await _pool.LeaseAsync(_function.Definition, stopping).ConfigureAwait(false);
+        _warm = _lease.WasWarm;
+
+        // A warm sandbox may hold values of earlier invocations: from now on they count as this one's too.
+        _secrets.Attach(_lease.Sandbox.Secrets);
+        var outcome = await _lease.InvokeAsync(@event, _hostCalls, stopping).ConfigureAwait(false);
+        if (!outcome.IsSuccess)
         {
-            _function.Concurrency.Release();
+            return (default, outcome.Error);
         }
+
+        // The result as the runner wrote it (compact JSON); the frame may be a little larger than the manifest allows.
+        var resultBytes = JsonMarshal.GetRawUtf8Value(outcome.Result).Length;
+        var maxBytes = _function.Manifest.Limits.OutputBytes;
+        return resultBytes <= maxBytes
+            ? (outcome.Result, null)
+            : (default, new InvocationError(SandboxErrorCodes.OutputLimit, $"The result is {resultBytes} bytes; the manifest allows {maxBytes} (limits.outputBytes)."));
     }
 
     private InvocationCompletedResponse Failed(string code, string detail)

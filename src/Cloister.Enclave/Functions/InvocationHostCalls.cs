@@ -1,3 +1,4 @@
+using Cloister.Protocol;
 using Cloister.Sandbox.Runner;
 
 namespace Cloister.Enclave.Functions;
@@ -15,10 +16,10 @@ namespace Cloister.Enclave.Functions;
 internal sealed class InvocationHostCalls(TokenRecords records, RouterSteps steps, InvocationSecrets secrets, bool redactLogs) : IHostCalls
 {
     /// <summary>Most log lines kept per invocation.</summary>
-    public const int MaxLogLines = 100;
+    public const int MaxLogLines = FrameLimits.MaxLogLines;
 
     /// <summary>Longest log line kept, in characters (longer ones are cut).</summary>
-    public const int MaxLogLineChars = 4096;
+    public const int MaxLogLineChars = FrameLimits.MaxLogLineChars;
 
     private readonly List<string> _logs = [];
     private bool _logsDropped;
@@ -47,6 +48,11 @@ internal sealed class InvocationHostCalls(TokenRecords records, RouterSteps step
     /// <inheritdoc />
     public async ValueTask<HostCallResult> RevealAsync(string token, CancellationToken cancellationToken)
     {
+        if (secrets.IsFull)
+        {
+            return LimitExceeded();
+        }
+
         var found = await steps.LookupAsync([token], cancellationToken).ConfigureAwait(false);
         if (found[0] is not { } record)
         {
@@ -71,10 +77,23 @@ internal sealed class InvocationHostCalls(TokenRecords records, RouterSteps step
     /// <inheritdoc />
     public async ValueTask<HostCallResult> TokenizeAsync(string value, string format, CancellationToken cancellationToken)
     {
+        if (secrets.IsFull)
+        {
+            return LimitExceeded();
+        }
+
         secrets.AddTokenized(value);
         var (token, error) = (await records.IssueAsync([TokenRecords.Item(value, format, null)], cancellationToken).ConfigureAwait(false))[0];
         return error is null ? HostCallResult.Success(token!) : HostCallResult.Failure(error.Code, error.Detail);
     }
+
+    /// <summary>
+    /// The sandbox has received as many values as it may keep a record of (<see cref="Sandbox.Pool.SandboxSecrets"/>): no
+    /// more reveals or tokenizes in it, so that neither the worker's memory nor the completion's token list can grow
+    /// without bound within one invocation. The sandbox is retired after this invocation.
+    /// </summary>
+    private static HostCallResult LimitExceeded()
+        => HostCallResult.Failure("limit-exceeded", "this sandbox has received as many values as it may; it is replaced after this invocation");
 
     /// <inheritdoc />
     public ValueTask<HostCallResult> LogAsync(string message, CancellationToken cancellationToken)

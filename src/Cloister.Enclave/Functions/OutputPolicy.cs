@@ -8,7 +8,7 @@ namespace Cloister.Enclave.Functions;
 /// <summary>
 /// The manifest's rules for a result leaving the enclave: <c>tokenizeOutput</c> fields are replaced
 /// by new tokens (stored in one step), then, unless <c>returnPlaintext</c>, a result that still
-/// contains a value revealed during the invocation is refused (docs/design/invocation.md, "Output policy").
+/// contains a value revealed into its sandbox (during this invocation or an earlier one the warm sandbox served) is refused (docs/design/invocation.md, "Output policy").
 /// </summary>
 internal static class OutputPolicy
 {
@@ -28,7 +28,7 @@ internal static class OutputPolicy
         {
             return (null, new EnclaveError(
                 FunctionErrorCodes.PlaintextInOutput,
-                "The result contains a value revealed during the invocation, and the manifest does not allow plaintext out (permissions.returnPlaintext); tokenize the field (permissions.tokenizeOutput) or return less of it."));
+                "The result contains a value revealed into the function's sandbox (by this invocation or an earlier one it served), and the manifest does not allow plaintext out (permissions.returnPlaintext); tokenize the field (permissions.tokenizeOutput) or return less of it."));
         }
 
         return (root?.ToJsonString() ?? "null", null);

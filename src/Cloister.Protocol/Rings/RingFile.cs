@@ -9,7 +9,7 @@ namespace Cloister.Protocol.Rings;
 internal sealed unsafe class RingFile : IDisposable
 {
     public const long Magic = 0x31474E49525F4C43; // "CL_RING1" little-endian
-    public const int Version = 1;
+    public const int Version = 2;
     public const int HeaderBytes = 4096;
 
     private const int MagicOffset = 0;
@@ -24,6 +24,7 @@ internal sealed unsafe class RingFile : IDisposable
     private const int RouterClosedOffset = 40;
     private const int WorkerClosedOffset = 44;
     private const int SleepOffset = 48;
+    private const int InvocationsOffset = 52;
     private const int RequestControlOffset = 512;
     private const int ResponseControlOffset = 1024;
 
@@ -76,6 +77,7 @@ internal sealed unsafe class RingFile : IDisposable
         ring.Int(SpinOffset) = options.SpinMicroseconds;
         ring.Int(ConcurrencyOffset) = options.MaxConcurrency;
         ring.Int(SleepOffset) = options.SleepMilliseconds;
+        ring.Int(InvocationsOffset) = options.MaxInvocations;
         ring.RouterPid = Environment.ProcessId;
         Volatile.Write(ref *(long*)ring._base, Magic); // last: a worker that sees the magic sees a complete header
         return ring;
@@ -91,7 +93,7 @@ internal sealed unsafe class RingFile : IDisposable
             stream.ReadExactly(header);
             if (BitConverter.ToInt64(header) != Magic || BitConverter.ToInt32(header[VersionOffset..]) != Version)
             {
-                throw new InvalidDataException("The file is not a Cloister ring file of version 1.");
+                throw new InvalidDataException("The file is not a Cloister ring file of version 2.");
             }
 
             var options = new RingOptions
@@ -102,6 +104,7 @@ internal sealed unsafe class RingFile : IDisposable
                 SpinMicroseconds = BitConverter.ToInt32(header[SpinOffset..]),
                 MaxConcurrency = BitConverter.ToInt32(header[ConcurrencyOffset..]),
                 SleepMilliseconds = BitConverter.ToInt32(header[SleepOffset..]),
+                MaxInvocations = BitConverter.ToInt32(header[InvocationsOffset..]),
             };
             try
             {

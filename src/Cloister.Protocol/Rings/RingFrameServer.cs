@@ -8,10 +8,13 @@ namespace Cloister.Protocol.Rings;
 /// <see cref="RunAsync"/> starts one dedicated background thread that reads the request ring (spinning for
 /// <see cref="RingOptions.SpinMicroseconds"/> after each message, then sleeping on the futex). A request with no other
 /// behind it runs on that thread until the handler's first real await (a synchronous handler therefore delays the
-/// next request by its own duration); requests that queue up go to the thread pool, at most <see cref="RingOptions.MaxConcurrency"/> at once; past that the reader stops reading
-/// and the router's writers wait on a full ring. Responses are written one at a time. The request memory passed
-/// to the handler is pooled: it is valid only until the handler's task completes. Serving ends when the token is
-/// cancelled, the server is disposed, or the router closed the file or exited.
+/// next request by its own duration); requests that queue up go to the thread pool. Each request travels in a lane
+/// (<see cref="FrameLane"/>, in its header): at most <see cref="RingOptions.MaxConcurrency"/> request frames and
+/// <see cref="RingOptions.MaxInvocations"/> invocation frames run at once (the router keeps within both, so the reader
+/// never waits for a slot); a health ping takes no slot and is answered on the reader at once. Responses are written
+/// one at a time; one larger than <see cref="RingOptions.MaxMessageBytes"/> fails its own request. The request memory
+/// passed to the handler is pooled and wiped after use: it is valid only until the handler's task completes. Serving
+/// ends when the token is cancelled, the server is disposed, or the router closed the file or exited.
 /// </remarks>
 public sealed class RingFrameServer : IAsyncDisposable
 {
@@ -21,7 +24,8 @@ public sealed class RingFrameServer : IAsyncDisposable
     private readonly SpscRing _requests;
     private readonly SpscRing _responses;
     private readonly Lock _writeLock = new();
-    private readonly SemaphoreSlim _slots;
+    private readonly SemaphoreSlim _requestSlots;
+    private readonly SemaphoreSlim _invocationSlots;
     private readonly CancellationTokenSource _stop = new();
     private Task _run = Task.CompletedTask;
     private int _started;
@@ -33,7 +37,8 @@ public sealed class RingFrameServer : IAsyncDisposable
         _file = file;
         _requests = file.RequestRing();
         _responses = file.ResponseRing();
-        _slots = new SemaphoreSlim(file.Options.MaxConcurrency, file.Options.MaxConcurrency);
+        _requestSlots = new SemaphoreSlim(file.Options.MaxConcurrency, file.Options.MaxConcurrency);
+        _invocationSlots = new SemaphoreSlim(file.Options.MaxInvocations, file.Options.MaxInvocations);
     }
 
     /// <summary>How often the request reader slept on the futex (tests and diagnostics).</summary>
@@ -122,31 +127,43 @@ public sealed class RingFrameServer : IAsyncDisposable
         {
             while (true)
             {
-                // Take a concurrency slot before reading: a saturated worker leaves requests in the ring (backpressure).
-                while (!_slots.Wait(100))
+                var (id, length, status) = _requests.ReadHeader(context);
+                if (status is < 0 or > (int)FrameLane.Control)
                 {
-                    context.ThrowIfStopped();
+                    throw new InvalidDataException("A ring request names no known lane.");
+                }
+
+                // Take a slot of the request's lane before reading its body. The router never has more frames of a lane
+                // in the worker than the lane holds, so this does not wait; if it ever did, the request would stay in the
+                // ring (backpressure). A health ping takes none: it is answered however busy the other lanes are.
+                var lane = (FrameLane)status;
+                var slots = SlotsOf(lane);
+                if (slots is not null)
+                {
+                    while (!slots.Wait(100))
+                    {
+                        context.ThrowIfStopped();
+                    }
                 }
 
                 try
                 {
-                    var (id, length, _) = _requests.ReadHeader(context);
                     byte[] request = ArrayPool<byte>.Shared.Rent(length);
                     _requests.ReadBody(length, request.AsSpan(0, length), discard: false, context);
-                    if (_requests.IsDrained)
+                    if (lane == FrameLane.Control || _requests.IsDrained)
                     {
-                        // Nothing else waiting: handle it on this thread (until the handler's first real await),
-                        // saving a thread-pool hop; under load, requests go to the pool and run concurrently.
-                        _ = HandleAsync(handler, id, request, length, context);
+                        // Nothing else waiting (or a ping, answered without an await): handle it on this thread (until the
+                        // handler's first real await), saving a thread-pool hop; under load, requests go to the pool.
+                        _ = HandleAsync(handler, id, request, length, slots, context);
                     }
                     else
                     {
-                        ThreadPool.UnsafeQueueUserWorkItem(RequestWork.Rent(this, handler, id, request, length, context), preferLocal: false);
+                        ThreadPool.UnsafeQueueUserWorkItem(RequestWork.Rent(this, handler, id, request, length, slots, context), preferLocal: false);
                     }
                 }
                 catch
                 {
-                    _slots.Release();
+                    slots?.Release();
                     throw;
                 }
             }
@@ -164,9 +181,12 @@ public sealed class RingFrameServer : IAsyncDisposable
 
         // Let the requests in flight answer (their token is cancelled), bounded so a stuck handler cannot block exit.
         var deadline = DateTime.UtcNow + DrainTimeout;
-        for (int i = 0; i < _file.Options.MaxConcurrency && DateTime.UtcNow < deadline; i++)
+        foreach (var (slots, count) in new[] { (_requestSlots, _file.Options.MaxConcurrency), (_invocationSlots, _file.Options.MaxInvocations) })
         {
-            _slots.Wait(deadline - DateTime.UtcNow);
+            for (int i = 0; i < count && DateTime.UtcNow < deadline; i++)
+            {
+                slots.Wait(deadline - DateTime.UtcNow);
+            }
         }
 
         stop.Dispose();
@@ -180,8 +200,15 @@ public sealed class RingFrameServer : IAsyncDisposable
         }
     }
 
-    /// <summary>Run the handler for one request and write its response; the request buffer goes back to the pool.</summary>
-    private async Task HandleAsync(IFrameHandler handler, long id, byte[] request, int length, WorkerWaitContext context)
+    private SemaphoreSlim? SlotsOf(FrameLane lane) => lane switch
+    {
+        FrameLane.Request => _requestSlots,
+        FrameLane.Invocation => _invocationSlots,
+        _ => null,
+    };
+
+    /// <summary>Run the handler for one request and write its response; the request buffer is wiped and goes back to the pool.</summary>
+    private async Task HandleAsync(IFrameHandler handler, long id, byte[] request, int length, SemaphoreSlim? slots, WorkerWaitContext context)
     {
         byte[]? response = null;
         try
@@ -191,7 +218,7 @@ public sealed class RingFrameServer : IAsyncDisposable
         catch (OperationCanceledException) when (context.Token.IsCancellationRequested)
         {
             // Stopping: no answer; the router fails the request when it sees the file closed. (finally returns the buffer)
-            _slots.Release();
+            slots?.Release();
             return;
         }
 #pragma warning disable CA1031 // Any handler failure becomes a failed response; the router surfaces it as unavailable.
@@ -202,6 +229,8 @@ public sealed class RingFrameServer : IAsyncDisposable
         }
         finally
         {
+            // The request may hold plaintext (an unsealed value, a revealed record's answer): never hand it on in the pool.
+            request.AsSpan(0, length).Clear();
             ArrayPool<byte>.Shared.Return(request);
         }
 
@@ -211,8 +240,11 @@ public sealed class RingFrameServer : IAsyncDisposable
             {
                 if (!_unmapped)
                 {
-                    int status = response is null ? RingFrameTransport.StatusHandlerFailed : 0;
-                    _responses.Write(id, status, response, context);
+                    // A response the router would refuse fails its own request only (status, no payload), never the ring.
+                    var (status, payload) = response is null ? (RingFrameTransport.StatusHandlerFailed, null)
+                        : response.Length > _file.Options.MaxMessageBytes ? (RingFrameTransport.StatusTooLarge, null)
+                        : (RingFrameTransport.StatusOk, response);
+                    _responses.Write(id, status, payload, context);
                 }
             }
         }
@@ -222,7 +254,7 @@ public sealed class RingFrameServer : IAsyncDisposable
         }
         finally
         {
-            _slots.Release();
+            slots?.Release();
         }
     }
 
@@ -252,26 +284,27 @@ public sealed class RingFrameServer : IAsyncDisposable
         private IFrameHandler? _handler;
         private WorkerWaitContext? _context;
         private byte[]? _request;
+        private SemaphoreSlim? _slots;
         private long _id;
         private int _length;
 
-        public static RequestWork Rent(RingFrameServer server, IFrameHandler handler, long id, byte[] request, int length, WorkerWaitContext context)
+        public static RequestWork Rent(RingFrameServer server, IFrameHandler handler, long id, byte[] request, int length, SemaphoreSlim? slots, WorkerWaitContext context)
         {
             if (!Pool.TryDequeue(out var work))
             {
                 work = new RequestWork();
             }
 
-            (work._server, work._handler, work._id, work._request, work._length, work._context) = (server, handler, id, request, length, context);
+            (work._server, work._handler, work._id, work._request, work._length, work._slots, work._context) = (server, handler, id, request, length, slots, context);
             return work;
         }
 
         public void Execute()
         {
-            var (server, handler, id, request, length, context) = (_server!, _handler!, _id, _request!, _length, _context!);
-            (_server, _handler, _request, _context) = (null, null, null, null);
-            Pool.Enqueue(this); // bounded by MaxConcurrency: at most that many are ever out
-            _ = server.HandleAsync(handler, id, request, length, context);
+            var (server, handler, id, request, length, slots, context) = (_server!, _handler!, _id, _request!, _length, _slots, _context!);
+            (_server, _handler, _request, _slots, _context) = (null, null, null, null, null);
+            Pool.Enqueue(this); // bounded by the lanes' slots: at most that many are ever out
+            _ = server.HandleAsync(handler, id, request, length, slots, context);
         }
     }
 }

@@ -18,8 +18,18 @@ namespace Cloister.Protocol.Rings;
 /// </remarks>
 public sealed class RingFrameTransport : IFrameTransport, IAsyncDisposable
 {
+    /// <summary>The status of a response carrying the handler's answer.</summary>
+    internal const int StatusOk = 0;
+
     /// <summary>The status a worker writes when its handler threw instead of answering.</summary>
     internal const int StatusHandlerFailed = 1;
+
+    /// <summary>The status a worker writes when its answer is larger than <see cref="RingOptions.MaxMessageBytes"/>.</summary>
+    internal const int StatusTooLarge = 2;
+
+    // A request id carries its lane in its two low bits, so the response reader can give the lane's slot back even when
+    // the caller stopped waiting.
+    private const int LaneBits = 2;
 
     private readonly RingFile _file;
     private readonly SpscRing _requests;
@@ -30,6 +40,9 @@ public sealed class RingFrameTransport : IFrameTransport, IAsyncDisposable
     private readonly bool _inlineCompletions;
     private readonly Thread _reader;
     private readonly Lock _lifecycle = new();
+    private readonly SemaphoreSlim[] _laneSlots;
+    private readonly CancellationTokenSource _failed = new();
+    private readonly TaskCompletionSource<string> _failedWith = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private bool _unmapped;
     private long _nextId;
     private long _responsesReceived;
@@ -44,6 +57,11 @@ public sealed class RingFrameTransport : IFrameTransport, IAsyncDisposable
         _responses = file.ResponseRing();
         _context = new RouterWaitContext(this);
         _inlineCompletions = file.Options.InlineCompletions;
+        _laneSlots =
+        [
+            new SemaphoreSlim(file.Options.MaxConcurrency, file.Options.MaxConcurrency),
+            new SemaphoreSlim(file.Options.MaxInvocations, file.Options.MaxInvocations),
+        ];
         _reader = new Thread(ReadResponses) { IsBackground = true, Name = "cloister-ring-responses" };
         _reader.Start();
     }
@@ -65,26 +83,41 @@ public sealed class RingFrameTransport : IFrameTransport, IAsyncDisposable
     }
 
     /// <inheritdoc />
+    /// <remarks>A frame of <see cref="FrameLane.Request"/>; see <see cref="SendAsync(ReadOnlyMemory{byte}, FrameLane, CancellationToken)"/>.</remarks>
+    public ValueTask<byte[]> SendAsync(ReadOnlyMemory<byte> request, CancellationToken cancellationToken)
+        => SendAsync(request, FrameLane.Request, cancellationToken);
+
+    /// <inheritdoc />
     /// <remarks>
-    /// The request is copied into the ring before the first await that can wait for the worker, so the caller may
-    /// reuse its buffer once the returned task completes. Cancellation abandons only this request: once written it
-    /// stays in the ring, and its response is discarded when it arrives.
+    /// The sender first takes a slot of <paramref name="lane"/> (waiting asynchronously while the worker already has as
+    /// many frames of that lane as it serves at once, so the worker never has to stop reading the ring; a health ping
+    /// takes none). The request is copied into the ring before the first await that can wait for the worker, so the
+    /// caller may reuse its buffer once the returned task completes. Cancellation abandons only this request: once
+    /// written it stays in the ring, its response is discarded when it arrives, and only then is its slot free again.
     /// </remarks>
     /// <exception cref="TransportUnavailableException">
     /// The worker is gone (see <see cref="Fail"/>), the transport is disposed, or the worker's handler failed.
     /// </exception>
+    /// <exception cref="FrameTooLargeException">The request, or the worker's answer, is larger than <see cref="RingOptions.MaxMessageBytes"/>.</exception>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    public async ValueTask<byte[]> SendAsync(ReadOnlyMemory<byte> request, CancellationToken cancellationToken)
+    public async ValueTask<byte[]> SendAsync(ReadOnlyMemory<byte> request, FrameLane lane, CancellationToken cancellationToken)
     {
         ThrowIfFailed();
         if (request.Length > _file.Options.MaxMessageBytes)
         {
-            throw new ArgumentException("The request is larger than the ring's MaxMessageBytes.", nameof(request));
+            throw TooLarge("request");
         }
 
         cancellationToken.ThrowIfCancellationRequested();
-        var pending = PendingResponse.Rent(this, Interlocked.Increment(ref _nextId));
+        var slots = lane == FrameLane.Control ? null : _laneSlots[(int)lane];
+        if (slots is not null && !slots.Wait(0, CancellationToken.None))
+        {
+            await WaitForSlotAsync(slots, cancellationToken).ConfigureAwait(false);
+        }
+
+        var pending = PendingResponse.Rent(this, (Interlocked.Increment(ref _nextId) << LaneBits) | (long)lane);
         _pending[pending.Id] = pending;
+        var written = false;
         try
         {
             if (!_writeLock.Wait(0, CancellationToken.None))
@@ -104,7 +137,8 @@ public sealed class RingFrameTransport : IFrameTransport, IAsyncDisposable
             try
             {
                 ThrowIfFailed();
-                _requests.Write(pending.Id, 0, request.Span, _context);
+                _requests.Write(pending.Id, (int)lane, request.Span, _context);
+                written = true;
             }
             finally
             {
@@ -113,6 +147,11 @@ public sealed class RingFrameTransport : IFrameTransport, IAsyncDisposable
         }
         catch (Exception error)
         {
+            if (!written)
+            {
+                slots?.Release(); // never reached the worker: its slot is free again
+            }
+
             Abandon(pending);
             if (error is OperationCanceledException or TransportUnavailableException)
             {
@@ -139,6 +178,9 @@ public sealed class RingFrameTransport : IFrameTransport, IAsyncDisposable
         return response;
     }
 
+    /// <summary>Completes when the transport failed (<see cref="Fail"/>, a corrupt ring, the worker gone), with the reason.</summary>
+    public Task<string> Failed => _failedWith.Task;
+
     /// <summary>
     /// How many response frames the worker has written so far (including those of cancelled requests): a supervisor
     /// tells a busy worker, whose responses still come, from a hung one, whose responses stopped.
@@ -160,6 +202,9 @@ public sealed class RingFrameTransport : IFrameTransport, IAsyncDisposable
         {
             return;
         }
+
+        _failedWith.TrySetResult(reason);
+        _failed.Cancel(); // senders waiting for a lane slot give up
 
         foreach (var pending in _pending.Values)
         {
@@ -224,6 +269,36 @@ public sealed class RingFrameTransport : IFrameTransport, IAsyncDisposable
         return inner is null ? new TransportUnavailableException(message) : new TransportUnavailableException(message, inner);
     }
 
+    private async ValueTask WaitForSlotAsync(SemaphoreSlim slots, CancellationToken cancellationToken)
+    {
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _failed.Token);
+        try
+        {
+            await slots.WaitAsync(linked.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw Unavailable(null);
+        }
+
+        if (_failure is not null)
+        {
+            slots.Release();
+            throw Unavailable(null);
+        }
+    }
+
+    private void ReleaseSlot(FrameLane lane)
+    {
+        if (lane != FrameLane.Control && (int)lane < _laneSlots.Length)
+        {
+            _laneSlots[(int)lane].Release();
+        }
+    }
+
+    private FrameTooLargeException TooLarge(string what)
+        => new($"The {what} is larger than the {_file.Options.MaxMessageBytes} bytes one message between the router and the enclave worker may carry.", _file.Options.MaxMessageBytes);
+
     private void ThrowIfFailed()
     {
         if (_failure is not null)
@@ -240,24 +315,31 @@ public sealed class RingFrameTransport : IFrameTransport, IAsyncDisposable
             {
                 var (id, length, status) = _responses.ReadHeader(_context);
                 Volatile.Write(ref _responsesReceived, _responsesReceived + 1); // this thread is the only writer
+                var lane = (FrameLane)(id & ((1 << LaneBits) - 1));
                 if (_pending.TryRemove(id, out var pending) && pending.TryClaim())
                 {
-                    var response = status == 0 ? GC.AllocateUninitializedArray<byte>(length) : [];
-                    _responses.ReadBody(length, response, discard: status != 0, _context);
-                    if (status == 0)
+                    var response = status == StatusOk ? GC.AllocateUninitializedArray<byte>(length) : [];
+                    _responses.ReadBody(length, response, discard: status != StatusOk, _context);
+                    ReleaseSlot(lane);
+                    switch (status)
                     {
-                        // Opted in and nothing else waiting: run the caller's continuation here (saves a thread-pool
-                        // hop). Otherwise hand it to the pool and keep draining.
-                        pending.SetResult(response, inline: _inlineCompletions && _responses.IsDrained);
-                    }
-                    else
-                    {
-                        pending.SetException(new TransportUnavailableException("The enclave worker failed to handle the request."));
+                        case StatusOk:
+                            // Opted in and nothing else waiting: run the caller's continuation here (saves a thread-pool
+                            // hop). Otherwise hand it to the pool and keep draining.
+                            pending.SetResult(response, inline: _inlineCompletions && _responses.IsDrained);
+                            break;
+                        case StatusTooLarge:
+                            pending.SetException(TooLarge("response"));
+                            break;
+                        default:
+                            pending.SetException(new TransportUnavailableException("The enclave worker failed to handle the request."));
+                            break;
                     }
                 }
                 else
                 {
                     _responses.ReadBody(length, default, discard: true, _context); // cancelled or unknown: drop it
+                    ReleaseSlot(lane);
                 }
             }
         }

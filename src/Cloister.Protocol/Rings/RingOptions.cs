@@ -12,8 +12,12 @@ public sealed record RingOptions
     /// <summary>Slots per ring (a power of two, at least 2). Default 256 (1 MiB per ring with 4 KiB slots).</summary>
     public int SlotCount { get; init; } = 256;
 
-    /// <summary>The largest message either side accepts; a larger length in the ring is treated as corruption. Default 64 MiB.</summary>
-    public int MaxMessageBytes { get; init; } = 64 * 1024 * 1024;
+    /// <summary>
+    /// The largest message either side sends (<see cref="FrameLimits.MaxFrameBytes"/>, 256 MiB, by default). A larger
+    /// request or response fails its own request with <see cref="FrameTooLargeException"/>; a larger length found in the
+    /// ring is corruption.
+    /// </summary>
+    public int MaxMessageBytes { get; init; } = FrameLimits.MaxFrameBytes;
 
     /// <summary>
     /// How long a waiting reader or writer spins before it sleeps on the futex. Spinning costs CPU while
@@ -21,8 +25,18 @@ public sealed record RingOptions
     /// </summary>
     public int SpinMicroseconds { get; init; } = 50;
 
-    /// <summary>How many requests the worker handles at once; more wait in the ring (backpressure). Default 64.</summary>
-    public int MaxConcurrency { get; init; } = 64;
+    /// <summary>
+    /// How many <see cref="FrameLane.Request"/> frames the worker handles at once (default 64). The router never has
+    /// more in the worker: further senders wait on the router's side, so the worker keeps reading the ring.
+    /// </summary>
+    public int MaxConcurrency { get; init; } = FrameLanes.DefaultRequestSlots;
+
+    /// <summary>
+    /// How many <see cref="FrameLane.Invocation"/> frames the worker handles at once (default 64): a frame of a running
+    /// invocation may wait for its sandbox for the function's whole wall timeout, and holds one of these, never one of
+    /// <see cref="MaxConcurrency"/>. Health pings (<see cref="FrameLane.Control"/>) hold neither.
+    /// </summary>
+    public int MaxInvocations { get; init; } = FrameLanes.DefaultInvocationSlots;
 
     /// <summary>
     /// Router side: when no other response is waiting, run the caller's continuation on the response reader thread
@@ -54,6 +68,7 @@ public sealed record RingOptions
         ArgumentOutOfRangeException.ThrowIfNegative(MaxMessageBytes);
         ArgumentOutOfRangeException.ThrowIfNegative(SpinMicroseconds);
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxConcurrency, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxInvocations, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(SleepMilliseconds, 1);
     }
 }

@@ -133,6 +133,7 @@ internal sealed unsafe class SpscRing
     /// <summary>
     /// Consume the message whose header <see cref="ReadHeader"/> returned, copying its payload into
     /// <paramref name="destination"/> (exactly its length) or dropping it when <paramref name="discard"/> is set.
+    /// Every slot it occupied is zeroed before it is handed back to the producer.
     /// </summary>
     public void ReadBody(int length, Span<byte> destination, bool discard, RingWaitContext context)
     {
@@ -149,9 +150,10 @@ internal sealed unsafe class SpscRing
             }
 
             long batch = Math.Min(available, slots - read);
-            for (long i = 0; i < batch && !discard; i++)
+            for (long i = 0; i < batch; i++)
             {
-                byte* slot = _data + ((head + i) & _mask) * _slotSize;
+                byte* start = _data + ((head + i) & _mask) * _slotSize;
+                byte* slot = start;
                 int room = _slotSize;
                 if (read + i == 0)
                 {
@@ -160,7 +162,14 @@ internal sealed unsafe class SpscRing
                 }
 
                 int chunk = Math.Min(room, length - offset);
-                new ReadOnlySpan<byte>(slot, chunk).CopyTo(destination.Slice(offset, chunk));
+                if (!discard)
+                {
+                    new ReadOnlySpan<byte>(slot, chunk).CopyTo(destination.Slice(offset, chunk));
+                }
+
+                // A consumed slot is wiped before the producer may reuse it: the shared memory file (tmpfs, readable by
+                // the file's owner, left behind by a kill -9) never keeps a message once it has been read.
+                new Span<byte>(start, (int)(slot - start) + chunk).Clear();
                 offset += chunk;
             }
 

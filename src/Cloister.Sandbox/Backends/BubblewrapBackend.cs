@@ -33,9 +33,8 @@ public sealed class BubblewrapBackend : ISandboxBackend
         ArgumentNullException.ThrowIfNull(spec);
         spec.Validate();
         ct.ThrowIfCancellationRequested();
-        StaleSandboxes.SweepOnce(RunscBackend.BaseDir);
         var limits = spec.Limits;
-        var id = "bw-" + Guid.NewGuid().ToString("N");
+        var id = SandboxOwner.NewId("bw");
         var uid = HostUids.Take();
         SandboxCgroup? cgroup = null;
         try
@@ -86,7 +85,7 @@ public sealed class BubblewrapBackend : ISandboxBackend
             command.AddRange(["--ro-bind", host, inside]);
         }
 
-        foreach (var (name, value) in SandboxLauncher.Environment(spec))
+        foreach (var (name, value) in SandboxLauncher.Environment(spec, ownPidNamespace: true))
         {
             command.AddRange(["--setenv", name, value]);
         }

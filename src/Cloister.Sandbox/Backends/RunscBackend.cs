@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 
 namespace Cloister.Sandbox.Backends;
@@ -27,9 +26,20 @@ public sealed class RunscBackend : ISandboxBackend
     /// </summary>
     private const int HostThreadsPerTask = 8;
 
+    /// <summary>
+    /// The sandbox's first process (pid 1 inside) is a shell that runs the program as its child and waits for it: orphans of the
+    /// program's children are reparented to pid 1, and the shell's wait reaps them, which a runtime such as Node (whose only
+    /// children are its own) would not. Without <c>; exit $?</c> the shell would exec the program in its own place.
+    /// </summary>
+    private static readonly string[] InitArguments = ["/bin/sh", "-c", "\"$@\"; exit $?", "sandbox-init"];
+
     internal const string BaseDir = "/run/cloister-sandbox";
+
+    /// <summary>The runsc <c>--root</c> under <see cref="BaseDir"/>, shared by every host on the machine (ids never collide).</summary>
+    internal const string StateDirectoryName = "runsc-state";
+
     private readonly string _runsc;
-    private readonly string _stateDir = Path.Combine(BaseDir, "runsc-state");
+    private readonly string _stateDir = Path.Combine(BaseDir, StateDirectoryName);
 
     internal RunscBackend(string runsc)
     {
@@ -43,9 +53,8 @@ public sealed class RunscBackend : ISandboxBackend
         ArgumentNullException.ThrowIfNull(spec);
         spec.Validate();
         ct.ThrowIfCancellationRequested();
-        StaleSandboxes.SweepOnce(BaseDir);
         var limits = spec.Limits;
-        var id = "rs-" + Guid.NewGuid().ToString("N");
+        var id = SandboxOwner.NewId("rs");
         var bundle = Path.Combine(BaseDir, id);
         SandboxCgroup? cgroup = null;
         try
@@ -54,7 +63,7 @@ public sealed class RunscBackend : ISandboxBackend
             WriteBundle(bundle, id, spec);
             cgroup = SandboxCgroup.Create(id, (limits.MemoryMiB * 1024L * 1024L) + SentryOverheadBytes, SentryThreads + (HostThreadsPerTask * limits.Pids));
             var process = await SandboxLauncher.StartAsync(cgroup, [_runsc, "--network=none", "--root", _stateDir, "run", "--bundle", bundle, id]).ConfigureAwait(false);
-            return new SandboxProcess(process, new Host(cgroup, _runsc, _stateDir, id, bundle), limits);
+            return new SandboxProcess(process, new Host(cgroup, _stateDir, id, bundle), limits);
         }
         catch
         {
@@ -106,8 +115,8 @@ public sealed class RunscBackend : ISandboxBackend
             {
                 ["terminal"] = false,
                 ["user"] = new JsonObject { ["uid"] = SandboxLauncher.SandboxUid, ["gid"] = SandboxLauncher.SandboxUid },
-                ["args"] = new JsonArray([JsonValue.Create(spec.Executable), .. spec.Arguments.Select(a => JsonValue.Create(a))]),
-                ["env"] = new JsonArray([.. SandboxLauncher.Environment(spec).Select(kv => JsonValue.Create($"{kv.Key}={kv.Value}"))]),
+                ["args"] = new JsonArray([.. InitArguments.Append(spec.Executable).Concat(spec.Arguments).Select(a => JsonValue.Create(a))]),
+                ["env"] = new JsonArray([.. SandboxLauncher.Environment(spec, ownPidNamespace: true).Select(kv => JsonValue.Create($"{kv.Key}={kv.Value}"))]),
                 ["cwd"] = "/tmp",
                 ["noNewPrivileges"] = true,
                 ["capabilities"] = new JsonObject { ["bounding"] = new JsonArray(), ["effective"] = new JsonArray(), ["permitted"] = new JsonArray() },
@@ -161,6 +170,22 @@ public sealed class RunscBackend : ISandboxBackend
         }
     }
 
+    /// <summary>Deletes runsc's state of sandbox <paramref name="id"/> (<c>ID_sandbox:ID.state</c> and <c>.lock</c>).</summary>
+    internal static void DeleteStateFiles(string stateDir, string id)
+    {
+        try
+        {
+            foreach (var file in Directory.EnumerateFiles(stateDir, id + "_*"))
+            {
+                File.Delete(file);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The next start's sweep removes what is left.
+        }
+    }
+
     private static void TryDeleteDirectory(string path)
     {
         try
@@ -178,7 +203,7 @@ public sealed class RunscBackend : ISandboxBackend
         }
     }
 
-    private sealed class Host(SandboxCgroup cgroup, string runsc, string stateDir, string id, string bundle) : ISandboxHost
+    private sealed class Host(SandboxCgroup cgroup, string stateDir, string id, string bundle) : ISandboxHost
     {
         public void KillAll() => cgroup.KillAll();
 
@@ -193,27 +218,9 @@ public sealed class RunscBackend : ISandboxBackend
         {
             cgroup.Dispose();
 
-            // A killed sandbox leaves its runsc state behind; remove it so ids and files do not pile up.
-            // (A sandbox that exited by itself was removed by runsc run; skipping the delete saves a process start.)
-            var leftovers = Directory.Exists(stateDir) && Directory.EnumerateFileSystemEntries(stateDir).Any(entry => entry.Contains(id, StringComparison.Ordinal));
-            try
-            {
-                using var delete = !leftovers ? null : Process.Start(new ProcessStartInfo(runsc)
-                {
-                    ArgumentList = { "--root", stateDir, "delete", "--force", id },
-                    RedirectStandardOutput = true,
-                    RedirectStandardError = true,
-                    UseShellExecute = false,
-                });
-                if (delete is not null && !delete.WaitForExit(TimeSpan.FromSeconds(5)))
-                {
-                    delete.Kill(entireProcessTree: true);
-                }
-            }
-            catch (System.ComponentModel.Win32Exception)
-            {
-            }
-
+            // Every process of the sandbox is dead now (the cgroup was emptied), so runsc's state is only files: removing them
+            // is what `runsc delete --force` would do, without starting a process per sandbox (a stop with many warm sandboxes).
+            DeleteStateFiles(stateDir, id);
             TryDeleteDirectory(bundle);
         }
     }

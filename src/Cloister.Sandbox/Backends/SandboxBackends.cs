@@ -58,6 +58,8 @@ public static class SandboxBackends
                 return false;
         }
 
+        // The first backend of a process clears what sandboxes of dead processes left behind (a worker killed before this one).
+        StaleSandboxes.SweepOnce();
         message = $"sandbox backend: {name}";
         return true;
     }

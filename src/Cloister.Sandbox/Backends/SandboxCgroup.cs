@@ -10,18 +10,24 @@ namespace Cloister.Sandbox.Backends;
 /// <remarks>Owned by one <see cref="SandboxProcess"/>; <see cref="Dispose"/> kills what is left and removes the directories.</remarks>
 internal sealed class SandboxCgroup : IDisposable
 {
-    private const string Root = "/sys/fs/cgroup";
+    /// <summary>Where the cgroup v1 hierarchies are mounted.</summary>
+    public const string Root = "/sys/fs/cgroup";
+
+    private readonly string _root;
+    private readonly string _relative;
     private readonly string _memory;
     private readonly string _pids;
     private readonly string _cpuacct;
     private readonly string _freezer;
 
-    private SandboxCgroup(string memory, string pids, string cpuacct, string freezer)
+    private SandboxCgroup(string root, string id)
     {
-        _memory = memory;
-        _pids = pids;
-        _cpuacct = cpuacct;
-        _freezer = freezer;
+        _root = root;
+        _relative = RelativePath(id);
+        _memory = $"{root}/memory{_relative}";
+        _pids = $"{root}/pids{_relative}";
+        _cpuacct = $"{root}/cpuacct{_relative}";
+        _freezer = $"{root}/freezer{_relative}";
     }
 
     /// <summary>
@@ -35,21 +41,19 @@ internal sealed class SandboxCgroup : IDisposable
 
     public static SandboxCgroup Create(string id, long memoryBytes, int pids)
     {
-        string Make(string controller)
-        {
-            if (!Directory.Exists(Path.Combine(Root, controller)))
-            {
-                throw new SandboxException($"cgroup v1 controller '{controller}' is not mounted at {Root}/{controller}; the sandbox needs memory, pids, cpuacct and freezer");
-            }
-
-            var dir = $"{Root}/{controller}{RelativePath(id)}";
-            Directory.CreateDirectory(dir);
-            return dir;
-        }
-
-        var cgroup = new SandboxCgroup(Make("memory"), Make("pids"), Make("cpuacct"), Make("freezer"));
+        var cgroup = new SandboxCgroup(Root, id);
         try
         {
+            foreach (var controller in new[] { "memory", "pids", "cpuacct", "freezer" })
+            {
+                if (!Directory.Exists(Path.Combine(Root, controller)))
+                {
+                    throw new SandboxException($"cgroup v1 controller '{controller}' is not mounted at {Root}/{controller}; the sandbox needs memory, pids, cpuacct and freezer");
+                }
+
+                Directory.CreateDirectory($"{Root}/{controller}{cgroup._relative}");
+            }
+
             File.WriteAllText(Path.Combine(cgroup._memory, "memory.limit_in_bytes"), memoryBytes.ToString(CultureInfo.InvariantCulture));
             TryWrite(Path.Combine(cgroup._memory, "memory.memsw.limit_in_bytes"), memoryBytes.ToString(CultureInfo.InvariantCulture));
             File.WriteAllText(Path.Combine(cgroup._pids, "pids.max"), pids.ToString(CultureInfo.InvariantCulture));
@@ -62,6 +66,12 @@ internal sealed class SandboxCgroup : IDisposable
 
         return cgroup;
     }
+
+    /// <summary>
+    /// The cgroups of an existing sandbox <paramref name="id"/> under <paramref name="root"/>, whatever of them exists: to kill
+    /// what a dead host left running in them and remove them (<see cref="Dispose"/>).
+    /// </summary>
+    public static SandboxCgroup Open(string root, string id) => new(root, id);
 
     /// <summary>CPU time used by everything in the sandbox so far.</summary>
     public TimeSpan CpuUsed()
@@ -156,11 +166,9 @@ internal sealed class SandboxCgroup : IDisposable
         KillAll();
 
         // Every hierarchy, not only ours: runsc creates the same path in each (cpu, cpuset, devices, ...) and removes only its own leaf.
-        var relative = _memory[(Root.Length + "/memory".Length)..];
-        var dirs = Directory.EnumerateDirectories(Root)
-            .Select(hierarchy => hierarchy + relative)
-            .Where(Directory.Exists)
-            .SelectMany(dir => Directory.EnumerateDirectories(dir, "*", SearchOption.AllDirectories).Reverse().Append(dir))
+        var dirs = Directory.EnumerateDirectories(_root)
+            .Select(hierarchy => hierarchy + _relative)
+            .SelectMany(Subtree)
             .ToList();
         foreach (var dir in dirs)
         {
@@ -210,7 +218,7 @@ internal sealed class SandboxCgroup : IDisposable
             return result;
         }
 
-        foreach (var dir in Directory.EnumerateDirectories(_freezer, "*", SearchOption.AllDirectories).Prepend(_freezer))
+        foreach (var dir in Subtree(_freezer))
         {
             try
             {
@@ -228,6 +236,28 @@ internal sealed class SandboxCgroup : IDisposable
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// <paramref name="dir"/> and every cgroup below it, deepest first (none when it does not exist). A cgroup that vanishes
+    /// meanwhile (runsc removing its own as the sandbox dies, another process sweeping the same dead sandbox) restarts the walk.
+    /// </summary>
+    internal static List<string> Subtree(string dir)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                return Directory.Exists(dir) ? [.. Directory.EnumerateDirectories(dir, "*", SearchOption.AllDirectories).Reverse().Append(dir)] : [];
+            }
+            catch (DirectoryNotFoundException) when (attempt < 10)
+            {
+            }
+            catch (IOException)
+            {
+                return Directory.Exists(dir) ? [dir] : [];
+            }
+        }
     }
 
     private static void TryWrite(string path, string value)

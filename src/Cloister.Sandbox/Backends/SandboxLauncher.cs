@@ -40,7 +40,11 @@ internal static class SandboxLauncher
 
     public static long AddressSpaceBytes(SandboxLimits limits) => (limits.MemoryMiB + 2048L) * 1024 * 1024;
 
-    public static Dictionary<string, string> Environment(SandboxSpec spec)
+    /// <summary>
+    /// The program's environment: the spec's, over a minimal base. <paramref name="ownPidNamespace"/> tells a runner that every
+    /// other process it can see is its handler's (a sandbox with its own pid namespace and uid), so it may reap them all.
+    /// </summary>
+    public static Dictionary<string, string> Environment(SandboxSpec spec, bool ownPidNamespace)
     {
         var env = new Dictionary<string, string>(StringComparer.Ordinal)
         {
@@ -48,6 +52,10 @@ internal static class SandboxLauncher
             ["HOME"] = "/tmp",
             ["LANG"] = "C.UTF-8",
         };
+        if (ownPidNamespace)
+        {
+            env[Runner.Runners.OwnPidNamespaceVariable] = "1";
+        }
         foreach (var (name, value) in spec.Environment)
         {
             env[name] = value;

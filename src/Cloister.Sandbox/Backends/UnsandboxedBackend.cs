@@ -74,7 +74,7 @@ public sealed class UnsandboxedBackend : ISandboxBackend
             info.Environment.Clear();
             // The bundle is writable here, unlike in a sandbox: Python must not add __pycache__ to it.
             info.Environment["PYTHONDONTWRITEBYTECODE"] = "1";
-            foreach (var (name, value) in SandboxLauncher.Environment(spec))
+            foreach (var (name, value) in SandboxLauncher.Environment(spec, ownPidNamespace: false))
             {
                 info.Environment[name] = paths.Map(value);
             }

@@ -79,6 +79,12 @@ public sealed class SandboxedFunction : IAsyncDisposable
     /// <summary>How long ago the sandbox started (zero before <see cref="StartAsync"/>).</summary>
     public TimeSpan Age => _age.Elapsed;
 
+    /// <summary>
+    /// The plaintext that has entered this sandbox since it started (its owner records it; see <see cref="SandboxSecrets"/>).
+    /// Zeroed when the sandbox is disposed; once it is full the sandbox is no longer reusable.
+    /// </summary>
+    public SandboxSecrets Secrets { get; } = new();
+
     /// <summary>Why the sandbox is unusable, or <c>null</c> while it is (or may become) usable.</summary>
     public InvocationError? Failure => Volatile.Read(ref _failure);
 
@@ -87,6 +93,7 @@ public sealed class SandboxedFunction : IAsyncDisposable
         Volatile.Read(ref _disposed) == 0
         && _process is { } process && _session is { IsReady: true, IsBroken: false }
         && Failure is null
+        && !Secrets.IsFull
         && !process.WaitAsync().IsCompleted;
 
     /// <summary>
@@ -119,7 +126,7 @@ public sealed class SandboxedFunction : IAsyncDisposable
         _age.Start();
         _process = process;
         RenewBudget(Definition.SessionOptions.ReadyTimeout + StartupGrace);
-        _session = new RunnerSession(process.Input, process.Output, Definition.SessionOptions);
+        _session = new RunnerSession(process.Input, process.Output, Definition.SessionOptions, Secrets.Redact);
         InvocationError? error;
         try
         {
@@ -222,9 +229,16 @@ public sealed class SandboxedFunction : IAsyncDisposable
             return;
         }
 
-        if (_process is { } process)
+        try
         {
-            await process.DisposeAsync().ConfigureAwait(false);
+            if (_process is { } process)
+            {
+                await process.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            Secrets.Clear();
         }
     }
 

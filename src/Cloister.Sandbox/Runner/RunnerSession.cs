@@ -25,12 +25,20 @@ public sealed class RunnerSession
     private readonly Stream _toRunner;
     private readonly Stream _fromRunner;
     private readonly RunnerSessionOptions _options;
+    private readonly Func<string, string>? _redact;
     private int _busy;
     private bool _ready;
     private InvocationError? _broken;
 
     /// <summary>Creates a session over the runner's stdin (<paramref name="toRunner"/>) and stdout (<paramref name="fromRunner"/>).</summary>
-    public RunnerSession(Stream toRunner, Stream fromRunner, RunnerSessionOptions? options = null)
+    /// <param name="toRunner">The runner's stdin.</param>
+    /// <param name="fromRunner">The runner's stdout.</param>
+    /// <param name="options">Limits; the defaults are safe.</param>
+    /// <param name="redact">
+    /// Removes the values the runner's sandbox received before (earlier invocations of a warm sandbox) from an error
+    /// message, before it is cut to length; values that went through <c>ctx</c> in the invocation are removed in any case.
+    /// </param>
+    public RunnerSession(Stream toRunner, Stream fromRunner, RunnerSessionOptions? options = null, Func<string, string>? redact = null)
     {
         ArgumentNullException.ThrowIfNull(toRunner);
         ArgumentNullException.ThrowIfNull(fromRunner);
@@ -38,6 +46,7 @@ public sealed class RunnerSession
         _options.Validate();
         _toRunner = toRunner;
         _fromRunner = fromRunner;
+        _redact = redact;
     }
 
     /// <summary>Whether the runner has sent its <c>ready</c> frame.</summary>
@@ -216,7 +225,7 @@ public sealed class RunnerSession
 
                     return InvocationOutcome.Success(result);
                 case "error":
-                    return InvocationOutcome.Failure(InvocationErrorCodes.HandlerError, ErrorMessageOf(root, invocation.Revealed));
+                    return InvocationOutcome.Failure(ErrorCodeOf(root), ErrorMessageOf(root, invocation.Revealed));
                 default:
                     return Break(InvocationErrorCodes.ProtocolViolation, "the runner sent an unexpected frame during an invocation");
             }
@@ -336,8 +345,21 @@ public sealed class RunnerSession
     private static bool IdMatches(JsonElement root, string id) =>
         root.TryGetProperty("id", out JsonElement value) && value.ValueKind == JsonValueKind.String && value.ValueEquals(id);
 
-    /// <summary>The runner's error message (type and text of the exception), cut short and with revealed and tokenized values removed.</summary>
-    private static string ErrorMessageOf(JsonElement root, IReadOnlyList<string> revealed)
+    /// <summary>
+    /// The code of an invocation's error frame: <c>frame-too-large</c> when the runner says the result did not fit in a
+    /// frame (the runner is untrusted, but the claim only names its own failure), otherwise <c>handler-error</c>.
+    /// </summary>
+    private static string ErrorCodeOf(JsonElement root) =>
+        root.TryGetProperty("error", out JsonElement error)
+        && error.ValueKind == JsonValueKind.Object
+        && error.TryGetProperty("code", out JsonElement code)
+        && code.ValueKind == JsonValueKind.String
+        && code.ValueEquals(InvocationErrorCodes.FrameTooLarge)
+            ? InvocationErrorCodes.FrameTooLarge
+            : InvocationErrorCodes.HandlerError;
+
+    /// <summary>The runner's error message (type and text of the exception), with revealed and tokenized values removed, then cut short.</summary>
+    private string ErrorMessageOf(JsonElement root, IReadOnlyList<string> revealed)
     {
         string message = root.TryGetProperty("error", out JsonElement error)
             && error.ValueKind == JsonValueKind.Object
@@ -345,6 +367,11 @@ public sealed class RunnerSession
             && m.ValueKind == JsonValueKind.String
                 ? m.GetString()!
                 : "the handler failed without a message";
+        if (_redact is not null)
+        {
+            message = _redact(message);
+        }
+
         foreach (string value in revealed)
         {
             message = message.Replace(value, Redacted, StringComparison.Ordinal);

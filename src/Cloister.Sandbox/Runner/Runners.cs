@@ -12,7 +12,8 @@ namespace Cloister.Sandbox.Runner;
 /// <c>node /runner/runner.js /fn/&lt;entrypoint&gt;</c> (or give the entrypoint in
 /// <c>CLOISTER_ENTRYPOINT</c>). Environment: <c>CLOISTER_SCRATCH_DIR</c> (the scratch directory
 /// wiped between invocations, default <c>/tmp</c>) and <c>CLOISTER_MAX_FRAME_BYTES</c>
-/// (default 1 MiB; give it the session's <see cref="RunnerSessionOptions.MaxFrameBytes"/>).
+/// (default 1 MiB; give it the session's <see cref="RunnerSessionOptions.MaxFrameBytes"/>); the sandbox backends add
+/// <see cref="OwnPidNamespaceVariable"/>.
 /// </remarks>
 public static class Runners
 {
@@ -30,6 +31,13 @@ public static class Runners
 
     /// <summary>The environment variable naming the handler's file when it is not the first argument.</summary>
     public const string EntrypointVariable = "CLOISTER_ENTRYPOINT";
+
+    /// <summary>
+    /// Set to <c>1</c> by a backend that gives the sandbox a pid namespace and a uid of its own: every other process the runner
+    /// can signal is then one its handler started, and the runner kills them all after each invocation. Never set it for a
+    /// runner that shares the host's processes (there, <c>kill(-1)</c> would reach every process of the user).
+    /// </summary>
+    public const string OwnPidNamespaceVariable = "CLOISTER_OWN_PID_NAMESPACE";
 
     /// <summary>
     /// Writes <c>runner.py</c> and <c>runner.js</c> into <paramref name="directory"/> (created if

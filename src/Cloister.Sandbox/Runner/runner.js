@@ -7,6 +7,8 @@ const util = require('util');
 
 const MAX_FRAME = parseInt(process.env.CLOISTER_MAX_FRAME_BYTES || '1048576', 10);
 const SCRATCH = process.env.CLOISTER_SCRATCH_DIR || '/tmp';
+// Set by a sandbox with its own pid namespace and uid: every other process this runner can signal is the handler's.
+const OWN_PID_NAMESPACE = process.env.CLOISTER_OWN_PID_NAMESPACE === '1';
 
 // Keep stdout for frames only: pipes are written synchronously on Linux, so frames go out whole
 // and in order; everything the handler prints goes to stderr.
@@ -165,6 +167,53 @@ function wipeScratch() {
   }
 }
 
+// Whether a process other than this runner and the sandbox's init is alive (zombies are dead: they only await a wait).
+function liveOthers() {
+  let names;
+  try {
+    names = fs.readdirSync('/proc');
+  } catch (e) {
+    return false;
+  }
+  for (const name of names) {
+    if (!/^[0-9]+$/.test(name) || name === '1' || Number(name) === process.pid) {
+      continue;
+    }
+    let stat;
+    try {
+      stat = fs.readFileSync(`/proc/${name}/stat`, 'latin1');
+    } catch (e) {
+      continue;
+    }
+    if (!'ZX'.includes(stat[stat.lastIndexOf(')') + 2])) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Warm reuse: no process the handler started outlives its invocation (it would hold the process limit, CPU and values).
+// SIGKILL to every process but this one and the init, until none is left (Node reaps its own children; the init the
+// orphans). A process that will not die ends the runner, and the host starts a fresh sandbox.
+async function reapChildren() {
+  if (!OWN_PID_NAMESPACE) {
+    return;
+  }
+  for (let round = 0; round < 400; round++) {
+    if (!liveOthers()) {
+      return;
+    }
+    try {
+      process.kill(-1, 'SIGKILL');
+    } catch (e) {
+      // ESRCH: nobody left to signal
+    }
+    await new Promise((resolve) => { setTimeout(resolve, 5); });
+  }
+  fail('processes of the handler survived SIGKILL');
+  await new Promise(() => {});
+}
+
 async function loadHandler(entry) {
   const full = path.resolve(entry);
   let mod;
@@ -210,12 +259,13 @@ async function main() {
       const text = JSON.stringify({ type: 'result', id, result: result === undefined ? null : result });
       out = Buffer.from(text, 'utf8');
       if (out.length > MAX_FRAME) {
-        throw new RangeError(`the result is ${out.length} bytes; the maximum frame size is ${MAX_FRAME}`);
+        out = encode({ type: 'error', id, error: { code: 'frame-too-large', message: `the result frame is ${out.length} bytes; the maximum frame size is ${MAX_FRAME} bytes` } });
       }
     } catch (e) {
       toStderr(e);
       out = encode({ type: 'error', id, error: { code: 'handler-error', message: describe(e) } });
     }
+    await reapChildren();
     writeFrame(out);
     // Warm reuse: nothing written by this invocation survives into the next one.
     try { process.chdir(home); } catch (e) { /* keep going */ }

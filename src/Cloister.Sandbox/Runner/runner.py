@@ -3,13 +3,18 @@
 import importlib.util
 import json
 import os
+import select
 import shutil
+import signal
 import struct
 import sys
+import time
 import traceback
 
 MAX_FRAME = int(os.environ.get("CLOISTER_MAX_FRAME_BYTES", "1048576"))
 SCRATCH = os.environ.get("CLOISTER_SCRATCH_DIR", "/tmp")
+# Set by a sandbox with its own pid namespace and uid: every other process this runner can signal is the handler's.
+OWN_PID_NAMESPACE = os.environ.get("CLOISTER_OWN_PID_NAMESPACE") == "1"
 
 # Keep the frame channel private: the real stdin/stdout move to fresh descriptors, fd 1 becomes
 # stderr (so print(), os.write(1, ...) and child processes cannot corrupt frames) and fd 0 becomes
@@ -22,6 +27,12 @@ os.close(_devnull)
 os.dup2(2, 1)
 sys.stdin = open(os.devnull, "r")
 sys.stdout = sys.stderr
+# gVisor hands the sandbox its pipes non-blocking: a read or write may then do part of the work, or none (None).
+for _chan in (_chan_in, _chan_out):
+    try:
+        os.set_blocking(_chan.fileno(), True)
+    except OSError:
+        pass
 
 
 class ProtocolError(Exception):
@@ -41,6 +52,9 @@ def _read_exact(n):
     chunks = []
     while n > 0:
         chunk = _chan_in.read(n)
+        if chunk is None:
+            select.select([_chan_in], [], [])
+            continue
         if not chunk:
             return None
         chunks.append(chunk)
@@ -69,7 +83,14 @@ def encode(obj):
 
 
 def write_frame(payload):
-    _chan_out.write(struct.pack(">I", len(payload)) + payload)
+    # An unbuffered write may write only part (a pipe holds 64 KiB) or nothing: write until all of it is out.
+    data = memoryview(struct.pack(">I", len(payload)) + payload)
+    while data:
+        written = _chan_out.write(data)
+        if written is None:
+            select.select([], [_chan_out], [])
+            continue
+        data = data[written:]
 
 
 def _die(message, code=2):
@@ -128,6 +149,57 @@ def wipe_scratch():
             pass
 
 
+def _live_others():
+    """Whether a process other than this runner and the sandbox's init is alive (zombies are dead: they only await a wait)."""
+    me = os.getpid()
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return False
+    for name in names:
+        if not name.isdigit() or int(name) in (1, me):
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        if stat[stat.rfind(b")") + 2:stat.rfind(b")") + 3] not in (b"Z", b"X"):
+            return True
+    return False
+
+
+def _wait_children():
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def reap_children():
+    """
+    Warm reuse: no process the handler started outlives its invocation (it would hold the process limit, CPU and values).
+    SIGKILL to every process but this one and the init, until none is left; waiting for this runner's own children, so that
+    no zombie holds a pid. A process that will not die ends the runner, and the host starts a fresh sandbox.
+    """
+    if not OWN_PID_NAMESPACE:
+        return
+    for _ in range(400):
+        if not _live_others():
+            _wait_children()
+            return
+        try:
+            os.kill(-1, signal.SIGKILL)
+        except OSError:
+            pass
+        _wait_children()
+        time.sleep(0.005)
+    _die("cloister runner: processes of the handler survived SIGKILL", 3)
+
+
 def describe(exc):
     text = str(exc)[:4000]
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
@@ -180,13 +252,14 @@ def main():
             except (TypeError, ValueError) as exc:
                 raise TypeError(f"the result is not JSON-serializable ({exc})") from None
             if len(out) > MAX_FRAME:
-                raise ValueError(f"the result is {len(out)} bytes; the maximum frame size is {MAX_FRAME}")
+                out = encode({"type": "error", "id": invocation_id, "error": {"code": "frame-too-large", "message": f"the result frame is {len(out)} bytes; the maximum frame size is {MAX_FRAME} bytes"}})
         except ProtocolError as exc:
             print(f"cloister runner: {exc}", file=sys.stderr)
             return 2
         except Exception as exc:
             traceback.print_exc()
             out = encode({"type": "error", "id": invocation_id, "error": {"code": "handler-error", "message": describe(exc)}})
+        reap_children()
         sys.stderr.flush()
         write_frame(out)
         # Warm reuse: nothing written by this invocation survives into the next one.

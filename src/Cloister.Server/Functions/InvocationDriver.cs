@@ -11,7 +11,8 @@ namespace Cloister.Server.Functions;
 /// <param name="ArgsJson">The args, a JSON object.</param>
 /// <param name="CurrentKeyVersion">The tenant's current data-key version.</param>
 /// <param name="SealedInput">A sealed invocation's box (the args are inside; <paramref name="ArgsJson"/> is <c>{}</c>).</param>
-internal sealed record InvocationContext(string TenantId, string Actor, string InvocationId, FunctionVersionRecord Function, string ArgsJson, int CurrentKeyVersion, byte[]? SealedInput = null);
+/// <param name="Admission">Its place in the invocation gate (<see cref="InvocationService"/>): it runs once granted and gives the slot back when done.</param>
+internal sealed record InvocationContext(string TenantId, string Actor, string InvocationId, FunctionVersionRecord Function, string ArgsJson, int CurrentKeyVersion, byte[]? SealedInput = null, FairGate.Ticket? Admission = null);
 
 /// <summary>
 /// Drives one invocation through the enclave (src/Cloister.Protocol/FunctionMessages.cs): sends

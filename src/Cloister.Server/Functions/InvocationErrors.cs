@@ -10,7 +10,7 @@ internal static class InvocationErrors
     private static readonly HashSet<string> FunctionCaused = new(StringComparer.Ordinal)
     {
         "handler-error", "timeout", "memory-limit", "cpu-limit", "pids-limit", "output-limit", "runner-crashed",
-        "malformed-frame", "protocol-violation", "frame-too-large",
+        "malformed-frame", "protocol-violation", "frame-too-large", Problems.MessageTooLargeCode,
         FunctionErrorCodes.UnknownToken, FunctionErrorCodes.ClassifierNotPermitted, FunctionErrorCodes.InvalidArgs,
         FunctionErrorCodes.PlaintextInOutput, FunctionErrorCodes.TokenizeOutputFailed,
     };
@@ -31,6 +31,7 @@ internal static class InvocationErrors
         "timeout" => "The function timed out",
         "memory-limit" or "cpu-limit" or "pids-limit" or "output-limit" => "The function exceeded a limit",
         "runner-crashed" or "malformed-frame" or "protocol-violation" or "frame-too-large" => "The function's runner broke the protocol",
+        Problems.MessageTooLargeCode => "Too large for the enclave link",
         FunctionErrorCodes.UnknownToken => "Unknown token",
         FunctionErrorCodes.ClassifierNotPermitted => "Classifier not permitted",
         FunctionErrorCodes.InvalidArgs => "Invalid args",

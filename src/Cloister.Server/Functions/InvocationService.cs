@@ -18,7 +18,10 @@ namespace Cloister.Server.Functions;
 internal sealed record InvocationView(InvocationRecord Record, string? ResultJson, string? ErrorDetail, IReadOnlyList<string> Logs);
 
 /// <summary>
-/// Runs invocations: records each one (running) before the enclave sees it, drives it with <see cref="InvocationDriver"/>,
+/// Runs invocations: admits each one through a fair gate (at most <see cref="ServerOptions.MaxRunningInvocations"/>
+/// running, <see cref="ServerOptions.MaxRunningInvocationsPerTenant"/> per tenant and
+/// <see cref="ServerOptions.MaxQueuedInvocationsPerTenant"/> more waiting, else 429), records it (running) before the
+/// enclave sees it, drives it with <see cref="InvocationDriver"/> once its turn comes,
 /// and records how it ended together with its audit entry before anyone is told. Asynchronous invocations run in the
 /// background, tracked so that shutdown waits for them briefly and then cancels them, recording them as
 /// <see cref="InterruptedCode"/>; rows left running by a crash are marked the same way at the next start.
@@ -46,24 +49,42 @@ internal sealed partial class InvocationService(
     // How long a stopping router lets background invocations finish before cancelling them.
     private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(5);
 
+    private readonly FairGate _gate = new("invocations", options.Value.MaxRunningInvocations, options.Value.MaxRunningInvocationsPerTenant, options.Value.MaxQueuedInvocationsPerTenant);
     private readonly CancellationTokenSource _stopping = new();
     private readonly HashSet<Task> _background = [];
-    private readonly Lock _gate = new();
+    private readonly Lock _backgroundLock = new();
     private bool _stopped;
     private int _disposed;
 
-    /// <summary>Records a new running invocation of <paramref name="function"/> (sealed when <paramref name="sealedInput"/> is set); returns it and what the driver needs.</summary>
+    /// <summary>
+    /// Admits and records a new running invocation of <paramref name="function"/> (sealed when <paramref name="sealedInput"/>
+    /// is set); returns it and what the driver needs. It runs when <see cref="RunAsync"/> or <see cref="RunInBackground"/>
+    /// gets its turn.
+    /// </summary>
+    /// <exception cref="TenantBusyException">The tenant has as many invocations running and waiting as it may; nothing was recorded.</exception>
     public async Task<(InvocationRecord Record, InvocationContext Context)> BeginAsync(string tenantId, string actor, FunctionVersionRecord function, string argsJson, byte[]? sealedInput, CancellationToken cancellationToken)
     {
-        var tenant = await tenants.GetAsync(tenantId, cancellationToken) ?? throw new InvalidOperationException("Caller's tenant does not exist.");
-        var id = "inv_" + Base58.RandomString(22);
-        var now = Now();
-        var record = new InvocationRecord(
-            id, tenantId, function.Name, function.Version, function.Measurement, InvocationStatus.Running,
-            null, null, null, null, null, false, null, now, null, now + options.Value.InvocationRetention);
-        await store.CreateInvocationAsync(record, new AuditEntry(tenantId, actor, "function.invoke", [id, function.Name], Describe(function, sealedInput is null ? "started" : "started sealed")), cancellationToken);
-        return (record, new InvocationContext(tenantId, actor, id, function, argsJson, tenant.CurrentDataKeyVersion, sealedInput));
+        var admission = _gate.Enqueue(tenantId);
+        try
+        {
+            var tenant = await tenants.GetAsync(tenantId, cancellationToken) ?? throw new InvalidOperationException("Caller's tenant does not exist.");
+            var id = "inv_" + Base58.RandomString(22);
+            var now = Now();
+            var record = new InvocationRecord(
+                id, tenantId, function.Name, function.Version, function.Measurement, InvocationStatus.Running,
+                null, null, null, null, null, false, null, now, null, now + options.Value.InvocationRetention);
+            await store.CreateInvocationAsync(record, new AuditEntry(tenantId, actor, "function.invoke", [id, function.Name], Describe(function, sealedInput is null ? "started" : "started sealed")), cancellationToken);
+            return (record, new InvocationContext(tenantId, actor, id, function, argsJson, tenant.CurrentDataKeyVersion, sealedInput, admission));
+        }
+        catch
+        {
+            admission.Dispose();
+            throw;
+        }
     }
+
+    /// <summary>Invocations running now, all tenants together (tests and diagnostics).</summary>
+    internal int Running => _gate.Running;
 
     /// <summary>
     /// Runs a begun invocation to its end and records the outcome. It runs on the service's own stopping token, not the
@@ -71,10 +92,17 @@ internal sealed partial class InvocationService(
     /// </summary>
     public async Task<InvocationView> RunAsync(InvocationRecord record, InvocationContext context)
     {
-        var started = time.GetTimestamp();
         InvocationCompletedResponse done;
+        var started = time.GetTimestamp();
         try
         {
+            if (context.Admission is { } admission)
+            {
+                // Its turn in the gate: another tenant's invocations never hold this one back beyond its fair share.
+                await admission.Granted.WaitAsync(_stopping.Token);
+                started = time.GetTimestamp();
+            }
+
             done = await driver.RunAsync(context, _stopping.Token);
         }
         catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
@@ -86,16 +114,20 @@ internal sealed partial class InvocationService(
             // The worker died or is restarting: the invocation did not complete; the caller may run it again.
             done = Failure(context, Problems.WorkerUnavailableCode, "The enclave worker went away during the invocation; retry it.");
         }
+        catch (FrameTooLargeException e)
+        {
+            // Only this invocation failed: its package, a store step or its completion did not fit in one frame.
+            done = Failure(context, Problems.MessageTooLargeCode, $"A message of this invocation (its result and logs, a store step or its package) exceeds the {e.Limit} bytes the router and the enclave worker exchange at once.");
+        }
         catch (Exception e)
         {
             // Whatever else broke (the store, a bug), the row must not stay running: record it as internal.
             LogDriverFailed(log, e.GetType().Name);
             done = Failure(context, EnclaveErrorCodes.Internal, "The invocation could not be completed.");
         }
-
-        if (done.ResultJson is not null && !IsJson(done.ResultJson))
+        finally
         {
-            done = Failure(context, EnclaveErrorCodes.Internal, "The enclave returned a result that is not JSON.");
+            context.Admission?.Dispose();
         }
 
         // The driver hands over the worker's completions with a kept outcome or a sealed result, and its own failures
@@ -132,17 +164,18 @@ internal sealed partial class InvocationService(
     /// <summary>Runs a begun invocation in the background; false when the router is stopping (the row stays running until the next start marks it interrupted).</summary>
     public bool RunInBackground(InvocationRecord record, InvocationContext context)
     {
-        lock (_gate)
+        lock (_backgroundLock)
         {
             if (!_stopped)
             {
                 var task = RunTrackedAsync(record, context);
                 _background.Add(task);
-                _ = task.ContinueWith(t => { lock (_gate) { _background.Remove(t); } }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                _ = task.ContinueWith(t => { lock (_backgroundLock) { _background.Remove(t); } }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
                 return true;
             }
         }
 
+        context.Admission?.Dispose();
         return false;
     }
 
@@ -210,7 +243,7 @@ internal sealed partial class InvocationService(
 
     private Task[] Stop()
     {
-        lock (_gate)
+        lock (_backgroundLock)
         {
             _stopped = true;
             return [.. _background];
@@ -246,19 +279,6 @@ internal sealed partial class InvocationService(
     /// </summary>
     public static string SealedResultJson(byte[] sealedResult)
         => JsonSerializer.Serialize(new SealedInvocationResult(Convert.ToBase64String(sealedResult)), ApiJsonContext.Default.SealedInvocationResult);
-
-    private static bool IsJson(string json)
-    {
-        try
-        {
-            using var _ = JsonDocument.Parse(json);
-            return true;
-        }
-        catch (JsonException)
-        {
-            return false;
-        }
-    }
 
     [LoggerMessage(40, LogLevel.Error, "An invocation failed in the router ({ErrorType}); recorded as internal.")]
     private static partial void LogDriverFailed(ILogger logger, string errorType);

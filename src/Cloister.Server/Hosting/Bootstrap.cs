@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Cloister.Server.Auth;
 using Cloister.Server.Tenants;
+using Cloister.Storage;
 
 namespace Cloister.Server.Hosting;
 
@@ -16,19 +17,44 @@ public sealed record ServerEndpoint(string Url, string? CertificateSha256);
 [JsonSerializable(typeof(ServerEndpoint))]
 internal sealed partial class HostingJsonContext : JsonSerializerContext;
 
-/// <summary>First start: an admin key and a default tenant with a key holding every tenant scope.</summary>
+/// <summary>
+/// First start: an admin key and a default tenant with a key holding every tenant scope, written to credentials.json.
+/// </summary>
+/// <remarks>
+/// Crash-safe in this order: the keys are made in memory, credentials.json is written whole (temp file, fsync, rename),
+/// and only then are the tenant and both keys committed, in one transaction. First start is "the store has no API key",
+/// so a crash before the commit leaves nothing committed and the next start runs it again, replacing credentials.json
+/// (whose keys were never valid); after the commit, credentials.json already holds the keys. No key is ever logged.
+/// </remarks>
 internal static class Bootstrap
 {
     public const string CredentialsFile = "credentials.json";
     public const string EndpointFile = "server.json";
 
-    public static async Task<string> CreateAsync(TenantService service, string dataDirectory, CancellationToken cancellationToken)
+    private const string Actor = "bootstrap";
+
+    /// <summary>Runs first start if no API key exists yet; returns where credentials.json was written, or null.</summary>
+    public static async Task<string?> EnsureAsync(TenantService service, IVaultStore store, string dataDirectory, Action<string>? stepDone, CancellationToken cancellationToken)
     {
-        var (_, adminKey) = await service.CreateApiKeyAsync(null, [Scopes.Admin], "bootstrap", cancellationToken);
-        var tenant = await service.CreateTenantAsync("default", "bootstrap", cancellationToken);
-        var (_, tenantKey) = await service.CreateApiKeyAsync(tenant.Id, Scopes.Tenant, "bootstrap", cancellationToken);
+        if (await store.HasApiKeysAsync(cancellationToken))
+        {
+            return null;
+        }
+
+        var (admin, adminKey) = service.MintApiKey(null, [Scopes.Admin]);
+        var (tenant, keys) = await service.PrepareTenantAsync("default", cancellationToken);
+        var (tenantKeyRecord, tenantKey) = service.MintApiKey(tenant.Id, Scopes.Tenant);
         var path = Path.Combine(dataDirectory, CredentialsFile);
         SecureFiles.WriteAllBytes(path, JsonSerializer.SerializeToUtf8Bytes(new Credentials(adminKey, tenant.Id, tenantKey), HostingJsonContext.Default.Credentials));
+        stepDone?.Invoke("credentials-written");
+
+        await store.BootstrapAsync(
+            tenant,
+            keys,
+            [admin, tenantKeyRecord],
+            [TenantService.ApiKeyCreated(admin, Actor), TenantService.TenantCreated(tenant, Actor), TenantService.ApiKeyCreated(tenantKeyRecord, Actor)],
+            cancellationToken);
+        stepDone?.Invoke("committed");
         return path;
     }
 

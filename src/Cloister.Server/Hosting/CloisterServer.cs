@@ -45,7 +45,6 @@ public static class CloisterServer
         }
 
         SecureFiles.CreateDirectory(options.DataDirectory);
-        var firstStart = !File.Exists(Path.Combine(options.DataDirectory, SqliteVaultStore.DatabaseFileName));
         var store = await SqliteVaultStore.OpenAsync(new StoreOptions(options.DataDirectory) { FullSync = options.FullSync }, TimeProvider.System, cancellationToken);
 
         // Invocations still running belong to a router that stopped without finishing them (a crash or kill):
@@ -82,8 +81,12 @@ public static class CloisterServer
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<IVaultStore>(store);
         services.AddSingleton<TenantDirectory>();
-        services.AddSingleton(sp => new EnclaveClient(enclave, sp.GetRequiredService<TenantDirectory>()));
+        services.AddSingleton(sp => new EnclaveClient(
+            enclave,
+            sp.GetRequiredService<TenantDirectory>(),
+            new FairGate("requests waiting for the enclave worker", FrameLanes.DefaultRequestSlots, FrameLanes.DefaultRequestSlots, options.MaxQueuedRequestsPerTenant)));
         services.AddSingleton<ApiKeyAuthenticator>();
+        services.AddSingleton<SearchRateLimiter>();
         services.AddSingleton<TokenService>();
         services.AddSingleton<TenantService>();
         services.AddSingleton<AttestationService>();
@@ -95,6 +98,8 @@ public static class CloisterServer
         services.AddSingleton<ReencryptionWorker>();
         services.AddHostedService(sp => sp.GetRequiredService<ReencryptionWorker>());
         services.AddHostedService<ExpiryPurger>();
+        services.AddSingleton<FailedLookupAudit>();
+        services.AddHostedService(sp => sp.GetRequiredService<FailedLookupAudit>());
         services.AddSingleton<KeyShredder>();
         services.AddHostedService(sp => sp.GetRequiredService<KeyShredder>());
         services.AddProblemDetails();
@@ -121,10 +126,18 @@ public static class CloisterServer
             LogMessages.InsecureHttp(logger);
         }
 
-        string? credentialsPath = null;
-        if (firstStart)
+        string? credentialsPath;
+        try
         {
-            credentialsPath = await Bootstrap.CreateAsync(app.Services.GetRequiredService<TenantService>(), options.DataDirectory, cancellationToken);
+            credentialsPath = await Bootstrap.EnsureAsync(app.Services.GetRequiredService<TenantService>(), store, options.DataDirectory, options.BootstrapStepDone, cancellationToken);
+        }
+        catch
+        {
+            // The container does not dispose the store it was handed: release it (and the data directory's lock).
+            await app.DisposeAsync();
+            await store.DisposeAsync();
+            certificate?.Dispose();
+            throw;
         }
 
         return new RouterHost(app, options, certificate, credentialsPath);
@@ -137,6 +150,9 @@ public static class CloisterServer
         {
             EnclaveException e => Problems.FromEnclave(e.Error),
             TransportUnavailableException => Problems.WorkerUnavailable(http),
+            BadHttpRequestException e => Problems.FromBadRequest(e),
+            TenantBusyException e => Problems.TenantBusy(http, e),
+            FrameTooLargeException e => Problems.MessageTooLarge(e),
             OperationCanceledException => Problems.Create(499, "request-cancelled", "Request cancelled"),
             _ => Problems.Create(StatusCodes.Status500InternalServerError, "internal", "Internal error", "The server could not complete the request."),
         };

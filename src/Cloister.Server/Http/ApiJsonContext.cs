@@ -10,7 +10,16 @@ using Microsoft.AspNetCore.Mvc;
 namespace Cloister.Server.Http;
 
 /// <summary>Source-generated JSON for every HTTP body (camelCase).</summary>
-[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
+/// <remarks>
+/// Request bodies bind strictly: member names exactly as written (the web defaults fold case), no member twice, none
+/// unknown. <see cref="StrictJson"/> checks the same rules first to name the refusal; these options hold them anyway.
+/// </remarks>
+[JsonSourceGenerationOptions(
+    JsonSerializerDefaults.Web,
+    DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+    PropertyNameCaseInsensitive = false,
+    AllowDuplicateProperties = false,
+    UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow)]
 [JsonSerializable(typeof(CreateTokenRequest))]
 [JsonSerializable(typeof(BatchCreateRequest))]
 [JsonSerializable(typeof(TokenCreated))]

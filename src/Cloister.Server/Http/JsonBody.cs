@@ -10,6 +10,10 @@ namespace Cloister.Server.Http;
 /// JSON and wrong types get our stable problem types and a detail that names the JSON path only
 /// (System.Text.Json messages never include the offending value, but we do not rely on that).
 /// </summary>
+/// <remarks>
+/// The body is read whole into pooled chunks (<see cref="PooledBody"/>, bounded by the route's limit, zeroed after use),
+/// checked against <see cref="StrictJson"/>'s member rules, then bound.
+/// </remarks>
 internal static class JsonBody
 {
     /// <summary>Body limit of every route but the batch one: a maximal value JSON-escaped (×6) plus metadata fits.</summary>
@@ -28,18 +32,41 @@ internal static class JsonBody
             return (null, Problems.Invalid("The request body is empty; send a JSON object."));
         }
 
+        PooledBody body;
         try
         {
-            var value = await JsonSerializer.DeserializeAsync(request.Body, type, request.HttpContext.RequestAborted);
-            return value is null ? (null, Problems.Invalid("The request body must be a JSON object.")) : (value, null);
+            body = await PooledBody.ReadAsync(request.Body, request.HttpContext.RequestAborted);
         }
-        catch (JsonException e)
+        catch (BadHttpRequestException e)
         {
-            return (null, Problems.MalformedJson(e.Path));
+            return (null, Problems.FromBadRequest(e));
         }
-        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+
+        using (body)
         {
-            return (null, Problems.Create(StatusCodes.Status413PayloadTooLarge, "body-too-large", "Request body too large", "The request body exceeds the server's limit."));
+            var json = body.ToSequence();
+            if (StrictJson.Check(json, type) is { } refusal)
+            {
+                return (null, Problems.JsonRefused(refusal));
+            }
+
+            try
+            {
+                var reader = new Utf8JsonReader(json, StrictJson.ReaderOptions(type.Options));
+                var value = JsonSerializer.Deserialize(ref reader, type);
+
+                // Deserialize stops after one value; anything but whitespace after it makes the body malformed.
+                if (reader.Read())
+                {
+                    return (null, Problems.MalformedJson(null));
+                }
+
+                return value is null ? (null, Problems.Invalid("The request body must be a JSON object.")) : (value, null);
+            }
+            catch (JsonException e)
+            {
+                return (null, Problems.MalformedJson(e.Path));
+            }
         }
     }
 }

@@ -76,7 +76,7 @@ internal static class SealedEndpoints
         return invalid is not null ? invalid : await TokenEndpoints.CreateBatchResultAsync(tokens, ScopeFilter.CallerOf(http), items!, http.RequestAborted);
     }
 
-    private static async Task<IResult> RevealAsync(HttpContext http, TokenService tokens, IOptions<ServerOptions> options)
+    private static async Task<IResult> RevealAsync(HttpContext http, TokenService tokens, IOptions<ServerOptions> options, FailedLookupAudit failures)
     {
         var (body, problem) = await JsonBody.ReadAsync(http.Request, ApiJsonContext.Default.SealedRevealBody);
         if (problem is not null)
@@ -98,7 +98,7 @@ internal static class SealedEndpoints
         var (response, missing) = await tokens.SealedRevealAsync(caller.Tenant, caller.KeyId, [.. list!], sealedRequest, http.RequestAborted);
         if (response is null)
         {
-            return Problems.Create(StatusCodes.Status404NotFound, "token-not-found", "Token not found", $"tokens[{missing}] is not a token of this tenant.", new Dictionary<string, object?> { ["index"] = missing });
+            return TokenEndpoints.NotFound(failures, caller, "sealed-reveal", list[missing]!, missing);
         }
 
         http.Response.Headers.CacheControl = "no-store";

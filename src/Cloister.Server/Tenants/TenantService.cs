@@ -10,23 +10,38 @@ internal sealed class TenantService(IVaultStore store, EnclaveClient enclave, Te
 {
     public async Task<TenantRecord> CreateTenantAsync(string name, string actor, CancellationToken cancellationToken)
     {
+        var (tenant, keys) = await PrepareTenantAsync(name, cancellationToken);
+        await store.CreateTenantAsync(tenant, keys, TenantCreated(tenant, actor), cancellationToken);
+        return tenant;
+    }
+
+    /// <summary>A new tenant's row and its keys, made by the enclave and wrapped by the master key; nothing is stored yet.</summary>
+    public async Task<(TenantRecord Tenant, IReadOnlyList<WrappedKeyRecord> Keys)> PrepareTenantAsync(string name, CancellationToken cancellationToken)
+    {
         var id = "ten_" + Base58.RandomString(16);
         var response = await enclave.SendAsync<CreateTenantKeysResponse>(new CreateTenantKeysRequest { TenantId = id }, cancellationToken);
         var now = time.GetUtcNow();
-        var tenant = new TenantRecord(id, name, 1, now);
-        var keys = response.Keys.Select(k => new WrappedKeyRecord(id, k.Purpose, k.Version, k.Blob, now)).ToList();
-        await store.CreateTenantAsync(tenant, keys, new AuditEntry(id, actor, "tenant.create", [id]), cancellationToken);
-        return tenant;
+        return (new TenantRecord(id, name, 1, now), [.. response.Keys.Select(k => new WrappedKeyRecord(id, k.Purpose, k.Version, k.Blob, now))]);
     }
 
     /// <summary>Creates an API key; the secret is returned here only. Admin keys have a null tenant.</summary>
     public async Task<(string Id, string Key)> CreateApiKeyAsync(string? tenantId, IReadOnlyList<string> scopes, string actor, CancellationToken cancellationToken)
     {
-        var (id, key, hash) = ApiKeySecret.Generate();
-        var record = new ApiKeyRecord(id, tenantId, hash, scopes, time.GetUtcNow(), null);
-        await store.CreateApiKeyAsync(record, new AuditEntry(tenantId, actor, "apikey.create", [id], string.Join(' ', scopes)), cancellationToken);
-        return (id, key);
+        var (record, key) = MintApiKey(tenantId, scopes);
+        await store.CreateApiKeyAsync(record, ApiKeyCreated(record, actor), cancellationToken);
+        return (record.Id, key);
     }
+
+    /// <summary>A new API key's row and its secret (returned only here); nothing is stored yet.</summary>
+    public (ApiKeyRecord Record, string Key) MintApiKey(string? tenantId, IReadOnlyList<string> scopes)
+    {
+        var (id, key, hash) = ApiKeySecret.Generate();
+        return (new ApiKeyRecord(id, tenantId, hash, scopes, time.GetUtcNow(), null), key);
+    }
+
+    public static AuditEntry TenantCreated(TenantRecord tenant, string actor) => new(tenant.Id, actor, "tenant.create", [tenant.Id]);
+
+    public static AuditEntry ApiKeyCreated(ApiKeyRecord key, string actor) => new(key.TenantId, actor, "apikey.create", [key.Id], string.Join(' ', key.Scopes));
 
     /// <summary>Every API key (admin and tenant keys, revoked ones too), without secrets or hashes.</summary>
     public async Task<IReadOnlyList<ApiKeyInfo>> ListApiKeysAsync(CancellationToken cancellationToken)

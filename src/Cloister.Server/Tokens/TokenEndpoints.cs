@@ -16,12 +16,14 @@ internal static class TokenEndpoints
         var write = routes.MapGroup("/v1/tokens").WithTags("Tokens").RequireScope(Scopes.TokensWrite);
         write.MapPost("/", CreateAsync).Accepts<CreateTokenRequest>("application/json").Produces<TokenCreated>(StatusCodes.Status201Created);
         write.MapPost("/batch", CreateBatchAsync).Accepts<BatchCreateRequest>("application/json").Produces<BatchCreated>();
-        write.MapPost("/search", SearchAsync).Accepts<SearchRequest>("application/json").Produces<SearchResult>();
         write.MapGet("/{token}", GetAsync).Produces<TokenInfo>();
         write.MapDelete("/{token}", DeleteAsync);
 
         routes.MapGroup("/v1/tokens").WithTags("Tokens").RequireScope(Scopes.TokensReveal)
             .MapPost("/{token}/reveal", RevealAsync).Produces<RevealedValue>();
+
+        routes.MapGroup("/v1/tokens").WithTags("Tokens").RequireScope(Scopes.TokensSearch)
+            .MapPost("/search", SearchAsync).Accepts<SearchRequest>("application/json").Produces<SearchResult>().Produces(StatusCodes.Status429TooManyRequests);
     }
 
     private static async Task<IResult> CreateAsync(HttpContext http, TokenService tokens, IOptions<ServerOptions> options, TimeProvider time)
@@ -114,19 +116,20 @@ internal static class TokenEndpoints
         }
     }
 
-    private static async Task<IResult> GetAsync(string token, HttpContext http, TokenService tokens)
+    private static async Task<IResult> GetAsync(string token, HttpContext http, TokenService tokens, FailedLookupAudit failures)
     {
-        var record = await tokens.GetAsync(ScopeFilter.CallerOf(http).Tenant, token, http.RequestAborted);
-        return record is null ? Problems.TokenNotFound() : TypedResults.Ok(ToInfo(record));
+        var caller = ScopeFilter.CallerOf(http);
+        var record = await tokens.GetAsync(caller.Tenant, token, http.RequestAborted);
+        return record is null ? NotFound(failures, caller, "get", token) : TypedResults.Ok(ToInfo(record));
     }
 
-    private static async Task<IResult> RevealAsync(string token, HttpContext http, TokenService tokens)
+    private static async Task<IResult> RevealAsync(string token, HttpContext http, TokenService tokens, FailedLookupAudit failures)
     {
         var caller = ScopeFilter.CallerOf(http);
         var (value, error, found) = await tokens.RevealAsync(caller.Tenant, caller.KeyId, token, http.RequestAborted);
         if (!found)
         {
-            return Problems.TokenNotFound();
+            return NotFound(failures, caller, "reveal", token);
         }
 
         if (error is not null)
@@ -139,20 +142,34 @@ internal static class TokenEndpoints
         return TypedResults.Ok(new RevealedValue(value!));
     }
 
-    private static async Task<IResult> DeleteAsync(string token, HttpContext http, TokenService tokens)
+    private static async Task<IResult> DeleteAsync(string token, HttpContext http, TokenService tokens, FailedLookupAudit failures)
     {
         var caller = ScopeFilter.CallerOf(http);
         var record = await tokens.GetAsync(caller.Tenant, token, http.RequestAborted);
         if (record is null || !await tokens.DeleteAsync(caller.Tenant, caller.KeyId, token, http.RequestAborted))
         {
-            return Problems.TokenNotFound();
+            return NotFound(failures, caller, "delete", token);
         }
 
         return TypedResults.NoContent();
     }
 
-    private static async Task<IResult> SearchAsync(HttpContext http, TokenService tokens, IOptions<ServerOptions> options)
+    /// <summary>404 token-not-found, counted for the aggregated audit entry of failed lookups (the same for every reason).</summary>
+    internal static ProblemHttpResult NotFound(FailedLookupAudit failures, Caller caller, string operation, string token, int? index = null)
     {
+        failures.Record(caller, operation, token);
+        return Problems.TokenNotFound(index);
+    }
+
+    private static async Task<IResult> SearchAsync(HttpContext http, TokenService tokens, IOptions<ServerOptions> options, SearchRateLimiter limiter)
+    {
+        // Counted before the body is read: every attempt, valid or not, spends the key's allowance.
+        var caller = ScopeFilter.CallerOf(http);
+        if (!limiter.TryAcquire(caller.KeyId, out var retryAfter))
+        {
+            return Problems.RateLimited(http, "search", retryAfter);
+        }
+
         var (body, problem) = await JsonBody.ReadAsync(http.Request, ApiJsonContext.Default.SearchRequest);
         if (problem is not null)
         {
@@ -169,7 +186,6 @@ internal static class TokenEndpoints
             return Problems.Invalid("value-too-large", "Value too large", $"'value' exceeds the limit of {options.Value.MaxValueBytes} bytes.");
         }
 
-        var caller = ScopeFilter.CallerOf(http);
         var found = await tokens.SearchAsync(caller.Tenant, caller.KeyId, body.Value, http.RequestAborted);
         return TypedResults.Ok(new SearchResult(found.Select(ToInfo).ToList()));
     }

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using Cloister.Protocol;
 using Cloister.Server.Tenants;
 using Cloister.Storage;
+using Microsoft.Extensions.Options;
 
 namespace Cloister.Server.Tokens;
 
@@ -15,7 +16,7 @@ internal sealed record CreateOutcome(IReadOnlyList<TokenRecord>? Tokens, Enclave
 /// The router's token operations: asks the enclave for tokens and ciphertexts, stores them with
 /// their audit entries, and never holds a key. Values pass through in transit only (unsealed routes).
 /// </summary>
-internal sealed class TokenService(IVaultStore store, EnclaveClient enclave, TenantDirectory tenants, TimeProvider time)
+internal sealed class TokenService(IVaultStore store, EnclaveClient enclave, TenantDirectory tenants, TimeProvider time, IOptions<ServerOptions> options)
 {
     public const string FpeFormat = "fpe";
 
@@ -42,13 +43,13 @@ internal sealed class TokenService(IVaultStore store, EnclaveClient enclave, Ten
         {
             while (pending.Count > 0)
             {
-                var response = await enclave.SendAsync<TokenizeResponse>(ToRequest(tenantId, tenant.CurrentDataKeyVersion, items, pending, attempts, scanStarts), cancellationToken);
+                var tokenized = await TokenizeAsync(tenantId, tenant.CurrentDataKeyVersion, items, pending, attempts, scanStarts, cancellationToken);
 
                 var now = time.GetUtcNow();
                 var records = new List<TokenRecord>(pending.Count);
                 for (var k = 0; k < pending.Count; k++)
                 {
-                    var result = response.Results[k];
+                    var result = tokenized[k];
                     if (result.Error is not null)
                     {
                         await UndoAsync(tenantId, actor, created, cancellationToken);
@@ -103,7 +104,7 @@ internal sealed class TokenService(IVaultStore store, EnclaveClient enclave, Ten
                 pending = next;
             }
         }
-        catch (Exception e) when (e is TokenConflictException or TransportUnavailableException or EnclaveException)
+        catch (Exception e) when (e is TokenConflictException or TransportUnavailableException or EnclaveException or FrameTooLargeException or TenantBusyException)
         {
             // A batch fails whole: tokens stored in an earlier round are removed (the caller got no 201 for them), also
             // when a later round is refused (a sealed batch whose worker restarted between rounds), so that a client
@@ -163,6 +164,79 @@ internal sealed class TokenService(IVaultStore store, EnclaveClient enclave, Ten
             default:
                 return null;
         }
+    }
+
+    /// <summary>
+    /// Tokenizes the pending items, in order, in as many parts as it takes to keep each request and answer within
+    /// <see cref="FrameLimits.PartBudget"/> (one part for any ordinary batch). Parts go one after the other, so a
+    /// sealed batch's first box, which starts its sealing session, reaches the worker before the boxes sealed in it.
+    /// </summary>
+    private async Task<List<TokenizeResult>> TokenizeAsync(string tenantId, int keyVersion, IReadOnlyList<NewToken> items, List<int> pending, int[] attempts, ulong[] scanStarts, CancellationToken cancellationToken)
+    {
+        var results = new List<TokenizeResult>(pending.Count);
+        foreach (var part in Parts(items, pending, FrameLimits.PartBudget(options.Value.MaxFrameBytes)))
+        {
+            var response = await enclave.SendAsync<TokenizeResponse>(ToRequest(tenantId, keyVersion, items, part, attempts, scanStarts), cancellationToken);
+            if (response.Results is null || response.Results.Count != part.Count || response.Results.Any(r => r is null || (r.Error is null && r.Token is null)))
+            {
+                throw new EnclaveException(new EnclaveError(EnclaveErrorCodes.Internal, "The enclave answered a tokenize request with the wrong number of results."));
+            }
+
+            results.AddRange(response.Results);
+        }
+
+        return results;
+    }
+
+    /// <summary>Splits <paramref name="pending"/> into runs whose estimated request and answer fit the part budget (at least one item each).</summary>
+    internal static IEnumerable<List<int>> Parts(IReadOnlyList<NewToken> items, List<int> pending, long budget)
+    {
+        var part = new List<int>();
+        long request = 0, answer = 0;
+        foreach (var i in pending)
+        {
+            var (itemRequest, itemAnswer) = FrameCost(items[i]);
+            if (part.Count > 0 && (request + itemRequest > budget || answer + itemAnswer > budget))
+            {
+                yield return part;
+                part = [];
+                request = answer = 0;
+            }
+
+            part.Add(i);
+            request += itemRequest;
+            answer += itemAnswer;
+        }
+
+        if (part.Count > 0)
+        {
+            yield return part;
+        }
+    }
+
+    /// <summary>
+    /// An upper bound on what one item adds to a tokenize request and to its answer: the value (or box) on the way in;
+    /// token and mask (each at most the value's JSON), the ciphertext and two hashes in base64 on the way out.
+    /// </summary>
+    private static (long Request, long Answer) FrameCost(NewToken item)
+    {
+        long valueBytes, valueJson, request;
+        if (item.SealedValue is { } box)
+        {
+            valueBytes = box.Length;
+            valueJson = FrameLimits.WorstJsonStringBytes(box.Length);
+            request = FrameLimits.Base64Bytes(box.Length);
+        }
+        else
+        {
+            var value = item.Value!;
+            valueBytes = System.Text.Encoding.UTF8.GetByteCount(value);
+            valueJson = value.Length <= 256 ? FrameLimits.WorstJsonStringBytes(value.Length) : FrameLimits.JsonStringBytes(value);
+            request = valueJson;
+        }
+
+        var answer = (2 * valueJson) + FrameLimits.Base64Bytes(valueBytes + FrameLimits.EnvelopeOverheadBytes) + (2 * FrameLimits.Base64Bytes(32));
+        return (request + FrameLimits.ItemOverheadBytes, answer + FrameLimits.ItemOverheadBytes);
     }
 
     /// <summary>The enclave request for the pending items: sealed when the client sealed them (a request is all one or the other).</summary>

@@ -59,7 +59,9 @@ public sealed class FunctionInvocationTests(FunctionRouters routers) : IClassFix
         Assert.Equal("""{"last4":"1111"}""", allowed.Result);
         Assert.Equal([card], allowed.Completion.RevealedTokens);
         Assert.Equal("""{"error":"permission-denied"}""", denied.Result);
-        Assert.Empty(denied.Completion.RevealedTokens);
+
+        // A refused reveal adds nothing; the warm sandbox still holds the card the invocation before it revealed.
+        Assert.Equal([card], denied.Completion.RevealedTokens);
         Assert.Equal("""{"error":"not-found"}""", unknown.Result);
         Assert.Equal("""{"error":"not-found"}""", foreign.Result);
     }

@@ -34,14 +34,6 @@ public static partial class ServeChildren
         return 0;
     }
 
-    /// <summary>Sends a signal (<c>STOP</c>, <c>CONT</c>, …) to a process the test started.</summary>
-    public static async Task SignalAsync(int pid, string signal)
-    {
-        using var kill = System.Diagnostics.Process.Start("kill", [$"-{signal}", pid.ToString(CultureInfo.InvariantCulture)]);
-        await kill.WaitForExitAsync();
-        Assert.True(kill.ExitCode == 0, $"kill -{signal} {pid} failed ({kill.ExitCode}).");
-    }
-
     /// <summary>Whether a process with this pid exists.</summary>
     public static bool IsAlive(int pid) => Directory.Exists($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}");
 
@@ -57,6 +49,17 @@ public static partial class ServeChildren
         Assert.False(IsAlive(pid), $"process {pid} is still running after {timeout}.");
     }
 
+    /// <summary>Sends <c>kill -SIGNAL pid</c> (TERM, KILL, STOP…).</summary>
+    public static async Task SignalAsync(int pid, string signal)
+    {
+        using var kill = System.Diagnostics.Process.Start("kill", [$"-{signal}", pid.ToString(CultureInfo.InvariantCulture)]);
+        await kill.WaitForExitAsync();
+        Assert.True(kill.ExitCode == 0, $"kill -{signal} {pid} failed ({kill.ExitCode}).");
+    }
+
+    /// <summary>The shared-memory ring serve talks to its first worker over.</summary>
+    public static string RingPath(ServerProcess server) => RingLine().Matches(server.Output)[^1].Groups[1].Value;
+
     /// <summary>The tenant key serve's first start wrote.</summary>
     public static string TenantKey(string dataDirectory) => Credential(dataDirectory, "tenantKey");
 
@@ -65,6 +68,14 @@ public static partial class ServeChildren
 
     /// <summary>The admin key serve's first start wrote.</summary>
     public static string AdminKey(string dataDirectory) => Credential(dataDirectory, "adminKey");
+
+    /// <summary>Sends a JSON request with the given API key.</summary>
+    public static async Task<HttpResponseMessage> SendAsync(HttpClient http, HttpMethod method, string path, string key, string json)
+    {
+        using var request = new HttpRequestMessage(method, path) { Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json") };
+        request.Headers.Authorization = new("Bearer", key);
+        return await http.SendAsync(request);
+    }
 
     /// <summary>POST /v1/tokens; the status and the body.</summary>
     public static async Task<(int Status, JsonElement Body, string? RetryAfter)> TokenizeAsync(HttpClient http, string key, string value)
@@ -123,4 +134,7 @@ public static partial class ServeChildren
 
     [GeneratedRegex(@"cloister: key broker (?:pid (\d+)|restarted \(pid (\d+)\))")]
     private static partial Regex BrokerLine();
+
+    [GeneratedRegex(@"over shared-memory ring (\S+\.ring)")]
+    private static partial Regex RingLine();
 }

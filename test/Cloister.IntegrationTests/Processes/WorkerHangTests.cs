@@ -1,5 +1,4 @@
 using System.Net.Http.Json;
-using System.Text;
 using System.Text.Json;
 using Cloister.IntegrationTests.Support;
 
@@ -65,13 +64,13 @@ public sealed class WorkerHangTests
         using var http = new HttpClient { BaseAddress = new Uri(server.Url), Timeout = TimeSpan.FromMinutes(3) };
         var worker = ServeChildren.WorkerPid(server);
         var deploy = FunctionBundles.Python("import time\n\ndef handle(event, ctx):\n    time.sleep(event['seconds'])\n    return {'slept': event['seconds']}\n", limits: new { wallTimeoutSeconds = 120 });
-        using (var deployed = await SendAsync(http, HttpMethod.Put, "/v1/functions/sleeper", key, deploy))
+        using (var deployed = await ServeChildren.SendAsync(http, HttpMethod.Put, "/v1/functions/sleeper", key, deploy))
         {
             Assert.Equal(201, (int)deployed.StatusCode);
         }
 
         // 20 s of sleep: more than twice the longest hang window (3 × (1 s + 2 s)).
-        var invocation = SendAsync(http, HttpMethod.Post, "/v1/functions/sleeper/invoke", key, "{\"args\":{\"seconds\":20}}");
+        var invocation = ServeChildren.SendAsync(http, HttpMethod.Post, "/v1/functions/sleeper/invoke", key, "{\"args\":{\"seconds\":20}}");
         var readyWhileBusy = 0;
         while (!invocation.IsCompleted)
         {
@@ -109,12 +108,5 @@ public sealed class WorkerHangTests
 
         Assert.Fail($"/readyz did not answer {status} within {Patience}; last: {last}");
         return default;
-    }
-
-    private static async Task<HttpResponseMessage> SendAsync(HttpClient http, HttpMethod method, string path, string key, string json)
-    {
-        using var request = new HttpRequestMessage(method, path) { Content = new StringContent(json, Encoding.UTF8, "application/json") };
-        request.Headers.Authorization = new("Bearer", key);
-        return await http.SendAsync(request);
     }
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using System.Text.RegularExpressions;
+using Cloister.IntegrationTests.Processes;
 
 namespace Cloister.IntegrationTests.Support;
 
@@ -228,11 +229,33 @@ public sealed class ServerProcess : IAsyncDisposable
         await _process.WaitForExitAsync();
     }
 
+    /// <summary>SIGTERM, as an operator's stop: waits for serve to exit (SIGKILL after <paramref name="timeout"/>) and returns its exit code.</summary>
+    public async Task<int> StopAsync(TimeSpan timeout)
+    {
+        if (!_process.HasExited)
+        {
+            await ServeChildren.SignalAsync(_process.Id, "TERM");
+        }
+
+        using var patience = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(patience.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            await KillAsync();
+        }
+
+        return _process.ExitCode;
+    }
+
+    /// <summary>Stops serve as an operator would (SIGTERM), so that its worker, sandboxes and ring go with it; SIGKILL if it hangs.</summary>
     public async ValueTask DisposeAsync()
     {
         try
         {
-            await KillAsync();
+            await StopAsync(TimeSpan.FromSeconds(30));
         }
         catch (InvalidOperationException)
         {

@@ -22,12 +22,13 @@ public sealed record TenantHandle(string Id, string Key, string? KeyId);
 /// </summary>
 public sealed class TestServer : IAsyncDisposable
 {
-    public static readonly string[] AllTenantScopes = ["tokens:write", "tokens:reveal", "functions:deploy", "functions:invoke", "attestation"];
+    public static readonly string[] AllTenantScopes = ["tokens:write", "tokens:reveal", "tokens:search", "functions:deploy", "functions:invoke", "attestation"];
 
     private readonly InProcessPartition _partition;
     private readonly IVaultStore _store;
     private readonly TempDirectory? _ownedDirectory;
     private readonly ConcurrentQueue<ApiResponse> _exchanges = new();
+    private readonly Lazy<HttpClient> _expectContinueHttp;
 
     private TestServer(RouterHost host, InProcessPartition partition, IVaultStore store, TempDirectory? ownedDirectory, string dataDirectory, CapturingLoggerProvider logs)
     {
@@ -47,6 +48,10 @@ public sealed class TestServer : IAsyncDisposable
 
         BaseAddress = builder.Uri;
         Http = CreateHttpClient();
+
+        // The wait for "100 Continue" is a generous bound, never reached: a server that refuses the body answers at once,
+        // one that wants it sends 100 at once. (The default, 1 s, would send the body anyway on a loaded machine.)
+        _expectContinueHttp = new Lazy<HttpClient>(() => CreateHttpClient(expect100ContinueTimeout: TimeSpan.FromSeconds(60)));
 
         using var credentials = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(dataDirectory, "credentials.json")));
         AdminKey = credentials.RootElement.GetProperty("adminKey").GetString()!;
@@ -120,9 +125,14 @@ public sealed class TestServer : IAsyncDisposable
     }
 
     /// <summary>An HTTP client for this server; for HTTPS it trusts exactly the server's certificate.</summary>
-    public HttpClient CreateHttpClient()
+    public HttpClient CreateHttpClient(TimeSpan? expect100ContinueTimeout = null)
     {
         var handler = new SocketsHttpHandler();
+        if (expect100ContinueTimeout is { } wait)
+        {
+            handler.Expect100ContinueTimeout = wait;
+        }
+
         if (Host.CertificateSha256 is { } pin)
         {
             handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
@@ -139,10 +149,19 @@ public sealed class TestServer : IAsyncDisposable
     public Task<ApiResponse> SendAsync(HttpMethod method, string path, string? key, string? json = null, HttpClient? client = null)
         => SendWithAuthorizationAsync(method, path, key is null ? null : "Bearer " + key, json, "application/json", client);
 
+    /// <summary>
+    /// Sends a body the server is expected to refuse unread (over a body limit) with <c>Expect: 100-continue</c>: the client
+    /// sends the headers and waits for the answer before it sends any of the body. Sending it outright races the server,
+    /// which may answer 413 and close the connection while the client is still writing (a broken pipe on the client).
+    /// </summary>
+    public Task<ApiResponse> SendOversizedAsync(HttpMethod method, string path, string key, string body)
+        => SendWithAuthorizationAsync(method, path, "Bearer " + key, body, client: _expectContinueHttp.Value, expectContinue: true);
+
     /// <summary>Sends a request with a raw Authorization header value and any content type.</summary>
-    public async Task<ApiResponse> SendWithAuthorizationAsync(HttpMethod method, string path, string? authorization, string? body, string mediaType = "application/json", HttpClient? client = null)
+    public async Task<ApiResponse> SendWithAuthorizationAsync(HttpMethod method, string path, string? authorization, string? body, string mediaType = "application/json", HttpClient? client = null, bool expectContinue = false)
     {
         using var request = new HttpRequestMessage(method, new Uri(BaseAddress, path));
+        request.Headers.ExpectContinue = expectContinue;
         if (authorization is not null)
         {
             request.Headers.TryAddWithoutValidation("Authorization", authorization);
@@ -223,6 +242,11 @@ public sealed class TestServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Http.Dispose();
+        if (_expectContinueHttp.IsValueCreated)
+        {
+            _expectContinueHttp.Value.Dispose();
+        }
+
         await Host.App.StopAsync(CancellationToken.None);
         await Host.DisposeAsync();
         // The store is disposed here too (idempotent), so a data directory can be reopened even if the host does not release it.

@@ -60,12 +60,14 @@ public sealed class RingFailureTests
     [Fact]
     public async Task Fail_ReleasesASenderWaitingOnAFullRing()
     {
-        var handler = new GatedHandler();
-        await using var pair = RingPair.Start(handler, RingPair.Small with { MaxConcurrency = 1 });
+        using var release = new ManualResetEventSlim();
+        using var entered = new ManualResetEventSlim();
+        await using var pair = RingPair.Start(new BlockingHandler(entered, release), RingPair.Small with { MaxConcurrency = 1 });
 
-        var first = pair.Transport.SendAsync(new byte[] { GatedHandler.Marker }, CancellationToken.None).AsTask();
-        await handler.Entered.WaitAsync(Patience);
-        // The handler holds the only slot, so this 10-slot-ring-sized request can never be fully written.
+        // A ping runs on the worker's reader thread; blocked there, it stops the reader like a hung worker would.
+        var first = pair.Transport.SendAsync(new byte[] { GatedHandler.Marker }, FrameLane.Control, CancellationToken.None).AsTask();
+        Assert.True(entered.Wait(Patience));
+        // Nobody reads the ring, so this request, larger than the ring, can never be fully written.
         var blocked = Task.Run(() => pair.Transport.SendAsync(new byte[64 * 1024], CancellationToken.None).AsTask());
         while (pair.Transport.RequestRingFullWaits == 0)
         {
@@ -76,7 +78,22 @@ public sealed class RingFailureTests
 
         await Assert.ThrowsAsync<TransportUnavailableException>(() => blocked.WaitAsync(Patience));
         await Assert.ThrowsAsync<TransportUnavailableException>(() => first.WaitAsync(Patience));
-        handler.Open();
+        release.Set();
+    }
+
+    /// <summary>Blocks its thread (no await) on a marked request until released.</summary>
+    private sealed class BlockingHandler(ManualResetEventSlim entered, ManualResetEventSlim release) : IFrameHandler
+    {
+        public ValueTask<byte[]> HandleAsync(ReadOnlyMemory<byte> request, CancellationToken cancellationToken)
+        {
+            if (request.Span[0] == GatedHandler.Marker)
+            {
+                entered.Set();
+                release.Wait(cancellationToken);
+            }
+
+            return ValueTask.FromResult(XorHandler.Transform(request.Span));
+        }
     }
 
     [Fact]

@@ -23,7 +23,8 @@ internal sealed class RingPair : IAsyncDisposable
     /// <summary>Small rings so that multi-slot, wrap-around and larger-than-the-ring cases happen with small messages.</summary>
     public static RingOptions Small => new() { SlotSize = 256, SlotCount = 16 };
 
-    public static string NewPath() => Path.Combine(Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath(), $"cloister-ring-test-{Guid.NewGuid():N}");
+    /// <summary>A new ring path named like serve's (<c>cloister-{pid}-{start}-….ring</c>), so that a run killed mid-test leaves nothing for long: the next serve start sweeps it.</summary>
+    public static string NewPath() => Path.Combine(Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath(), $"cloister-{ProcessIdentity.Current}-test{Guid.NewGuid():N}.ring");
 
     public static RingPair Start(IFrameHandler handler, RingOptions? options = null)
     {

@@ -44,6 +44,24 @@ public sealed class NodeRunnerTests
     }
 
     [Fact]
+    public async Task ResultLargerThanTheMaximumFrame_IsReportedByTheRunner_AsFrameTooLarge()
+    {
+        using var dir = new TempDir();
+        await using var runner = RunnerHarness.Node(
+            dir,
+            """
+            module.exports = async () => "y".repeat(10000);
+            """,
+            new RunnerSessionOptions { MaxFrameBytes = 4096 });
+
+        InvocationOutcome outcome = await runner.InvokeAsync("{}");
+
+        Assert.Equal(InvocationErrorCodes.FrameTooLarge, outcome.Error?.Code);
+        Assert.Contains("maximum frame size", outcome.Error!.Message, StringComparison.Ordinal);
+        Assert.False(runner.Session.IsBroken);
+    }
+
+    [Fact]
     public async Task DeniedReveal_RejectsInsideHandler_WhichCanCatchIt()
     {
         using var dir = new TempDir();

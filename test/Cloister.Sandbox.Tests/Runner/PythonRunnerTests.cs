@@ -284,7 +284,7 @@ public sealed class PythonRunnerTests
     }
 
     [Fact]
-    public async Task ResultLargerThanTheMaximumFrame_IsReportedByTheRunner_AsHandlerError()
+    public async Task ResultLargerThanTheMaximumFrame_IsReportedByTheRunner_AsFrameTooLarge()
     {
         using var dir = new TempDir();
         await using var runner = RunnerHarness.Python(
@@ -297,7 +297,7 @@ public sealed class PythonRunnerTests
 
         InvocationOutcome outcome = await runner.InvokeAsync("{}");
 
-        Assert.Equal(InvocationErrorCodes.HandlerError, outcome.Error?.Code);
+        Assert.Equal(InvocationErrorCodes.FrameTooLarge, outcome.Error?.Code);
         Assert.Contains("maximum frame size", outcome.Error!.Message, StringComparison.Ordinal);
         Assert.False(runner.Session.IsBroken);
     }

@@ -1,0 +1,27 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Cloister.Protocol;
+
+/// <summary>
+/// Carries a string that holds a JSON document as that JSON itself, not as an escaped string: a function's result of
+/// up to 64 MiB travels at its own size (escaped, every quote would double). A JSON <c>null</c> reads back as the
+/// string <c>"null"</c> (a handler that returned nothing); a C# null is left out by the frames' ignore condition.
+/// </summary>
+internal sealed class RawJsonConverter : JsonConverter<string>
+{
+    public override bool HandleNull => true;
+
+    public override string Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        using var document = JsonDocument.ParseValue(ref reader);
+        return document.RootElement.GetRawText();
+    }
+
+    /// <exception cref="ArgumentException">The string is not one JSON value.</exception>
+    public override void Write(Utf8JsonWriter writer, string value, JsonSerializerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.WriteRawValue(value ?? "null");
+    }
+}
