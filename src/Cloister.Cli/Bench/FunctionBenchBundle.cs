@@ -49,7 +49,7 @@ internal static class FunctionBenchBundle
         return Encoding.UTF8.GetString(buffer.ToArray());
     }
 
-    private static byte[] TarGz(string path, string content)
+    internal static byte[] TarGz(string path, string content)
     {
         using var output = new MemoryStream();
         using (var gzip = new GZipStream(output, CompressionLevel.Fastest, leaveOpen: true))

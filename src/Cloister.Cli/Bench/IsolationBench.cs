@@ -9,8 +9,9 @@ namespace Cloister.Cli.Bench;
 /// <summary>
 /// cloister bench isolation (issue 10): tenant B's creates, reveals and invocations, measured alone and then while
 /// tenant A floods the same server with invocations that sleep, in one run against one real <c>serve</c> child.
-/// A keeps itself at its limits the whole time (16 running, 64 waiting, the rest refused with 429), as a hostile tenant
-/// would; B's latency during the flood beside B's alone is the measure of isolation.
+/// A's function sleeps as long as it is told (<c>concurrency</c> 64, the issue's attacker) and A keeps itself at its limits
+/// the whole time (16 running, 64 waiting, the rest refused with 429), as a hostile tenant would; B's latency during the
+/// flood beside B's alone, with the server's default limits, is the measure of isolation.
 /// </summary>
 internal static class IsolationBench
 {
@@ -24,7 +25,7 @@ internal static class IsolationBench
         var flood = new FloodCounts();
         try
         {
-            await using var child = await ChildServer.StartAsync(["serve", "--data-dir", dataDir, "--urls", "http://127.0.0.1:0", "--warm-max", "4"], cancellationToken);
+            await using var child = await ChildServer.StartAsync(["serve", "--data-dir", dataDir, "--urls", "http://127.0.0.1:0"], cancellationToken);
             foreach (var line in child.StartupOutput.Where(l => l.Contains("sandbox", StringComparison.OrdinalIgnoreCase)))
             {
                 Console.WriteLine(line);
@@ -33,8 +34,9 @@ internal static class IsolationBench
             using var a = BenchCommand.CreateHttp(child.Url, 128, ChildServer.ReadCredential(dataDir, "tenantKey"));
             using var admin = BenchCommand.CreateHttp(child.Url, 4, ChildServer.ReadCredential(dataDir, "adminKey"));
             using var b = BenchCommand.CreateHttp(child.Url, concurrency, await CreateTenantKeyAsync(admin, cancellationToken));
-            await DeployAsync(a, "sleeper", cancellationToken);
-            await DeployAsync(b, "adder", cancellationToken);
+            var hold = (int)Math.Ceiling(((duration.TotalSeconds + 2) * Operations.Length) + 30);
+            await DeployAsync(a, "sleeper", SleeperBody(hold + 30), cancellationToken);
+            await DeployAsync(b, "adder", FunctionBenchBundle.DeployBody("python3", 0), cancellationToken);
             var tokens = await BenchCommand.SeedTokensAsync(b, 1000, cancellationToken);
             var send = Sends(b, tokens);
 
@@ -50,7 +52,6 @@ internal static class IsolationBench
             }
 
             using var stopFlood = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var hold = (int)Math.Ceiling(((duration.TotalSeconds + 2) * Operations.Length) + 30);
             var flooding = FloodAsync(a, hold, flood, stopFlood.Token);
             await Task.Delay(TimeSpan.FromSeconds(3), cancellationToken); // A's sandboxes start; its queue fills
             foreach (var operation in Operations)
@@ -119,9 +120,20 @@ internal static class IsolationBench
         return JsonDocument.Parse(await key.Content.ReadAsStringAsync(cancellationToken)).RootElement.GetProperty("key").GetString()!;
     }
 
-    private static async Task DeployAsync(HttpClient http, string name, CancellationToken cancellationToken)
+    /// <summary>The issue's attacker: a function that sleeps as long as it is told, 64 at once, for up to <paramref name="wallSeconds"/>.</summary>
+    private static string SleeperBody(int wallSeconds)
     {
-        using var content = new StringContent(FunctionBenchBundle.DeployBody("python3", 0), Encoding.UTF8, "application/json");
+        var bundle = FunctionBenchBundle.TarGz("main.py", "import time\n\ndef handle(event, ctx):\n    time.sleep(event[\"hold\"])\n    return {\"slept\": event[\"hold\"]}\n");
+        return JsonSerializer.Serialize(new
+        {
+            manifest = new { runtime = "python3", entrypoint = "main.py", limits = new { concurrency = 64, wallTimeoutSeconds = wallSeconds, cpuSeconds = 10 } },
+            bundle = Convert.ToBase64String(bundle),
+        });
+    }
+
+    private static async Task DeployAsync(HttpClient http, string name, string body, CancellationToken cancellationToken)
+    {
+        using var content = new StringContent(body, Encoding.UTF8, "application/json");
         using var response = await http.PutAsync($"v1/functions/{name}", content, cancellationToken);
         if (!response.IsSuccessStatusCode)
         {
