@@ -467,7 +467,8 @@ public sealed class EnclaveHost : IFrameHandler, IDisposable, IAsyncDisposable
         or ReencryptRequest
         or SealedTokenizeRequest { Items.Count: > 1 }
         or SealedRevealRequest { Items.Count: > 1 }
-        or InvokeFunctionRequest { Package: not null };
+        or InvokeFunctionRequest { Package: not null }
+        or OpenInvocationOutcomeRequest;
 
     private static HashSet<KeyId> KeysFor(string tenantId, IEnumerable<RevealItem> items)
     {

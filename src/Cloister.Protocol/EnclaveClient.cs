@@ -23,18 +23,54 @@ public sealed class EnclaveClient(IFrameTransport transport, IWrappedKeySource k
     /// <exception cref="TenantBusyException">The request lane's gate refused the tenant (too many of its requests waiting).</exception>
     /// <exception cref="FrameTooLargeException">The request, or its answer, is larger than one frame may be.</exception>
     /// <exception cref="TransportUnavailableException">The worker is unavailable.</exception>
-    public async Task<EnclaveResponse> SendAsync(EnclaveRequest request, CancellationToken cancellationToken)
+    public Task<EnclaveResponse> SendAsync(EnclaveRequest request, CancellationToken cancellationToken)
+        => SendAsync(request, admission: null, cancellationToken);
+
+    /// <summary>
+    /// Take the tenant's turn in the request lane's gate now, before building a request that carries much (an invocation
+    /// outcome loaded from the store, say), so that requests waiting for their turn hold nothing; pass the ticket to
+    /// <see cref="SendAsync{T}(EnclaveRequest, FairGate.Ticket?, CancellationToken)"/> and dispose it afterwards. Null when
+    /// the client has no gate.
+    /// </summary>
+    /// <exception cref="TenantBusyException">The tenant has too many requests waiting.</exception>
+    public async ValueTask<FairGate.Ticket?> EnterAsync(string tenantId, CancellationToken cancellationToken)
+        => requests is null ? null : await requests.EnterAsync(tenantId, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>Send and expect <typeparamref name="T"/>; an error response becomes <see cref="EnclaveException"/>.</summary>
+    public Task<T> SendAsync<T>(EnclaveRequest request, CancellationToken cancellationToken)
+        where T : EnclaveResponse
+        => SendAsync<T>(request, admission: null, cancellationToken);
+
+    /// <summary>As <see cref="SendAsync{T}(EnclaveRequest, CancellationToken)"/>, in a turn already taken with <see cref="EnterAsync"/> (null: take one).</summary>
+    public async Task<T> SendAsync<T>(EnclaveRequest request, FairGate.Ticket? admission, CancellationToken cancellationToken)
+        where T : EnclaveResponse
+    {
+        var response = await SendAsync(request, admission, cancellationToken);
+        return response switch
+        {
+            T typed => typed,
+            EnclaveErrorResponse error => throw new EnclaveException(error.Error),
+            _ => throw new EnclaveException(new EnclaveError(EnclaveErrorCodes.Internal, $"Unexpected enclave response {response.GetType().Name}.")),
+        };
+    }
+
+    private async Task<EnclaveResponse> SendAsync(EnclaveRequest request, FairGate.Ticket? admission, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         var lane = FrameLanes.Of(request);
-        using var ticket = lane == FrameLane.Request && requests is not null
+        using var ticket = lane == FrameLane.Request && admission is null && requests is not null
             ? await requests.EnterAsync(request.TenantId, cancellationToken)
             : null;
-        var response = await SendOnceAsync(request, lane, cancellationToken);
+
+        // Once a request frame is sent it holds a worker slot until the worker answers, so the turn is held as long: a
+        // caller that gives up waits no more for its answer (the task does), and cannot free its turn while its frame
+        // still occupies the worker. Cancellation counts only while waiting for a turn.
+        var sendToken = lane == FrameLane.Request ? CancellationToken.None : cancellationToken;
+        var response = await SendOnceAsync(request, lane, sendToken);
         if (response is KeysRequiredResponse)
         {
             var wrapped = await keys.GetWrappedKeysAsync(request.TenantId, cancellationToken);
-            response = await SendOnceAsync(request with { Keys = wrapped }, lane, cancellationToken);
+            response = await SendOnceAsync(request with { Keys = wrapped }, lane, sendToken);
             if (response is KeysRequiredResponse)
             {
                 return new EnclaveErrorResponse(new EnclaveError(EnclaveErrorCodes.KeyUnavailable, "The tenant's keys could not be loaded into the enclave."));
@@ -42,19 +78,6 @@ public sealed class EnclaveClient(IFrameTransport transport, IWrappedKeySource k
         }
 
         return response;
-    }
-
-    /// <summary>Send and expect <typeparamref name="T"/>; an error response becomes <see cref="EnclaveException"/>.</summary>
-    public async Task<T> SendAsync<T>(EnclaveRequest request, CancellationToken cancellationToken)
-        where T : EnclaveResponse
-    {
-        var response = await SendAsync(request, cancellationToken);
-        return response switch
-        {
-            T typed => typed,
-            EnclaveErrorResponse error => throw new EnclaveException(error.Error),
-            _ => throw new EnclaveException(new EnclaveError(EnclaveErrorCodes.Internal, $"Unexpected enclave response {response.GetType().Name}.")),
-        };
     }
 
     /// <summary>Pings the worker (<see cref="WorkerHealth.PingAsync"/>): no tenant, no keys, at most <paramref name="timeout"/>.</summary>

@@ -41,6 +41,27 @@ public sealed record ServerOptions
     /// </summary>
     public int MaxFrameBytes { get; init; } = FrameLimits.MaxFrameBytes;
 
+    /// <summary>
+    /// How many requests to the enclave worker one tenant may have in the worker at once (of its 64 request slots); more
+    /// wait their turn. Default 16: a tenant alone keeps two cores busy with far fewer.
+    /// </summary>
+    public int MaxRunningRequestsPerTenant { get; init; } = 16;
+
+    /// <summary>
+    /// A request is large when its body, or the invocation outcome it reads back, exceeds this many bytes (default 1 MiB):
+    /// large requests take a slot of their own before their bytes are read or loaded, so that the memory they cost is bounded.
+    /// </summary>
+    public long LargeRequestBytes { get; init; } = 1024 * 1024;
+
+    /// <summary>How many large requests are handled at once, all tenants together (default 4); more wait their turn.</summary>
+    public int MaxLargeRequests { get; init; } = 4;
+
+    /// <summary>How many large requests one tenant may have handled at once (default 2), and waiting beyond them (<see cref="MaxQueuedLargeRequestsPerTenant"/>; more get 429).</summary>
+    public int MaxLargeRequestsPerTenant { get; init; } = 2;
+
+    /// <summary>How many large requests one tenant may have waiting (default 8); more are refused with 429 before their body is read.</summary>
+    public int MaxQueuedLargeRequestsPerTenant { get; init; } = 8;
+
     /// <summary>How many invocations run at once, all tenants together (the worker's invocation slots). Default 64.</summary>
     public int MaxRunningInvocations { get; init; } = FrameLanes.DefaultInvocationSlots;
 
@@ -106,6 +127,16 @@ public sealed record ServerOptions
         if (MaxQueuedRequestsPerTenant is < 0 or > 100_000 || MaxQueuedInvocationsPerTenant is < 0 or > 100_000)
         {
             return "The per-tenant queue limits must be between 0 and 100,000.";
+        }
+
+        if (MaxRunningRequestsPerTenant is < 1 or > FrameLanes.DefaultRequestSlots)
+        {
+            return $"MaxRunningRequestsPerTenant must be between 1 and {FrameLanes.DefaultRequestSlots}.";
+        }
+
+        if (LargeRequestBytes < 64 * 1024 || MaxLargeRequests is < 1 or > 1024 || MaxLargeRequestsPerTenant < 1 || MaxLargeRequestsPerTenant > MaxLargeRequests || MaxQueuedLargeRequestsPerTenant is < 0 or > 10_000)
+        {
+            return "The large-request limits must be: LargeRequestBytes of 64 KiB or more, MaxLargeRequests 1 to 1,024, MaxLargeRequestsPerTenant 1 to it, MaxQueuedLargeRequestsPerTenant 0 to 10,000.";
         }
 
         if (MaxRunningInvocations is < 1 or > 4096 || MaxRunningInvocationsPerTenant < 1 || MaxRunningInvocationsPerTenant > MaxRunningInvocations)

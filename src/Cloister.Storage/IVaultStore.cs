@@ -124,6 +124,12 @@ public interface IVaultStore : IAsyncDisposable
     Task<InvocationRecord?> GetInvocationAsync(string tenantId, string invocationId, DateTimeOffset now, CancellationToken cancellationToken);
 
     /// <summary>
+    /// The bytes of what <see cref="GetInvocationAsync"/> would load for the invocation (its kept outcome or sealed result),
+    /// without loading them; null when there is no such unexpired invocation of the tenant.
+    /// </summary>
+    Task<long?> GetInvocationOutcomeLengthAsync(string tenantId, string invocationId, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>
     /// Marks every running invocation failed with <paramref name="errorCode"/> (used at start-up: an invocation that was
     /// running when the router stopped can never complete). One audit entry per invocation; returns how many.
     /// </summary>

@@ -26,6 +26,9 @@ public sealed partial class SqliteVaultStore
         public const string InvocationColumns = "id, tenant_id, function_name, version, measurement, status, error_code, error_detail, outcome_key_version, outcome, sealed_result, warm, duration_ms, created_at, completed_at, expires_at";
         public const string InsertInvocation = "INSERT INTO invocations (id, tenant_id, function_name, version, measurement, status, warm, created_at, expires_at) VALUES ($id, $tenant, $name, $version, $measurement, 'running', 0, $created_at, $expires_at)";
         public const string GetInvocation = "SELECT " + InvocationColumns + " FROM invocations WHERE tenant_id = $tenant AND id = $id AND expires_at > $now";
+
+        // length() of a blob reads its size from the record header, not the blob's pages.
+        public const string GetInvocationOutcomeLength = "SELECT coalesce(length(outcome), 0) + coalesce(length(sealed_result), 0) FROM invocations WHERE tenant_id = $tenant AND id = $id AND expires_at > $now";
         public const string CompleteInvocation = "UPDATE invocations SET status = $status, error_code = $error_code, error_detail = $error_detail, outcome_key_version = $outcome_key_version, outcome = $outcome, sealed_result = $sealed_result, "
             + "warm = $warm, duration_ms = $duration_ms, completed_at = $completed_at WHERE tenant_id = $tenant AND id = $id AND status = 'running'";
 
@@ -247,6 +250,17 @@ public sealed partial class SqliteVaultStore
             select.Parameters[2].Value = s.now.ToUnixTimeMilliseconds();
             using var r = select.ExecuteReader();
             return r.Read() ? ReadInvocation(r) : null;
+        }, cancellationToken);
+
+    public Task<long?> GetInvocationOutcomeLengthAsync(string tenantId, string invocationId, DateTimeOffset now, CancellationToken cancellationToken)
+        => ReadAsync((tenantId, invocationId, now), static (db, s) =>
+        {
+            var select = db.Command(FunctionSql.GetInvocationOutcomeLength, "$tenant", "$id", "$now");
+            select.Parameters[0].Value = s.tenantId;
+            select.Parameters[1].Value = s.invocationId;
+            select.Parameters[2].Value = s.now.ToUnixTimeMilliseconds();
+            using var r = select.ExecuteReader();
+            return r.Read() ? r.GetInt64(0) : (long?)null;
         }, cancellationToken);
 
     public Task<int> FailRunningInvocationsAsync(string errorCode, string errorDetail, DateTimeOffset at, CancellationToken cancellationToken)

@@ -20,6 +20,9 @@ public sealed class RingFrameServer : IAsyncDisposable
 {
     private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(5);
 
+    // Frames up to this size may run on the reader thread (a single value's request is a few hundred bytes).
+    private const int InlineMaxBytes = 64 * 1024;
+
     private readonly RingFile _file;
     private readonly SpscRing _requests;
     private readonly SpscRing _responses;
@@ -150,10 +153,12 @@ public sealed class RingFrameServer : IAsyncDisposable
                 {
                     byte[] request = ArrayPool<byte>.Shared.Rent(length);
                     _requests.ReadBody(length, request.AsSpan(0, length), discard: false, context);
-                    if (lane == FrameLane.Control || _requests.IsDrained)
+                    if (lane == FrameLane.Control || (_requests.IsDrained && length <= InlineMaxBytes))
                     {
-                        // Nothing else waiting (or a ping, answered without an await): handle it on this thread (until the
-                        // handler's first real await), saving a thread-pool hop; under load, requests go to the pool.
+                        // Nothing else waiting (or a ping, answered without an await): handle a small request on this thread
+                        // (until the handler's first real await), saving a thread-pool hop; under load, and always for a
+                        // large frame (whose decoding alone takes a while), requests go to the pool, so that the reader
+                        // goes on reading others' requests and pings.
                         _ = HandleAsync(handler, id, request, length, slots, context);
                     }
                     else

@@ -42,6 +42,9 @@ internal sealed class ScopeFilter(params string[] scopes) : IEndpointFilter
     }
 
     public static Caller CallerOf(HttpContext http) => (Caller)http.Items[CallerItem]!;
+
+    /// <summary>The authenticated caller, or null before (or without) authentication.</summary>
+    public static Caller? FindCaller(HttpContext http) => http.Items.TryGetValue(CallerItem, out var caller) ? caller as Caller : null;
 }
 
 internal static class ScopeFilterExtensions

@@ -143,9 +143,13 @@ internal static class FunctionEndpoints
             : InvocationProblem(done);
     }
 
-    private static async Task<IResult> GetInvocationAsync(string id, HttpContext http, InvocationService invocations)
+    private static async Task<IResult> GetInvocationAsync(string id, HttpContext http, InvocationService invocations, LargeRequests large)
     {
-        var view = await invocations.GetAsync(ScopeFilter.CallerOf(http).Tenant, id, http.RequestAborted);
+        var tenant = ScopeFilter.CallerOf(http).Tenant;
+
+        // A large outcome takes a large-request slot before it is loaded (its bytes exist several times over while answered).
+        var length = await invocations.OutcomeLengthAsync(tenant, id, http.RequestAborted);
+        var view = length is null ? null : await EnterAndGetAsync();
         if (view is null)
         {
             return Problems.NotFound("invocation-not-found", "Invocation not found", "No such invocation in this tenant (it may have expired).");
@@ -164,6 +168,12 @@ internal static class FunctionEndpoints
             record.Warm,
             record.CreatedAt,
             record.CompletedAt));
+
+        async Task<InvocationView?> EnterAndGetAsync()
+        {
+            await large.EnterAsync(http, length);
+            return await invocations.GetAsync(tenant, id, http.RequestAborted);
+        }
     }
 
     /// <summary>

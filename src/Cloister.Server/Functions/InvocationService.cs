@@ -185,6 +185,8 @@ internal sealed partial class InvocationService(
     /// </summary>
     public async Task<InvocationView?> GetAsync(string tenantId, string invocationId, CancellationToken cancellationToken)
     {
+        // The tenant's turn for the worker first, then the outcome (up to ~85 MiB) is loaded: waiting reads hold no outcome.
+        using var admission = await enclave.EnterAsync(tenantId, cancellationToken);
         var record = await store.GetInvocationAsync(tenantId, invocationId, time.GetUtcNow(), cancellationToken);
         switch (record)
         {
@@ -194,6 +196,7 @@ internal sealed partial class InvocationService(
             case { Outcome: { } outcome, OutcomeKeyVersion: { } keyVersion }:
                 var opened = await enclave.SendAsync<InvocationOutcomeResponse>(
                     new OpenInvocationOutcomeRequest(record.Id, new StoredOutcome(keyVersion, outcome)) { TenantId = tenantId },
+                    admission,
                     cancellationToken);
 
                 // The outcome is authenticated, the clear status and code beside it are not: the outcome says how it ended.
@@ -207,6 +210,10 @@ internal sealed partial class InvocationService(
                 return new InvocationView(record, null, record.ErrorDetail, []);
         }
     }
+
+    /// <summary>The bytes <see cref="GetAsync"/> would load for the invocation, without loading them; null when there is no such invocation.</summary>
+    public Task<long?> OutcomeLengthAsync(string tenantId, string invocationId, CancellationToken cancellationToken)
+        => store.GetInvocationOutcomeLengthAsync(tenantId, invocationId, time.GetUtcNow(), cancellationToken);
 
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 

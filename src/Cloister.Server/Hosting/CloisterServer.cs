@@ -84,7 +84,8 @@ public static class CloisterServer
         services.AddSingleton(sp => new EnclaveClient(
             enclave,
             sp.GetRequiredService<TenantDirectory>(),
-            new FairGate("requests waiting for the enclave worker", FrameLanes.DefaultRequestSlots, FrameLanes.DefaultRequestSlots, options.MaxQueuedRequestsPerTenant)));
+            new FairGate("requests to the enclave worker", FrameLanes.DefaultRequestSlots, options.MaxRunningRequestsPerTenant, options.MaxQueuedRequestsPerTenant)));
+        services.AddSingleton<LargeRequests>();
         services.AddSingleton<ApiKeyAuthenticator>();
         services.AddSingleton<SearchRateLimiter>();
         services.AddSingleton<TokenService>();

@@ -32,6 +32,9 @@ internal static class JsonBody
             return (null, Problems.Invalid("The request body is empty; send a JSON object."));
         }
 
+        // A large body waits for a large-request slot before a byte of it is read (429 when the tenant has too many).
+        await request.HttpContext.RequestServices.GetRequiredService<LargeRequests>().EnterAsync(request.HttpContext, request.ContentLength);
+
         PooledBody body;
         try
         {

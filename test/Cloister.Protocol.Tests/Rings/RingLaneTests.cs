@@ -51,6 +51,25 @@ public sealed class RingLaneTests
     }
 
     [Fact]
+    public async Task ALargeFrameAloneInTheRing_IsHandledOffTheReader_SoAPingBehindItIsAnswered()
+    {
+        using var release = new ManualResetEventSlim();
+        await using var pair = RingPair.Start(new BlockOnLargeHandler(release));
+
+        // Alone in the ring, a small frame would run on the reader thread; a large one (its decoding alone takes a while)
+        // must not: this handler blocks its thread on it, as a slow synchronous decode would.
+        var large = pair.Transport.SendAsync(new byte[200 * 1024], CancellationToken.None).AsTask();
+        await Task.Delay(200);
+
+        var ping = await pair.Transport.SendAsync(new byte[] { 7 }, FrameLane.Control, CancellationToken.None).AsTask().WaitAsync(Patience);
+
+        Assert.Equal(XorHandler.Transform([7]), ping);
+        Assert.False(large.IsCompleted);
+        release.Set();
+        await large.WaitAsync(Patience);
+    }
+
+    [Fact]
     public async Task AResponseOverTheLimit_FailsOnlyItsRequest_AndTheRingKeepsServing()
     {
         var options = RingPair.Small with { MaxMessageBytes = 4096 };
@@ -94,6 +113,20 @@ public sealed class RingLaneTests
         var file = await File.ReadAllBytesAsync(pair.Transport.Path);
         Assert.Equal(-1, file.AsSpan().IndexOf(canary));
         Assert.Equal(-1, file.AsSpan().IndexOf(XorHandler.Transform(canary)));
+    }
+
+    /// <summary>Blocks its thread (no await) on a request of 64 KiB or more until released; answers small ones at once.</summary>
+    private sealed class BlockOnLargeHandler(ManualResetEventSlim release) : IFrameHandler
+    {
+        public ValueTask<byte[]> HandleAsync(ReadOnlyMemory<byte> request, CancellationToken cancellationToken)
+        {
+            if (request.Length >= 64 * 1024)
+            {
+                release.Wait(cancellationToken);
+            }
+
+            return ValueTask.FromResult(XorHandler.Transform(request.Span[..Math.Min(request.Length, 16)]));
+        }
     }
 
     /// <summary>Answers with eight copies of the request.</summary>

@@ -1,0 +1,83 @@
+namespace Cloister.Protocol.Tests;
+
+/// <summary>The request lane's turn is held as long as the worker holds the frame (docs/design/rings.md, "Lanes").</summary>
+public sealed class EnclaveClientGateTests
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
+
+    [Fact]
+    public async Task ACallerThatGivesUp_KeepsItsTurnUntilTheWorkerAnswers_SoOthersCannotBeCrowdedOutByAbandonedWork()
+    {
+        var worker = new HeldWorker();
+        var client = new EnclaveClient(new AbandoningTransport(worker), new NoKeys(), new FairGate("requests", capacity: 1, maxRunningPerTenant: 1, maxQueuedPerTenant: 10));
+        using var giveUp = new CancellationTokenSource();
+
+        var abandoned = client.SendAsync(new FingerprintRequest("a") { TenantId = "a" }, giveUp.Token);
+        await worker.Entered.WaitAsync(Patience);
+        await giveUp.CancelAsync();
+        var other = client.SendAsync(new FingerprintRequest("b") { TenantId = "b" }, CancellationToken.None);
+        await Task.Delay(200);
+
+        // Still in the worker: the abandoned request keeps the only turn, the other tenant's waits for it.
+        Assert.False(abandoned.IsCompleted);
+        Assert.Equal(1, worker.Calls);
+
+        worker.Release();
+        await abandoned.WaitAsync(Patience);
+        await other.WaitAsync(Patience);
+        Assert.Equal(2, worker.Calls);
+    }
+
+    [Fact]
+    public async Task ACallerStillWaitingForItsTurn_MayGiveUp()
+    {
+        var worker = new HeldWorker();
+        var client = new EnclaveClient(new AbandoningTransport(worker), new NoKeys(), new FairGate("requests", capacity: 1, maxRunningPerTenant: 1, maxQueuedPerTenant: 10));
+        var first = client.SendAsync(new FingerprintRequest("a") { TenantId = "a" }, CancellationToken.None);
+        await worker.Entered.WaitAsync(Patience);
+        using var giveUp = new CancellationTokenSource();
+
+        var waiting = client.SendAsync(new FingerprintRequest("b") { TenantId = "b" }, giveUp.Token);
+        await giveUp.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting.WaitAsync(Patience));
+        worker.Release();
+        await first.WaitAsync(Patience);
+        Assert.Equal(1, worker.Calls);
+    }
+
+    /// <summary>Answers every fingerprint request once released; counts the requests it got.</summary>
+    private sealed class HeldWorker : IFrameHandler
+    {
+        private readonly TaskCompletionSource _entered = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _calls;
+
+        public Task Entered => _entered.Task;
+
+        public int Calls => Volatile.Read(ref _calls);
+
+        public void Release() => _release.TrySetResult();
+
+        public async ValueTask<byte[]> HandleAsync(ReadOnlyMemory<byte> request, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref _calls);
+            _entered.TrySetResult();
+            await _release.Task;
+            return EnclaveCodec.Encode(new FingerprintResponse([1, 2, 3]));
+        }
+    }
+
+    /// <summary>Like the rings: cancelling abandons only the caller's wait; the frame stays with the worker, which answers later.</summary>
+    private sealed class AbandoningTransport(IFrameHandler worker) : IFrameTransport
+    {
+        public ValueTask<byte[]> SendAsync(ReadOnlyMemory<byte> request, CancellationToken cancellationToken)
+            => new(worker.HandleAsync(request, CancellationToken.None).AsTask().WaitAsync(cancellationToken));
+    }
+
+    private sealed class NoKeys : IWrappedKeySource
+    {
+        public Task<IReadOnlyList<WrappedKey>> GetWrappedKeysAsync(string tenantId, CancellationToken cancellationToken)
+            => Task.FromResult<IReadOnlyList<WrappedKey>>([]);
+    }
+}
