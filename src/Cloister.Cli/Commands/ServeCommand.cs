@@ -36,11 +36,12 @@ internal static class ServeCommand
         var maxInvocations = new Option<int?>("--max-invocations") { Description = $"Invocations running at once, all tenants together (default {FrameLanes.DefaultInvocationSlots})." };
         var maxTenantInvocations = new Option<int?>("--max-invocations-per-tenant") { Description = "Invocations one tenant may have running at once (default 16)." };
         var maxTenantQueued = new Option<int?>("--max-queued-invocations-per-tenant") { Description = "Invocations one tenant may have waiting beyond those; more get 429 (default 64)." };
+        var maxTenantRunningRequests = new Option<int?>("--max-requests-per-tenant") { Description = "Token requests one tenant may have in the enclave worker at once, of its 64 (default 16)." };
         var maxTenantRequests = new Option<int?>("--max-queued-requests-per-tenant") { Description = "Token requests one tenant may have waiting for the enclave worker; more get 429 (default 256)." };
         var maxFrame = new Option<int?>("--max-frame-bytes") { Description = "Largest message between the router and the worker (default and most 256 MiB).", Hidden = true };
         var functions = new FunctionOptions();
         var brokerUrl = new Option<string?>("--broker-url") { Description = "Use a key broker running elsewhere ('cloister keybroker' on the host that holds the master key) at this frames URL instead of starting one; its policy must trust this worker." };
-        var command = new Command("serve", "Run the Cloister server: the router, with the key broker and the enclave worker as child processes.") { urls, tlsCert, tlsKey, selfSigned, insecure, fullSync, searchRate, retention, workerUrl, workerToken, brokerUrl, workerLink, healthInterval, healthTimeout, healthFailures, maxInvocations, maxTenantInvocations, maxTenantQueued, maxTenantRequests, maxFrame };
+        var command = new Command("serve", "Run the Cloister server: the router, with the key broker and the enclave worker as child processes.") { urls, tlsCert, tlsKey, selfSigned, insecure, fullSync, searchRate, retention, workerUrl, workerToken, brokerUrl, workerLink, healthInterval, healthTimeout, healthFailures, maxInvocations, maxTenantInvocations, maxTenantQueued, maxTenantRunningRequests, maxTenantRequests, maxFrame };
         functions.AddTo(command);
         command.SetHandler(async (parse, cancellationToken) =>
         {
@@ -63,6 +64,7 @@ internal static class ServeCommand
                 MaxRunningInvocations = parse.GetValue(maxInvocations) ?? options.MaxRunningInvocations,
                 MaxRunningInvocationsPerTenant = parse.GetValue(maxTenantInvocations) ?? options.MaxRunningInvocationsPerTenant,
                 MaxQueuedInvocationsPerTenant = parse.GetValue(maxTenantQueued) ?? options.MaxQueuedInvocationsPerTenant,
+                MaxRunningRequestsPerTenant = parse.GetValue(maxTenantRunningRequests) ?? options.MaxRunningRequestsPerTenant,
                 MaxQueuedRequestsPerTenant = parse.GetValue(maxTenantRequests) ?? options.MaxQueuedRequestsPerTenant,
                 MaxFrameBytes = parse.GetValue(maxFrame) ?? options.MaxFrameBytes,
             };
