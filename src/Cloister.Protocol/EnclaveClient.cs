@@ -19,6 +19,12 @@ public interface IWrappedKeySource
 /// </remarks>
 public sealed class EnclaveClient(IFrameTransport transport, IWrappedKeySource keys, FairGate? requests = null)
 {
+    /// <summary>
+    /// The longest a request-lane frame is waited for after its caller gave up (the turn it holds is freed then). No
+    /// request-lane operation takes nearly as long; a worker that does is hung, and the hang watch replaces a local one.
+    /// </summary>
+    public TimeSpan RequestFrameTimeout { get; init; } = TimeSpan.FromMinutes(2);
+
     /// <summary>Send a request; the response is of the matching type or <see cref="EnclaveErrorResponse"/>.</summary>
     /// <exception cref="TenantBusyException">The request lane's gate refused the tenant (too many of its requests waiting).</exception>
     /// <exception cref="FrameTooLargeException">The request, or its answer, is larger than one frame may be.</exception>
@@ -58,19 +64,43 @@ public sealed class EnclaveClient(IFrameTransport transport, IWrappedKeySource k
     {
         ArgumentNullException.ThrowIfNull(request);
         var lane = FrameLanes.Of(request);
-        using var ticket = lane == FrameLane.Request && admission is null && requests is not null
+        if (lane != FrameLane.Request)
+        {
+            return await SendWithKeysAsync(request, lane, cancellationToken);
+        }
+
+        var ticket = admission is null && requests is not null
             ? await requests.EnterAsync(request.TenantId, cancellationToken)
             : null;
 
         // Once a request frame is sent it holds a worker slot until the worker answers, so the turn is held as long: a
-        // caller that gives up waits no more for its answer (the task does), and cannot free its turn while its frame
-        // still occupies the worker. Cancellation counts only while waiting for a turn.
-        var sendToken = lane == FrameLane.Request ? CancellationToken.None : cancellationToken;
-        var response = await SendOnceAsync(request, lane, sendToken);
+        // caller that gives up stops waiting for the answer, but its turn is freed only when the frame is answered (or
+        // after RequestFrameTimeout, so that a worker that never answers, a stopped remote one say, cannot keep it).
+        // Cancellation counts in full only while waiting for a turn.
+        var timeout = new CancellationTokenSource(RequestFrameTimeout);
+        var send = SendWithKeysAsync(request, lane, timeout.Token);
+        _ = send.ContinueWith(
+            static (sent, state) =>
+            {
+                _ = sent.Exception; // observed here when the caller stopped waiting
+                var (timer, held) = ((CancellationTokenSource, FairGate.Ticket?))state!;
+                held?.Dispose();
+                timer.Dispose();
+            },
+            (timeout, ticket),
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+        return await send.WaitAsync(cancellationToken);
+    }
+
+    private async Task<EnclaveResponse> SendWithKeysAsync(EnclaveRequest request, FrameLane lane, CancellationToken cancellationToken)
+    {
+        var response = await SendOnceAsync(request, lane, cancellationToken);
         if (response is KeysRequiredResponse)
         {
             var wrapped = await keys.GetWrappedKeysAsync(request.TenantId, cancellationToken);
-            response = await SendOnceAsync(request with { Keys = wrapped }, lane, sendToken);
+            response = await SendOnceAsync(request with { Keys = wrapped }, lane, cancellationToken);
             if (response is KeysRequiredResponse)
             {
                 return new EnclaveErrorResponse(new EnclaveError(EnclaveErrorCodes.KeyUnavailable, "The tenant's keys could not be loaded into the enclave."));

@@ -15,17 +15,46 @@ public sealed class EnclaveClientGateTests
         var abandoned = client.SendAsync(new FingerprintRequest("a") { TenantId = "a" }, giveUp.Token);
         await worker.Entered.WaitAsync(Patience);
         await giveUp.CancelAsync();
+
+        // The caller stops waiting at once...
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => abandoned.WaitAsync(Patience));
         var other = client.SendAsync(new FingerprintRequest("b") { TenantId = "b" }, CancellationToken.None);
         await Task.Delay(200);
 
-        // Still in the worker: the abandoned request keeps the only turn, the other tenant's waits for it.
-        Assert.False(abandoned.IsCompleted);
+        // ...but its frame is still in the worker: it keeps the only turn, the other tenant's waits for it.
+        Assert.False(other.IsCompleted);
         Assert.Equal(1, worker.Calls);
 
         worker.Release();
-        await abandoned.WaitAsync(Patience);
         await other.WaitAsync(Patience);
         Assert.Equal(2, worker.Calls);
+    }
+
+    [Fact]
+    public async Task AFrameTheWorkerNeverAnswers_FreesItsTurnAfterTheTimeout()
+    {
+        var worker = new HeldWorker();
+        var client = new EnclaveClient(new AbandoningTransport(worker), new NoKeys(), new FairGate("requests", capacity: 1, maxRunningPerTenant: 1, maxQueuedPerTenant: 10))
+        {
+            RequestFrameTimeout = TimeSpan.FromMilliseconds(300),
+        };
+        using var giveUp = new CancellationTokenSource();
+
+        var stuck = client.SendAsync(new FingerprintRequest("a") { TenantId = "a" }, giveUp.Token);
+        await worker.Entered.WaitAsync(Patience);
+        await giveUp.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => stuck.WaitAsync(Patience));
+
+        // The worker never answers the first frame; after the timeout the next one gets the turn (and waits in the worker too).
+        var next = client.SendAsync(new FingerprintRequest("b") { TenantId = "b" }, CancellationToken.None);
+        for (var i = 0; i < 100 && worker.Calls < 2; i++)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.Equal(2, worker.Calls);
+        worker.Release();
+        await next.WaitAsync(Patience);
     }
 
     [Fact]

@@ -1,6 +1,8 @@
 using System.Text;
 using Cloister.Server.Http;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace Cloister.Server.Tests;
 
@@ -58,9 +60,15 @@ public sealed class JsonBodyTests
         Assert.Equal("urn:cloister:problem:malformed-json", problem!.ProblemDetails.Type);
     }
 
+    private static readonly IServiceProvider Services = new ServiceCollection()
+        .AddSingleton(Options.Create(new ServerOptions()))
+        .AddSingleton<LargeRequests>()
+        .BuildServiceProvider();
+
     private static HttpRequest Request(byte[] body)
     {
-        var http = new DefaultHttpContext();
+        // A body over 1 MiB takes a large-request slot first, as in the server.
+        var http = new DefaultHttpContext { RequestServices = Services };
         http.Request.Body = new MemoryStream(body);
         http.Request.ContentLength = body.Length;
         return http.Request;
