@@ -60,6 +60,20 @@ public sealed class JsonBodyTests
         Assert.Equal("urn:cloister:problem:malformed-json", problem!.ProblemDetails.Type);
     }
 
+    // Every string of a body, wherever it is (a DTO member, free-form metadata, an array), must be Unicode: a lone
+    // surrogate bound into a string failed later, when it was encoded, as a 500.
+    [Theory]
+    [InlineData("""{"value":"x","classifier":"a\ud800"}""", "$.classifier")]
+    [InlineData("""{"value":"x","metadata":{"note":"\udc00"}}""", "$.metadata.note")]
+    [InlineData("""{"value":"x","metadata":{"list":["ok","\ud800\ud800"]}}""", "$.metadata.list[1]")]
+    public async Task StringThatIsNotUnicode_IsMalformedJson_AtItsPath(string body, string path)
+    {
+        var (_, problem) = await JsonBody.ReadAsync(Request(Encoding.UTF8.GetBytes(body)), ApiJsonContext.Default.CreateTokenRequest);
+
+        Assert.Equal("urn:cloister:problem:malformed-json", problem!.ProblemDetails.Type);
+        Assert.Contains(path, problem.ProblemDetails.Detail, StringComparison.Ordinal);
+    }
+
     private static readonly IServiceProvider Services = new ServiceCollection()
         .AddSingleton(Options.Create(new ServerOptions()))
         .AddSingleton<LargeRequests>()

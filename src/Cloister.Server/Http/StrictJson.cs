@@ -6,7 +6,7 @@ using System.Text.Json.Serialization.Metadata;
 
 namespace Cloister.Server.Http;
 
-/// <summary>What <see cref="StrictJson.Check"/> refused: <c>duplicate-field</c>, <c>unknown-field</c> or <c>malformed-json</c> (a name that is not valid Unicode), at a JSON path.</summary>
+/// <summary>What <see cref="StrictJson.Check"/> refused: <c>duplicate-field</c>, <c>unknown-field</c> or <c>malformed-json</c> (a name or string that is not valid Unicode), at a JSON path.</summary>
 internal sealed record JsonRefusal(string Code, string Path, string? Suggestion = null);
 
 /// <summary>
@@ -39,7 +39,7 @@ internal static class StrictJson
         }
         catch (InvalidOperationException)
         {
-            // A member name with an escape that is not Unicode (a lone surrogate such as "\ud800").
+            // A member name or string with an escape that is not Unicode (a lone surrogate such as "\ud800").
             return new JsonRefusal("malformed-json", PathOf(path));
         }
     }
@@ -65,6 +65,11 @@ internal static class StrictJson
                     path.RemoveAt(path.Count - 1);
                 }
 
+                return null;
+            case JsonTokenType.String when reader.ValueIsEscaped:
+                // An escape that is not Unicode (a lone surrogate) would bind to a string no encoder accepts later:
+                // GetString throws for it, caught in Check as malformed JSON at this path.
+                _ = reader.GetString();
                 return null;
             default:
                 return null;
