@@ -57,7 +57,10 @@ public interface IVaultStore : IAsyncDisposable
     /// <summary>Every API key, admin and tenant keys, revoked ones included, oldest first.</summary>
     Task<IReadOnlyList<ApiKeyRecord>> ListApiKeysAsync(CancellationToken cancellationToken);
 
-    /// <summary>Revokes a key of the tenant (null: an admin key); false if there is no such unrevoked key.</summary>
+    /// <summary>
+    /// Revokes a key of the tenant (null: an admin key); false if there is no such unrevoked key, or if it is the last
+    /// unrevoked admin key (checked in the same write, so concurrent revocations always leave one admin key).
+    /// </summary>
     Task<bool> RevokeApiKeyAsync(string? tenantId, string keyId, DateTimeOffset at, AuditEntry audit, CancellationToken cancellationToken);
 
     // Tokens

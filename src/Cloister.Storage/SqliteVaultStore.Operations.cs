@@ -22,7 +22,12 @@ public sealed partial class SqliteVaultStore
         public const string GetApiKey = "SELECT id, tenant_id, secret_hash, scopes, created_at, revoked_at FROM api_keys WHERE id = $id";
         public const string AnyApiKey = "SELECT 1 FROM api_keys LIMIT 1";
         public const string ListApiKeys = "SELECT id, tenant_id, secret_hash, scopes, created_at, revoked_at FROM api_keys ORDER BY created_at, id";
-        public const string RevokeApiKey = "UPDATE api_keys SET revoked_at = $at WHERE id = $id AND tenant_id IS $tenant AND revoked_at IS NULL";
+        // An admin key (no tenant) is revoked only while another stays active, checked in the revoking write itself, so
+        // that two admin keys revoking each other at once cannot leave none.
+        public const string RevokeApiKey = """
+            UPDATE api_keys SET revoked_at = $at WHERE id = $id AND tenant_id IS $tenant AND revoked_at IS NULL
+              AND ($tenant IS NOT NULL OR EXISTS (SELECT 1 FROM api_keys WHERE tenant_id IS NULL AND revoked_at IS NULL AND id <> $id))
+            """;
 
         // ON CONFLICT DO NOTHING without a target covers both the primary key and the det_key index.
         public const string InsertToken = "INSERT INTO tokens (" + Rows.TokenColumns + ") VALUES ($tenant, $token, $format, $alphabet, $classifier, $key_version, $ciphertext, $fingerprint, $det_key, $mask, $metadata, $created_at, $expires_at) ON CONFLICT DO NOTHING";
@@ -222,7 +227,7 @@ public sealed partial class SqliteVaultStore
             Rows.Time(r.GetInt64(4)),
             r.IsDBNull(5) ? null : Rows.Time(r.GetInt64(5)));
 
-    /// <remarks>Matches the key's tenant exactly (a null <paramref name="tenantId"/> matches admin keys).</remarks>
+    /// <remarks>Matches the key's tenant exactly (a null <paramref name="tenantId"/> matches admin keys); never revokes the last active admin key.</remarks>
     public Task<bool> RevokeApiKeyAsync(string? tenantId, string keyId, DateTimeOffset at, AuditEntry audit, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(keyId);

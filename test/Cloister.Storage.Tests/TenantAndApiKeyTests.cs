@@ -162,6 +162,34 @@ public sealed class TenantAndApiKeyTests
     }
 
     [Fact]
+    public async Task RevokeAdminKeys_EachOtherAtOnce_LeavesOneActive()
+    {
+        for (var round = 0; round < 20; round++)
+        {
+            await using var h = await StoreHarness.OpenAsync();
+            var (a, b) = ($"key_a{round}", $"key_b{round}");
+            foreach (var id in new[] { a, b })
+            {
+                await h.S.CreateApiKeyAsync(new ApiKeyRecord(id, null, [1], ["admin"], StoreHarness.Start, null), Make.Audit(null, "apikey.create"), None);
+            }
+
+            // Each revokes the other, concurrently: exactly one revocation may win.
+            var results = await Task.WhenAll(
+                Task.Run(() => h.S.RevokeApiKeyAsync(null, a, StoreHarness.Start, Make.Audit(null, "apikey.revoke", a), None)),
+                Task.Run(() => h.S.RevokeApiKeyAsync(null, b, StoreHarness.Start, Make.Audit(null, "apikey.revoke", b), None)));
+
+            Assert.Single(results, revoked => revoked);
+            Assert.Equal(1, h.Scalar("SELECT count(*) FROM api_keys WHERE tenant_id IS NULL AND revoked_at IS NULL"));
+            Assert.False(await h.S.RevokeApiKeyAsync(null, (await ActiveAdminAsync(h)).Id, StoreHarness.Start, Make.Audit(null, "apikey.revoke"), None));
+            await h.S.CreateApiKeyAsync(new ApiKeyRecord($"key_c{round}", null, [1], ["admin"], StoreHarness.Start, null), Make.Audit(null, "apikey.create"), None);
+            Assert.True(await h.S.RevokeApiKeyAsync(null, $"key_c{round}", StoreHarness.Start, Make.Audit(null, "apikey.revoke"), None));
+        }
+    }
+
+    private static async Task<ApiKeyRecord> ActiveAdminAsync(StoreHarness h)
+        => (await h.S.ListApiKeysAsync(None)).Single(k => k.TenantId is null && k.RevokedAt is null);
+
+    [Fact]
     public async Task RevokeApiKey_OtherTenantsKey_ReturnsFalse()
     {
         await using var h = await StoreHarness.OpenAsync();

@@ -43,8 +43,14 @@ internal static class TenantEndpoints
             return Problems.Create(StatusCodes.Status409Conflict, "revoke-own-key", "Cannot revoke the key in use", "Create another admin key and revoke this one with it.");
         }
 
-        return await service.RevokeApiKeyAsync(null, keyId, caller.KeyId, http.RequestAborted)
-            ? TypedResults.NoContent()
+        if (await service.RevokeApiKeyAsync(null, keyId, caller.KeyId, http.RequestAborted))
+        {
+            return TypedResults.NoContent();
+        }
+
+        // Not revoked although active: it was the last active admin key (the caller's own was revoked meanwhile).
+        return await service.IsActiveAdminKeyAsync(keyId, http.RequestAborted)
+            ? Problems.Create(StatusCodes.Status409Conflict, "last-admin-key", "Cannot revoke the last admin key", "No other admin key is active: create one before revoking this one.")
             : Problems.NotFound("apikey-not-found", "API key not found", "No such active admin key.");
     }
 

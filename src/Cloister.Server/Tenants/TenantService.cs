@@ -54,6 +54,10 @@ internal sealed class TenantService(IVaultStore store, EnclaveClient enclave, Te
         return revoked;
     }
 
+    /// <summary>Whether <paramref name="keyId"/> is an admin key that is not revoked.</summary>
+    public async Task<bool> IsActiveAdminKeyAsync(string keyId, CancellationToken cancellationToken)
+        => await store.GetApiKeyAsync(keyId, cancellationToken) is { TenantId: null, RevokedAt: null };
+
     /// <summary>Adds a data-key version; null if another rotation won the race.</summary>
     public async Task<int?> RotateDataKeyAsync(TenantRecord tenant, string actor, CancellationToken cancellationToken)
     {
