@@ -202,8 +202,12 @@ public sealed class AttestationTests(ServerFixture fixture) : IClassFixture<Serv
         ProblemAssert.Is(await _server.SendAsync(HttpMethod.Post, "/v1/attestation/verify", key, TestServer.Json(new { type = "tpm", evidence = "AA==" })), 400, "unknown-tee");
         ProblemAssert.Is(await _server.SendAsync(HttpMethod.Post, "/v1/attestation/verify", key, TestServer.Json(new { type = "nitro", evidence = "not base64!" })), 400, "invalid-request");
         ProblemAssert.Is(await _server.SendAsync(HttpMethod.Post, "/v1/attestation/verify", key, TestServer.Json(new { type = "nitro", evidence = "AA==", policy = new { maxVmpl = "one" } })), 400, "invalid-policy");
-        ProblemAssert.Is(await _server.SendAsync(HttpMethod.Post, "/v1/attestation/verify", key, """{"type":"nitro","evidence":"AA==","policy":{"id":"\ud800"}}"""), 400, "invalid-policy");
+        ProblemAssert.Is(await _server.SendAsync(HttpMethod.Post, "/v1/attestation/verify", key, """{"type":"nitro","evidence":"AA==","policy":{"id":"\ud800"}}"""), 400, "malformed-json");
 
+
+        // A verification time may lie in the past, never in the future: the signed verifiedAt is never after its iat.
+        var tomorrow = DateTimeOffset.UtcNow.AddDays(1).ToString("O", System.Globalization.CultureInfo.InvariantCulture);
+        ProblemAssert.Is(await _server.SendAsync(HttpMethod.Post, "/v1/attestation/verify", key, TestServer.Json(new { type = "nitro", evidence = "AA==", at = tomorrow })), 400, "invalid-time");
         var writeOnly = await _server.CreateTenantAsync("tokens:write");
         ProblemAssert.Is(await _server.SendAsync(HttpMethod.Post, "/v1/attestation/verify", writeOnly.Key, TestServer.Json(new { type = "nitro", evidence = "AA==" })), 403, "missing-scope");
     }

@@ -61,7 +61,8 @@ public sealed record AttestationResultValidation
 /// <summary>
 /// Checks a signed attestation result for a relying party: the kid names a key of the trusted key set, the alg is that
 /// key's (ES256 or ES384; never "none", never chosen by the token), the signature verifies, "iat" is not in the future
-/// and "exp" (if present) has not passed, give or take the clock skew, and the claims are a consistent EAR claim set.
+/// and "exp" (if present) has not passed, "verifiedAt" is not after "iat", give or take the clock skew, and the claims
+/// are a consistent EAR claim set.
 /// Never throws for a bad token.
 /// </summary>
 /// <remarks>A valid token can still carry a contraindicated verdict: look at <c>Token.Result.Verdict</c>.</remarks>
@@ -118,6 +119,12 @@ public sealed class AttestationResultValidator
         if (issuedAt - now > _clockSkew)
         {
             return AttestationResultValidation.Invalid($"claims: issued in the future ({issuedAt:O})");
+        }
+
+        // An appraisal is made before it is signed: a verification time after the signing time is a forged or broken claim set.
+        if (appraisal.VerifiedAt - issuedAt > _clockSkew)
+        {
+            return AttestationResultValidation.Invalid($"claims: verified after it was issued ({appraisal.VerifiedAt:O} > {issuedAt:O})");
         }
 
         // Differences, not sums: DateTimeOffset arithmetic near its limits throws, a TimeSpan difference does not.

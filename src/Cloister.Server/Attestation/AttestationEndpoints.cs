@@ -8,6 +8,9 @@ namespace Cloister.Server.Attestation;
 /// <summary>/v1/attestation: verify evidence (scope attestation) and publish the result-signing key.</summary>
 internal static class AttestationEndpoints
 {
+    /// <summary>How far ahead of the server's clock a caller's verification time <c>at</c> may be (clock skew).</summary>
+    private static readonly TimeSpan FutureTolerance = TimeSpan.FromSeconds(60);
+
     // Evidence with its certificates and collateral (TCB info, QE identity, CRLs) fits comfortably.
     private const long BodyLimit = 8 * 1024 * 1024;
 
@@ -74,6 +77,12 @@ internal static class AttestationEndpoints
 
         var now = time.GetUtcNow();
         var at = body.At ?? now;
+        if (at - now > FutureTolerance)
+        {
+            // Judging evidence at a time to come would sign a verdict nobody can have reached yet (and future-dated evidence would pass).
+            return Problems.Invalid("invalid-time", "Verification time in the future", $"'at' may lie in the past but not in the future (more than {FutureTolerance.TotalSeconds:0} s ahead of the server's clock).");
+        }
+
         var (result, token) = service.Verify(new EvidenceBundle(tee, evidence, certificates, collateral.Count == 0 ? null : collateral), policy, at, now);
         return TypedResults.Ok(new VerifyEvidenceResponse(
             AttestationService.NameOf(result.Verdict),

@@ -248,6 +248,20 @@ public sealed class AttestationResultTokenTests : IDisposable
     }
 
     [Fact]
+    public void AResultVerifiedAfterItWasSigned_IsInvalid_BeyondTheSkew()
+    {
+        var signer = new AttestationResultSigner(_p256);
+        var validator = Validator(signer);
+        var policy = new AppraisalPolicy { Id = "default" };
+
+        var justAfter = signer.Sign(SampleResult, AppraisalContext.Of(policy, Now.AddSeconds(59)), Now);
+        var later = signer.Sign(SampleResult, AppraisalContext.Of(policy, Now.AddMinutes(2)), Now);
+
+        Assert.True(validator.Validate(justAfter, Now).IsValid);
+        Assert.StartsWith("claims: verified after it was issued", validator.Validate(later, Now.AddMinutes(3)).Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void HeaderKeyHintsAndCrit_AreRefused()
     {
         var signer = new AttestationResultSigner(_p256);
