@@ -149,6 +149,12 @@ public sealed class EnclaveHost : IFrameHandler, IDisposable, IAsyncDisposable
             return BadRequest("The request needs a tenant id, and each attached key a purpose and a blob.");
         }
 
+        if (request is not ForgetTenantRequest && _keyring.IsForgotten(request.TenantId))
+        {
+            // A deleted tenant's request that was on its way: nothing of it runs here again (no key, package or sandbox).
+            return KeyUnavailable($"The tenant was deleted and its keys shredded in this worker ({BrokerErrorCodes.KeysShredded}).");
+        }
+
         if (IsBulk(request))
         {
             // The ring's reader runs a request on its own thread until the request's first await, which saves a hop for

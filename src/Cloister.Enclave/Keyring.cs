@@ -127,6 +127,15 @@ internal sealed class Keyring : IDisposable
         return ReleaseAsync(removed);
     }
 
+    /// <summary>Whether <paramref name="tenantId"/> was forgotten (<see cref="ForgetTenantAsync"/>): its keys are refused for the life of the process.</summary>
+    public bool IsForgotten(string tenantId)
+    {
+        lock (_membership)
+        {
+            return _forgottenTenants.Contains(tenantId);
+        }
+    }
+
     /// <summary>Forgets data key <paramref name="version"/> of <paramref name="tenantId"/> and refuses it from now on; completes when it has been zeroed.</summary>
     public Task<int> ForgetDataKeyAsync(string tenantId, int version)
     {

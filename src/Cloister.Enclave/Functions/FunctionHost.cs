@@ -21,6 +21,10 @@ internal sealed class FunctionHost : IAsyncDisposable
     private readonly ConcurrentDictionary<string, FunctionInvocation> _running = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Task, bool> _work = new();
     private readonly ConcurrentDictionary<FunctionInvocation, CancellationTokenSource> _stops = new();
+
+    // Deleted tenants (ForgetTenantAsync marks them first): nothing is installed, started or prestarted for them again,
+    // and what raced past a check is removed once it sees the mark.
+    private readonly ConcurrentDictionary<string, bool> _forgotten = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
     private readonly string _unavailable;
     private readonly FunctionPackages? _packages;
@@ -68,7 +72,13 @@ internal sealed class FunctionHost : IAsyncDisposable
             return (null, null, Completed(request.InvocationId, FunctionErrorCodes.SandboxUnavailable, _unavailable));
         }
 
-        var cached = _packages.Find(FunctionPackages.KeyOf(request.TenantId, function.Measurement));
+        if (_forgotten.ContainsKey(request.TenantId))
+        {
+            return (null, null, Forgotten());
+        }
+
+        var key = FunctionPackages.KeyOf(request.TenantId, function.Measurement);
+        var cached = _packages.Find(key);
         if (cached is null)
         {
             if (request.Package is null)
@@ -82,8 +92,15 @@ internal sealed class FunctionHost : IAsyncDisposable
                 return (null, null, Completed(request.InvocationId, error.Code, error.Detail));
             }
 
+            if (_forgotten.ContainsKey(request.TenantId))
+            {
+                // The tenant was deleted while its package was being installed, perhaps after its packages were removed.
+                _packages.Remove(key);
+                return (null, null, Forgotten());
+            }
+
             cached = installed!;
-            _ = PrestartAsync(cached);
+            _ = PrestartAsync(request.TenantId, cached);
         }
 
         var args = TokenArgs.TryParse(request.ArgsJson, out var argsError);
@@ -105,6 +122,16 @@ internal sealed class FunctionHost : IAsyncDisposable
         // Its own stop, so that deleting its tenant stops it (ForgetTenantAsync) as the host's disposal does.
         var stop = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
         _stops[invocation] = stop;
+        if (_forgotten.ContainsKey(request.TenantId))
+        {
+            // Marked before ForgetTenantAsync looked for stops to cancel: it may not have seen this one.
+            _stops.TryRemove(invocation, out _);
+            _running.TryRemove(new KeyValuePair<string, FunctionInvocation>(invocation.Id, invocation));
+            stop.Dispose();
+            reply?.Dispose();
+            return Forgotten();
+        }
+
         var work = Task.Run(async () =>
         {
             var completion = Finish(request, await invocation.RunAsync(stop.Token).ConfigureAwait(false), reply);
@@ -173,6 +200,7 @@ internal sealed class FunctionHost : IAsyncDisposable
     /// </summary>
     public async Task<(int Invocations, int Functions)> ForgetTenantAsync(string tenantId)
     {
+        _forgotten[tenantId] = true;
         var stopped = _stops.Where(entry => entry.Key.BelongsTo(tenantId)).ToList();
         foreach (var (_, stop) in stopped)
         {
@@ -209,11 +237,16 @@ internal sealed class FunctionHost : IAsyncDisposable
     }
 
     /// <summary>Starts the pool's minimum of idle sandboxes for a newly installed version, in the background.</summary>
-    private async Task PrestartAsync(CachedFunction function)
+    private async Task PrestartAsync(string tenantId, CachedFunction function)
     {
         try
         {
             await _pool!.PrestartAsync(function.Definition, _stopping.Token).ConfigureAwait(false);
+            if (_forgotten.ContainsKey(tenantId))
+            {
+                // Started while its tenant was being deleted, perhaps after its sandboxes were retired.
+                await _pool.RetireAsync(function.Key).ConfigureAwait(false);
+            }
         }
         catch (Exception exception) when (exception is SandboxException or OperationCanceledException or ObjectDisposedException)
         {
@@ -249,4 +282,7 @@ internal sealed class FunctionHost : IAsyncDisposable
         => new(invocationId, null, new EnclaveError(code, detail), false, [], []);
 
     private static EnclaveErrorResponse BadRequest(string detail) => new(new EnclaveError(EnclaveErrorCodes.BadRequest, detail));
+
+    private static EnclaveErrorResponse Forgotten()
+        => new(new EnclaveError(EnclaveErrorCodes.KeyUnavailable, $"The tenant was deleted and its keys shredded in this worker ({BrokerErrorCodes.KeysShredded})."));
 }

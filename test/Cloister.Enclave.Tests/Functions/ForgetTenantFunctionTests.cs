@@ -36,6 +36,27 @@ public sealed class ForgetTenantFunctionTests(FunctionRouters routers) : IClassF
         Assert.Equal("""{"mode":"echo","x":1}""", other.Result);
     }
 
+    [Fact]
+    public async Task AForgottenTenantsLateInvocation_IsRefused_BeforeItsPackageIsInstalled()
+    {
+        var router = routers.For(FunctionRouters.DefaultBackend);
+        var doomed = await router.CreateTenantAsync();
+        var keys = await router.WrappedKeys.GetWrappedKeysAsync(doomed, CancellationToken.None);
+        Assert.IsType<ForgetTenantResponse>(await router.SendAsync(new ForgetTenantRequest { TenantId = doomed }));
+        var function = FreshPython(string.Empty);
+        var packages = Path.Combine(router.PackageDirectory, "functions", Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(doomed))));
+
+        // An invocation that was on its way when the tenant was deleted, with everything attached.
+        var late = new InvokeFunctionRequest("inv-" + Guid.NewGuid().ToString("N"), function.Ref, """{"mode":"echo"}""", 1) { TenantId = doomed, Package = function.Package, Keys = keys };
+        var refused = Assert.IsType<EnclaveErrorResponse>(await router.SendAsync(late));
+
+        Assert.Equal(EnclaveErrorCodes.KeyUnavailable, refused.Error.Code);
+        Assert.Contains(BrokerErrorCodes.KeysShredded, refused.Error.Detail, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(packages), "the deleted tenant's package was installed");
+        Assert.Equal(0, router.Host.RunningInvocations);
+        Assert.DoesNotContain(router.Host.HeldKeyIds, id => id.TenantId == doomed);
+    }
+
     private static async Task WaitUntilAsync(Func<bool> condition)
     {
         for (var i = 0; i < 600 && !condition(); i++)

@@ -55,6 +55,7 @@ internal sealed class FunctionRouter : IAsyncDisposable
     private readonly string _root;
     private readonly FileMasterKeyProvider _masterKey;
     private readonly WrappedKeyStore _wrappedKeys = new();
+
     private readonly EnclaveClient _client;
 
     public FunctionRouter(string backendName)
