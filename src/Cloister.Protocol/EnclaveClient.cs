@@ -91,7 +91,14 @@ public sealed class EnclaveClient(IFrameTransport transport, IWrappedKeySource k
             CancellationToken.None,
             TaskContinuationOptions.ExecuteSynchronously,
             TaskScheduler.Default);
-        return await send.WaitAsync(cancellationToken);
+        try
+        {
+            return await send.WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new TransportUnavailableException($"The enclave worker did not answer within {RequestFrameTimeout.TotalSeconds:0} s.", e);
+        }
     }
 
     private async Task<EnclaveResponse> SendWithKeysAsync(EnclaveRequest request, FrameLane lane, CancellationToken cancellationToken)

@@ -53,8 +53,10 @@ public sealed class EnclaveClientGateTests
         }
 
         Assert.Equal(2, worker.Calls);
+
+        // A caller still waiting when the timeout ends hears that the worker is unavailable.
+        await Assert.ThrowsAsync<TransportUnavailableException>(() => next.WaitAsync(Patience));
         worker.Release();
-        await next.WaitAsync(Patience);
     }
 
     [Fact]
