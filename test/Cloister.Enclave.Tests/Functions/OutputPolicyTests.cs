@@ -41,6 +41,16 @@ public sealed class OutputPolicyTests : IDisposable
             json);
     }
 
+    [Fact]
+    public async Task TokenizeOutput_ReplacesARepeatedName_AtEveryOccurrence()
+    {
+        var (json, error, issued) = await ApplyAsync("""{"o":{"card":"first-value","card":"second-value"},"card":"kept"}""", Permissions(Rule("o.card")), Secrets());
+
+        Assert.Null(error);
+        var token = Assert.Single(issued);
+        Assert.Equal($$"""{"o":{"card":"{{token}}","card":"{{token}}"},"card":"kept"}""", json);
+    }
+
     [Theory]
     [InlineData("""{"a":[{"b":"v"}]}""", "a.0.b")]
     [InlineData("""{"a":{"b":""}}""", "a.b")]
