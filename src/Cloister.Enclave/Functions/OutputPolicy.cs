@@ -15,9 +15,9 @@ namespace Cloister.Enclave.Functions;
 /// </summary>
 /// <remarks>
 /// A result may be up to 64 MiB of tiny elements (<c>[0,0,…]</c>), so it is never built into a tree (a JsonNode per element
-/// took ~75× the result's size, H1): the check reads the JSON once with a <see cref="Utf8JsonReader"/>, and a rewrite streams
-/// the element through one <see cref="Utf8JsonWriter"/>, replacing only the targeted values. Without rules the result leaves
-/// as the function's own JSON text.
+/// took ~75× the result's size, H1): the check reads the JSON once with a <see cref="Utf8JsonReader"/>, and a rewrite copies
+/// the function's own JSON text once, with only the targeted values replaced (so escaping stays as the function wrote it and
+/// the text grows only by the tokens). Without rules the result leaves as that text unchanged.
 /// </remarks>
 internal static class OutputPolicy
 {
@@ -27,7 +27,7 @@ internal static class OutputPolicy
     public static async Task<(string? ResultJson, EnclaveError? Error)> ApplyAsync(
         JsonElement result, FunctionPermissions permissions, TokenRecords records, InvocationSecrets secrets, CancellationToken cancellationToken)
     {
-        ArrayBufferWriter<byte>? rewritten = null;
+        byte[]? rewritten = null;
         if (permissions.TokenizeOutput.Count > 0)
         {
             var (written, error) = await TokenizeFieldsAsync(result, permissions.TokenizeOutput, records, cancellationToken).ConfigureAwait(false);
@@ -39,7 +39,7 @@ internal static class OutputPolicy
             rewritten = written;
         }
 
-        var json = rewritten is null ? JsonMarshal.GetRawUtf8Value(result) : rewritten.WrittenSpan;
+        var json = rewritten is null ? JsonMarshal.GetRawUtf8Value(result) : rewritten;
         if (!permissions.ReturnPlaintext && ContainsRevealed(json, secrets))
         {
             return (null, new EnclaveError(
@@ -50,7 +50,7 @@ internal static class OutputPolicy
         return (Encoding.UTF8.GetString(json), null);
     }
 
-    private static async Task<(ArrayBufferWriter<byte>? Json, EnclaveError? Error)> TokenizeFieldsAsync(
+    private static async Task<(byte[]? Json, EnclaveError? Error)> TokenizeFieldsAsync(
         JsonElement root, IReadOnlyList<TokenizeOutputRule> rules, TokenRecords records, CancellationToken cancellationToken)
     {
         var items = new List<TokenizeItem>(rules.Count);
@@ -65,8 +65,8 @@ internal static class OutputPolicy
         }
 
         var issued = await records.IssueAsync(items, cancellationToken).ConfigureAwait(false);
-        var replacements = new FieldTree();
-        var tokenBytes = 0;
+        var raw = JsonMarshal.GetRawUtf8Value(root);
+        var splices = new SortedDictionary<int, (int Length, byte[] Value)>();
         for (var i = 0; i < issued.Length; i++)
         {
             if (issued[i].Error is { } error)
@@ -74,20 +74,12 @@ internal static class OutputPolicy
                 return (null, Failed($"The field '{rules[i].Field}' could not be tokenized ({error.Code})."));
             }
 
-            replacements.Add(rules[i].Field.Split('.'), issued[i].Token!);
-            tokenBytes += Encoding.UTF8.GetByteCount(issued[i].Token!);
+            byte[] token = [(byte)'"', .. JsonEncodedText.Encode(issued[i].Token!).EncodedUtf8Bytes, (byte)'"'];
+            Collect(root, rules[i].Field.Split('.'), 0, token, raw, splices);
         }
 
-        // Sized for the result and its tokens, so that a compact result is written without growing the buffer.
-        var json = new ArrayBufferWriter<byte>(JsonMarshal.GetRawUtf8Value(root).Length + tokenBytes + 256);
-        using (var writer = new Utf8JsonWriter(json))
-        {
-            Write(root, replacements, writer);
-        }
-
-        return (json, null);
+        return (Splice(raw, splices), null);
     }
-
     /// <summary>Follows a dotted path through objects to a non-empty string or number (its raw text), as <see cref="JsonElement.TryGetProperty(string, out JsonElement)"/> finds names.</summary>
     private static bool TryFind(JsonElement root, string field, out string value)
     {
@@ -117,37 +109,61 @@ internal static class OutputPolicy
     }
 
     /// <summary>
-    /// Writes <paramref name="element"/> with the values at <paramref name="fields"/> replaced by their tokens. Only objects on a
-    /// rule's path are walked here; everything else is copied by <see cref="JsonElement.WriteTo"/>. A name repeated in an object
-    /// on the path is replaced at every occurrence, so that a duplicate cannot carry the value out beside its token.
+    /// Notes where the values at <paramref name="path"/> lie in the result's text, to be replaced by <paramref name="token"/>
+    /// (a JSON string). A name repeated in an object on the path is replaced at every occurrence, so that a duplicate cannot
+    /// carry a value out beside its token; the last rule for a field wins.
     /// </summary>
-    private static void Write(JsonElement element, FieldTree fields, Utf8JsonWriter writer)
+    private static void Collect(JsonElement element, string[] path, int depth, byte[] token, ReadOnlySpan<byte> raw, SortedDictionary<int, (int Length, byte[] Value)> splices)
     {
         if (element.ValueKind != JsonValueKind.Object)
         {
-            element.WriteTo(writer);
             return;
         }
 
-        writer.WriteStartObject();
         foreach (var property in element.EnumerateObject())
         {
-            if (fields.Find(property) is not ({ } name, { } field))
+            if (!property.NameEquals(path[depth]))
             {
-                property.WriteTo(writer);
+                continue;
             }
-            else if (field.Token is { } token)
+
+            if (depth < path.Length - 1)
             {
-                writer.WriteString(name, token);
+                Collect(property.Value, path, depth + 1, token, raw, splices);
             }
-            else
+            else if (raw.Overlaps(JsonMarshal.GetRawUtf8Value(property.Value), out var offset))
             {
-                writer.WritePropertyName(name);
-                Write(property.Value, field, writer);
+                splices[offset] = (JsonMarshal.GetRawUtf8Value(property.Value).Length, token);
             }
         }
+    }
 
-        writer.WriteEndObject();
+    /// <summary>
+    /// The result's text with the noted values replaced: every other byte is the function's own. No noted value lies inside
+    /// another: a field that is a prefix of another rule's path is a scalar for the one and an object for the other, and the
+    /// rules have already been found at their last occurrences, so both cannot hold.
+    /// </summary>
+    private static byte[] Splice(ReadOnlySpan<byte> raw, SortedDictionary<int, (int Length, byte[] Value)> splices)
+    {
+        var size = raw.Length;
+        foreach (var (_, (length, value)) in splices)
+        {
+            size += value.Length - length;
+        }
+
+        var json = new byte[size];
+        int read = 0, written = 0;
+        foreach (var (offset, (length, value)) in splices)
+        {
+            raw[read..offset].CopyTo(json.AsSpan(written));
+            written += offset - read;
+            value.CopyTo(json.AsSpan(written));
+            written += value.Length;
+            read = offset + length;
+        }
+
+        raw[read..].CopyTo(json.AsSpan(written));
+        return json;
     }
 
     /// <summary>

@@ -37,8 +37,17 @@ public sealed class OutputPolicyTests : IDisposable
         Assert.Null(error);
         Assert.Equal(2, issued.Count);
         Assert.Equal(
-            $$"""{"a":{"b":"{{issued[0]}}","c":[1,2,{"b":"x"}]},"n":"{{issued[1]}}","s":"caf\u00E9 \u003Ctag\u003E","e":null}""",
+            $$"""{"a":{"b":"{{issued[0]}}","c":[1,2,{"b":"x"}]},"n":"{{issued[1]}}","s":"caf\u00e9 <tag>","e":null}""",
             json);
+    }
+
+    [Fact]
+    public async Task TokenizeOutput_KeepsEveryOtherByteOfTheFunctionsJson()
+    {
+        var (json, error, issued) = await ApplyAsync("""{ "a" : { "b" : 12.50 } ,"\u0062":"\u00e9\/" }""", Permissions(Rule("a.b")), Secrets());
+
+        Assert.Null(error);
+        Assert.Equal($$"""{ "a" : { "b" : "{{Assert.Single(issued)}}" } ,"\u0062":"\u00e9\/" }""", json);
     }
 
     [Fact]
