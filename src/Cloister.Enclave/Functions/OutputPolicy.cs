@@ -223,45 +223,4 @@ internal static class OutputPolicy
     }
 
     private static EnclaveError Failed(string detail) => new(FunctionErrorCodes.TokenizeOutputFailed, detail);
-
-    /// <summary>The rules' dotted paths as a tree of names: a leaf holds the token its value is replaced by (the last rule for a field wins).</summary>
-    private sealed class FieldTree
-    {
-        private readonly List<(string Name, FieldTree Field)> _children = [];
-
-        public string? Token { get; private set; }
-
-        public void Add(ReadOnlySpan<string> path, string token)
-        {
-            if (path.IsEmpty)
-            {
-                Token = token;
-                return;
-            }
-
-            var name = path[0];
-            var child = _children.Find(entry => entry.Name == name).Field;
-            if (child is null)
-            {
-                child = new FieldTree();
-                _children.Add((name, child));
-            }
-
-            child.Add(path[1..], token);
-        }
-
-        /// <summary>The child named as <paramref name="property"/> (compared unescaped, without making a string of the name).</summary>
-        public (string Name, FieldTree Field)? Find(JsonProperty property)
-        {
-            foreach (var child in _children)
-            {
-                if (property.NameEquals(child.Name))
-                {
-                    return child;
-                }
-            }
-
-            return null;
-        }
-    }
 }
