@@ -8,7 +8,11 @@ namespace Cloister.Protocol;
 /// up to 64 MiB travels at its own size (escaped, every quote would double). A JSON <c>null</c> reads back as the
 /// string <c>"null"</c> (a handler that returned nothing); a C# null is left out by the frames' ignore condition.
 /// </summary>
-internal sealed class RawJsonConverter : JsonConverter<string>
+/// <remarks>
+/// Public so that the router's HTTP responses write a result the same way, without parsing it into a document first. The
+/// JSON schema exporter documents a property with this converter as any JSON value, as it does a <see cref="JsonElement"/>.
+/// </remarks>
+public sealed class RawJsonConverter : JsonConverter<string>
 {
     public override bool HandleNull => true;
 

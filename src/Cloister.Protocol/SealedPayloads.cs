@@ -66,6 +66,15 @@ public static class SealedPayloads
     /// <summary>Encode an invoke result.</summary>
     public static byte[] Encode(SealedInvokeResult result) => FrameJson.Encode(result, SealedJsonContext.Default.SealedInvokeResult);
 
+    /// <summary>
+    /// Encode an invoke result whose result is JSON text already (the worker's output policy wrote it): the JSON of
+    /// <see cref="Encode(SealedInvokeResult)"/>, with the result written as it is rather than parsed into a document again
+    /// (a result may be 64 MiB of tiny elements).
+    /// </summary>
+    /// <exception cref="JsonException"><paramref name="resultJson"/> is not one JSON value.</exception>
+    public static byte[] EncodeInvokeResult(string? resultJson, SealedInvokeError? error, IReadOnlyList<string> logs)
+        => FrameJson.Encode(new RawSealedInvokeResult(resultJson, error, logs), SealedJsonContext.Default.RawSealedInvokeResult);
+
     /// <summary>Decode a reveal payload; null if malformed.</summary>
     public static SealedRevealPayload? DecodeRevealPayload(ReadOnlySpan<byte> json)
         => FrameJson.Decode(json, SealedJsonContext.Default.SealedRevealPayload) is { Tokens: not null } p && p.Tokens.All(t => t is not null) ? p : null;
@@ -84,6 +93,9 @@ public static class SealedPayloads
         => FrameJson.Decode(json, SealedJsonContext.Default.SealedInvokeResult) is { Logs: not null } r && (r.Result is null) != (r.Error is null) ? r : null;
 }
 
+/// <summary>A <see cref="SealedInvokeResult"/> as it is written from a result that is JSON text: the same members, the same JSON.</summary>
+internal sealed record RawSealedInvokeResult([property: JsonConverter(typeof(RawJsonConverter))] string? Result, SealedInvokeError? Error, IReadOnlyList<string> Logs);
+
 // Unknown members are refused: a payload of the earlier format (with a "responseKey" its client would wait on) must
 // fail to open before anything runs, not run and answer in a format that client cannot open.
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow)]
@@ -91,4 +103,5 @@ public static class SealedPayloads
 [JsonSerializable(typeof(SealedRevealResult))]
 [JsonSerializable(typeof(SealedInvokePayload))]
 [JsonSerializable(typeof(SealedInvokeResult))]
+[JsonSerializable(typeof(RawSealedInvokeResult))]
 internal sealed partial class SealedJsonContext : JsonSerializerContext;

@@ -28,4 +28,17 @@ public sealed class HealthAndOpenApiTests(ServerFixture fixture) : IClassFixture
         var create = paths.EnumerateObject().First(p => p.Name.TrimEnd('/') == "/v1/tokens").Value;
         Assert.True(create.TryGetProperty("post", out _), "POST /v1/tokens is not documented");
     }
+
+    [Fact]
+    public async Task OpenApi_DocumentsAnInvocationResult_AsAnyJsonValue()
+    {
+        // The router writes a result as the JSON text it has (RawJsonConverter on a string), not as a parsed JsonElement.
+        var document = (await _server.SendAsync(HttpMethod.Get, "/openapi/v1.json", null)).Expect(200);
+        var schemas = document.Json.GetProperty("components").GetProperty("schemas");
+        foreach (var dto in new[] { "InvocationSucceeded", "InvocationInfo" })
+        {
+            var result = schemas.GetProperty(dto).GetProperty("properties").GetProperty("result");
+            Assert.False(result.TryGetProperty("type", out _), $"{dto}.result is documented as {result}, not as any JSON value.");
+        }
+    }
 }

@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using System.Text.Json;
 using Cloister.Protocol;
 
 namespace Cloister.Enclave.Functions;
@@ -28,7 +27,7 @@ internal sealed class InvocationOutcomes(Keyring keyring)
             return completion;
         }
 
-        var json = SealedPayloads.Encode(Payload(completion, []));
+        var json = EncodePayload(completion, []);
         try
         {
             return completion with { Stored = new StoredOutcome(keyVersion, ValueCrypto.SealOutcome(key, tenantId, completion.InvocationId, keyVersion, json)) };
@@ -67,25 +66,14 @@ internal sealed class InvocationOutcomes(Keyring keyring)
         }
     }
 
-    /// <summary>A completion's outcome as the payload of a sealed reply or a kept outcome: its result if that is JSON, else its error.</summary>
-    public static SealedInvokeResult Payload(InvocationCompletedResponse completion, IReadOnlyList<string> logs)
+    /// <summary>
+    /// A completion's outcome, encoded, as the payload of a sealed reply or a kept outcome: its result, else its error. The
+    /// result is JSON text the output policy wrote, so it is written as it is, not parsed into a document again.
+    /// </summary>
+    public static byte[] EncodePayload(InvocationCompletedResponse completion, IReadOnlyList<string> logs)
     {
-        var result = completion.ResultJson is { } resultJson ? TryParse(resultJson) : null;
-        var error = result is not null ? null
+        var error = completion.ResultJson is not null ? null
             : completion.Error ?? new EnclaveError(EnclaveErrorCodes.Internal, "The invocation ended without a JSON result.");
-        return new SealedInvokeResult(result, error is null ? null : new SealedInvokeError(error.Code, error.Detail), logs);
-    }
-
-    private static JsonElement? TryParse(string json)
-    {
-        try
-        {
-            using var document = JsonDocument.Parse(json);
-            return document.RootElement.Clone();
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
+        return SealedPayloads.EncodeInvokeResult(completion.ResultJson, error is null ? null : new SealedInvokeError(error.Code, error.Detail), logs);
     }
 }

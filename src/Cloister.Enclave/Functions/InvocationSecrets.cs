@@ -68,7 +68,7 @@ internal sealed class InvocationSecrets
     public void AddTokenized(string value) => Current.AddTokenized(value);
 
     /// <summary>Whether <paramref name="text"/> contains a revealed value of at least <see cref="SandboxSecrets.MinOutputCheckLength"/> characters.</summary>
-    public bool ContainsRevealed(string text) => Current.ContainsRevealed(text);
+    public bool ContainsRevealed(ReadOnlySpan<char> text) => Current.ContainsRevealed(text);
 
     /// <summary><paramref name="text"/> with every revealed or tokenized value replaced by <c>[redacted]</c>, longest first.</summary>
     public string Redact(string text) => Current.Redact(text);

@@ -16,7 +16,7 @@ internal sealed class SealedReply(SealedReplyKey replyKey, string measurement) :
     public InvocationCompletedResponse Seal(InvocationCompletedResponse completion)
     {
         using var key = replyKey;
-        var json = SealedPayloads.Encode(InvocationOutcomes.Payload(completion, completion.Logs ?? []));
+        var json = InvocationOutcomes.EncodePayload(completion, completion.Logs ?? []);
         try
         {
             var box = key.Seal(SealedPayloads.InvokeResultAad(measurement), json);

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Cloister.Protocol;
 
 namespace Cloister.Server.Functions;
 
@@ -24,11 +25,11 @@ public sealed record FunctionDetail(string Name, IReadOnlyList<FunctionVersionIn
 /// <summary>POST /v1/functions/{name}/invoke body. Without a pin the latest version runs.</summary>
 public sealed record InvokeFunctionBody(JsonElement? Args, int? Version, string? Measurement);
 
-/// <summary>A synchronous invocation's success.</summary>
+/// <summary>A synchronous invocation's success; <paramref name="Result"/> is JSON text, written as it is (never parsed into a document here).</summary>
 public sealed record InvocationSucceeded(
     string InvocationId,
     string Status,
-    JsonElement Result,
+    [property: JsonConverter(typeof(RawJsonConverter))] string Result,
     string Function,
     int Version,
     string Measurement,
@@ -42,12 +43,12 @@ public sealed record InvocationAccepted(string InvocationId, string Status);
 /// <summary>Why an invocation failed.</summary>
 public sealed record InvocationErrorInfo(string Code, string Detail);
 
-/// <summary>GET /v1/invocations/{id} response.</summary>
+/// <summary>GET /v1/invocations/{id} response; <paramref name="Result"/> is JSON text, written as it is (never parsed into a document here).</summary>
 public sealed record InvocationInfo(
     string InvocationId,
     string Function,
     string Status,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] JsonElement? Result,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull), JsonConverter(typeof(RawJsonConverter))] string? Result,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] InvocationErrorInfo? Error,
     int Version,
     string Measurement,

@@ -138,7 +138,7 @@ internal static class FunctionEndpoints
         var ran = done.Record;
         return ran.Status == InvocationStatus.Succeeded
             ? TypedResults.Ok(new InvocationSucceeded(
-                ran.Id, "succeeded", ParseJson(done.ResultJson!), ran.FunctionName, ran.Version, ran.Measurement,
+                ran.Id, "succeeded", done.ResultJson!, ran.FunctionName, ran.Version, ran.Measurement,
                 ran.DurationMs ?? 0, ran.Warm, done.Logs))
             : InvocationProblem(done);
     }
@@ -160,7 +160,7 @@ internal static class FunctionEndpoints
             record.Id,
             record.FunctionName,
             StatusName(record.Status),
-            view.ResultJson is null ? null : ParseJson(view.ResultJson),
+            view.ResultJson,
             record.ErrorCode is null ? null : new InvocationErrorInfo(record.ErrorCode, view.ErrorDetail ?? ""),
             record.Version,
             record.Measurement,
@@ -235,8 +235,6 @@ internal static class FunctionEndpoints
 
     private static ProblemHttpResult VersionMismatch(string detail)
         => Problems.Create(StatusCodes.Status409Conflict, "version-mismatch", "Version pin does not match", detail);
-
-    private static JsonElement ParseJson(string json) => JsonDocument.Parse(json).RootElement.Clone();
 
     private static string StatusName(InvocationStatus status) => status switch
     {
