@@ -89,8 +89,20 @@ public static class SealedPayloads
             && p.Args.ValueKind == JsonValueKind.Object ? p : null;
 
     /// <summary>Decode an invoke result; null if malformed.</summary>
+    /// <remarks>
+    /// A result of JSON <c>null</c> (a handler returning None) reads as a null <see cref="JsonElement"/>? like an absent one,
+    /// so a payload without an error is a result, <c>null</c> when it has none.
+    /// </remarks>
     public static SealedInvokeResult? DecodeInvokeResult(ReadOnlySpan<byte> json)
-        => FrameJson.Decode(json, SealedJsonContext.Default.SealedInvokeResult) is { Logs: not null } r && (r.Result is null) != (r.Error is null) ? r : null;
+        => FrameJson.Decode(json, SealedJsonContext.Default.SealedInvokeResult) switch
+        {
+            { Logs: null } => null,
+            { Result: not null, Error: not null } => null,
+            { Result: null, Error: null } r => r with { Result = JsonNull },
+            var r => r,
+        };
+
+    private static readonly JsonElement JsonNull = JsonDocument.Parse("null").RootElement.Clone();
 }
 
 /// <summary>A <see cref="SealedInvokeResult"/> as it is written from a result that is JSON text: the same members, the same JSON.</summary>

@@ -9,6 +9,7 @@ public sealed class SealedPayloadsTests
     [Theory]
     [InlineData("""{"a":[1,2.50,{"b":"x"}],"n":null}""")]
     [InlineData("[]")]
+    [InlineData("null")]
     [InlineData("\"caf\u00e9 <b>\"")]
     public void EncodeInvokeResult_FromJsonText_IsTheJsonOfTheParsedResult_AndDecodesBack(string resultJson)
     {

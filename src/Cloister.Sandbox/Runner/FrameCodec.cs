@@ -98,6 +98,12 @@ internal static class FrameCodec
             return new(FrameReadStatus.Malformed, null, "the runner sent a frame that is not valid UTF-8");
         }
 
+        // Nor may an escape: "\ud800" (a lone surrogate) is valid JSON but no string, and GetString() throws on it.
+        if (!EscapesAreUnicode(payload))
+        {
+            return new(FrameReadStatus.Malformed, null, "the runner sent a frame with a string that is not valid Unicode (an escaped lone surrogate)");
+        }
+
         JsonDocument document;
         try
         {
@@ -118,6 +124,40 @@ internal static class FrameCodec
         }
 
         return new(FrameReadStatus.Ok, document, string.Empty);
+    }
+
+    /// <summary>
+    /// False when a string or name of <paramref name="payload"/> has an escaped surrogate that is not one half of a pair.
+    /// Only a payload with a <c>\uD…</c> escape at all is read (runners write literal UTF-8), and only escaped strings are decoded.
+    /// </summary>
+    private static bool EscapesAreUnicode(byte[] payload)
+    {
+        if (payload.AsSpan().IndexOf("\\ud"u8) < 0 && payload.AsSpan().IndexOf("\\uD"u8) < 0)
+        {
+            return true;
+        }
+
+        var reader = new Utf8JsonReader(payload, new JsonReaderOptions { MaxDepth = ParseOptions.MaxDepth });
+        try
+        {
+            while (reader.Read())
+            {
+                if (reader.TokenType is JsonTokenType.String or JsonTokenType.PropertyName && reader.ValueIsEscaped)
+                {
+                    _ = reader.GetString();
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            // Not JSON: the parse below says so.
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+
+        return true;
     }
 
     /// <summary>Writes one frame (header and payload) and flushes.</summary>

@@ -65,6 +65,20 @@ public sealed class FrameCodecTests
         Assert.Null(frame.Document);
     }
 
+    // A Node handler returning a lone surrogate gets "\ud800" from JSON.stringify: valid JSON, no string. It is refused
+    // here, so no later reading of the result (the output check, tokenizeOutput) can throw on it.
+    [Theory]
+    [InlineData("""{"type":"result","value":"ab\ud800cd"}""", "Malformed")]
+    [InlineData("""{"type":"result","value":{"\udc00":1}}""", "Malformed")]
+    [InlineData("""{"type":"result","value":["\ud83d\ude00","\\ud800"]}""", "Ok")]
+    public async Task EscapedLoneSurrogates_AreMalformed_PairsAndEscapedBackslashesAreNot(string body, string expected)
+    {
+        var frame = await ReadOne(Frame(Encoding.UTF8.GetBytes(body)), 4096);
+
+        Assert.Equal(expected, frame.Status.ToString());
+        frame.Document?.Dispose();
+    }
+
     [Fact]
     public async Task DeeplyNestedJson_IsMalformed()
     {
