@@ -87,6 +87,9 @@ internal sealed class FunctionRouter : IAsyncDisposable
 
     public EnclaveHost Host { get; }
 
+    /// <summary>The wrapped keys of every tenant created, as the router's store holds them.</summary>
+    public IWrappedKeySource WrappedKeys => _wrappedKeys;
+
     public IFrameTransport Transport { get; }
 
     public string DataDirectory { get; }
