@@ -6,8 +6,10 @@ namespace Cloister.IntegrationTests.Processes;
 /// serve leaves nothing behind: a clean stop removes every sandbox (cgroups, runsc bundles and state) and its ring file; a
 /// worker killed while serve runs has its sandboxes removed by its replacement; and after everything was killed, the next
 /// start removes what the dead instance left. Only this test's own processes' resources are looked at (other servers and
-/// test runs share the machine).
+/// test runs share the machine). Not run beside other tests: every serve start sweeps what dead instances left, so another
+/// test's server starting between this test's kill and its look would remove the leftovers this test expects to find.
 /// </summary>
+[Collection(nameof(LeftoverCollection))]
 public sealed class LeftoverTests
 {
     private const int Warm = 6;
@@ -135,3 +137,6 @@ public sealed class LeftoverTests
         return http;
     }
 }
+
+[CollectionDefinition(nameof(LeftoverCollection), DisableParallelization = true)]
+public sealed class LeftoverCollection;
