@@ -34,7 +34,11 @@ public sealed partial class RemotePartition : IAsyncDisposable
 
     public ServerProcess Server { get; private set; } = null!;
 
-    public static async Task<RemotePartition> StartAsync()
+    /// <summary>The link between serve and the worker, when started with one that can be cut.</summary>
+    public LinkCut? Link { get; private set; }
+
+    /// <summary>Starts the three processes; with <paramref name="cuttableLink"/>, serve reaches the worker through a <see cref="LinkCut"/>.</summary>
+    public static async Task<RemotePartition> StartAsync(bool cuttableLink = false)
     {
         var remote = new RemotePartition();
         try
@@ -56,7 +60,9 @@ public sealed partial class RemotePartition : IAsyncDisposable
                 SimulatedAttesterKey = await File.ReadAllTextAsync(Path.Combine(remote.WorkerData, "simulated-attester.pub.pem")),
                 Workers = [new WorkerRule(MeasurementLine().Match(remote.Worker.Output).Groups[1].Value, [AttestationPolicyFile.Any])],
             }).Serialize());
-            remote.Server = remote.Started(await ServerProcess.StartAsync(remote.RouterData, "--worker-url", remote.Worker.Url, "--worker-token-file", remote.TokenPath));
+            remote.Link = cuttableLink ? LinkCut.To(new Uri(remote.Worker.Url)) : null;
+            var workerUrl = remote.Link is null ? remote.Worker.Url : new UriBuilder(remote.Worker.Url) { Port = remote.Link.Url.Port }.Uri.ToString();
+            remote.Server = remote.Started(await ServerProcess.StartAsync(remote.RouterData, "--worker-url", workerUrl, "--worker-token-file", remote.TokenPath));
             return remote;
         }
         catch
@@ -71,6 +77,11 @@ public sealed partial class RemotePartition : IAsyncDisposable
         for (var i = _processes.Count - 1; i >= 0; i--)
         {
             await _processes[i].DisposeAsync();
+        }
+
+        if (Link is not null)
+        {
+            await Link.DisposeAsync();
         }
 
         foreach (var directory in _directories)
