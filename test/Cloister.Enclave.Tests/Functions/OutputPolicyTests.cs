@@ -8,6 +8,7 @@ using Cloister.Protocol;
 namespace Cloister.Enclave.Tests.Functions;
 
 /// <summary>The output policy applied directly to results (no sandbox): tokenizeOutput rewrites, the plaintext check, and its memory.</summary>
+[Collection(nameof(AllocationMeasuringCollection))]
 public sealed class OutputPolicyTests : IDisposable
 {
     private const string Tenant = "t";
@@ -132,8 +133,14 @@ public sealed class OutputPolicyTests : IDisposable
         var rawBytes = Encoding.UTF8.GetByteCount(result);
         var secrets = Secrets();
 
-        var checkedOnly = await MeasureAsync(document.RootElement, Permissions(), secrets);
-        var tokenized = await MeasureAsync(document.RootElement, Permissions(Rule("acct")), secrets);
+        // The process's allocations are counted (the tokenizing path continues on other threads): the least of three runs,
+        // alone in the assembly, leaves out what background work allocated meanwhile.
+        long checkedOnly = long.MaxValue, tokenized = long.MaxValue;
+        for (var run = 0; run < 3; run++)
+        {
+            checkedOnly = Math.Min(checkedOnly, await MeasureAsync(document.RootElement, Permissions(), secrets));
+            tokenized = Math.Min(tokenized, await MeasureAsync(document.RootElement, Permissions(Rule("acct")), secrets));
+        }
 
         Assert.True(
             checkedOnly < 4L * rawBytes && tokenized < 4L * rawBytes,
@@ -214,3 +221,7 @@ public sealed class OutputPolicyTests : IDisposable
 
     private static FunctionPermissions Permissions(bool returnPlaintext) => new(["card"], returnPlaintext, []);
 }
+
+/// <summary>Tests that count the process's allocations run alone: another test allocating meanwhile would be counted too.</summary>
+[CollectionDefinition(nameof(AllocationMeasuringCollection), DisableParallelization = true)]
+public sealed class AllocationMeasuringCollection;
