@@ -73,21 +73,27 @@ public sealed class EnclaveClient(IFrameTransport transport, IWrappedKeySource k
             ? await requests.EnterAsync(request.TenantId, cancellationToken)
             : null;
 
-        // Once a request frame is sent it holds a worker slot until the worker answers, so the turn is held as long: a
-        // caller that gives up stops waiting for the answer, but its turn is freed only when the frame is answered (or
-        // after RequestFrameTimeout, so that a worker that never answers, a stopped remote one say, cannot keep it).
-        // Cancellation counts in full only while waiting for a turn.
+        // Once a request frame is sent it holds a worker slot until the worker answers, so the turn is held as long (and
+        // so are the slots the caller's request took, RequestHolds): a caller that gives up stops waiting for the answer,
+        // but what it holds is freed only when the frame is answered, or after RequestFrameTimeout, so that a worker that
+        // never answers (a stopped remote one, say) cannot keep it. Cancellation counts in full only while waiting for a turn.
+        var holds = RequestHolds.HoldAll();
+        holds.Add(ticket ?? admission?.Hold() ?? NoHold.Instance);
         var timeout = new CancellationTokenSource(RequestFrameTimeout);
         var send = SendWithKeysAsync(request, lane, timeout.Token);
         _ = send.ContinueWith(
             static (sent, state) =>
             {
                 _ = sent.Exception; // observed here when the caller stopped waiting
-                var (timer, held) = ((CancellationTokenSource, FairGate.Ticket?))state!;
-                held?.Dispose();
+                var (timer, held) = ((CancellationTokenSource, List<IDisposable>))state!;
+                foreach (var hold in held)
+                {
+                    hold.Dispose();
+                }
+
                 timer.Dispose();
             },
-            (timeout, ticket),
+            (timeout, holds),
             CancellationToken.None,
             TaskContinuationOptions.ExecuteSynchronously,
             TaskScheduler.Default);
@@ -134,4 +140,14 @@ public sealed class EnclaveException(EnclaveError error) : Exception($"{error.Co
 {
     /// <summary>The enclave's error.</summary>
     public EnclaveError Error { get; } = error;
+}
+
+/// <summary>Nothing to give back.</summary>
+file sealed class NoHold : IDisposable
+{
+    public static readonly NoHold Instance = new();
+
+    public void Dispose()
+    {
+    }
 }

@@ -198,6 +198,7 @@ public sealed class FairGate
         private readonly FairGate _gate;
         private readonly TaskCompletionSource? _granted;
         private int _disposed;
+        private int _holds = 1; // the owner's, given up by Dispose; each Hold adds one
 
         internal Ticket(FairGate gate, TenantQueue queue, bool granted)
         {
@@ -213,13 +214,52 @@ public sealed class FairGate
 
         internal LinkedListNode<Ticket>? Node { get; set; }
 
-        /// <summary>Give the slot back, or leave the queue when it was still waiting.</summary>
+        /// <summary>
+        /// Give the slot back, or leave the queue when it was still waiting; a slot still held by a <see cref="Hold"/>
+        /// (work sent on the ticket's behalf that has not ended) is given back when the last hold ends.
+        /// </summary>
         public void Dispose()
         {
             if (Interlocked.Exchange(ref _disposed, 1) == 0)
             {
+                Release();
+            }
+        }
+
+        /// <summary>
+        /// Keeps the slot taken until the returned hold is disposed, even if the ticket's owner disposes it first: for work
+        /// that goes on after its caller gave up (a frame the worker has not answered). Null when the ticket is no longer held.
+        /// </summary>
+        public IDisposable? Hold()
+        {
+            var holds = Volatile.Read(ref _holds);
+            while (holds > 0)
+            {
+                var seen = Interlocked.CompareExchange(ref _holds, holds + 1, holds);
+                if (seen == holds)
+                {
+                    return new TicketHold(this);
+                }
+
+                holds = seen;
+            }
+
+            return null;
+        }
+
+        private void Release()
+        {
+            if (Interlocked.Decrement(ref _holds) == 0)
+            {
                 _gate.Leave(this);
             }
+        }
+
+        private sealed class TicketHold(Ticket ticket) : IDisposable
+        {
+            private Ticket? _ticket = ticket;
+
+            public void Dispose() => Interlocked.Exchange(ref _ticket, null)?.Release();
         }
 
         internal void Grant() => _granted!.TrySetResult();

@@ -77,6 +77,51 @@ public sealed class EnclaveClientGateTests
         Assert.Equal(1, worker.Calls);
     }
 
+    [Fact]
+    public async Task ATurnTakenBeforehand_AndTheRequestsOtherSlots_AreHeldUntilTheWorkerAnswers_ThoughTheCallerDisposedThem()
+    {
+        var worker = new HeldWorker();
+        var requests = new FairGate("requests", capacity: 1, maxRunningPerTenant: 1, maxQueuedPerTenant: 10);
+        var large = new FairGate("large requests", capacity: 1, maxRunningPerTenant: 1, maxQueuedPerTenant: 10);
+        var client = new EnclaveClient(new AbandoningTransport(worker), new NoKeys(), requests);
+        using var giveUp = new CancellationTokenSource();
+
+        // As a route does: a large-request slot for the request (RequestHolds), the worker turn taken first, then the send.
+        Task abandoned;
+        using (RequestHolds.Begin())
+        {
+            var slot = await large.EnterAsync("a", CancellationToken.None);
+            RequestHolds.Add(slot);
+            var turn = await client.EnterAsync("a", CancellationToken.None);
+            abandoned = SendAndDisposeAsync(client, turn, slot, giveUp.Token);
+        }
+
+        await worker.Entered.WaitAsync(Patience);
+        await giveUp.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => abandoned.WaitAsync(Patience));
+
+        // The caller disposed both, but its frame is still in the worker: neither slot is free.
+        Assert.Equal(1, requests.Running);
+        Assert.Equal(1, large.Running);
+
+        worker.Release();
+        for (var i = 0; i < 100 && (requests.Running + large.Running) > 0; i++)
+        {
+            await Task.Delay(20);
+        }
+
+        Assert.Equal((0, 0), (requests.Running, large.Running));
+
+        static async Task SendAndDisposeAsync(EnclaveClient client, FairGate.Ticket? turn, FairGate.Ticket slot, CancellationToken cancellationToken)
+        {
+            using (slot)
+            using (turn)
+            {
+                await client.SendAsync<FingerprintResponse>(new FingerprintRequest("a") { TenantId = "a" }, turn, cancellationToken);
+            }
+        }
+    }
+
     /// <summary>Answers every fingerprint request once released; counts the requests it got.</summary>
     private sealed class HeldWorker : IFrameHandler
     {

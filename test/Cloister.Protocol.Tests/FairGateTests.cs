@@ -100,4 +100,23 @@ public sealed class FairGateTests
         queued.Dispose();
         Assert.Equal(0, gate.Running);
     }
+
+    [Fact]
+    public async Task AHeldTicket_KeepsItsSlot_UntilItsOwnerAndEveryHoldAreDone()
+    {
+        var gate = new FairGate("requests", capacity: 1, maxRunningPerTenant: 1, maxQueuedPerTenant: 1);
+        var ticket = await gate.EnterAsync("a", CancellationToken.None);
+        var first = ticket.Hold()!;
+        var second = ticket.Hold()!;
+
+        ticket.Dispose();
+        ticket.Dispose();
+        first.Dispose();
+        first.Dispose();
+        Assert.Equal(1, gate.Running);
+
+        second.Dispose();
+        Assert.Equal(0, gate.Running);
+        Assert.Null(ticket.Hold()); // given back: nothing more to hold
+    }
 }

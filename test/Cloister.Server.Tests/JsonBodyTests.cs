@@ -74,6 +74,21 @@ public sealed class JsonBodyTests
         Assert.Contains(path, problem.ProblemDetails.Detail, StringComparison.Ordinal);
     }
 
+    // Raw bytes that are not UTF-8 in a free-form value (the reader passes them) are as malformed as a lone surrogate.
+    [Theory]
+    [InlineData(new byte[] { 0xff })]
+    [InlineData(new byte[] { 0xed, 0xa0, 0x80 })]
+    [InlineData(new byte[] { 0xc3 })]
+    public async Task RawBytesThatAreNotUtf8_InAMetadataValue_AreMalformedJson(byte[] bad)
+    {
+        byte[] body = [.. "{\"value\":\"x\",\"metadata\":{\"n\":\""u8, .. bad, .. "\"}}"u8];
+
+        var (_, problem) = await JsonBody.ReadAsync(Request(body), ApiJsonContext.Default.CreateTokenRequest);
+
+        Assert.Equal("urn:cloister:problem:malformed-json", problem!.ProblemDetails.Type);
+        Assert.Contains("$.metadata.n", problem.ProblemDetails.Detail, StringComparison.Ordinal);
+    }
+
     private static readonly IServiceProvider Services = new ServiceCollection()
         .AddSingleton(Options.Create(new ServerOptions()))
         .AddSingleton<LargeRequests>()

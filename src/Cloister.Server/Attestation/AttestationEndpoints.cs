@@ -83,6 +83,9 @@ internal static class AttestationEndpoints
             return Problems.Invalid("invalid-time", "Verification time in the future", $"'at' may lie in the past but not in the future (more than {FutureTolerance.TotalSeconds:0} s ahead of the server's clock).");
         }
 
+        // Within the skew, the caller's clock is ahead: judge at the server's now, so the signed verifiedAt is never after iat.
+        at = at > now ? now : at;
+
         var (result, token) = service.Verify(new EvidenceBundle(tee, evidence, certificates, collateral.Count == 0 ? null : collateral), policy, at, now);
         return TypedResults.Ok(new VerifyEvidenceResponse(
             AttestationService.NameOf(result.Verdict),

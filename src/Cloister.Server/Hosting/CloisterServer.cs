@@ -110,6 +110,12 @@ public static class CloisterServer
         var app = builder.Build();
         app.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = HandleExceptionAsync });
         app.UseStatusCodePages(StatusCodePageAsync);
+        app.Use(static async (http, next) =>
+        {
+            // The slots a request takes (large-request slots) stay taken while a frame it sent is unanswered (RequestHolds).
+            using var holds = RequestHolds.Begin();
+            await next(http);
+        });
         app.MapOpenApi();
         app.MapHealthEndpoints();
         app.MapTenantEndpoints();

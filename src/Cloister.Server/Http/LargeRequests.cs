@@ -9,7 +9,8 @@ namespace Cloister.Server.Http;
 /// <see cref="ServerOptions.LargeRequestBytes"/> first takes a slot of a router-wide fair gate (at most
 /// <see cref="ServerOptions.MaxLargeRequests"/> at once, <see cref="ServerOptions.MaxLargeRequestsPerTenant"/> per tenant,
 /// <see cref="ServerOptions.MaxQueuedLargeRequestsPerTenant"/> waiting, 429 beyond), before a byte of it is read, and
-/// holds it until its response is written. A body of unknown length counts as large.
+/// holds it until its response is written and every frame it sent to the worker is answered (<see cref="RequestHolds"/>).
+/// A body of unknown length counts as large.
 /// </summary>
 internal sealed class LargeRequests(IOptions<ServerOptions> options)
 {
@@ -34,5 +35,9 @@ internal sealed class LargeRequests(IOptions<ServerOptions> options)
         var key = caller?.TenantId ?? "admin";
         var ticket = await _gate.EnterAsync(key, http.RequestAborted);
         http.Response.RegisterForDispose(ticket);
+
+        // A frame carrying this request's bytes to the worker keeps the slot until it is answered, also when the caller
+        // disconnects first (then the response ends at once): otherwise a loop of send-and-disconnect would have many in flight.
+        RequestHolds.Add(ticket);
     }
 }

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
+using System.Text.Unicode;
 
 namespace Cloister.Server.Http;
 
@@ -71,6 +72,9 @@ internal static class StrictJson
                 // GetString throws for it, caught in Check as malformed JSON at this path.
                 _ = reader.GetString();
                 return null;
+            case JsonTokenType.String when !IsUtf8(ref reader):
+                // Nor may raw bytes that are not UTF-8: the reader passes them, a JsonElement bound from them throws when read.
+                throw new InvalidOperationException("not UTF-8");
             default:
                 return null;
         }
@@ -141,6 +145,27 @@ internal static class StrictJson
         }
 
         return null;
+    }
+
+    private static bool IsUtf8(ref Utf8JsonReader reader)
+    {
+        if (!reader.HasValueSequence)
+        {
+            return Utf8.IsValid(reader.ValueSpan);
+        }
+
+        // A value across chunks of the body: copied whole, so that a character split between chunks is read as one.
+        var length = checked((int)reader.ValueSequence.Length);
+        var copy = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            reader.ValueSequence.CopyTo(copy);
+            return Utf8.IsValid(copy.AsSpan(0, length));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(copy, clearArray: true);
+        }
     }
 
     /// <summary>The metadata of a member's type (a nullable's underlying type), or null where nothing is known of its members.</summary>
