@@ -1,6 +1,6 @@
 namespace Cloister.Storage;
 
-/// <summary>What <see cref="IVaultStore.DeleteTenantAsync"/> removed.</summary>
+/// <summary>What <see cref="ITenantStore.DeleteTenantAsync"/> removed.</summary>
 /// <param name="ApiKeyIds">The tenant's API keys (deleted: they stop authenticating).</param>
 /// <param name="Tokens">Token records deleted.</param>
 /// <param name="Functions">Functions deleted (with every version).</param>
@@ -8,7 +8,7 @@ namespace Cloister.Storage;
 /// <param name="WrappedKeys">Wrapped keys deleted (every data-key version, the fpe and fingerprint keys).</param>
 public sealed record TenantDeletion(IReadOnlyList<string> ApiKeyIds, int Tokens, int Functions, int Invocations, int WrappedKeys);
 
-/// <summary>The outcome of <see cref="IVaultStore.RetireDataKeyAsync"/>.</summary>
+/// <summary>The outcome of <see cref="ITenantStore.RetireDataKeyAsync"/>.</summary>
 public enum DataKeyRetireStatus
 {
     /// <summary>The wrapped key is deleted and its shredding queued.</summary>
@@ -27,7 +27,7 @@ public enum DataKeyRetireStatus
     InUse,
 }
 
-/// <summary>The outcome of <see cref="IVaultStore.RetireDataKeyAsync"/>, with what holds the version for <see cref="DataKeyRetireStatus.InUse"/>.</summary>
+/// <summary>The outcome of <see cref="ITenantStore.RetireDataKeyAsync"/>, with what holds the version for <see cref="DataKeyRetireStatus.InUse"/>.</summary>
 public sealed record DataKeyRetirement(DataKeyRetireStatus Status, int Tokens = 0, int Outcomes = 0, int RunningInvocations = 0);
 
 /// <summary>

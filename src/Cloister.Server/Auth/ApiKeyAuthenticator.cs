@@ -9,7 +9,7 @@ namespace Cloister.Server.Auth;
 /// otherwise pay a database read per request); revocation through this router evicts at once, and the
 /// short lifetime bounds staleness when several routers share a store.
 /// </summary>
-internal sealed class ApiKeyAuthenticator(IVaultStore store, TimeProvider time)
+internal sealed class ApiKeyAuthenticator(IApiKeyStore store, TimeProvider time)
 {
     private static readonly TimeSpan CacheLifetime = TimeSpan.FromSeconds(5);
     private readonly ConcurrentDictionary<string, (ApiKeyRecord? Row, DateTimeOffset Until)> _cache = new(StringComparer.Ordinal);

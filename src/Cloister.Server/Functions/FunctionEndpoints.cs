@@ -85,7 +85,7 @@ internal static class FunctionEndpoints
             : FunctionNotFound();
     }
 
-    private static async Task<IResult> InvokeAsync(string name, HttpContext http, IVaultStore store, InvocationService invocations)
+    private static async Task<IResult> InvokeAsync(string name, HttpContext http, IFunctionStore store, InvocationService invocations)
     {
         if (!FunctionValidation.IsValidName(name))
         {
@@ -181,7 +181,7 @@ internal static class FunctionEndpoints
     /// the latest, only if it still has that measurement (409 otherwise: the function changed since the caller looked).
     /// Both: they must name the same version (400 if they disagree).
     /// </summary>
-    internal static async Task<(FunctionVersionRecord? Function, ProblemHttpResult? Problem)> ResolvePinAsync(IVaultStore store, string tenantId, string name, ValidInvoke invoke, CancellationToken cancellationToken)
+    internal static async Task<(FunctionVersionRecord? Function, ProblemHttpResult? Problem)> ResolvePinAsync(IFunctionStore store, string tenantId, string name, ValidInvoke invoke, CancellationToken cancellationToken)
     {
         var latest = await store.GetFunctionVersionAsync(tenantId, name, null, cancellationToken);
         if (latest is null)

@@ -6,7 +6,7 @@ using Microsoft.Extensions.Logging;
 namespace Cloister.Server.Functions;
 
 /// <summary>Deploys, lists and deletes functions. Versions are immutable; the enclave is told when a function is deleted.</summary>
-internal sealed partial class FunctionService(IVaultStore store, EnclaveClient enclave, TimeProvider time, ILogger<FunctionService> log)
+internal sealed partial class FunctionService(IFunctionStore store, EnclaveClient enclave, TimeProvider time, ILogger<FunctionService> log)
 {
     public Task<DeployOutcome> DeployAsync(string tenantId, string actor, string name, ValidDeploy deploy, CancellationToken cancellationToken)
     {

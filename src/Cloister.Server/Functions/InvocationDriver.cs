@@ -25,7 +25,7 @@ internal sealed record InvocationContext(string TenantId, string Actor, string I
 /// Lookups are answered only with live tokens of the caller's tenant (unknown, expired and other tenants' tokens are
 /// all null, so they look alike to the function). Args and results pass through as opaque JSON and are never logged.
 /// </remarks>
-internal sealed class InvocationDriver(EnclaveClient enclave, IVaultStore store, TimeProvider time)
+internal sealed class InvocationDriver(EnclaveClient enclave, IFunctionStore functionStore, ITokenStore tokenStore, TimeProvider time)
 {
     /// <summary>Most store steps one invocation may take; a function needs one lookup per reveal batch and one store per tokenize batch.</summary>
     public const int MaxSteps = 1024;
@@ -55,7 +55,7 @@ internal sealed class InvocationDriver(EnclaveClient enclave, IVaultStore store,
                     return Normalize(context, done);
 
                 case FunctionRequiredResponse required when !packageSent && required.InvocationId == context.InvocationId && required.Measurement == context.Function.Measurement:
-                    var bundle = await store.GetFunctionBundleAsync(context.TenantId, context.Function.Name, context.Function.Version, cancellationToken);
+                    var bundle = await functionStore.GetFunctionBundleAsync(context.TenantId, context.Function.Name, context.Function.Version, cancellationToken);
                     if (bundle is null)
                     {
                         return Failed(context, "function-not-found", "The function was deleted while the invocation started.");
@@ -109,7 +109,7 @@ internal sealed class InvocationDriver(EnclaveClient enclave, IVaultStore store,
             var found = new StoredTokenRecord?[lookup.Count];
             for (var i = 0; i < lookup.Count; i++)
             {
-                var record = await store.GetTokenAsync(context.TenantId, lookup[i], cancellationToken);
+                var record = await tokenStore.GetTokenAsync(context.TenantId, lookup[i], cancellationToken);
                 found[i] = record is null || record.ExpiresAt <= now
                     ? null
                     : new StoredTokenRecord(record.Token, record.Format, record.Alphabet, record.Classifier, record.KeyVersion, record.Ciphertext);
@@ -128,7 +128,7 @@ internal sealed class InvocationDriver(EnclaveClient enclave, IVaultStore store,
         var records = toStore.Select(t => new TokenRecord(
             context.TenantId, t.Token, t.Format, t.Alphabet, t.Classifier, t.KeyVersion, t.Ciphertext, t.Fingerprint,
             DeterministicKey: null, t.Mask, MetadataJson: null, created, ExpiresAt: null)).ToList();
-        var outcomes = await store.InsertTokensAsync(
+        var outcomes = await tokenStore.InsertTokensAsync(
             context.TenantId,
             records,
             inserted => inserted.Count == 0 ? null : new AuditEntry(context.TenantId, context.Actor, "token.create", [.. inserted.Select(r => r.Token)], $"by invocation {context.InvocationId}"),

@@ -32,7 +32,7 @@ internal sealed record InvocationView(InvocationRecord Record, string? ResultJso
 /// string) and the router's own details are plain. Reading an invocation back asks the worker to open its outcome.
 /// </remarks>
 internal sealed partial class InvocationService(
-    IVaultStore store,
+    IInvocationStore store,
     InvocationDriver driver,
     EnclaveClient enclave,
     TenantDirectory tenants,

@@ -34,7 +34,7 @@ internal static class Bootstrap
     private const string Actor = "bootstrap";
 
     /// <summary>Runs first start if no API key exists yet; returns where credentials.json was written, or null.</summary>
-    public static async Task<string?> EnsureAsync(TenantService service, IVaultStore store, string dataDirectory, Action<string>? stepDone, CancellationToken cancellationToken)
+    public static async Task<string?> EnsureAsync(TenantService service, IApiKeyStore store, string dataDirectory, Action<string>? stepDone, CancellationToken cancellationToken)
     {
         if (await store.HasApiKeysAsync(cancellationToken))
         {

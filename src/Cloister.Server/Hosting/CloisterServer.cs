@@ -80,6 +80,14 @@ public static class CloisterServer
         services.AddSingleton(Options.Create(options));
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<IVaultStore>(store);
+
+        // Services take the areas of the store they use (IVaultStore.cs); the one store serves them all.
+        services.AddSingleton<ITenantStore>(store);
+        services.AddSingleton<IApiKeyStore>(store);
+        services.AddSingleton<ITokenStore>(store);
+        services.AddSingleton<IFunctionStore>(store);
+        services.AddSingleton<IInvocationStore>(store);
+        services.AddSingleton<IAuditStore>(store);
         services.AddSingleton<TenantDirectory>();
         services.AddSingleton(sp => new EnclaveClient(
             enclave,

@@ -16,7 +16,7 @@ internal static class HealthEndpoints
     }
 
     /// <summary>200 <c>ready</c>, or 503 <c>not-ready</c> whose <c>components</c> name what did not answer ("store", "worker").</summary>
-    private static async Task<IResult> ReadyAsync(IVaultStore store, EnclaveClient enclave, CancellationToken cancellationToken)
+    private static async Task<IResult> ReadyAsync(ITenantStore store, EnclaveClient enclave, CancellationToken cancellationToken)
     {
         var worker = enclave.PingAsync(WorkerTimeout, cancellationToken);
         var storeReady = await StoreAnswersAsync(store, cancellationToken);
@@ -35,7 +35,7 @@ internal static class HealthEndpoints
             new Dictionary<string, object?> { ["components"] = components });
     }
 
-    private static async Task<bool> StoreAnswersAsync(IVaultStore store, CancellationToken cancellationToken)
+    private static async Task<bool> StoreAnswersAsync(ITenantStore store, CancellationToken cancellationToken)
     {
         try
         {

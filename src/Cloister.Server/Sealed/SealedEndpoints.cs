@@ -33,7 +33,7 @@ internal static class SealedEndpoints
             .Accepts<SealedInvokeBody>("application/json").Produces<InvocationSucceeded>().Produces<InvocationAccepted>(StatusCodes.Status202Accepted);
     }
 
-    private static async Task<IResult> AttestAsync(HttpContext http, EnclaveClient enclave, IVaultStore store)
+    private static async Task<IResult> AttestAsync(HttpContext http, EnclaveClient enclave, IFunctionStore store)
     {
         var text = http.Request.Query["nonce"].ToString();
         if (text.Length is < WorkerClaims.MinNonceBytes * 2 or > WorkerClaims.MaxNonceBytes * 2 || text.Length % 2 != 0 || !text.All(char.IsAsciiHexDigit))
@@ -105,7 +105,7 @@ internal static class SealedEndpoints
         return TypedResults.Ok(new SealedRevealed(Convert.ToBase64String(response.SealedResult)));
     }
 
-    private static async Task<IResult> InvokeAsync(string name, HttpContext http, IVaultStore store, InvocationService invocations)
+    private static async Task<IResult> InvokeAsync(string name, HttpContext http, IFunctionStore store, InvocationService invocations)
     {
         if (!FunctionValidation.IsValidName(name))
         {

@@ -16,7 +16,7 @@ namespace Cloister.Server.Tenants;
 /// tries every pending one at start and then every <see cref="RetryInterval"/>, and once more when woken. A worker
 /// that restarts meanwhile starts with an empty keyring, and its confirmation then only adds the broker's record.
 /// </remarks>
-internal sealed partial class KeyShredder(IVaultStore store, EnclaveClient enclave, TimeProvider time, ILogger<KeyShredder> log) : BackgroundService
+internal sealed partial class KeyShredder(ITenantStore store, EnclaveClient enclave, TimeProvider time, ILogger<KeyShredder> log) : BackgroundService
 {
     /// <summary>How often unconfirmed shreddings are sent again.</summary>
     public static readonly TimeSpan RetryInterval = TimeSpan.FromSeconds(5);

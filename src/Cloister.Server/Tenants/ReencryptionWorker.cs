@@ -33,7 +33,7 @@ internal sealed class ReencryptionSignal : IDisposable
 /// in batches, each batch one enclave round trip and one compare-and-set store update (a token that
 /// changed meanwhile is skipped and picked up next pass). Runs at start, after each rotation, and hourly.
 /// </summary>
-internal sealed partial class ReencryptionWorker(IVaultStore store, EnclaveClient enclave, ReencryptionSignal signal, IOptions<ServerOptions> options, ILogger<ReencryptionWorker> log) : BackgroundService
+internal sealed partial class ReencryptionWorker(ITenantStore store, ITokenStore tokenStore, EnclaveClient enclave, ReencryptionSignal signal, IOptions<ServerOptions> options, ILogger<ReencryptionWorker> log) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -63,7 +63,7 @@ internal sealed partial class ReencryptionWorker(IVaultStore store, EnclaveClien
     public async Task<int> RunOnceAsync(CancellationToken cancellationToken)
     {
         var moved = 0;
-        foreach (var tenantId in await store.GetTenantsNeedingReencryptionAsync(cancellationToken))
+        foreach (var tenantId in await tokenStore.GetTenantsNeedingReencryptionAsync(cancellationToken))
         {
             var tenant = await store.GetTenantAsync(tenantId, cancellationToken);
             if (tenant is null)
@@ -74,7 +74,7 @@ internal sealed partial class ReencryptionWorker(IVaultStore store, EnclaveClien
             var version = tenant.CurrentDataKeyVersion;
             while (true)
             {
-                var batch = await store.GetTokensBelowKeyVersionAsync(tenantId, version, options.Value.ReencryptBatchSize, cancellationToken);
+                var batch = await tokenStore.GetTokensBelowKeyVersionAsync(tenantId, version, options.Value.ReencryptBatchSize, cancellationToken);
                 if (batch.Count == 0)
                 {
                     break;
@@ -93,7 +93,7 @@ internal sealed partial class ReencryptionWorker(IVaultStore store, EnclaveClien
 
                 if (updates.Count > 0)
                 {
-                    moved += await store.UpdateCiphertextsAsync(tenantId, updates, new AuditEntry(tenantId, "system", "datakey.reencrypt", [tenantId], $"{updates.Count} tokens to version {version}"), cancellationToken);
+                    moved += await tokenStore.UpdateCiphertextsAsync(tenantId, updates, new AuditEntry(tenantId, "system", "datakey.reencrypt", [tenantId], $"{updates.Count} tokens to version {version}"), cancellationToken);
                 }
 
                 if (updates.Count < batch.Count)

@@ -10,7 +10,7 @@ namespace Cloister.Server.Tenants;
 /// previous version for a few seconds, which the re-encryption job then moves forward.
 /// Also the router's <see cref="IWrappedKeySource"/>: the enclave asks for wrapped keys when it lacks them.
 /// </summary>
-internal sealed class TenantDirectory(IVaultStore store, TimeProvider time) : IWrappedKeySource
+internal sealed class TenantDirectory(ITenantStore store, TimeProvider time) : IWrappedKeySource
 {
     private static readonly TimeSpan CacheLifetime = TimeSpan.FromSeconds(5);
     private readonly ConcurrentDictionary<string, (TenantRecord? Tenant, DateTimeOffset Until)> _cache = new(StringComparer.Ordinal);

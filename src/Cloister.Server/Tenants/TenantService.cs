@@ -6,7 +6,7 @@ using Cloister.Storage;
 namespace Cloister.Server.Tenants;
 
 /// <summary>Admin operations: tenants, API keys and data-key rotation.</summary>
-internal sealed class TenantService(IVaultStore store, EnclaveClient enclave, TenantDirectory tenants, ApiKeyAuthenticator authenticator, ReencryptionSignal reencrypt, KeyShredder shredder, TimeProvider time)
+internal sealed class TenantService(ITenantStore store, IApiKeyStore apiKeyStore, EnclaveClient enclave, TenantDirectory tenants, ApiKeyAuthenticator authenticator, ReencryptionSignal reencrypt, KeyShredder shredder, TimeProvider time)
 {
     public async Task<TenantRecord> CreateTenantAsync(string name, string actor, CancellationToken cancellationToken)
     {
@@ -28,7 +28,7 @@ internal sealed class TenantService(IVaultStore store, EnclaveClient enclave, Te
     public async Task<(string Id, string Key)> CreateApiKeyAsync(string? tenantId, IReadOnlyList<string> scopes, string actor, CancellationToken cancellationToken)
     {
         var (record, key) = MintApiKey(tenantId, scopes);
-        await store.CreateApiKeyAsync(record, ApiKeyCreated(record, actor), cancellationToken);
+        await apiKeyStore.CreateApiKeyAsync(record, ApiKeyCreated(record, actor), cancellationToken);
         return (record.Id, key);
     }
 
@@ -45,18 +45,18 @@ internal sealed class TenantService(IVaultStore store, EnclaveClient enclave, Te
 
     /// <summary>Every API key (admin and tenant keys, revoked ones too), without secrets or hashes.</summary>
     public async Task<IReadOnlyList<ApiKeyInfo>> ListApiKeysAsync(CancellationToken cancellationToken)
-        => [.. (await store.ListApiKeysAsync(cancellationToken)).Select(k => new ApiKeyInfo(k.Id, k.TenantId, k.Scopes, k.CreatedAt, k.RevokedAt))];
+        => [.. (await apiKeyStore.ListApiKeysAsync(cancellationToken)).Select(k => new ApiKeyInfo(k.Id, k.TenantId, k.Scopes, k.CreatedAt, k.RevokedAt))];
 
     public async Task<bool> RevokeApiKeyAsync(string? tenantId, string keyId, string actor, CancellationToken cancellationToken)
     {
-        var revoked = await store.RevokeApiKeyAsync(tenantId, keyId, time.GetUtcNow(), new AuditEntry(tenantId, actor, "apikey.revoke", [keyId]), cancellationToken);
+        var revoked = await apiKeyStore.RevokeApiKeyAsync(tenantId, keyId, time.GetUtcNow(), new AuditEntry(tenantId, actor, "apikey.revoke", [keyId]), cancellationToken);
         authenticator.Evict(keyId);
         return revoked;
     }
 
     /// <summary>Whether <paramref name="keyId"/> is an admin key that is not revoked.</summary>
     public async Task<bool> IsActiveAdminKeyAsync(string keyId, CancellationToken cancellationToken)
-        => await store.GetApiKeyAsync(keyId, cancellationToken) is { TenantId: null, RevokedAt: null };
+        => await apiKeyStore.GetApiKeyAsync(keyId, cancellationToken) is { TenantId: null, RevokedAt: null };
 
     /// <summary>Adds a data-key version; null if another rotation won the race.</summary>
     public async Task<int?> RotateDataKeyAsync(TenantRecord tenant, string actor, CancellationToken cancellationToken)

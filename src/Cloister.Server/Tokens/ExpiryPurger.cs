@@ -8,7 +8,7 @@ namespace Cloister.Server.Tokens;
 /// <summary>
 /// Deletes expired tokens and invocation records periodically (an expired token or invocation already answers 404 on access).
 /// </summary>
-internal sealed partial class ExpiryPurger(IVaultStore store, TimeProvider time, IOptions<ServerOptions> options, ILogger<ExpiryPurger> log) : BackgroundService
+internal sealed partial class ExpiryPurger(ITokenStore store, IInvocationStore invocationStore, TimeProvider time, IOptions<ServerOptions> options, ILogger<ExpiryPurger> log) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -23,7 +23,7 @@ internal sealed partial class ExpiryPurger(IVaultStore store, TimeProvider time,
                     LogPurged(log, purged);
                 }
 
-                var invocations = await store.PurgeExpiredInvocationsAsync(time.GetUtcNow(), stoppingToken);
+                var invocations = await invocationStore.PurgeExpiredInvocationsAsync(time.GetUtcNow(), stoppingToken);
                 if (invocations > 0)
                 {
                     LogInvocationsPurged(log, invocations);

@@ -27,7 +27,7 @@ namespace Cloister.Server.Tokens;
 /// <see cref="MaxKeys"/> keys are tallied at once; beyond that the tallies are written at once.
 /// </para>
 /// </remarks>
-internal sealed partial class FailedLookupAudit(IVaultStore store, TimeProvider time, IOptions<ServerOptions> options, ILogger<FailedLookupAudit> log) : BackgroundService
+internal sealed partial class FailedLookupAudit(IAuditStore store, TimeProvider time, IOptions<ServerOptions> options, ILogger<FailedLookupAudit> log) : BackgroundService
 {
     public const string Action = "token.lookup.failed";
 

@@ -16,7 +16,7 @@ internal sealed record CreateOutcome(IReadOnlyList<TokenRecord>? Tokens, Enclave
 /// The router's token operations: asks the enclave for tokens and ciphertexts, stores them with
 /// their audit entries, and never holds a key. Values pass through in transit only (unsealed routes).
 /// </summary>
-internal sealed class TokenService(IVaultStore store, EnclaveClient enclave, TenantDirectory tenants, TimeProvider time, IOptions<ServerOptions> options)
+internal sealed class TokenService(ITokenStore store, IAuditStore auditStore, EnclaveClient enclave, TenantDirectory tenants, TimeProvider time, IOptions<ServerOptions> options)
 {
     public const string FpeFormat = "fpe";
 
@@ -281,11 +281,11 @@ internal sealed class TokenService(IVaultStore store, EnclaveClient enclave, Ten
         var result = response.Results[0];
         if (result.Error is not null)
         {
-            await store.AppendAuditAsync(new AuditEntry(tenantId, actor, "token.reveal.failed", [token], result.Error.Code), cancellationToken);
+            await auditStore.AppendAuditAsync(new AuditEntry(tenantId, actor, "token.reveal.failed", [token], result.Error.Code), cancellationToken);
             return (null, result.Error, true);
         }
 
-        await store.AppendAuditAsync(new AuditEntry(tenantId, actor, "token.reveal", [token]), cancellationToken);
+        await auditStore.AppendAuditAsync(new AuditEntry(tenantId, actor, "token.reveal", [token]), cancellationToken);
         return (result.Value, null, true);
     }
 
@@ -310,7 +310,7 @@ internal sealed class TokenService(IVaultStore store, EnclaveClient enclave, Ten
         for (var i = 0; i < tokens.Count; i++)
         {
             var error = i < response.Errors?.Count ? response.Errors[i] : null;
-            await store.AppendAuditAsync(
+            await auditStore.AppendAuditAsync(
                 error is null
                     ? new AuditEntry(tenantId, actor, "token.reveal", [tokens[i]], "sealed")
                     : new AuditEntry(tenantId, actor, "token.reveal.failed", [tokens[i]], "sealed " + error),
@@ -331,7 +331,7 @@ internal sealed class TokenService(IVaultStore store, EnclaveClient enclave, Ten
         var live = found.Where(t => !IsExpired(t, now)).ToList();
 
         // Search answers "does this value have a token?", so each one is audited (the matches, never the value).
-        await store.AppendAuditAsync(new AuditEntry(tenantId, actor, "token.search", live.Select(t => t.Token).ToList(), $"{live.Count} found"), cancellationToken);
+        await auditStore.AppendAuditAsync(new AuditEntry(tenantId, actor, "token.search", live.Select(t => t.Token).ToList(), $"{live.Count} found"), cancellationToken);
         return live;
     }
 

@@ -26,7 +26,7 @@ internal sealed class DriverHarness : IAsyncDisposable
         Enclave = enclave;
         Function = function;
         Client = new EnclaveClient(new InProcessTransport(enclave), new TenantDirectory(store, TimeProvider.System));
-        Driver = new InvocationDriver(Client, store, TimeProvider.System);
+        Driver = new InvocationDriver(Client, store, store, TimeProvider.System);
     }
 
     /// <summary>What the scripted enclave's completions carry as their kept outcome (opaque to the router).</summary>
