@@ -83,7 +83,7 @@ public sealed class EnclaveHost : IFrameHandler, IDisposable, IAsyncDisposable
         EnclaveResponse response;
         try
         {
-            var decoded = Decode(request.Span);
+            var decoded = EnclaveCodec.DecodeRequest(request.Span);
             response = decoded is null
                 ? BadRequest("The frame is not an enclave request.")
                 : await DispatchAsync(decoded, cancellationToken);
@@ -118,20 +118,6 @@ public sealed class EnclaveHost : IFrameHandler, IDisposable, IAsyncDisposable
         _keyring.Dispose();
         _broker.Dispose();
         Identity?.Dispose();
-    }
-
-    private static EnclaveRequest? Decode(ReadOnlySpan<byte> frame)
-    {
-        try
-        {
-            return EnclaveCodec.DecodeRequest(frame);
-        }
-        catch (NotSupportedException)
-        {
-            // EnclaveCodec catches JsonException only; a frame without a known "$op" asks the
-            // serializer to create the abstract EnclaveRequest and fails with this instead.
-            return null;
-        }
     }
 
     private async Task<EnclaveResponse> DispatchAsync(EnclaveRequest request, CancellationToken cancellationToken)

@@ -72,8 +72,5 @@ public sealed record InsertOutcome(InsertStatus Status, TokenRecord? Existing = 
 /// <param name="Detail">Optional short non-secret detail.</param>
 public sealed record AuditEntry(string? TenantId, string Actor, string Action, IReadOnlyList<string> Targets, string? Detail = null);
 
-/// <summary>A chained audit row as stored.</summary>
-public sealed record AuditRow(long Seq, DateTimeOffset At, AuditEntry Entry, byte[] Mac);
-
 /// <summary>A ciphertext moved to a new data-key version by the rotation job.</summary>
 public sealed record CiphertextUpdate(string Token, int FromVersion, int ToVersion, byte[] Ciphertext);

@@ -260,6 +260,4 @@ internal static class SnpCertificates
     public static DateTimeOffset NotBefore(X509Certificate2 certificate) => new(certificate.NotBefore.ToUniversalTime(), TimeSpan.Zero);
 
     public static DateTimeOffset NotAfter(X509Certificate2 certificate) => new(certificate.NotAfter.ToUniversalTime(), TimeSpan.Zero);
-
-    public static string CommonName(X500DistinguishedName name) => name.Name;
 }
