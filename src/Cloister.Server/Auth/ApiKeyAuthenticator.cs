@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using Cloister.Crypto;
+using System.Security.Cryptography;
 using Cloister.Storage;
 
 namespace Cloister.Server.Auth;
@@ -41,7 +41,7 @@ internal sealed class ApiKeyAuthenticator(IApiKeyStore store, TimeProvider time)
         }
 
         var row = entry.Row;
-        if (row is null || row.RevokedAt is not null || !SecretEquality.FixedTimeEquals(row.SecretHash, hash))
+        if (row is null || row.RevokedAt is not null || !CryptographicOperations.FixedTimeEquals(row.SecretHash, hash))
         {
             return null;
         }
