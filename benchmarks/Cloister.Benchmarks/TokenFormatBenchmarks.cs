@@ -58,12 +58,12 @@ public class TokenFormatBenchmarks
         var attestation = LocalAttestation.CreateSimulated(_dataDirectory);
         var broker = new KeyBrokerHost(_masterKey, ReleasePolicySource.Fixed(attestation.Policy), new KeyBrokerOptions { DataDirectory = _dataDirectory });
         _enclave = new EnclaveHost(new InProcessTransport(broker), null, attestation.Identity);
-        var created = (CreateTenantKeysResponse)EnclaveCodec.DecodeResponse(
-            await _enclave.HandleAsync(EnclaveCodec.Encode(new CreateTenantKeysRequest { TenantId = Tenant }), CancellationToken.None))!;
-        await _enclave.HandleAsync(EnclaveCodec.Encode(new FingerprintRequest("warm-up") { TenantId = Tenant, Keys = created.Keys }), CancellationToken.None);
-        _randomFrame = EnclaveCodec.Encode(new TokenizeRequest(1, [RandomItem]) { TenantId = Tenant });
-        _panFrame = EnclaveCodec.Encode(new TokenizeRequest(1, [PanItem]) { TenantId = Tenant });
-        _fpeFrame = EnclaveCodec.Encode(new TokenizeRequest(1, [FpeDigitsItem]) { TenantId = Tenant });
+        var created = (CreateTenantKeysResponse)Frames.Enclave.DecodeResponse(
+            await _enclave.HandleAsync(Frames.Enclave.Encode(new CreateTenantKeysRequest { TenantId = Tenant }), CancellationToken.None))!;
+        await _enclave.HandleAsync(Frames.Enclave.Encode(new FingerprintRequest("warm-up") { TenantId = Tenant, Keys = created.Keys }), CancellationToken.None);
+        _randomFrame = Frames.Enclave.Encode(new TokenizeRequest(1, [RandomItem]) { TenantId = Tenant });
+        _panFrame = Frames.Enclave.Encode(new TokenizeRequest(1, [PanItem]) { TenantId = Tenant });
+        _fpeFrame = Frames.Enclave.Encode(new TokenizeRequest(1, [FpeDigitsItem]) { TenantId = Tenant });
     }
 
     [GlobalCleanup]

@@ -83,7 +83,7 @@ public sealed class EnclaveHost : IFrameHandler, IDisposable, IAsyncDisposable
         EnclaveResponse response;
         try
         {
-            var decoded = EnclaveCodec.DecodeRequest(request.Span);
+            var decoded = Frames.Enclave.DecodeRequest(request.Span);
             response = decoded is null
                 ? BadRequest("The frame is not an enclave request.")
                 : await DispatchAsync(decoded, cancellationToken);
@@ -98,7 +98,7 @@ public sealed class EnclaveHost : IFrameHandler, IDisposable, IAsyncDisposable
             response = Error(EnclaveErrorCodes.Internal, "The enclave failed to handle the request.");
         }
 
-        return EnclaveCodec.Encode(response);
+        return Frames.Enclave.Encode(response);
     }
 
     /// <summary>Stop the invocations, kill every sandbox and zero every tenant key the enclave holds.</summary>

@@ -29,7 +29,7 @@ internal sealed class KeyBrokerClient(IFrameTransport transport, WorkerIdentity?
         byte[] frame;
         try
         {
-            frame = await transport.SendAsync(BrokerCodec.Encode(request), cancellationToken);
+            frame = await transport.SendAsync(Frames.Broker.Encode(request), cancellationToken);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -40,7 +40,7 @@ internal sealed class KeyBrokerClient(IFrameTransport transport, WorkerIdentity?
             return Error(BrokerErrorCodes.Internal, "The key broker could not be reached.");
         }
 
-        return BrokerCodec.DecodeResponse(frame) ?? Error(BrokerErrorCodes.Internal, "The key broker sent an unreadable response.");
+        return Frames.Broker.DecodeResponse(frame) ?? Error(BrokerErrorCodes.Internal, "The key broker sent an unreadable response.");
     }
 
     /// <summary>

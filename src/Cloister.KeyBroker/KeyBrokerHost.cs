@@ -62,7 +62,7 @@ public sealed class KeyBrokerHost : IFrameHandler
         BrokerResponse response;
         try
         {
-            response = BrokerCodec.DecodeRequest(request.Span) switch
+            response = Frames.Broker.DecodeRequest(request.Span) switch
             {
                 ChallengeRequest => _gate.Challenge(),
                 AttestRequest attest => _gate.Attest(attest),
@@ -82,7 +82,7 @@ public sealed class KeyBrokerHost : IFrameHandler
             response = Error(BrokerErrorCodes.Internal, "The key broker failed to handle the request.");
         }
 
-        return BrokerCodec.Encode(response);
+        return Frames.Broker.Encode(response);
     }
 
     private async Task<BrokerResponse> GenerateAsync(GenerateKeysRequest request, CancellationToken cancellationToken)

@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 namespace Cloister.Protocol;
 
 // The enclave <-> key broker boundary. Like the router <-> enclave messages, these are plain
-// request/response records serialized to bytes (BrokerCodec) and carried by an IFrameTransport (in-process
+// request/response records serialized to bytes (Frames.Broker) and carried by an IFrameTransport (in-process
 // in tests, HTTP to `cloister keybroker`). Only the enclave talks to the broker; the router never sees
 // these frames. Key release follows the Confidential Containers Trustee exchange: challenge (a nonce) →
 // attestation (evidence binding SHA-512 of the worker's claims, which carry the nonce and the worker's

@@ -129,8 +129,8 @@ public sealed class EnclaveClient(IFrameTransport transport, IWrappedKeySource k
 
     private async Task<EnclaveResponse> SendOnceAsync(EnclaveRequest request, FrameLane lane, CancellationToken cancellationToken)
     {
-        var frame = await transport.SendAsync(EnclaveCodec.Encode(request), lane, cancellationToken);
-        return EnclaveCodec.DecodeResponse(frame)
+        var frame = await transport.SendAsync(Frames.Enclave.Encode(request), lane, cancellationToken);
+        return Frames.Enclave.DecodeResponse(frame)
             ?? new EnclaveErrorResponse(new EnclaveError(EnclaveErrorCodes.Internal, "The enclave sent an unreadable response."));
     }
 }

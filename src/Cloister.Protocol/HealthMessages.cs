@@ -30,7 +30,7 @@ public readonly record struct WorkerPing(WorkerHealthResponse? Answer, string? F
 /// <summary>Sends <see cref="WorkerHealthRequest"/> over a transport and waits a bounded time for the answer.</summary>
 public static class WorkerHealth
 {
-    private static readonly byte[] Ping = EnclaveCodec.Encode(new WorkerHealthRequest());
+    private static readonly byte[] Ping = Frames.Enclave.Encode(new WorkerHealthRequest());
 
     /// <summary>Pings the worker behind <paramref name="transport"/>; never waits longer than <paramref name="timeout"/>.</summary>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
@@ -45,7 +45,7 @@ public static class WorkerHealth
             // pool, and waited for with the deadline: a ring send blocks its thread while the request ring is full, which
             // is exactly what a hung worker leaves behind.
             var frame = await Task.Run(() => transport.SendAsync(Ping, FrameLane.Control, deadline.Token).AsTask(), deadline.Token).WaitAsync(deadline.Token).ConfigureAwait(false);
-            return EnclaveCodec.DecodeResponse(frame) is WorkerHealthResponse answer
+            return Frames.Enclave.DecodeResponse(frame) is WorkerHealthResponse answer
                 ? new WorkerPing(answer, null)
                 : new WorkerPing(null, "unexpected-response");
         }

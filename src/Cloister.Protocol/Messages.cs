@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 namespace Cloister.Protocol;
 
 // The router <-> enclave boundary. Every operation that needs key material is one of these
-// request/response pairs, serialized to bytes by EnclaveCodec and carried by an IFrameTransport.
+// request/response pairs, serialized to bytes by Frames.Enclave and carried by an IFrameTransport.
 // Nothing else crosses: no shared objects, so the enclave can move into its own process (and onto
 // another host) without the router changing. Values travel as strings; keys only ever travel
 // wrapped (WrappedKey.Blob), never in the clear.

@@ -55,7 +55,7 @@ public sealed class FrameHandlingTests : IDisposable
 
         foreach (var seed in seeds)
         {
-            var frame = EnclaveCodec.Encode(seed);
+            var frame = Frames.Enclave.Encode(seed);
             for (var i = 0; i < 300; i++)
             {
                 var mutated = Mutate(frame, random);
@@ -98,7 +98,7 @@ public sealed class FrameHandlingTests : IDisposable
         var otherTenantFrame = await SendFrameAsync(new RevealRequest([TestVault.Stored(good, "random")]) { TenantId = other });
         var reencryptFrame = await SendFrameAsync(new ReencryptRequest(1, [new RevealItem(otherToken.Token!, "random", null, 1, good.Ciphertext)]) { TenantId = tenant });
 
-        var tokenized = Assert.IsType<TokenizeResponse>(EnclaveCodec.DecodeResponse(tokenizeFrame));
+        var tokenized = Assert.IsType<TokenizeResponse>(Frames.Enclave.DecodeResponse(tokenizeFrame));
         Assert.Contains(tokenized.Results, result => result.Error is not null);
         foreach (var result in tokenized.Results.Where(result => result.Error is not null))
         {
@@ -119,9 +119,9 @@ public sealed class FrameHandlingTests : IDisposable
         using var enclave = new EnclaveHost(new ThrowingTransport(Canary));
         var transport = new InProcessTransport(enclave);
 
-        var frame = await transport.SendAsync(EnclaveCodec.Encode(new CreateTenantKeysRequest { TenantId = "t" }), CancellationToken.None);
+        var frame = await transport.SendAsync(Frames.Enclave.Encode(new CreateTenantKeysRequest { TenantId = "t" }), CancellationToken.None);
 
-        var response = Assert.IsType<EnclaveErrorResponse>(EnclaveCodec.DecodeResponse(frame));
+        var response = Assert.IsType<EnclaveErrorResponse>(Frames.Enclave.DecodeResponse(frame));
         Assert.Equal(EnclaveErrorCodes.KeyUnavailable, response.Error.Code);
         Assert.DoesNotContain(Canary, Encoding.UTF8.GetString(frame), StringComparison.Ordinal);
     }
@@ -134,7 +134,7 @@ public sealed class FrameHandlingTests : IDisposable
         await cancellation.CancelAsync();
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
-            await enclave.HandleAsync(EnclaveCodec.Encode(new CreateTenantKeysRequest { TenantId = "t" }), cancellation.Token));
+            await enclave.HandleAsync(Frames.Enclave.Encode(new CreateTenantKeysRequest { TenantId = "t" }), cancellation.Token));
     }
 
     internal static byte[] Mutate(byte[] frame, Random random)
@@ -165,13 +165,13 @@ public sealed class FrameHandlingTests : IDisposable
     }
 
     private async Task<EnclaveResponse?> SendRawAsync(byte[] frame)
-        => EnclaveCodec.DecodeResponse(await _vault.EnclaveTransport.SendAsync(frame, CancellationToken.None));
+        => Frames.Enclave.DecodeResponse(await _vault.EnclaveTransport.SendAsync(frame, CancellationToken.None));
 
     // Through the client, so that KeysRequired is answered, but keeping the response frame's bytes.
     private async Task<byte[]> SendFrameAsync(EnclaveRequest request)
     {
         var keys = await _vault.WrappedKeys.GetWrappedKeysAsync(request.TenantId, CancellationToken.None);
-        return await _vault.EnclaveTransport.SendAsync(EnclaveCodec.Encode(request with { Keys = keys }), CancellationToken.None);
+        return await _vault.EnclaveTransport.SendAsync(Frames.Enclave.Encode(request with { Keys = keys }), CancellationToken.None);
     }
 
     private sealed class ThrowingTransport(string message, bool cancel = false) : IFrameTransport

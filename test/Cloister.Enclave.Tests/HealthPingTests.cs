@@ -33,11 +33,11 @@ public sealed class HealthPingTests : IDisposable
     [Fact]
     public async Task PingFrame_IsAHealthOp_AndNeedsNoTenant()
     {
-        var frame = Encoding.UTF8.GetString(EnclaveCodec.Encode(new WorkerHealthRequest()));
+        var frame = Encoding.UTF8.GetString(Frames.Enclave.Encode(new WorkerHealthRequest()));
         Assert.Contains("\"$op\":\"health\"", frame, StringComparison.Ordinal);
 
         // A frame written by hand (no tenant at all) is a ping too.
-        var response = EnclaveCodec.DecodeResponse(await _vault.EnclaveTransport.SendAsync("{\"$op\":\"health\"}"u8.ToArray(), CancellationToken.None));
+        var response = Frames.Enclave.DecodeResponse(await _vault.EnclaveTransport.SendAsync("{\"$op\":\"health\"}"u8.ToArray(), CancellationToken.None));
 
         Assert.IsType<WorkerHealthResponse>(response);
     }

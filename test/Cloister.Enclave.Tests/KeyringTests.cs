@@ -204,5 +204,5 @@ public sealed class KeyringTests : IDisposable
     }
 
     private static async Task<EnclaveResponse> SendAsync(IFrameTransport transport, EnclaveRequest request)
-        => EnclaveCodec.DecodeResponse(await transport.SendAsync(EnclaveCodec.Encode(request), CancellationToken.None))!;
+        => Frames.Enclave.DecodeResponse(await transport.SendAsync(Frames.Enclave.Encode(request), CancellationToken.None))!;
 }

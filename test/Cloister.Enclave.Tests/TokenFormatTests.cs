@@ -261,7 +261,7 @@ public sealed partial class TokenFormatTests : IDisposable
         var tenant = await _vault.CreateTenantAsync();
         var frame = Encoding.UTF8.GetBytes($$"""{"$op":"tokenize","tenantId":"{{tenant}}","keyVersion":1,"items":[{"value":"ab\ud800cd","format":"random","classifier":"c","deterministic":false}]}""");
 
-        var response = EnclaveCodec.DecodeResponse(await _vault.EnclaveTransport.SendAsync(frame, CancellationToken.None));
+        var response = Frames.Enclave.DecodeResponse(await _vault.EnclaveTransport.SendAsync(frame, CancellationToken.None));
 
         Assert.Equal(EnclaveErrorCodes.BadRequest, Assert.IsType<EnclaveErrorResponse>(response).Error.Code);
     }

@@ -103,7 +103,7 @@ public sealed class TenantDeleteTests
     private sealed class FaultyForgets(IFrameTransport inner, Func<bool> unreachable) : IFrameTransport
     {
         public ValueTask<byte[]> SendAsync(ReadOnlyMemory<byte> request, CancellationToken cancellationToken)
-            => unreachable() && EnclaveCodec.DecodeRequest(request.Span) is ForgetTenantRequest or RetireDataKeyRequest
+            => unreachable() && Frames.Enclave.DecodeRequest(request.Span) is ForgetTenantRequest or RetireDataKeyRequest
                 ? throw new TransportUnavailableException("fault injection: the worker is unreachable")
                 : inner.SendAsync(request, cancellationToken);
     }

@@ -88,9 +88,9 @@ internal sealed class BrokerHarness : IDisposable
 
     public async Task<BrokerResponse> SendAsync(BrokerRequest request)
     {
-        var frame = await Broker.HandleAsync(BrokerCodec.Encode(request), CancellationToken.None);
+        var frame = await Broker.HandleAsync(Frames.Broker.Encode(request), CancellationToken.None);
         ResponseFrames.Add(frame);
-        return BrokerCodec.DecodeResponse(frame)!;
+        return Frames.Broker.DecodeResponse(frame)!;
     }
 
     public async Task<byte[]> ChallengeAsync()

@@ -74,5 +74,5 @@ public sealed class EnclaveReleaseTests : IDisposable
 
     private static async Task<T> SendAsync<T>(EnclaveHost enclave, EnclaveRequest request)
         where T : EnclaveResponse
-        => Assert.IsType<T>(EnclaveCodec.DecodeResponse(await enclave.HandleAsync(EnclaveCodec.Encode(request), CancellationToken.None)));
+        => Assert.IsType<T>(Frames.Enclave.DecodeResponse(await enclave.HandleAsync(Frames.Enclave.Encode(request), CancellationToken.None)));
 }

@@ -149,7 +149,7 @@ public sealed class MasterKeyTests : IDisposable
     {
         using var broker = new BrokerHarness();
 
-        var response = BrokerCodec.DecodeResponse(await broker.Broker.HandleAsync(Encoding.UTF8.GetBytes(frame), CancellationToken.None));
+        var response = Frames.Broker.DecodeResponse(await broker.Broker.HandleAsync(Encoding.UTF8.GetBytes(frame), CancellationToken.None));
 
         Assert.Equal(BrokerErrorCodes.BadRequest, Assert.IsType<BrokerErrorResponse>(response).Error.Code);
     }

@@ -140,7 +140,7 @@ public sealed class EnclaveClientGateTests
             Interlocked.Increment(ref _calls);
             _entered.TrySetResult();
             await _release.Task;
-            return EnclaveCodec.Encode(new FingerprintResponse([1, 2, 3]));
+            return Frames.Enclave.Encode(new FingerprintResponse([1, 2, 3]));
         }
     }
 

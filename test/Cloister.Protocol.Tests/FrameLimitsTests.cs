@@ -21,8 +21,8 @@ public sealed class FrameLimitsTests
     [InlineData("")]
     public void JsonStringBytes_IsAnUpperBoundOfTheEncodedValue(string value)
     {
-        var frame = EnclaveCodec.Encode(new RevealResponse([new RevealResult(value, null)]));
-        var empty = EnclaveCodec.Encode(new RevealResponse([new RevealResult("", null)]));
+        var frame = Frames.Enclave.Encode(new RevealResponse([new RevealResult(value, null)]));
+        var empty = Frames.Enclave.Encode(new RevealResponse([new RevealResult("", null)]));
 
         Assert.True(frame.Length - empty.Length + 2 <= FrameLimits.JsonStringBytes(value));
         Assert.True(FrameLimits.JsonStringBytes(value) <= FrameLimits.WorstJsonStringBytes(Encoding.UTF8.GetByteCount(value)) || value.Contains('\ud800', StringComparison.Ordinal));
@@ -33,7 +33,7 @@ public sealed class FrameLimitsTests
     {
         var value = new string('é', 1000);
 
-        var frame = EnclaveCodec.Encode(new RevealResponse([new RevealResult(value, null)]));
+        var frame = Frames.Enclave.Encode(new RevealResponse([new RevealResult(value, null)]));
 
         // Escaped as \u00E9 it would take 6,000 bytes; as UTF-8, 2,000.
         Assert.InRange(frame.Length, 2000, 2100);
@@ -46,19 +46,19 @@ public sealed class FrameLimitsTests
     [InlineData("\"just a string\"")]
     public void AResult_TravelsAsRawJson_AndComesBackTheSame(string json)
     {
-        var frame = EnclaveCodec.Encode(new InvocationCompletedResponse("inv_1", json, null, true, [], []));
+        var frame = Frames.Enclave.Encode(new InvocationCompletedResponse("inv_1", json, null, true, [], []));
 
         Assert.Contains("\"resultJson\":" + json, Encoding.UTF8.GetString(frame), StringComparison.Ordinal);
-        var decoded = Assert.IsType<InvocationCompletedResponse>(EnclaveCodec.DecodeResponse(frame));
+        var decoded = Assert.IsType<InvocationCompletedResponse>(Frames.Enclave.DecodeResponse(frame));
         Assert.Equal(json, decoded.ResultJson);
     }
 
     [Fact]
     public void AFailedInvocation_HasNoResult()
     {
-        var frame = EnclaveCodec.Encode(new InvocationCompletedResponse("inv_1", null, new EnclaveError("timeout", "t"), false, [], []));
+        var frame = Frames.Enclave.Encode(new InvocationCompletedResponse("inv_1", null, new EnclaveError("timeout", "t"), false, [], []));
 
-        var decoded = Assert.IsType<InvocationCompletedResponse>(EnclaveCodec.DecodeResponse(frame));
+        var decoded = Assert.IsType<InvocationCompletedResponse>(Frames.Enclave.DecodeResponse(frame));
         Assert.Null(decoded.ResultJson);
         Assert.DoesNotContain("resultJson", Encoding.UTF8.GetString(frame), StringComparison.Ordinal);
     }

@@ -77,8 +77,8 @@ public sealed class WorkerHealthTests
     private sealed class HealthHandler : IFrameHandler
     {
         public ValueTask<byte[]> HandleAsync(ReadOnlyMemory<byte> request, CancellationToken cancellationToken)
-            => ValueTask.FromResult(EnclaveCodec.DecodeRequest(request.Span) is WorkerHealthRequest
-                ? EnclaveCodec.Encode(new WorkerHealthResponse(Attested: true))
-                : EnclaveCodec.Encode(new EnclaveErrorResponse(new EnclaveError(EnclaveErrorCodes.BadRequest, "not a ping"))));
+            => ValueTask.FromResult(Frames.Enclave.DecodeRequest(request.Span) is WorkerHealthRequest
+                ? Frames.Enclave.Encode(new WorkerHealthResponse(Attested: true))
+                : Frames.Enclave.Encode(new EnclaveErrorResponse(new EnclaveError(EnclaveErrorCodes.BadRequest, "not a ping"))));
     }
 }

@@ -181,9 +181,9 @@ internal sealed class FunctionRouter : IAsyncDisposable
 
     public async Task<EnclaveResponse> SendAsync(EnclaveRequest request, List<byte[]>? frames = null)
     {
-        var frame = await Transport.SendAsync(EnclaveCodec.Encode(request), CancellationToken.None);
+        var frame = await Transport.SendAsync(Frames.Enclave.Encode(request), CancellationToken.None);
         frames?.Add(frame);
-        return EnclaveCodec.DecodeResponse(frame) ?? throw new InvalidOperationException("unreadable response");
+        return Frames.Enclave.DecodeResponse(frame) ?? throw new InvalidOperationException("unreadable response");
     }
 
     public async ValueTask DisposeAsync()

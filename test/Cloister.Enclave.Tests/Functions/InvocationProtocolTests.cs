@@ -185,10 +185,10 @@ public sealed class InvocationProtocolTests(FunctionRouters routers) : IClassFix
 
         foreach (var seed in seeds)
         {
-            var frame = EnclaveCodec.Encode(seed);
+            var frame = Frames.Enclave.Encode(seed);
             for (var i = 0; i < 150; i++)
             {
-                var response = EnclaveCodec.DecodeResponse(await Router.Transport.SendAsync(FrameHandlingTests.Mutate(frame, random), CancellationToken.None));
+                var response = Frames.Enclave.DecodeResponse(await Router.Transport.SendAsync(FrameHandlingTests.Mutate(frame, random), CancellationToken.None));
 
                 var error = response switch
                 {

@@ -83,12 +83,12 @@ public sealed class KeptOutcomeTests(FunctionRouters routers) : IClassFixture<Fu
         var tenant = await vault.CreateTenantAsync();
         var kept = (await InvokeAsync(vault, tenant, "inv-fuzz", keyVersion: 1)).Stored!;
         var original = await OpenAsync(vault.Client, tenant, "inv-fuzz", kept);
-        var frame = EnclaveCodec.Encode(new OpenInvocationOutcomeRequest("inv-fuzz", kept) { TenantId = tenant });
+        var frame = Frames.Enclave.Encode(new OpenInvocationOutcomeRequest("inv-fuzz", kept) { TenantId = tenant });
         var random = new Random(20261123);
 
         for (var i = 0; i < 300; i++)
         {
-            var response = EnclaveCodec.DecodeResponse(await vault.EnclaveTransport.SendAsync(FrameHandlingTests.Mutate(frame, random), None));
+            var response = Frames.Enclave.DecodeResponse(await vault.EnclaveTransport.SendAsync(FrameHandlingTests.Mutate(frame, random), None));
 
             switch (response)
             {

@@ -15,7 +15,7 @@ public sealed class SealedRequestTests : IDisposable
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
     private static async Task<EnclaveResponse> SendAsync(EnclaveHost host, EnclaveRequest request)
-        => EnclaveCodec.DecodeResponse(await host.HandleAsync(EnclaveCodec.Encode(request), CancellationToken.None))!;
+        => Frames.Enclave.DecodeResponse(await host.HandleAsync(Frames.Enclave.Encode(request), CancellationToken.None))!;
 
     [Fact]
     public async Task WithoutAnIdentity_AttestationAndSealedRequests_AreUnavailable()

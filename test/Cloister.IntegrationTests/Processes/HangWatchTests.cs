@@ -92,7 +92,7 @@ public sealed class HangWatchTests
 
         public async ValueTask<byte[]> HandleAsync(ReadOnlyMemory<byte> request, CancellationToken cancellationToken)
         {
-            if (EnclaveCodec.DecodeRequest(request.Span) is WorkerHealthRequest)
+            if (Frames.Enclave.DecodeRequest(request.Span) is WorkerHealthRequest)
             {
                 if (Interlocked.Read(ref _requestsRunning) >= 2)
                 {
@@ -100,7 +100,7 @@ public sealed class HangWatchTests
                 }
 
                 Interlocked.Increment(ref _pingsAnswered);
-                return EnclaveCodec.Encode(new WorkerHealthResponse(Attested: false));
+                return Frames.Enclave.Encode(new WorkerHealthResponse(Attested: false));
             }
 
             Interlocked.Increment(ref _requestsRunning);

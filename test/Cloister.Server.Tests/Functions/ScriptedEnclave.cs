@@ -22,9 +22,9 @@ internal sealed class ScriptedEnclave(Func<EnclaveRequest, int, CancellationToke
 
     public async ValueTask<byte[]> HandleAsync(ReadOnlyMemory<byte> request, CancellationToken cancellationToken)
     {
-        var decoded = EnclaveCodec.DecodeRequest(request.Span) ?? throw new InvalidOperationException("The router sent an undecodable frame.");
+        var decoded = Frames.Enclave.DecodeRequest(request.Span) ?? throw new InvalidOperationException("The router sent an undecodable frame.");
         var index = _received.Count;
         _received.Enqueue(decoded);
-        return EnclaveCodec.Encode(await script(decoded, index, cancellationToken));
+        return Frames.Enclave.Encode(await script(decoded, index, cancellationToken));
     }
 }
