@@ -77,104 +77,30 @@ public sealed class AuditChainTests
         AssertBad(AuditVerifier.Verify(h.Directory), 5, "entry 5: MAC mismatch (edited or reordered)");
     }
 
-    [Fact]
-    public async Task Verify_TargetsNotAJsonArray_NamesTheEntryAsMalformed()
+    /// <summary>A tampering (the former test's name), the log's length, the SQL that tampers, the entry named, the reason given.</summary>
+    public static TheoryData<string, int, string, long?, string> Tamperings => new()
     {
-        await using var h = await LogWithAsync(10);
-        h.Tamper("UPDATE audit SET targets = 'tok_5' WHERE seq = 5");
+        { "TargetsNotAJsonArray_NamesTheEntryAsMalformed", 10, "UPDATE audit SET targets = 'tok_5' WHERE seq = 5", 5, "entry 5: malformed (JsonException)" },
+        { "TwoEntriesSwapped_NamesTheFirst", 10, "UPDATE audit SET seq = -4 WHERE seq = 4; UPDATE audit SET seq = 4 WHERE seq = 3; UPDATE audit SET seq = 3 WHERE seq = -4;", 3, "entry 3: MAC mismatch (edited or reordered)" },
+        { "DeletedMiddleEntry_NamesTheGap", 10, "DELETE FROM audit WHERE seq = 5", 5, "entry 5 missing (gap after 4)" },
+        { "DeletedMiddleEntryAndRenumbered_NamesTheEntryAfterTheHole", 10, "DELETE FROM audit WHERE seq = 5; UPDATE audit SET seq = seq - 1 WHERE seq > 5;", 5, "entry 5: MAC mismatch (edited or reordered)" },
+        { "DeletedFirstEntry_SaysTheLogDoesNotStartAtOne", 10, "DELETE FROM audit WHERE seq = 1", 1, "entry 1 missing (the log starts at 2)" },
+        { "DeletedLastEntry_IsTruncation", 10, "DELETE FROM audit WHERE seq = 10", 10, "chain ends at 9 but the checkpoint says 10 (truncated)" },
+        { "DeletedLastThreeEntries_IsTruncation", 10, "DELETE FROM audit WHERE seq > 7", 8, "chain ends at 7 but the checkpoint says 10 (truncated)" },
+        { "DeletedWholeLog_IsTruncation", 3, "DELETE FROM audit", 1, "chain ends at 0 but the checkpoint says 3 (truncated)" },
+        { "ForgedEntryAppended_NamesIt", 10, "INSERT INTO audit (seq, at, tenant_id, actor, action, targets, detail, mac) SELECT 11, at + 1, tenant_id, actor, 'apikey.create', targets, detail, mac FROM audit WHERE seq = 10", 11, "entry 11: MAC mismatch (edited or reordered)" },
+        { "EntryReinsertedWithOtherContent_NamesIt", 10, "CREATE TEMP TABLE saved AS SELECT * FROM audit WHERE seq = 6; DELETE FROM audit WHERE seq = 6; INSERT INTO audit SELECT seq, at, tenant_id, 'key_innocent', action, targets, detail, mac FROM saved;", 6, "entry 6: MAC mismatch (edited or reordered)" },
+    };
 
-        AssertBad(AuditVerifier.Verify(h.Directory), 5, "entry 5: malformed (JsonException)");
-    }
-
-    [Fact]
-    public async Task Verify_TwoEntriesSwapped_NamesTheFirst()
+    [Theory]
+    [MemberData(nameof(Tamperings))]
+    public async Task Verify_TamperedLog_NamesTheFirstBadEntryAndWhy(string tampering, int entries, string sql, long? firstBadSeq, string reason)
     {
-        await using var h = await LogWithAsync(10);
-        h.Tamper("""
-            UPDATE audit SET seq = -4 WHERE seq = 4;
-            UPDATE audit SET seq = 4 WHERE seq = 3;
-            UPDATE audit SET seq = 3 WHERE seq = -4;
-            """);
+        Assert.NotEmpty(tampering);
+        await using var h = await LogWithAsync(entries);
+        h.Tamper(sql);
 
-        AssertBad(AuditVerifier.Verify(h.Directory), 3, "entry 3: MAC mismatch (edited or reordered)");
-    }
-
-    [Fact]
-    public async Task Verify_DeletedMiddleEntry_NamesTheGap()
-    {
-        await using var h = await LogWithAsync(10);
-        h.Tamper("DELETE FROM audit WHERE seq = 5");
-
-        AssertBad(AuditVerifier.Verify(h.Directory), 5, "entry 5 missing (gap after 4)");
-    }
-
-    [Fact]
-    public async Task Verify_DeletedMiddleEntryAndRenumbered_NamesTheEntryAfterTheHole()
-    {
-        await using var h = await LogWithAsync(10);
-        h.Tamper("DELETE FROM audit WHERE seq = 5; UPDATE audit SET seq = seq - 1 WHERE seq > 5;");
-
-        var result = AuditVerifier.Verify(h.Directory);
-
-        AssertBad(result, 5, "entry 5: MAC mismatch (edited or reordered)");
-    }
-
-    [Fact]
-    public async Task Verify_DeletedFirstEntry_SaysTheLogDoesNotStartAtOne()
-    {
-        await using var h = await LogWithAsync(10);
-        h.Tamper("DELETE FROM audit WHERE seq = 1");
-
-        AssertBad(AuditVerifier.Verify(h.Directory), 1, "entry 1 missing (the log starts at 2)");
-    }
-
-    [Fact]
-    public async Task Verify_DeletedLastEntry_IsTruncation()
-    {
-        await using var h = await LogWithAsync(10);
-        h.Tamper("DELETE FROM audit WHERE seq = 10");
-
-        AssertBad(AuditVerifier.Verify(h.Directory), 10, "chain ends at 9 but the checkpoint says 10 (truncated)");
-    }
-
-    [Fact]
-    public async Task Verify_DeletedLastThreeEntries_IsTruncation()
-    {
-        await using var h = await LogWithAsync(10);
-        h.Tamper("DELETE FROM audit WHERE seq > 7");
-
-        AssertBad(AuditVerifier.Verify(h.Directory), 8, "chain ends at 7 but the checkpoint says 10 (truncated)");
-    }
-
-    [Fact]
-    public async Task Verify_DeletedWholeLog_IsTruncation()
-    {
-        await using var h = await LogWithAsync(3);
-        h.Tamper("DELETE FROM audit");
-
-        AssertBad(AuditVerifier.Verify(h.Directory), 1, "chain ends at 0 but the checkpoint says 3 (truncated)");
-    }
-
-    [Fact]
-    public async Task Verify_ForgedEntryAppended_NamesIt()
-    {
-        await using var h = await LogWithAsync(10);
-        h.Tamper("INSERT INTO audit (seq, at, tenant_id, actor, action, targets, detail, mac) SELECT 11, at + 1, tenant_id, actor, 'apikey.create', targets, detail, mac FROM audit WHERE seq = 10");
-
-        AssertBad(AuditVerifier.Verify(h.Directory), 11, "entry 11: MAC mismatch (edited or reordered)");
-    }
-
-    [Fact]
-    public async Task Verify_EntryReinsertedWithOtherContent_NamesIt()
-    {
-        await using var h = await LogWithAsync(10);
-        h.Tamper("""
-            CREATE TEMP TABLE saved AS SELECT * FROM audit WHERE seq = 6;
-            DELETE FROM audit WHERE seq = 6;
-            INSERT INTO audit SELECT seq, at, tenant_id, 'key_innocent', action, targets, detail, mac FROM saved;
-            """);
-
-        AssertBad(AuditVerifier.Verify(h.Directory), 6, "entry 6: MAC mismatch (edited or reordered)");
+        AssertBad(AuditVerifier.Verify(h.Directory), firstBadSeq, reason);
     }
 
     [Fact]
