@@ -65,7 +65,7 @@ public sealed class EnclaveHost : IFrameHandler, IDisposable, IAsyncDisposable
         _broker = new KeyBrokerClient(keyBroker, identity);
         _operations = new TokenOperations(_keyring);
         _outcomes = new InvocationOutcomes(_keyring);
-        _functions = new FunctionHost(functions, _operations, _outcomes);
+        _functions = new FunctionHost(functions, _operations, _outcomes, _keyring);
     }
 
     /// <summary>The worker's identity, or null when the host runs without attestation.</summary>
@@ -138,7 +138,7 @@ public sealed class EnclaveHost : IFrameHandler, IDisposable, IAsyncDisposable
         if (request is not ForgetTenantRequest && _keyring.IsForgotten(request.TenantId))
         {
             // A deleted tenant's request that was on its way: nothing of it runs here again (no key, package or sandbox).
-            return KeyUnavailable($"The tenant was deleted and its keys shredded in this worker ({BrokerErrorCodes.KeysShredded}).");
+            return new EnclaveErrorResponse(Keyring.ForgottenTenant);
         }
 
         if (IsBulk(request))

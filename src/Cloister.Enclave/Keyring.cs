@@ -127,6 +127,10 @@ internal sealed class Keyring : IDisposable
         return ReleaseAsync(removed);
     }
 
+    /// <summary>The answer to any request of a forgotten tenant.</summary>
+    public static readonly EnclaveError ForgottenTenant =
+        new(EnclaveErrorCodes.KeyUnavailable, $"The tenant was deleted and its keys shredded in this worker ({BrokerErrorCodes.KeysShredded}).");
+
     /// <summary>Whether <paramref name="tenantId"/> was forgotten (<see cref="ForgetTenantAsync"/>): its keys are refused for the life of the process.</summary>
     public bool IsForgotten(string tenantId)
     {

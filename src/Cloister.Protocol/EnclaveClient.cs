@@ -78,7 +78,11 @@ public sealed class EnclaveClient(IFrameTransport transport, IWrappedKeySource k
         // but what it holds is freed only when the frame is answered, or after RequestFrameTimeout, so that a worker that
         // never answers (a stopped remote one, say) cannot keep it. Cancellation counts in full only while waiting for a turn.
         var holds = RequestHolds.HoldAll();
-        holds.Add(ticket ?? admission?.Hold() ?? NoHold.Instance);
+        if (((IDisposable?)ticket ?? admission?.Hold()) is { } turn)
+        {
+            holds.Add(turn);
+        }
+
         var timeout = new CancellationTokenSource(RequestFrameTimeout);
         var send = SendWithKeysAsync(request, lane, timeout.Token);
         _ = send.ContinueWith(
@@ -140,14 +144,4 @@ public sealed class EnclaveException(EnclaveError error) : Exception($"{error.Co
 {
     /// <summary>The enclave's error.</summary>
     public EnclaveError Error { get; } = error;
-}
-
-/// <summary>Nothing to give back.</summary>
-file sealed class NoHold : IDisposable
-{
-    public static readonly NoHold Instance = new();
-
-    public void Dispose()
-    {
-    }
 }

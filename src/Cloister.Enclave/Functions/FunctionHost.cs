@@ -21,10 +21,6 @@ internal sealed class FunctionHost : IAsyncDisposable
     private readonly ConcurrentDictionary<string, FunctionInvocation> _running = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Task, bool> _work = new();
     private readonly ConcurrentDictionary<FunctionInvocation, CancellationTokenSource> _stops = new();
-
-    // Deleted tenants (ForgetTenantAsync marks them first): nothing is installed, started or prestarted for them again,
-    // and what raced past a check is removed once it sees the mark.
-    private readonly ConcurrentDictionary<string, bool> _forgotten = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
     private readonly string _unavailable;
     private readonly FunctionPackages? _packages;
@@ -33,8 +29,13 @@ internal sealed class FunctionHost : IAsyncDisposable
     private readonly InvocationOutcomes _outcomes;
     private readonly TimeProvider _time;
 
-    public FunctionHost(EnclaveFunctionOptions? options, TokenOperations operations, InvocationOutcomes outcomes)
+    // Says which tenants were deleted (marked before ForgetTenantAsync runs): nothing is installed, started or prestarted
+    // for them again, and what raced past a check is removed once it sees the mark.
+    private readonly Keyring _keyring;
+
+    public FunctionHost(EnclaveFunctionOptions? options, TokenOperations operations, InvocationOutcomes outcomes, Keyring keyring)
     {
+        _keyring = keyring;
         _operations = operations;
         _outcomes = outcomes;
         _time = options?.TimeProvider ?? TimeProvider.System;
@@ -72,7 +73,7 @@ internal sealed class FunctionHost : IAsyncDisposable
             return (null, null, Completed(request.InvocationId, FunctionErrorCodes.SandboxUnavailable, _unavailable));
         }
 
-        if (_forgotten.ContainsKey(request.TenantId))
+        if (_keyring.IsForgotten(request.TenantId))
         {
             return (null, null, Forgotten());
         }
@@ -92,7 +93,7 @@ internal sealed class FunctionHost : IAsyncDisposable
                 return (null, null, Completed(request.InvocationId, error.Code, error.Detail));
             }
 
-            if (_forgotten.ContainsKey(request.TenantId))
+            if (_keyring.IsForgotten(request.TenantId))
             {
                 // The tenant was deleted while its package was being installed, perhaps after its packages were removed.
                 _packages.Remove(key);
@@ -122,7 +123,7 @@ internal sealed class FunctionHost : IAsyncDisposable
         // Its own stop, so that deleting its tenant stops it (ForgetTenantAsync) as the host's disposal does.
         var stop = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
         _stops[invocation] = stop;
-        if (_forgotten.ContainsKey(request.TenantId))
+        if (_keyring.IsForgotten(request.TenantId))
         {
             // Marked before ForgetTenantAsync looked for stops to cancel: it may not have seen this one.
             _stops.TryRemove(invocation, out _);
@@ -198,9 +199,10 @@ internal sealed class FunctionHost : IAsyncDisposable
     /// For a deleted tenant: stops its running invocations and waits (<see cref="StopGrace"/> at most) for them to end, then kills its
     /// sandboxes and deletes its packages. Returns how many invocations were stopped and how many versions removed.
     /// </summary>
+    /// <remarks>The keyring has marked the tenant forgotten before (<see cref="EnclaveHost"/> forgets its keys first), so
+    /// an invocation registered after the look below for stops to cancel sees the mark and ends itself.</remarks>
     public async Task<(int Invocations, int Functions)> ForgetTenantAsync(string tenantId)
     {
-        _forgotten[tenantId] = true;
         var stopped = _stops.Where(entry => entry.Key.BelongsTo(tenantId)).ToList();
         foreach (var (_, stop) in stopped)
         {
@@ -242,7 +244,7 @@ internal sealed class FunctionHost : IAsyncDisposable
         try
         {
             await _pool!.PrestartAsync(function.Definition, _stopping.Token).ConfigureAwait(false);
-            if (_forgotten.ContainsKey(tenantId))
+            if (_keyring.IsForgotten(tenantId))
             {
                 // Started while its tenant was being deleted, perhaps after its sandboxes were retired.
                 await _pool.RetireAsync(function.Key).ConfigureAwait(false);
@@ -283,6 +285,5 @@ internal sealed class FunctionHost : IAsyncDisposable
 
     private static EnclaveErrorResponse BadRequest(string detail) => new(new EnclaveError(EnclaveErrorCodes.BadRequest, detail));
 
-    private static EnclaveErrorResponse Forgotten()
-        => new(new EnclaveError(EnclaveErrorCodes.KeyUnavailable, $"The tenant was deleted and its keys shredded in this worker ({BrokerErrorCodes.KeysShredded})."));
+    private static EnclaveErrorResponse Forgotten() => new(Keyring.ForgottenTenant);
 }

@@ -131,9 +131,9 @@ internal static class OutputPolicy
             {
                 Collect(property.Value, path, depth + 1, token, raw, splices);
             }
-            else if (raw.Overlaps(JsonMarshal.GetRawUtf8Value(property.Value), out var offset))
+            else if (JsonMarshal.GetRawUtf8Value(property.Value) is var value && raw.Overlaps(value, out var offset))
             {
-                splices[offset] = (JsonMarshal.GetRawUtf8Value(property.Value).Length, token);
+                splices[offset] = (value.Length, token);
             }
         }
     }

@@ -74,7 +74,7 @@ internal static class StrictJson
                 return null;
             case JsonTokenType.String when !IsUtf8(ref reader):
                 // Nor may raw bytes that are not UTF-8: the reader passes them, a JsonElement bound from them throws when read.
-                throw new InvalidOperationException("not UTF-8");
+                return new JsonRefusal("malformed-json", PathOf(path));
             default:
                 return null;
         }
