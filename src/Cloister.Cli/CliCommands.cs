@@ -1,10 +1,16 @@
 using System.CommandLine;
+using Cloister.Broker;
 using Cloister.Cli.Commands;
-using Cloister.Cli.Worker;
+using Cloister.Router;
+using Cloister.Worker;
 
 namespace Cloister.Cli;
 
-/// <summary>The <c>cloister</c> command tree (Program.cs parses and runs it; tests walk it).</summary>
+/// <summary>
+/// The <c>cloister</c> command tree (Program.cs parses and runs it; tests walk it): the client commands are here, the
+/// three processes' commands come from their host projects (serve: Cloister.Router, worker: Cloister.Worker,
+/// keybroker: Cloister.Broker).
+/// </summary>
 internal static class CliCommands
 {
     public static RootCommand CreateRoot()

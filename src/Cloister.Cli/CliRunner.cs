@@ -46,9 +46,5 @@ internal static class CliRunner
             }
         });
 
-    public static int Fail(string message, int exitCode = 1)
-    {
-        Console.Error.WriteLine($"cloister: {message}");
-        return exitCode;
-    }
+    public static int Fail(string message, int exitCode = 1) => HostCommand.Fail(message, exitCode);
 }

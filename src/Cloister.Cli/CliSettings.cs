@@ -14,14 +14,8 @@ internal static class GlobalOptions
 {
     public static readonly Option<string?> Url = new("--url") { Description = "Server URL (default: $CLOISTER_URL, then <data-dir>/server.json when the key also comes from <data-dir>, then http://127.0.0.1:8080).", Recursive = true };
     public static readonly Option<string?> Key = new("--key") { Description = "API key (default: $CLOISTER_API_KEY / $CLOISTER_ADMIN_KEY, then <data-dir>/credentials.json).", Recursive = true };
-    public static readonly Option<string?> DataDir = new("--data-dir") { Description = "Data directory (default: $CLOISTER_DATA_DIR, then ./.cloister).", Recursive = true };
+    public static readonly Option<string?> DataDir = HostCommand.DataDir;
     public static readonly Option<bool> Json = new("--json") { Description = "Print JSON instead of text.", Recursive = true };
-}
-
-/// <summary>A usage or environment problem reported as one line with a non-zero exit.</summary>
-internal sealed class CliException(string message, int exitCode = 1) : Exception(message)
-{
-    public int ExitCode { get; } = exitCode;
 }
 
 /// <summary>Resolved connection settings for one command.</summary>
@@ -48,8 +42,7 @@ internal sealed class CliSettings
 
     public bool Json { get; }
 
-    public static string ResolveDataDir(ParseResult parse)
-        => parse.GetValue(GlobalOptions.DataDir) ?? Environment.GetEnvironmentVariable("CLOISTER_DATA_DIR") ?? ".cloister";
+    public static string ResolveDataDir(ParseResult parse) => HostCommand.ResolveDataDir(parse);
 
     public static CliSettings From(ParseResult parse)
     {

@@ -1,24 +1,24 @@
-using Cloister.Cli.Worker;
 using Cloister.Enclave;
 using Cloister.Enclave.Attestation;
 using Cloister.KeyBroker;
 using Cloister.Protocol;
 using Cloister.Sandbox.Backends;
+using Cloister.Worker;
 
 namespace Cloister.Cli;
 
 /// <summary>
 /// The enclave and the key broker, running in this process behind their message boundaries (tests and
-/// <c>cloister bench</c>; <c>serve</c> runs each in its own process, see Supervision/): the
+/// <c>cloister bench</c>; <c>serve</c> runs each in its own process, see Cloister.Router/Supervision/): the
 /// router gets only an <see cref="IFrameTransport"/> to the enclave, the enclave only one to the broker.
 /// </summary>
 internal sealed class InProcessPartition : IAsyncDisposable
 {
     private readonly FileMasterKeyProvider _masterKey;
     private readonly EnclaveHost _enclave;
-    private readonly FunctionRuntime _functions;
+    private readonly WorkerSandboxes _functions;
 
-    private InProcessPartition(FileMasterKeyProvider masterKey, EnclaveHost enclave, FunctionRuntime functions)
+    private InProcessPartition(FileMasterKeyProvider masterKey, EnclaveHost enclave, WorkerSandboxes functions)
     {
         _masterKey = masterKey;
         _enclave = enclave;
@@ -51,7 +51,7 @@ internal sealed class InProcessPartition : IAsyncDisposable
             ReleasePolicySource.Fixed(attestation.Policy),
             new KeyBrokerOptions { DataDirectory = dataDirectory }));
 
-        var runtime = FunctionRuntime.Create(dataDirectory, functions);
+        var runtime = WorkerSandboxes.Create(dataDirectory, functions);
         var enclave = new EnclaveHost(broker, runtime.Options, attestation.Identity);
         return new InProcessPartition(masterKey, enclave, runtime);
     }

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using Cloister.Cli;
-using Cloister.Cli.Supervision;
+using Cloister.Hosting.Children;
 
 // A child of 'serve' exits when serve is gone (its stdin, a pipe serve holds, reaches EOF).
 ParentWatch.StartIfSupervised();

@@ -1,3 +1,4 @@
+using Cloister.Hosting.Listeners;
 using Cloister.Protocol;
 
 namespace Cloister.Server;

@@ -1,3 +1,4 @@
+using Cloister.Protocol.Http;
 using Cloister.Enclave;
 using Cloister.Enclave.Attestation;
 using Cloister.IntegrationTests.Support;

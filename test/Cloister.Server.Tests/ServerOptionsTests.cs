@@ -1,4 +1,4 @@
-using Cloister.Protocol;
+using Cloister.Hosting.Listeners;
 
 namespace Cloister.Server.Tests;
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
-using Cloister.Cli.Supervision;
+using Cloister.Hosting.Children;
+using Cloister.Router.Supervision;
 
 namespace Cloister.Cli.Bench;
 

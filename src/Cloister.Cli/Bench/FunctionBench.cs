@@ -4,7 +4,6 @@ using System.Net;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
-using Cloister.Cli.Commands;
 
 namespace Cloister.Cli.Bench;
 
@@ -78,7 +77,7 @@ internal static class FunctionBench
             var server = child is null ? "sandboxed" : ServerLabel(child.StartupOutput);
             Console.Error.WriteLine($"bench functions: {server} server at {child?.Url ?? explicitUrl}");
             var key = child is null ? explicitKey ?? throw new CliException("--url needs a tenant key (--key or the data dir's credentials).", 2) : ChildServer.ReadCredential(dataDir, "tenantKey");
-            using var http = BenchCommand.CreateHttp(child?.Url ?? explicitUrl!, FunctionBenchBundle.Concurrency, key);
+            using var http = BenchHttp.CreateHttp(child?.Url ?? explicitUrl!, FunctionBenchBundle.Concurrency, key);
             foreach (var runtime in FunctionBenchBundle.Runtimes)
             {
                 var name = $"bench-{runtime}-{Guid.NewGuid().ToString("N")[..6]}";
@@ -100,7 +99,7 @@ internal static class FunctionBench
                     // compiled the invoke path's hot methods (tiered compilation) rather than during.
                     var warmup = duration < WarmupDuration ? duration : WarmupDuration;
                     await LoadRun.RunAsync($"{runtime} {server} x{clients} warm-up", clients, warmup, null, 1,
-                        (_, ct) => BenchCommand.PostAsync(http, $"v1/functions/{name}/invoke", body, ct), cancellationToken);
+                        (_, ct) => BenchHttp.PostAsync(http, $"v1/functions/{name}/invoke", body, ct), cancellationToken);
                     var coldInPhase = new StrongBox<long>();
                     var load = await LoadRun.RunAsync($"{runtime} {server} x{clients}", clients, duration, null, 1,
                         (_, ct) => InvokeCountingColdAsync(http, $"v1/functions/{name}/invoke", body, coldInPhase, ct), cancellationToken);
@@ -113,7 +112,7 @@ internal static class FunctionBench
             if (child is not null)
             {
                 await child.DisposeAsync();
-                BenchCommand.TryDelete(dataDir);
+                BenchHttp.TryDelete(dataDir);
             }
         }
     }

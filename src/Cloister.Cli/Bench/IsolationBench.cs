@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json;
-using Cloister.Cli.Commands;
 
 namespace Cloister.Cli.Bench;
 
@@ -31,13 +30,13 @@ internal static class IsolationBench
                 Console.WriteLine(line);
             }
 
-            using var a = BenchCommand.CreateHttp(child.Url, 128, ChildServer.ReadCredential(dataDir, "tenantKey"));
-            using var admin = BenchCommand.CreateHttp(child.Url, 4, ChildServer.ReadCredential(dataDir, "adminKey"));
-            using var b = BenchCommand.CreateHttp(child.Url, concurrency, await CreateTenantKeyAsync(admin, cancellationToken));
+            using var a = BenchHttp.CreateHttp(child.Url, 128, ChildServer.ReadCredential(dataDir, "tenantKey"));
+            using var admin = BenchHttp.CreateHttp(child.Url, 4, ChildServer.ReadCredential(dataDir, "adminKey"));
+            using var b = BenchHttp.CreateHttp(child.Url, concurrency, await CreateTenantKeyAsync(admin, cancellationToken));
             var hold = (int)Math.Ceiling(((duration.TotalSeconds + 2) * Operations.Length) + 30);
             await DeployAsync(a, "sleeper", SleeperBody(hold + 30), cancellationToken);
             await DeployAsync(b, "adder", FunctionBenchBundle.DeployBody("python3", 0), cancellationToken);
-            var tokens = await BenchCommand.SeedTokensAsync(b, 1000, cancellationToken);
+            var tokens = await BenchHttp.SeedTokensAsync(b, 1000, cancellationToken);
             var send = Sends(b, tokens);
 
             // Unmeasured: B's sandbox and the JIT.
@@ -64,7 +63,7 @@ internal static class IsolationBench
         }
         finally
         {
-            BenchCommand.TryDelete(dataDir);
+            BenchHttp.TryDelete(dataDir);
         }
 
         Print(concurrency, alone, flooded, flood);
@@ -73,9 +72,9 @@ internal static class IsolationBench
 
     private static Dictionary<string, Func<int, CancellationToken, Task<bool>>> Sends(HttpClient b, List<string> tokens) => new()
     {
-        ["create"] = (i, ct) => BenchCommand.PostAsync(b, "v1/tokens", BenchCommand.CreateBody(i), ct),
-        ["reveal"] = (i, ct) => BenchCommand.PostAsync(b, $"v1/tokens/{tokens[i % tokens.Count]}/reveal", "", ct),
-        ["invoke"] = (i, ct) => BenchCommand.PostAsync(b, "v1/functions/adder/invoke", $"{{\"args\":{{\"n\":{i}}}}}", ct),
+        ["create"] = (i, ct) => BenchHttp.PostAsync(b, "v1/tokens", BenchHttp.CreateBody(i), ct),
+        ["reveal"] = (i, ct) => BenchHttp.PostAsync(b, $"v1/tokens/{tokens[i % tokens.Count]}/reveal", "", ct),
+        ["invoke"] = (i, ct) => BenchHttp.PostAsync(b, "v1/functions/adder/invoke", $"{{\"args\":{{\"n\":{i}}}}}", ct),
     };
 
     /// <summary>A keeps submitting sleeping invocations: whenever it is refused (429) it waits a moment and tries again.</summary>

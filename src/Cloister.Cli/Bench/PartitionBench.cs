@@ -1,5 +1,4 @@
 using System.Globalization;
-using Cloister.Cli.Commands;
 using Cloister.Server;
 using Cloister.Server.Hosting;
 using Microsoft.Extensions.Hosting;
@@ -29,18 +28,18 @@ internal static class PartitionBench
             try
             {
                 await using var server = await ChildServer.StartAsync([.. arguments, "--data-dir", dataDir, "--urls", "http://127.0.0.1:0"], cancellationToken);
-                using var http = BenchCommand.CreateHttp(server.Url, concurrency, ChildServer.ReadCredential(dataDir, "tenantKey"));
+                using var http = BenchHttp.CreateHttp(server.Url, concurrency, ChildServer.ReadCredential(dataDir, "tenantKey"));
 
                 // Unmeasured: JIT, the worker's first attestation and key release, SQLite's first pages, on every server alike.
-                await LoadRun.RunAsync($"{name} warm-up", concurrency, TimeSpan.FromSeconds(Math.Min(2, duration.TotalSeconds)), null, 1, (i, ct) => BenchCommand.PostAsync(http, "v1/tokens", BenchCommand.CreateBody(i), ct), cancellationToken);
-                var create = await LoadRun.RunAsync($"{name} create", concurrency, duration, null, 1, (i, ct) => BenchCommand.PostAsync(http, "v1/tokens", BenchCommand.CreateBody(i), ct), cancellationToken);
-                var tokens = await BenchCommand.SeedTokensAsync(http, 2_000, cancellationToken);
-                var reveal = await LoadRun.RunAsync($"{name} reveal", concurrency, duration, null, 1, (i, ct) => BenchCommand.PostAsync(http, $"v1/tokens/{tokens[i % tokens.Count]}/reveal", "", ct), cancellationToken);
+                await LoadRun.RunAsync($"{name} warm-up", concurrency, TimeSpan.FromSeconds(Math.Min(2, duration.TotalSeconds)), null, 1, (i, ct) => BenchHttp.PostAsync(http, "v1/tokens", BenchHttp.CreateBody(i), ct), cancellationToken);
+                var create = await LoadRun.RunAsync($"{name} create", concurrency, duration, null, 1, (i, ct) => BenchHttp.PostAsync(http, "v1/tokens", BenchHttp.CreateBody(i), ct), cancellationToken);
+                var tokens = await BenchHttp.SeedTokensAsync(http, 2_000, cancellationToken);
+                var reveal = await LoadRun.RunAsync($"{name} reveal", concurrency, duration, null, 1, (i, ct) => BenchHttp.PostAsync(http, $"v1/tokens/{tokens[i % tokens.Count]}/reveal", "", ct), cancellationToken);
                 rows.Add((name, create, reveal));
             }
             finally
             {
-                BenchCommand.TryDelete(dataDir);
+                BenchHttp.TryDelete(dataDir);
             }
         }
 

@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Cloister.Attestation.Policy;
-using Cloister.Cli.Commands;
 using Cloister.Client;
 
 namespace Cloister.Cli.Bench;
@@ -32,7 +31,7 @@ internal static class SealedBench
                 throw new CliException(error);
             }
 
-            using var http = BenchCommand.CreateHttp(child.Url, 1, null);
+            using var http = BenchHttp.CreateHttp(child.Url, 1, null);
             var client = new CloisterClient(http, key);
             var attesting = new CloisterClient(http, key) { AttestationMaxAge = TimeSpan.Zero };
             var name = "bench-sealed-" + Guid.NewGuid().ToString("N")[..6];
@@ -62,7 +61,7 @@ internal static class SealedBench
         }
         finally
         {
-            BenchCommand.TryDelete(dataDir);
+            BenchHttp.TryDelete(dataDir);
         }
 
         PrintTable(results);

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Net.Http.Headers;
 using System.Text;
 using Cloister.Cli.Bench;
 using Microsoft.AspNetCore.Builder;
@@ -136,8 +135,8 @@ internal static class BenchCommand
 
         await using (var baseline = await ChildServer.StartAsync(["bench", "baseline-server"], cancellationToken))
         {
-            using var http = CreateHttp(baseline.Url, concurrency, null);
-            results.Add(await LoadRun.RunAsync("baseline POST", concurrency, duration, null, 1, (_, ct) => PostAsync(http, "echo", "{\"value\":\"4111111111111111\"}", ct), cancellationToken));
+            using var http = BenchHttp.CreateHttp(baseline.Url, concurrency, null);
+            results.Add(await LoadRun.RunAsync("baseline POST", concurrency, duration, null, 1, (_, ct) => BenchHttp.PostAsync(http, "echo", "{\"value\":\"4111111111111111\"}", ct), cancellationToken));
         }
 
         var explicitUrl = parse.GetValue(GlobalOptions.Url);
@@ -147,27 +146,27 @@ internal static class BenchCommand
         {
             var url = server?.Url ?? explicitUrl!;
             var key = server is null ? CliSettings.From(parse).TenantKey : ChildServer.ReadCredential(dataDir, "tenantKey");
-            using var http = CreateHttp(url, concurrency, key);
+            using var http = BenchHttp.CreateHttp(url, concurrency, key);
 
-            var create = await LoadRun.RunAsync("create", concurrency, duration, null, 1, (i, ct) => PostAsync(http, "v1/tokens", CreateBody(i), ct), cancellationToken);
+            var create = await LoadRun.RunAsync("create", concurrency, duration, null, 1, (i, ct) => BenchHttp.PostAsync(http, "v1/tokens", BenchHttp.CreateBody(i), ct), cancellationToken);
             results.Add(create);
-            var batchBody = BatchBody(batchSize);
+            var batchBody = BenchHttp.BatchBody(batchSize);
             var batchClients = Math.Min(concurrency, 4);
-            results.Add(await LoadRun.RunAsync($"batch x{batchSize}", batchClients, duration, null, batchSize, (_, ct) => PostAsync(http, "v1/tokens/batch", batchBody, ct), cancellationToken));
+            results.Add(await LoadRun.RunAsync($"batch x{batchSize}", batchClients, duration, null, batchSize, (_, ct) => BenchHttp.PostAsync(http, "v1/tokens/batch", batchBody, ct), cancellationToken));
 
-            var tokens = await SeedTokensAsync(http, 2_000, cancellationToken);
-            var reveal = await LoadRun.RunAsync("reveal", concurrency, duration, null, 1, (i, ct) => PostAsync(http, $"v1/tokens/{tokens[i % tokens.Count]}/reveal", "", ct), cancellationToken);
+            var tokens = await BenchHttp.SeedTokensAsync(http, 2_000, cancellationToken);
+            var reveal = await LoadRun.RunAsync("reveal", concurrency, duration, null, 1, (i, ct) => BenchHttp.PostAsync(http, $"v1/tokens/{tokens[i % tokens.Count]}/reveal", "", ct), cancellationToken);
             results.Add(reveal);
 
-            results.Add(await LoadRun.RunAsync("create @ half peak", concurrency, duration, create.RequestsPerSecond / 2, 1, (i, ct) => PostAsync(http, "v1/tokens", CreateBody(i), ct), cancellationToken));
-            results.Add(await LoadRun.RunAsync("reveal @ half peak", concurrency, duration, reveal.RequestsPerSecond / 2, 1, (i, ct) => PostAsync(http, $"v1/tokens/{tokens[i % tokens.Count]}/reveal", "", ct), cancellationToken));
+            results.Add(await LoadRun.RunAsync("create @ half peak", concurrency, duration, create.RequestsPerSecond / 2, 1, (i, ct) => BenchHttp.PostAsync(http, "v1/tokens", BenchHttp.CreateBody(i), ct), cancellationToken));
+            results.Add(await LoadRun.RunAsync("reveal @ half peak", concurrency, duration, reveal.RequestsPerSecond / 2, 1, (i, ct) => BenchHttp.PostAsync(http, $"v1/tokens/{tokens[i % tokens.Count]}/reveal", "", ct), cancellationToken));
         }
         finally
         {
             if (server is not null)
             {
                 await server.DisposeAsync();
-                TryDelete(dataDir);
+                BenchHttp.TryDelete(dataDir);
             }
         }
 
@@ -189,47 +188,6 @@ internal static class BenchCommand
         }
     }
 
-    internal static HttpClient CreateHttp(string url, int concurrency, string? key)
-    {
-        var handler = new SocketsHttpHandler { MaxConnectionsPerServer = concurrency, PooledConnectionLifetime = Timeout.InfiniteTimeSpan };
-        var http = new HttpClient(handler) { BaseAddress = new Uri(url.TrimEnd('/') + "/"), Timeout = TimeSpan.FromSeconds(30) };
-        if (key is not null)
-        {
-            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
-        }
-
-        return http;
-    }
-
-    internal static async Task<bool> PostAsync(HttpClient http, string path, string body, CancellationToken cancellationToken)
-    {
-        using var content = new StringContent(body, Encoding.UTF8, "application/json");
-        using var response = await http.PostAsync(path, content, cancellationToken);
-        await response.Content.LoadIntoBufferAsync(cancellationToken);
-        return response.IsSuccessStatusCode;
-    }
-
-    // Distinct 16-digit values so that nothing is deduplicated.
-    internal static string CreateBody(int i) => $"{{\"value\":\"4{i:D15}\"}}";
-
-    private static string BatchBody(int size)
-        => "{\"items\":[" + string.Join(',', Enumerable.Range(0, size).Select(i => $"{{\"value\":\"5{Random.Shared.NextInt64(100_000_000_000_000):D15}\",\"format\":\"random\"}}")) + "]}";
-
-    internal static async Task<List<string>> SeedTokensAsync(HttpClient http, int count, CancellationToken cancellationToken)
-    {
-        using var content = new StringContent(BatchBody(Math.Min(count, 1000)), Encoding.UTF8, "application/json");
-        var tokens = new List<string>();
-        while (tokens.Count < count)
-        {
-            using var response = await http.PostAsync("v1/tokens/batch", content, cancellationToken);
-            response.EnsureSuccessStatusCode();
-            using var document = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken));
-            tokens.AddRange(document.RootElement.GetProperty("items").EnumerateArray().Select(e => e.GetProperty("token").GetString()!));
-        }
-
-        return tokens;
-    }
-
     private static async Task<int> RunBaselineServerAsync(CancellationToken cancellationToken)
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -246,16 +204,5 @@ internal static class BenchCommand
         Console.WriteLine($"listening on {app.Urls.First()}");
         await app.WaitForShutdownAsync(cancellationToken);
         return 0;
-    }
-
-    internal static void TryDelete(string directory)
-    {
-        try
-        {
-            Directory.Delete(directory, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
     }
 }

@@ -1,3 +1,4 @@
+using Cloister.Hosting.Listeners;
 using Cloister.Protocol;
 using Cloister.Server.Attestation;
 using Cloister.Server.Auth;
@@ -8,10 +9,8 @@ using Cloister.Server.Tenants;
 using Cloister.Server.Tokens;
 using Cloister.Storage;
 using Microsoft.AspNetCore.Diagnostics;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -31,15 +30,13 @@ public static class CloisterServer
     public static string? CheckOptions(ServerOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return options.Validate() ?? ListenPlan.Check(options.Urls, options.ListenRules, out _);
+        return options.Validate() ?? Listener.Check(ListenerSpec(options, certificate: null), out _);
     }
 
     /// <summary>Builds (but does not start) the router.</summary>
     public static async Task<RouterHost> BuildAsync(ServerOptions options, IFrameTransport enclave, Action<ILoggingBuilder>? logging, CancellationToken cancellationToken)
     {
-        var insecureNonLoopback = false;
-        var invalid = options.Validate() ?? ListenPlan.Check(options.Urls, options.ListenRules, out insecureNonLoopback);
-        if (invalid is not null)
+        if (CheckOptions(options) is { } invalid)
         {
             throw new ServerConfigurationException(invalid);
         }
@@ -51,30 +48,10 @@ public static class CloisterServer
         // no enclave is driving them any more, so they are failed now, before anything can ask about them.
         await store.FailRunningInvocationsAsync(InvocationService.InterruptedCode, InvocationService.InterruptedDetail, TimeProvider.System.GetUtcNow(), cancellationToken);
 
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
-
-        // Everything is configured explicitly from ServerOptions. Without this, a "Kestrel:Endpoints"
-        // section from the environment or an appsettings.json could bind addresses the listen plan never saw.
-        builder.Configuration.Sources.Clear();
-        builder.Configuration.AddInMemoryCollection();
-        builder.Logging.ClearProviders();
-        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
-        builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
-        logging?.Invoke(builder.Logging);
-
-        builder.WebHost.UseKestrelHttpsConfiguration();
-        builder.WebHost.UseUrls([.. options.Urls]);
         var certificate = options.HasTls ? Certificates.Load(options) : null;
-        builder.WebHost.ConfigureKestrel(kestrel =>
-        {
-            kestrel.AddServerHeader = false;
-            // The batch route raises its own limit; requests are authenticated before their body is read.
-            kestrel.Limits.MaxRequestBodySize = JsonBody.DefaultLimit;
-            if (certificate is not null)
-            {
-                kestrel.ConfigureHttpsDefaults(https => https.ServerCertificate = certificate);
-            }
-        });
+        var listener = ListenerSpec(options, certificate);
+        var builder = Listener.CreateBuilder(listener);
+        logging?.Invoke(builder.Logging);
 
         var services = builder.Services;
         services.AddSingleton(Options.Create(options));
@@ -135,12 +112,6 @@ public static class CloisterServer
         // Created now rather than on the first request: the result-signing key exists from first start.
         app.Services.GetRequiredService<AttestationService>();
 
-        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Cloister");
-        if (insecureNonLoopback)
-        {
-            LogMessages.InsecureHttp(logger);
-        }
-
         string? credentialsPath;
         try
         {
@@ -155,8 +126,12 @@ public static class CloisterServer
             throw;
         }
 
-        return new RouterHost(app, options, certificate, credentialsPath);
+        return new RouterHost(app, options, listener, credentialsPath);
     }
+
+    /// <summary>The router's listener: <paramref name="options"/>' addresses and TLS; the batch route raises its own body limit.</summary>
+    private static ListenerSpec ListenerSpec(ServerOptions options, System.Security.Cryptography.X509Certificates.X509Certificate2? certificate)
+        => new(options.Urls, options.ListenRules, JsonBody.DefaultLimit) { Certificate = certificate };
 
     private static async Task HandleExceptionAsync(HttpContext http)
     {
@@ -189,8 +164,10 @@ public static class CloisterServer
 }
 
 /// <summary>A built router, ready to start.</summary>
-public sealed class RouterHost(WebApplication app, ServerOptions options, System.Security.Cryptography.X509Certificates.X509Certificate2? certificate, string? credentialsPath) : IAsyncDisposable
+public sealed class RouterHost(WebApplication app, ServerOptions options, ListenerSpec listener, string? credentialsPath) : IAsyncDisposable
 {
+    private readonly System.Security.Cryptography.X509Certificates.X509Certificate2? _certificate = listener.Certificate;
+
     /// <summary>The ASP.NET Core application.</summary>
     public WebApplication App { get; } = app;
 
@@ -201,20 +178,28 @@ public sealed class RouterHost(WebApplication app, ServerOptions options, System
     public IReadOnlyList<string> Addresses => App.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToList() ?? [];
 
     /// <summary>The self-signed or operator certificate's SHA-256 thumbprint, when serving TLS.</summary>
-    public string? CertificateSha256 => certificate?.GetCertHashString(System.Security.Cryptography.HashAlgorithmName.SHA256);
+    public string? CertificateSha256 => _certificate?.GetCertHashString(System.Security.Cryptography.HashAlgorithmName.SHA256);
 
     /// <summary>Starts listening and records the address in server.json for the CLI.</summary>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        await App.StartAsync(cancellationToken);
-        var addresses = Addresses;
-
-        // Belt and braces: whatever bound, it must pass the same plan the configured URLs passed.
-        if (ListenPlan.Check(addresses, options.ListenRules, out _) is { } unsafeBinding)
+        // Whatever bound must pass the same plan the configured URLs passed.
+        bool insecureNonLoopback;
+        try
         {
-            await App.StopAsync(CancellationToken.None);
-            throw new ServerConfigurationException($"Refusing to serve: {unsafeBinding}");
+            insecureNonLoopback = await Listener.StartAsync(App, listener, cancellationToken);
         }
+        catch (ListenRefusedException e)
+        {
+            throw new ServerConfigurationException(e.Message);
+        }
+
+        if (insecureNonLoopback)
+        {
+            LogMessages.InsecureHttp(App.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Cloister"));
+        }
+
+        var addresses = Addresses;
 
         var url = addresses.Count > 0 ? addresses[0] : options.Urls[0];
         Bootstrap.WriteEndpoint(options.DataDirectory, new ServerEndpoint(url, CertificateSha256));
@@ -230,6 +215,6 @@ public sealed class RouterHost(WebApplication app, ServerOptions options, System
         var store = App.Services.GetRequiredService<IVaultStore>();
         await App.DisposeAsync();
         await store.DisposeAsync();
-        certificate?.Dispose();
+        _certificate?.Dispose();
     }
 }

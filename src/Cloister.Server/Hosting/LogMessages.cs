@@ -1,4 +1,4 @@
-using Cloister.Protocol;
+using Cloister.Hosting.Listeners;
 using Microsoft.Extensions.Logging;
 
 namespace Cloister.Server.Hosting;

@@ -1,4 +1,4 @@
-using Cloister.Cli.Supervision;
+using Cloister.Router.Supervision;
 using Cloister.Protocol;
 using Cloister.Protocol.Rings;
 

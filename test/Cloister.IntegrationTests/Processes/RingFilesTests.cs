@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Cloister.Cli.Supervision;
+using Cloister.Router.Supervision;
 using Cloister.Protocol;
 
 namespace Cloister.IntegrationTests.Processes;

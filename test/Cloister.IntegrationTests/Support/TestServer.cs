@@ -1,3 +1,4 @@
+using Cloister.Worker;
 using System.Collections.Concurrent;
 using System.Net.Security;
 using System.Security.Cryptography;
