@@ -2,6 +2,7 @@ using System.Text.Json;
 using Cloister.Crypto;
 using Cloister.Protocol;
 using Cloister.Server.Http;
+using Cloister.Server.Observability;
 using Cloister.Server.Sealed;
 using Cloister.Server.Tenants;
 using Cloister.Storage;
@@ -38,6 +39,7 @@ internal sealed partial class InvocationService(
     TenantDirectory tenants,
     TimeProvider time,
     IOptions<ServerOptions> options,
+    RouterMetrics metrics,
     ILogger<InvocationService> log) : IHostedService, IAsyncDisposable
 {
     /// <summary>The error code of an invocation cut short by the router stopping.</summary>
@@ -133,7 +135,8 @@ internal sealed partial class InvocationService(
         // The driver hands over the worker's completions with a kept outcome or a sealed result, and its own failures
         // (fixed texts) without either; only the latter's detail is stored as it is.
         var warm = done.Warm;
-        var durationMs = (long)time.GetElapsedTime(started).TotalMilliseconds;
+        var elapsed = time.GetElapsedTime(started);
+        var durationMs = (long)elapsed.TotalMilliseconds;
         var completion = done switch
         {
             { Stored: { } kept } => new InvocationCompletion(done.Error?.Code, null, kept.KeyVersion, kept.Ciphertext, null, warm, durationMs, Now()),
@@ -146,6 +149,10 @@ internal sealed partial class InvocationService(
 
         // The outcome and its audit entry are committed before anyone sees the result, whatever happened to the caller.
         await store.CompleteInvocationAsync(context.TenantId, context.InvocationId, completion, audit, CancellationToken.None);
+        metrics.InvocationEnded(
+            done.SealedResult is not null ? "sealed" : completion.ErrorCode is null ? "succeeded" : "failed",
+            InvocationErrors.LabelOf(completion.ErrorCode),
+            elapsed);
         var completed = record with
         {
             Status = completion.Status,

@@ -3,6 +3,7 @@ using Cloister.Server.Attestation;
 using Cloister.Server.Auth;
 using Cloister.Server.Functions;
 using Cloister.Server.Http;
+using Cloister.Server.Observability;
 using Cloister.Server.Sealed;
 using Cloister.Server.Tenants;
 using Cloister.Server.Tokens;
@@ -14,6 +15,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using OpenTelemetry.Metrics;
 
 namespace Cloister.Server.Hosting;
 
@@ -89,8 +91,17 @@ public static class CloisterServer
         services.AddSingleton<IInvocationStore>(store);
         services.AddSingleton<IAuditStore>(store);
         services.AddSingleton<TenantDirectory>();
+        services.AddSingleton<RouterMetrics>();
+        services.AddOpenTelemetry().WithMetrics(metrics => metrics
+            .AddMeter(RouterMetrics.MeterName, "Microsoft.AspNetCore.Hosting")
+            .AddPrometheusExporter(prometheus =>
+            {
+                // Each scrape is collected afresh (it pings the worker first); Prometheus scrapes seconds apart anyway.
+                prometheus.ScrapeResponseCacheDurationMilliseconds = 0;
+                prometheus.TargetInfoEnabled = false;
+            }));
         services.AddSingleton(sp => new EnclaveClient(
-            enclave,
+            new MeteredTransport(enclave, sp.GetRequiredService<RouterMetrics>(), sp.GetRequiredService<TimeProvider>()),
             sp.GetRequiredService<TenantDirectory>(),
             new FairGate("requests to the enclave worker", FrameLanes.DefaultRequestSlots, options.MaxRunningRequestsPerTenant, options.MaxQueuedRequestsPerTenant)));
         services.AddSingleton<LargeRequests>();
@@ -126,6 +137,7 @@ public static class CloisterServer
         });
         app.MapOpenApi();
         app.MapHealthEndpoints();
+        app.MapMetricsEndpoint();
         app.MapTenantEndpoints();
         app.MapTokenEndpoints();
         app.MapAttestationEndpoints();
