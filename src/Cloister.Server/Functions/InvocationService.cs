@@ -32,7 +32,7 @@ internal sealed record InvocationView(InvocationRecord Record, string? ResultJso
 /// (<see cref="StoredOutcome"/>), a sealed invocation's as the client's sealed box, and only the error code (a fixed
 /// string) and the router's own details are plain. Reading an invocation back asks the worker to open its outcome.
 /// </remarks>
-internal sealed partial class InvocationService(
+internal sealed class InvocationService(
     IInvocationStore store,
     InvocationDriver driver,
     EnclaveClient enclave,
@@ -124,7 +124,7 @@ internal sealed partial class InvocationService(
         catch (Exception e)
         {
             // Whatever else broke (the store, a bug), the row must not stay running: record it as internal.
-            LogDriverFailed(log, e.GetType().Name);
+            LogMessages.InvocationFailed(log, e.GetType().Name);
             done = Failure(context, EnclaveErrorCodes.Internal, "The invocation could not be completed.");
         }
         finally
@@ -274,7 +274,7 @@ internal sealed partial class InvocationService(
         catch (Exception e)
         {
             // The row stays running; the next start marks it interrupted.
-            LogBackgroundFailed(log, e.GetType().Name);
+            LogMessages.BackgroundInvocationFailed(log, e.GetType().Name);
         }
     }
 
@@ -293,10 +293,4 @@ internal sealed partial class InvocationService(
     /// </summary>
     public static string SealedResultJson(byte[] sealedResult)
         => JsonSerializer.Serialize(new SealedInvocationResult(Convert.ToBase64String(sealedResult)), ApiJsonContext.Default.SealedInvocationResult);
-
-    [LoggerMessage(40, LogLevel.Error, "An invocation failed in the router ({ErrorType}); recorded as internal.")]
-    private static partial void LogDriverFailed(ILogger logger, string errorType);
-
-    [LoggerMessage(41, LogLevel.Error, "A background invocation could not record its outcome ({ErrorType}); it is marked interrupted at the next start.")]
-    private static partial void LogBackgroundFailed(ILogger logger, string errorType);
 }
