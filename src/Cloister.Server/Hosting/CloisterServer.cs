@@ -15,7 +15,6 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using OpenTelemetry.Metrics;
 
 namespace Cloister.Server.Hosting;
 
@@ -91,15 +90,7 @@ public static class CloisterServer
         services.AddSingleton<IInvocationStore>(store);
         services.AddSingleton<IAuditStore>(store);
         services.AddSingleton<TenantDirectory>();
-        services.AddSingleton<RouterMetrics>();
-        services.AddOpenTelemetry().WithMetrics(metrics => metrics
-            .AddMeter(RouterMetrics.MeterName, "Microsoft.AspNetCore.Hosting")
-            .AddPrometheusExporter(prometheus =>
-            {
-                // Each scrape is collected afresh (it pings the worker first); Prometheus scrapes seconds apart anyway.
-                prometheus.ScrapeResponseCacheDurationMilliseconds = 0;
-                prometheus.TargetInfoEnabled = false;
-            }));
+        services.AddRouterMetrics();
         services.AddSingleton(sp => new EnclaveClient(
             new MeteredTransport(enclave, sp.GetRequiredService<RouterMetrics>(), sp.GetRequiredService<TimeProvider>()),
             sp.GetRequiredService<TenantDirectory>(),

@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using Cloister.Protocol;
+using OpenTelemetry.Metrics;
 
 namespace Cloister.Server.Observability;
 
@@ -108,4 +109,33 @@ internal sealed class RouterMetrics
         FrameLane.Control => "control",
         _ => "other",
     };
+}
+
+internal static class RouterMetricsServiceCollectionExtensions
+{
+    /// <summary>The router's instruments and ASP.NET Core's request metrics, exported for <see cref="MetricsEndpoint"/>.</summary>
+    public static IServiceCollection AddRouterMetrics(this IServiceCollection services)
+    {
+        services.AddSingleton<RouterMetrics>();
+        services.AddOpenTelemetry().WithMetrics(metrics =>
+        {
+            metrics
+                .AddMeter(RouterMetrics.MeterName, "Microsoft.AspNetCore.Hosting")
+                .AddPrometheusExporter(prometheus =>
+                {
+                    // Each scrape is collected afresh (it pings the worker first); Prometheus scrapes seconds apart anyway.
+                    prometheus.ScrapeResponseCacheDurationMilliseconds = 0;
+                    prometheus.TargetInfoEnabled = false;
+                });
+
+            // OpenTelemetry listens to every meter of these names in the process. Only this container's count: two routers
+            // in one process (the tests run many) would otherwise each report the other's series too, under the same labels.
+            ((IDeferredMeterProviderBuilder)metrics).Configure((provider, builder) =>
+            {
+                var own = provider.GetRequiredService<IMeterFactory>();
+                builder.AddView(instrument => instrument.Meter.Scope is null || ReferenceEquals(instrument.Meter.Scope, own) ? null : MetricStreamConfiguration.Drop);
+            });
+        });
+        return services;
+    }
 }
