@@ -126,7 +126,7 @@ public sealed class EnclaveHost : IFrameHandler, IDisposable, IAsyncDisposable
         // so it is answered on the frame reader even while other requests run or wait).
         if (request is WorkerHealthRequest)
         {
-            return new WorkerHealthResponse(Identity is not null);
+            return new WorkerHealthResponse(Identity is not null) { Statistics = Statistics() };
         }
 
         if (string.IsNullOrEmpty(request.TenantId)
@@ -168,6 +168,14 @@ public sealed class EnclaveHost : IFrameHandler, IDisposable, IAsyncDisposable
             RetireDataKeyRequest retire => await RetireDataKeyAsync(retire, cancellationToken),
             _ => BadRequest("The operation is not known to this enclave."),
         };
+    }
+
+    /// <summary>The counts the health answer carries to the router's /metrics: numbers only, nothing that names a tenant.</summary>
+    private WorkerStatistics Statistics()
+    {
+        var pool = _functions.PoolCounts;
+        var (granted, refused, failed) = _broker.Releases;
+        return new WorkerStatistics(pool.Idle, pool.Leased, pool.ColdStarts, granted, refused, failed);
     }
 
     private async Task<EnclaveResponse> CreateTenantKeysAsync(string tenantId, CancellationToken cancellationToken)

@@ -22,6 +22,12 @@ internal sealed class KeyBrokerClient(IFrameTransport transport, WorkerIdentity?
 
     private readonly SemaphoreSlim _attesting = new(1, 1);
     private string? _session;
+    private long _granted;
+    private long _refused;
+    private long _failed;
+
+    /// <summary>Key releases so far: granted, refused by the broker, and failed without its answer (the health answer reports them).</summary>
+    public (long Granted, long Refused, long Failed) Releases => (Interlocked.Read(ref _granted), Interlocked.Read(ref _refused), Interlocked.Read(ref _failed));
 
     /// <summary>Send a request; transport failures and unreadable frames become <see cref="BrokerErrorResponse"/>.</summary>
     public async Task<BrokerResponse> SendAsync(BrokerRequest request, CancellationToken cancellationToken)
@@ -50,13 +56,15 @@ internal sealed class KeyBrokerClient(IFrameTransport transport, WorkerIdentity?
     public async Task<(IReadOnlyList<UnwrappedKey>? Keys, BrokerError? Error)> UnwrapAsync(string tenantId, IReadOnlyList<WrappedKey> keys, CancellationToken cancellationToken)
     {
         var (response, session, error) = await SendInSessionAsync(session => new UnwrapKeysRequest(keys, session) { TenantId = tenantId }, cancellationToken);
-        return response switch
+        (IReadOnlyList<UnwrappedKey>? Keys, BrokerError? Error) released = response switch
         {
             null => (null, error),
             UnwrapKeysResponse { SealedKeys: { } sealedKeys } => Open(identity!, tenantId, session!, sealedKeys),
             BrokerErrorResponse refused => (null, refused.Error),
             _ => (null, new BrokerError(BrokerErrorCodes.Internal, "The key broker answered an unwrap with something else.")),
         };
+        Interlocked.Increment(ref released.Error is null ? ref _granted : ref released.Error.Code is BrokerErrorCodes.Internal or NoIdentity ? ref _failed : ref _refused);
+        return released;
     }
 
     /// <summary>

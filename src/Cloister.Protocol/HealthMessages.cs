@@ -16,7 +16,30 @@ public sealed record WorkerHealthRequest : EnclaveRequest
 
 /// <summary>The worker answers.</summary>
 /// <param name="Attested">Whether it has an attested identity (an HPKE key pair and an evidence source).</param>
-public sealed record WorkerHealthResponse(bool Attested) : EnclaveResponse;
+public sealed record WorkerHealthResponse(bool Attested) : EnclaveResponse
+{
+    /// <summary>The worker's counts, which the router exports at <c>/metrics</c> (docs/metrics.md); null from a worker that keeps none.</summary>
+    public WorkerStatistics? Statistics { get; init; }
+}
+
+/// <summary>
+/// What a worker counts about itself, sent in every health answer so that the router, which operators scrape, can report
+/// it. Numbers only: no tenant, function, token or key is named, so nothing here can carry a value. The counters are
+/// cumulative since the worker started (a restarted worker starts again from zero, which Prometheus reads as a reset).
+/// </summary>
+/// <param name="IdleSandboxes">Warm sandboxes waiting in the pool, all function versions together.</param>
+/// <param name="LeasedSandboxes">Sandboxes leased to running invocations.</param>
+/// <param name="ColdStarts">Invocations that found no warm sandbox and waited for one to start.</param>
+/// <param name="KeyReleasesGranted">Key releases the key broker granted to this worker.</param>
+/// <param name="KeyReleasesRefused">Key releases the key broker refused (attestation, policy, shredded keys).</param>
+/// <param name="KeyReleasesFailed">Key releases that got no answer (broker unreachable, no worker identity, keys that did not open).</param>
+public sealed record WorkerStatistics(
+    int IdleSandboxes,
+    int LeasedSandboxes,
+    long ColdStarts,
+    long KeyReleasesGranted,
+    long KeyReleasesRefused,
+    long KeyReleasesFailed);
 
 /// <summary>The outcome of one health ping.</summary>
 /// <param name="Answer">The worker's answer; null when it gave none.</param>

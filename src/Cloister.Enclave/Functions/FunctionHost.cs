@@ -51,6 +51,9 @@ internal sealed class FunctionHost : IAsyncDisposable
     /// <summary>How many invocations are running (their state is held).</summary>
     public int RunningCount => _running.Count;
 
+    /// <summary>The sandbox pool's sizes and cold starts (all zero without a sandbox backend).</summary>
+    public SandboxPoolCounts PoolCounts => _pool?.Counts() ?? default;
+
     /// <summary>
     /// Checks the request and finds (or installs from the attached package) the function version:
     /// the cached function, or the response to send instead.

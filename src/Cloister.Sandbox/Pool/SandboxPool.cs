@@ -29,6 +29,12 @@ public sealed record SandboxPoolOptions
     }
 }
 
+/// <summary>A pool's sizes now and its cold starts so far, all function versions together (the worker's health answer carries them to /metrics).</summary>
+/// <param name="Idle">Warm sandboxes waiting for a lease.</param>
+/// <param name="Leased">Sandboxes leased now.</param>
+/// <param name="ColdStarts">Leases that found no warm sandbox and started one.</param>
+public readonly record struct SandboxPoolCounts(int Idle, int Leased, long ColdStarts);
+
 /// <summary>
 /// Warm sandboxes per function version (<see cref="FunctionKey"/>): a lease takes an idle sandbox
 /// of that key or starts a new one, and returning the lease keeps the sandbox warm only when it is
@@ -54,6 +60,8 @@ public sealed class SandboxPool : IAsyncDisposable
     private readonly CancellationTokenSource _disposing = new();
     private bool _disposed;
     private int _sweeping;
+    private int _leased;
+    private long _coldStarts;
 
     /// <summary>Creates an empty pool that starts sandboxes with <paramref name="backend"/>.</summary>
     public SandboxPool(ISandboxBackend backend, SandboxPoolOptions? options = null, TimeProvider? timeProvider = null)
@@ -111,10 +119,13 @@ public sealed class SandboxPool : IAsyncDisposable
 
             if (warm is not null)
             {
+                Interlocked.Increment(ref _leased);
                 return new SandboxLease(this, slots, warm, wasWarm: true);
             }
 
             var fresh = await StartAsync(slots.Definition, cancellationToken).ConfigureAwait(false);
+            Interlocked.Increment(ref _coldStarts);
+            Interlocked.Increment(ref _leased);
             return new SandboxLease(this, slots, fresh, wasWarm: false);
         }
         catch
@@ -141,6 +152,21 @@ public sealed class SandboxPool : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(definition);
         return Math.Min(definition.MaxConcurrency ?? _options.MaxPerFunction, _options.MaxPerFunction);
+    }
+
+    /// <summary>The pool's sizes and cold starts now; cheap enough for every health ping (one pass over the function versions).</summary>
+    public SandboxPoolCounts Counts()
+    {
+        int idle = 0;
+        lock (_lock)
+        {
+            foreach (var slots in _functions.Values)
+            {
+                idle += slots.Idle.Count;
+            }
+        }
+
+        return new SandboxPoolCounts(idle, Volatile.Read(ref _leased), Interlocked.Read(ref _coldStarts));
     }
 
     /// <summary>How many idle sandboxes the pool holds for <paramref name="key"/>.</summary>
@@ -299,6 +325,9 @@ public sealed class SandboxPool : IAsyncDisposable
         // _disposing is cancelled but not disposed: a sweep already running may still read its token.
     }
 
+    /// <summary>A lease was given back (before its sandbox is kept or disposed).</summary>
+    internal void Unleased() => Interlocked.Decrement(ref _leased);
+
     /// <summary>
     /// Gives a leased sandbox back: kept idle when healthy and either the function is warm or the
     /// sandbox never ran an invocation (a pre-started one); otherwise disposed.
@@ -452,6 +481,14 @@ public sealed class SandboxLease : IAsyncDisposable
     }
 
     /// <summary>Returns the sandbox to the pool (kept warm if healthy and the function is warm, otherwise disposed).</summary>
-    public ValueTask DisposeAsync() =>
-        Interlocked.Exchange(ref _returned, 1) == 0 ? _pool.ReturnAsync(_slots, Sandbox) : ValueTask.CompletedTask;
+    public ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _returned, 1) != 0)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        _pool.Unleased();
+        return _pool.ReturnAsync(_slots, Sandbox);
+    }
 }

@@ -3,6 +3,7 @@ using Cloister.Attestation;
 using Cloister.Attestation.Policy;
 using Cloister.Attestation.Results;
 using Cloister.Server.Hosting;
+using Cloister.Server.Observability;
 using Microsoft.Extensions.Options;
 
 namespace Cloister.Server.Attestation;
@@ -42,9 +43,11 @@ internal sealed class AttestationService : IDisposable
     private readonly ECDsa _key;
     private readonly AttestationResultSigner _signer;
     private readonly AttestationVerifier _verifier;
+    private readonly RouterMetrics _metrics;
 
-    public AttestationService(IOptions<ServerOptions> options)
+    public AttestationService(IOptions<ServerOptions> options, RouterMetrics metrics)
     {
+        _metrics = metrics;
         _key = LoadOrCreateKey(Path.Combine(options.Value.DataDirectory, SigningKeyFile));
         _signer = new AttestationResultSigner(_key);
         _verifier = AttestationVerifiers.CreateDefault();
@@ -75,6 +78,7 @@ internal sealed class AttestationService : IDisposable
     public (AttestationResult Result, string Token) Verify(EvidenceBundle evidence, ResolvedPolicy policy, DateTimeOffset at, DateTimeOffset now)
     {
         var result = _verifier.Verify(evidence, policy.Policy, at);
+        _metrics.Appraised(TeeNames.ToName(evidence.Type), NameOf(result.Verdict));
         return (result, _signer.Sign(result, new AppraisalContext(policy.SignedId, policy.Digest, at), now, TimeSpan.FromHours(1)));
     }
 

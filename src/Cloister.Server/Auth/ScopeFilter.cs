@@ -11,8 +11,15 @@ internal sealed class ScopeFilter(params string[] scopes) : IEndpointFilter
     private const string CallerItem = "cloister.caller";
 
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+        => await AuthorizeAsync(context.HttpContext, scopes) is { } refused ? refused : await next(context);
+
+    /// <summary>
+    /// Authenticates the request's bearer key and requires one of <paramref name="scopes"/> (as the filter does, for
+    /// endpoints that filters do not reach): null when the caller may go on (it is then <see cref="CallerOf"/>), else the
+    /// problem to answer.
+    /// </summary>
+    public static async ValueTask<IResult?> AuthorizeAsync(HttpContext http, string[] scopes)
     {
-        var http = context.HttpContext;
         var header = http.Request.Headers.Authorization.ToString();
         if (string.IsNullOrEmpty(header))
         {
@@ -38,7 +45,7 @@ internal sealed class ScopeFilter(params string[] scopes) : IEndpointFilter
         }
 
         http.Items[CallerItem] = caller;
-        return await next(context);
+        return null;
     }
 
     public static Caller CallerOf(HttpContext http) => (Caller)http.Items[CallerItem]!;

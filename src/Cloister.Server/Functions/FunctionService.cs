@@ -6,7 +6,7 @@ using Microsoft.Extensions.Logging;
 namespace Cloister.Server.Functions;
 
 /// <summary>Deploys, lists and deletes functions. Versions are immutable; the enclave is told when a function is deleted.</summary>
-internal sealed partial class FunctionService(IFunctionStore store, EnclaveClient enclave, TimeProvider time, ILogger<FunctionService> log)
+internal sealed class FunctionService(IFunctionStore store, EnclaveClient enclave, TimeProvider time, ILogger<FunctionService> log)
 {
     public Task<DeployOutcome> DeployAsync(string tenantId, string actor, string name, ValidDeploy deploy, CancellationToken cancellationToken)
     {
@@ -44,12 +44,9 @@ internal sealed partial class FunctionService(IFunctionStore store, EnclaveClien
         }
         catch (EnclaveException e)
         {
-            LogRetireFailed(log, e.Error.Code);
+            LogMessages.SandboxRetireFailed(log, e.Error.Code);
         }
 
         return true;
     }
-
-    [LoggerMessage(30, LogLevel.Warning, "The enclave did not retire a deleted function's sandboxes ({Code}); they stop when idle.")]
-    private static partial void LogRetireFailed(ILogger logger, string code);
 }

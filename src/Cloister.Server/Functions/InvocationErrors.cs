@@ -25,26 +25,41 @@ internal static class InvocationErrors
         _ => StatusCodes.Status500InternalServerError,
     };
 
-    public static string TitleOf(string code) => code switch
+    // Every code the router knows, with its title; LabelOf lets only these into a metric.
+    private static readonly Dictionary<string, string> Titles = new(StringComparer.Ordinal)
     {
-        "handler-error" => "The function failed",
-        "timeout" => "The function timed out",
-        "memory-limit" or "cpu-limit" or "pids-limit" or "output-limit" => "The function exceeded a limit",
-        "runner-crashed" or "malformed-frame" or "protocol-violation" or "frame-too-large" => "The function's runner broke the protocol",
-        Problems.MessageTooLargeCode => "Too large for the enclave link",
-        FunctionErrorCodes.UnknownToken => "Unknown token",
-        FunctionErrorCodes.ClassifierNotPermitted => "Classifier not permitted",
-        FunctionErrorCodes.InvalidArgs => "Invalid args",
-        FunctionErrorCodes.PlaintextInOutput => "Plaintext in output",
-        FunctionErrorCodes.TokenizeOutputFailed => "Output tokenization failed",
-        FunctionErrorCodes.SandboxUnavailable => "Sandbox unavailable",
-        EnclaveErrorCodes.KeyUnavailable => "Keys unavailable",
-        InvocationService.InterruptedCode => "Invocation interrupted",
-        SealedErrorCodes.AttestationUnavailable => "Attestation unavailable",
-        SealedErrorCodes.SealedBoxInvalid => "Sealed box refused",
-        SealedErrorCodes.SessionUnknown => "Sealed session unknown",
-        SealedErrorCodes.PinMismatch => "Pinned measurement does not match",
-        Problems.WorkerUnavailableCode => "Enclave worker unavailable",
-        _ => "Invocation failed",
+        ["handler-error"] = "The function failed",
+        ["timeout"] = "The function timed out",
+        ["memory-limit"] = "The function exceeded a limit",
+        ["cpu-limit"] = "The function exceeded a limit",
+        ["pids-limit"] = "The function exceeded a limit",
+        ["output-limit"] = "The function exceeded a limit",
+        ["runner-crashed"] = "The function's runner broke the protocol",
+        ["malformed-frame"] = "The function's runner broke the protocol",
+        ["protocol-violation"] = "The function's runner broke the protocol",
+        ["frame-too-large"] = "The function's runner broke the protocol",
+        [Problems.MessageTooLargeCode] = "Too large for the enclave link",
+        [FunctionErrorCodes.UnknownToken] = "Unknown token",
+        [FunctionErrorCodes.ClassifierNotPermitted] = "Classifier not permitted",
+        [FunctionErrorCodes.InvalidArgs] = "Invalid args",
+        [FunctionErrorCodes.PlaintextInOutput] = "Plaintext in output",
+        [FunctionErrorCodes.TokenizeOutputFailed] = "Output tokenization failed",
+        [FunctionErrorCodes.SandboxUnavailable] = "Sandbox unavailable",
+        [EnclaveErrorCodes.KeyUnavailable] = "Keys unavailable",
+        [EnclaveErrorCodes.Internal] = "Invocation failed",
+        [InvocationService.InterruptedCode] = "Invocation interrupted",
+        [SealedErrorCodes.AttestationUnavailable] = "Attestation unavailable",
+        [SealedErrorCodes.SealedBoxInvalid] = "Sealed box refused",
+        [SealedErrorCodes.SessionUnknown] = "Sealed session unknown",
+        [SealedErrorCodes.PinMismatch] = "Pinned measurement does not match",
+        [Problems.WorkerUnavailableCode] = "Enclave worker unavailable",
     };
+
+    public static string TitleOf(string code) => Titles.GetValueOrDefault(code, "Invocation failed");
+
+    /// <summary>
+    /// The error code as a metric label: <c>none</c> for no error, the code when the router knows it, else <c>other</c>
+    /// (a code is the worker's text, and a label must come from a closed set).
+    /// </summary>
+    public static string LabelOf(string? code) => code is null ? "none" : Titles.ContainsKey(code) ? code : "other";
 }

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Cloister.Crypto;
 using Cloister.Protocol;
 using Cloister.Server.Http;
+using Cloister.Server.Observability;
 using Cloister.Server.Sealed;
 using Cloister.Server.Tenants;
 using Cloister.Storage;
@@ -31,13 +32,14 @@ internal sealed record InvocationView(InvocationRecord Record, string? ResultJso
 /// (<see cref="StoredOutcome"/>), a sealed invocation's as the client's sealed box, and only the error code (a fixed
 /// string) and the router's own details are plain. Reading an invocation back asks the worker to open its outcome.
 /// </remarks>
-internal sealed partial class InvocationService(
+internal sealed class InvocationService(
     IInvocationStore store,
     InvocationDriver driver,
     EnclaveClient enclave,
     TenantDirectory tenants,
     TimeProvider time,
     IOptions<ServerOptions> options,
+    RouterMetrics metrics,
     ILogger<InvocationService> log) : IHostedService, IAsyncDisposable
 {
     /// <summary>The error code of an invocation cut short by the router stopping.</summary>
@@ -122,7 +124,7 @@ internal sealed partial class InvocationService(
         catch (Exception e)
         {
             // Whatever else broke (the store, a bug), the row must not stay running: record it as internal.
-            LogDriverFailed(log, e.GetType().Name);
+            LogMessages.InvocationFailed(log, e.GetType().Name);
             done = Failure(context, EnclaveErrorCodes.Internal, "The invocation could not be completed.");
         }
         finally
@@ -133,7 +135,8 @@ internal sealed partial class InvocationService(
         // The driver hands over the worker's completions with a kept outcome or a sealed result, and its own failures
         // (fixed texts) without either; only the latter's detail is stored as it is.
         var warm = done.Warm;
-        var durationMs = (long)time.GetElapsedTime(started).TotalMilliseconds;
+        var elapsed = time.GetElapsedTime(started);
+        var durationMs = (long)elapsed.TotalMilliseconds;
         var completion = done switch
         {
             { Stored: { } kept } => new InvocationCompletion(done.Error?.Code, null, kept.KeyVersion, kept.Ciphertext, null, warm, durationMs, Now()),
@@ -146,6 +149,10 @@ internal sealed partial class InvocationService(
 
         // The outcome and its audit entry are committed before anyone sees the result, whatever happened to the caller.
         await store.CompleteInvocationAsync(context.TenantId, context.InvocationId, completion, audit, CancellationToken.None);
+        metrics.InvocationEnded(
+            done.SealedResult is not null ? "sealed" : completion.ErrorCode is null ? "succeeded" : "failed",
+            InvocationErrors.LabelOf(completion.ErrorCode),
+            elapsed);
         var completed = record with
         {
             Status = completion.Status,
@@ -267,7 +274,7 @@ internal sealed partial class InvocationService(
         catch (Exception e)
         {
             // The row stays running; the next start marks it interrupted.
-            LogBackgroundFailed(log, e.GetType().Name);
+            LogMessages.BackgroundInvocationFailed(log, e.GetType().Name);
         }
     }
 
@@ -286,10 +293,4 @@ internal sealed partial class InvocationService(
     /// </summary>
     public static string SealedResultJson(byte[] sealedResult)
         => JsonSerializer.Serialize(new SealedInvocationResult(Convert.ToBase64String(sealedResult)), ApiJsonContext.Default.SealedInvocationResult);
-
-    [LoggerMessage(40, LogLevel.Error, "An invocation failed in the router ({ErrorType}); recorded as internal.")]
-    private static partial void LogDriverFailed(ILogger logger, string errorType);
-
-    [LoggerMessage(41, LogLevel.Error, "A background invocation could not record its outcome ({ErrorType}); it is marked interrupted at the next start.")]
-    private static partial void LogBackgroundFailed(ILogger logger, string errorType);
 }

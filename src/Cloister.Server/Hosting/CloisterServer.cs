@@ -4,6 +4,7 @@ using Cloister.Server.Attestation;
 using Cloister.Server.Auth;
 using Cloister.Server.Functions;
 using Cloister.Server.Http;
+using Cloister.Server.Observability;
 using Cloister.Server.Sealed;
 using Cloister.Server.Tenants;
 using Cloister.Server.Tokens;
@@ -66,8 +67,9 @@ public static class CloisterServer
         services.AddSingleton<IInvocationStore>(store);
         services.AddSingleton<IAuditStore>(store);
         services.AddSingleton<TenantDirectory>();
+        services.AddRouterMetrics();
         services.AddSingleton(sp => new EnclaveClient(
-            enclave,
+            new MeteredTransport(enclave, sp.GetRequiredService<RouterMetrics>(), sp.GetRequiredService<TimeProvider>()),
             sp.GetRequiredService<TenantDirectory>(),
             new FairGate("requests to the enclave worker", FrameLanes.DefaultRequestSlots, options.MaxRunningRequestsPerTenant, options.MaxQueuedRequestsPerTenant)));
         services.AddSingleton<LargeRequests>();
@@ -103,6 +105,7 @@ public static class CloisterServer
         });
         app.MapOpenApi();
         app.MapHealthEndpoints();
+        app.MapMetricsEndpoint();
         app.MapTenantEndpoints();
         app.MapTokenEndpoints();
         app.MapAttestationEndpoints();

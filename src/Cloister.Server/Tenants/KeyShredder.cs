@@ -16,7 +16,7 @@ namespace Cloister.Server.Tenants;
 /// tries every pending one at start and then every <see cref="RetryInterval"/>, and once more when woken. A worker
 /// that restarts meanwhile starts with an empty keyring, and its confirmation then only adds the broker's record.
 /// </remarks>
-internal sealed partial class KeyShredder(ITenantStore store, EnclaveClient enclave, TimeProvider time, ILogger<KeyShredder> log) : BackgroundService
+internal sealed class KeyShredder(ITenantStore store, EnclaveClient enclave, TimeProvider time, ILogger<KeyShredder> log) : BackgroundService
 {
     /// <summary>How often unconfirmed shreddings are sent again.</summary>
     public static readonly TimeSpan RetryInterval = TimeSpan.FromSeconds(5);
@@ -37,7 +37,7 @@ internal sealed partial class KeyShredder(ITenantStore store, EnclaveClient encl
         {
             if (await TryShredAsync(shred, cancellationToken) is { } failure)
             {
-                LogUnconfirmed(log, shred.TenantId, failure);
+                LogMessages.ShreddingUnconfirmed(log, shred.TenantId, failure);
                 return false;
             }
 
@@ -47,7 +47,7 @@ internal sealed partial class KeyShredder(ITenantStore store, EnclaveClient encl
         catch (Exception e) when (!cancellationToken.IsCancellationRequested)
         {
             // The worker is unreachable, busy or restarting, or the attempt timed out: the loop tries again.
-            LogUnconfirmed(log, shred.TenantId, e is OperationCanceledException ? "timeout" : e.GetType().Name);
+            LogMessages.ShreddingUnconfirmed(log, shred.TenantId, e is OperationCanceledException ? "timeout" : e.GetType().Name);
             return false;
         }
         finally
@@ -83,7 +83,7 @@ internal sealed partial class KeyShredder(ITenantStore store, EnclaveClient encl
 
         var action = shred.DataKeyVersion is null ? "tenant.keys.shredded" : "datakey.shredded";
         await store.CompleteShredAsync(shred, new AuditEntry(shred.TenantId, "system", action, [shred.TenantId], detail), cancellationToken);
-        LogShredded(log, shred.TenantId, shred.DataKeyVersion?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "all");
+        LogMessages.KeysShredded(log, shred.TenantId, shred.DataKeyVersion?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "all");
         return null;
     }
 
@@ -119,7 +119,7 @@ internal sealed partial class KeyShredder(ITenantStore store, EnclaveClient encl
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                LogFailed(log, e.GetType().Name);
+                LogMessages.ShreddingFailed(log, e.GetType().Name);
             }
 
             try
@@ -133,13 +133,4 @@ internal sealed partial class KeyShredder(ITenantStore store, EnclaveClient encl
             }
         }
     }
-
-    [LoggerMessage(70, LogLevel.Information, "Tenant {TenantId}: keys shredded (data key version: {Version}); the enclave worker zeroed them and the key broker will never unwrap them again.")]
-    private static partial void LogShredded(ILogger logger, string tenantId, string version);
-
-    [LoggerMessage(71, LogLevel.Warning, "Tenant {TenantId}: the enclave worker did not confirm the shredding of the tenant's keys ({Reason}); retrying. Its wrapped keys are deleted, so nothing loads them again meanwhile.")]
-    private static partial void LogUnconfirmed(ILogger logger, string tenantId, string reason);
-
-    [LoggerMessage(72, LogLevel.Warning, "Shredding pass failed ({ErrorType}); will retry.")]
-    private static partial void LogFailed(ILogger logger, string errorType);
 }

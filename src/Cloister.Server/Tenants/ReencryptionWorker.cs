@@ -33,7 +33,7 @@ internal sealed class ReencryptionSignal : IDisposable
 /// in batches, each batch one enclave round trip and one compare-and-set store update (a token that
 /// changed meanwhile is skipped and picked up next pass). Runs at start, after each rotation, and hourly.
 /// </summary>
-internal sealed partial class ReencryptionWorker(ITenantStore store, ITokenStore tokenStore, EnclaveClient enclave, ReencryptionSignal signal, IOptions<ServerOptions> options, ILogger<ReencryptionWorker> log) : BackgroundService
+internal sealed class ReencryptionWorker(ITenantStore store, ITokenStore tokenStore, EnclaveClient enclave, ReencryptionSignal signal, IOptions<ServerOptions> options, ILogger<ReencryptionWorker> log) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -45,7 +45,7 @@ internal sealed partial class ReencryptionWorker(ITenantStore store, ITokenStore
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                LogFailed(log, e.GetType().Name);
+                LogMessages.ReencryptionFailed(log, e.GetType().Name);
             }
 
             try
@@ -99,23 +99,14 @@ internal sealed partial class ReencryptionWorker(ITenantStore store, ITokenStore
                 if (updates.Count < batch.Count)
                 {
                     // Ciphertexts that fail authentication would come back first forever; leave them for the next pass.
-                    LogStuck(log, tenantId, batch.Count - updates.Count);
+                    LogMessages.ReencryptionStuck(log, tenantId, batch.Count - updates.Count);
                     break;
                 }
             }
 
-            LogDone(log, tenantId, version);
+            LogMessages.ReencryptionDone(log, tenantId, version);
         }
 
         return moved;
     }
-
-    [LoggerMessage(1, LogLevel.Warning, "Re-encryption pass failed ({ErrorType}); will retry.")]
-    private static partial void LogFailed(ILogger logger, string errorType);
-
-    [LoggerMessage(2, LogLevel.Warning, "Tenant {TenantId}: {Count} tokens could not be re-encrypted (ciphertext failed authentication).")]
-    private static partial void LogStuck(ILogger logger, string tenantId, int count);
-
-    [LoggerMessage(3, LogLevel.Information, "Tenant {TenantId}: all tokens are under data key version {Version}.")]
-    private static partial void LogDone(ILogger logger, string tenantId, int version);
 }

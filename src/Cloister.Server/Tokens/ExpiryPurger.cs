@@ -8,7 +8,7 @@ namespace Cloister.Server.Tokens;
 /// <summary>
 /// Deletes expired tokens and invocation records periodically (an expired token or invocation already answers 404 on access).
 /// </summary>
-internal sealed partial class ExpiryPurger(ITokenStore store, IInvocationStore invocationStore, TimeProvider time, IOptions<ServerOptions> options, ILogger<ExpiryPurger> log) : BackgroundService
+internal sealed class ExpiryPurger(ITokenStore store, IInvocationStore invocationStore, TimeProvider time, IOptions<ServerOptions> options, ILogger<ExpiryPurger> log) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -20,18 +20,18 @@ internal sealed partial class ExpiryPurger(ITokenStore store, IInvocationStore i
                 var purged = await store.PurgeExpiredAsync(time.GetUtcNow(), stoppingToken);
                 if (purged > 0)
                 {
-                    LogPurged(log, purged);
+                    LogMessages.TokensPurged(log, purged);
                 }
 
                 var invocations = await invocationStore.PurgeExpiredInvocationsAsync(time.GetUtcNow(), stoppingToken);
                 if (invocations > 0)
                 {
-                    LogInvocationsPurged(log, invocations);
+                    LogMessages.InvocationsPurged(log, invocations);
                 }
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                LogFailed(log, e.GetType().Name);
+                LogMessages.PurgeFailed(log, e.GetType().Name);
             }
         }
         while (await WaitAsync(timer, stoppingToken));
@@ -48,13 +48,4 @@ internal sealed partial class ExpiryPurger(ITokenStore store, IInvocationStore i
             return false;
         }
     }
-
-    [LoggerMessage(10, LogLevel.Information, "Purged {Count} expired tokens.")]
-    private static partial void LogPurged(ILogger logger, int count);
-
-    [LoggerMessage(12, LogLevel.Information, "Purged {Count} expired invocation records.")]
-    private static partial void LogInvocationsPurged(ILogger logger, int count);
-
-    [LoggerMessage(11, LogLevel.Warning, "Expiry purge failed ({ErrorType}); will retry.")]
-    private static partial void LogFailed(ILogger logger, string errorType);
 }

@@ -27,7 +27,7 @@ namespace Cloister.Server.Tokens;
 /// <see cref="MaxKeys"/> keys are tallied at once; beyond that the tallies are written at once.
 /// </para>
 /// </remarks>
-internal sealed partial class FailedLookupAudit(IAuditStore store, TimeProvider time, IOptions<ServerOptions> options, ILogger<FailedLookupAudit> log) : BackgroundService
+internal sealed class FailedLookupAudit(IAuditStore store, TimeProvider time, IOptions<ServerOptions> options, ILogger<FailedLookupAudit> log) : BackgroundService
 {
     public const string Action = "token.lookup.failed";
 
@@ -91,7 +91,7 @@ internal sealed partial class FailedLookupAudit(IAuditStore store, TimeProvider 
                 }
                 catch (Exception e) when (e is VaultStoreException or ObjectDisposedException)
                 {
-                    LogFlushFailed(log, tally.Total, e.GetType().Name);
+                    LogMessages.FailedLookupsNotAudited(log, tally.Total, e.GetType().Name);
                 }
             }
         }
@@ -139,9 +139,6 @@ internal sealed partial class FailedLookupAudit(IAuditStore store, TimeProvider 
     /// <summary>Whether <paramref name="token"/> is shaped like a random-format token (and so carries nothing about a value).</summary>
     private static bool IsRandomTokenShaped(string token)
         => token.Length == 26 && token.StartsWith("tok_", StringComparison.Ordinal) && Base58.IsBase58(token.AsSpan(4));
-
-    [LoggerMessage(20, LogLevel.Warning, "Could not write the audit entry for {Count} failed token lookups ({ErrorType}).")]
-    private static partial void LogFlushFailed(ILogger logger, long count, string errorType);
 
     private sealed class Tally(string tenantId, DateTimeOffset first)
     {

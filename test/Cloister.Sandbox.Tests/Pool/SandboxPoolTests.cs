@@ -15,7 +15,7 @@ public sealed class SandboxPoolTests
     [InlineData("bwrap", FunctionRuntimes.Python3)]
     [InlineData("runsc", FunctionRuntimes.Node)]
     [InlineData("bwrap", FunctionRuntimes.Node)]
-    public async Task SecondLease_IsTheSameWarmSandbox_WithTmpWipedBetweenInvocations(string backend, string runtime)
+    public async Task SecondLease_IsTheSameWarmSandbox_WithTmpWipedBetweenInvocations_AndOneColdStartCounted(string backend, string runtime)
     {
         using var fixture = new FunctionFixture();
         await using var pool = StartPool(backend);
@@ -28,16 +28,19 @@ public sealed class SandboxPoolTests
         await using (var lease = await pool.LeaseAsync(definition, CancellationToken.None))
         {
             Assert.False(lease.WasWarm);
+            Assert.Equal(new SandboxPoolCounts(Idle: 0, Leased: 1, ColdStarts: 1), pool.Counts());
             first = lease.Sandbox;
             one = await lease.InvokeAsync(Json("{}"), new FakeHostCalls(), CancellationToken.None);
         }
 
         Assert.Equal(1, pool.IdleCount(KeyA));
+        Assert.Equal(new SandboxPoolCounts(Idle: 1, Leased: 0, ColdStarts: 1), pool.Counts());
         await using (var lease = await pool.LeaseAsync(definition, CancellationToken.None))
         {
             var two = await lease.InvokeAsync(Json("{}"), new FakeHostCalls(), CancellationToken.None);
 
             Assert.True(lease.WasWarm);
+            Assert.Equal(new SandboxPoolCounts(Idle: 0, Leased: 1, ColdStarts: 1), pool.Counts());
             Assert.Same(first, lease.Sandbox);
             Assert.True(one.IsSuccess, one.ToString());
             Assert.True(two.IsSuccess, two.ToString());

@@ -1,8 +1,11 @@
+using System.Diagnostics.Metrics;
 using System.Text;
 using Cloister.Protocol;
 using Cloister.Server.Functions;
+using Cloister.Server.Observability;
 using Cloister.Server.Tenants;
 using Cloister.Storage;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
@@ -18,6 +21,9 @@ internal sealed class DriverHarness : IAsyncDisposable
     public const string ManifestJson = """{"runtime":"python3","entrypoint":"main.py"}""";
 
     private readonly string _directory;
+
+    // The meter factory the router's container would give the service.
+    private readonly ServiceProvider _meters = new ServiceCollection().AddMetrics().BuildServiceProvider();
 
     private DriverHarness(string directory, SqliteVaultStore store, ScriptedEnclave enclave, FunctionVersionRecord function)
     {
@@ -69,7 +75,8 @@ internal sealed class DriverHarness : IAsyncDisposable
 
     /// <summary>An invocation service over this harness's store and driver.</summary>
     public InvocationService Service()
-        => new(Store, Driver, Client, new TenantDirectory(Store, TimeProvider.System), TimeProvider.System, Options.Create(new ServerOptions()), NullLogger<InvocationService>.Instance);
+        => new(Store, Driver, Client, new TenantDirectory(Store, TimeProvider.System), TimeProvider.System, Options.Create(new ServerOptions()),
+            new RouterMetrics(_meters.GetRequiredService<IMeterFactory>()), NullLogger<InvocationService>.Instance);
 
     private static async Task<DriverHarness> StartAsync(ScriptedEnclave enclave)
     {
@@ -107,6 +114,7 @@ internal sealed class DriverHarness : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await Store.DisposeAsync();
+        await _meters.DisposeAsync();
         try
         {
             Directory.Delete(_directory, recursive: true);
