@@ -13,13 +13,13 @@ public sealed class FunctionBundleTests : IDisposable
     [Fact]
     public void ReadTarGz_RegularFilesAndDirectories_GivesSortedNormalizedFiles()
     {
-        var bundle = TestArchives.Read(TestArchives.TarGz(w =>
+        var bundle = TestArchives.Read(Archives.TarGz(w =>
         {
-            TestArchives.Entry(w, TarEntryType.Directory, "./");
-            TestArchives.Entry(w, TarEntryType.Directory, "./lib/");
-            TestArchives.File(w, "./lib/util.py", "x = 1\n");
-            TestArchives.File(w, "handler.py", "def handle(e, c): return e\n");
-            TestArchives.File(w, "bin//tool", "#!/bin/sh\n", (UnixFileMode)0b111_101_101);
+            Archives.Entry(w, TarEntryType.Directory, "./");
+            Archives.Entry(w, TarEntryType.Directory, "./lib/");
+            Archives.File(w, "./lib/util.py", "x = 1\n");
+            Archives.File(w, "handler.py", "def handle(e, c): return e\n");
+            Archives.File(w, "bin//tool", "#!/bin/sh\n", (UnixFileMode)0b111_101_101);
         }));
 
         Assert.Equal(["bin/tool", "handler.py", "lib/util.py"], bundle.Files.Select(f => f.Path));
@@ -36,7 +36,7 @@ public sealed class FunctionBundleTests : IDisposable
     [InlineData(TarEntryFormat.Pax)]
     public void ReadTarGz_EveryCommonFormat_IsAccepted(TarEntryFormat format)
     {
-        var bundle = TestArchives.Read(TestArchives.TarGz(w => TestArchives.File(w, "handler.py", "pass\n", format: format), format));
+        var bundle = TestArchives.Read(Archives.TarGz(w => Archives.File(w, "handler.py", "pass\n", format: format), format));
 
         Assert.Single(bundle.Files);
     }
@@ -49,7 +49,7 @@ public sealed class FunctionBundleTests : IDisposable
     [InlineData("a\u0007b.py", "control character")]
     public void ReadTarGz_UnsafePath_IsRefused(string name, string expected)
     {
-        var archive = TestArchives.TarGz(w => TestArchives.File(w, name, "x"));
+        var archive = Archives.TarGz(w => Archives.File(w, name, "x"));
 
         Assert.False(TestArchives.TryRead(archive, out var bundle, out var error));
         Assert.Null(bundle);
@@ -64,10 +64,10 @@ public sealed class FunctionBundleTests : IDisposable
     [InlineData(TarEntryType.Fifo, "device or FIFO")]
     public void ReadTarGz_NonRegularEntry_IsRefused(TarEntryType type, string expected)
     {
-        var archive = TestArchives.TarGz(w =>
+        var archive = Archives.TarGz(w =>
         {
-            TestArchives.File(w, "handler.py", "pass\n");
-            TestArchives.Entry(w, type, "link.py", type is TarEntryType.SymbolicLink or TarEntryType.HardLink ? "/etc/shadow" : null);
+            Archives.File(w, "handler.py", "pass\n");
+            Archives.Entry(w, type, "link.py", type is TarEntryType.SymbolicLink or TarEntryType.HardLink ? "/etc/shadow" : null);
         });
 
         Assert.False(TestArchives.TryRead(archive, out _, out var error));
@@ -80,10 +80,10 @@ public sealed class FunctionBundleTests : IDisposable
     [InlineData("lib/a.py", "lib//a.py")]
     public void ReadTarGz_DuplicatePath_IsRefused(string first, string second)
     {
-        var archive = TestArchives.TarGz(w =>
+        var archive = Archives.TarGz(w =>
         {
-            TestArchives.File(w, first, "one");
-            TestArchives.File(w, second, "two");
+            Archives.File(w, first, "one");
+            Archives.File(w, second, "two");
         });
 
         Assert.False(TestArchives.TryRead(archive, out _, out var error));
@@ -93,10 +93,10 @@ public sealed class FunctionBundleTests : IDisposable
     [Fact]
     public void ReadTarGz_PathThatIsFileAndDirectory_IsRefused()
     {
-        var archive = TestArchives.TarGz(w =>
+        var archive = Archives.TarGz(w =>
         {
-            TestArchives.File(w, "lib", "one");
-            TestArchives.File(w, "lib/a.py", "two");
+            Archives.File(w, "lib", "one");
+            Archives.File(w, "lib/a.py", "two");
         });
 
         Assert.False(TestArchives.TryRead(archive, out _, out var error));
@@ -106,11 +106,11 @@ public sealed class FunctionBundleTests : IDisposable
     [Fact]
     public void ReadTarGz_TooManyFiles_IsRefused()
     {
-        var archive = TestArchives.TarGz(w =>
+        var archive = Archives.TarGz(w =>
         {
             for (var i = 0; i < 11; i++)
             {
-                TestArchives.File(w, $"f{i}.py", "");
+                Archives.File(w, $"f{i}.py", "");
             }
         });
 
@@ -121,11 +121,11 @@ public sealed class FunctionBundleTests : IDisposable
     [Fact]
     public void ReadTarGz_TooManyDirectoryEntries_IsRefused()
     {
-        var archive = TestArchives.TarGz(w =>
+        var archive = Archives.TarGz(w =>
         {
             for (var i = 0; i < 100; i++)
             {
-                TestArchives.Entry(w, TarEntryType.Directory, $"d{i}/");
+                Archives.Entry(w, TarEntryType.Directory, $"d{i}/");
             }
         });
 
@@ -136,7 +136,7 @@ public sealed class FunctionBundleTests : IDisposable
     [Fact]
     public void ReadTarGz_FileLargerThanTheLimit_IsRefusedFromItsHeader()
     {
-        var archive = TestArchives.TarGz(w => TestArchives.File(w, "big.bin", new byte[2000]));
+        var archive = Archives.TarGz(w => Archives.File(w, "big.bin", new byte[2000]));
 
         Assert.False(TestArchives.TryRead(archive, out _, out var error, new BundleLimits(10, 10_000, 1000)));
         Assert.Equal("bundle: 'big.bin' is larger than 1000 bytes", error);
@@ -145,10 +145,10 @@ public sealed class FunctionBundleTests : IDisposable
     [Fact]
     public void ReadTarGz_TotalLargerThanTheLimit_IsRefused()
     {
-        var archive = TestArchives.TarGz(w =>
+        var archive = Archives.TarGz(w =>
         {
-            TestArchives.File(w, "a.bin", new byte[600]);
-            TestArchives.File(w, "b.bin", new byte[600]);
+            Archives.File(w, "a.bin", new byte[600]);
+            Archives.File(w, "b.bin", new byte[600]);
         });
 
         Assert.False(TestArchives.TryRead(archive, out _, out var error, new BundleLimits(10, 1000, 1000)));
@@ -175,7 +175,7 @@ public sealed class FunctionBundleTests : IDisposable
     {
         // Ten 200 KB global pax headers: each under the metadata cap, together past the decompression budget.
         var limits = new BundleLimits(4, 4096, 4096);
-        var archive = TestArchives.TarGz(w =>
+        var archive = Archives.TarGz(w =>
         {
             for (var i = 0; i < 10; i++)
             {
@@ -190,7 +190,7 @@ public sealed class FunctionBundleTests : IDisposable
     [Fact]
     public void ReadTarGz_LargePaxHeader_IsRefused()
     {
-        var archive = TestArchives.TarGz(w =>
+        var archive = Archives.TarGz(w =>
             w.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, "a.py", new Dictionary<string, string> { ["comment"] = new string('x', 300_000) })));
 
         Assert.False(TestArchives.TryRead(archive, out _, out var error));
@@ -213,15 +213,10 @@ public sealed class FunctionBundleTests : IDisposable
             block[148] ^= 1;
         }
 
-        using var gz = new MemoryStream();
-        using (var gzip = new GZipStream(gz, CompressionLevel.Fastest, leaveOpen: true))
-        {
-            gzip.Write(block);
-            gzip.Write(new byte[1 << 16]);
-        }
+        var archive = Archives.Gzip([.. block, .. new byte[1 << 16]]);
 
         var before = GC.GetAllocatedBytesForCurrentThread();
-        Assert.False(TestArchives.TryRead(gz.ToArray(), out _, out var error));
+        Assert.False(TestArchives.TryRead(archive, out _, out var error));
         var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
 
         Assert.True(allocated < 4 * 1024 * 1024, $"allocated {allocated} bytes");
@@ -231,7 +226,7 @@ public sealed class FunctionBundleTests : IDisposable
     [Fact]
     public void ReadTarGz_TruncatedOrGarbage_IsAnErrorValue()
     {
-        var archive = TestArchives.TarGz(w => TestArchives.File(w, "handler.py", new byte[5000]));
+        var archive = Archives.TarGz(w => Archives.File(w, "handler.py", new byte[5000]));
 
         Assert.False(TestArchives.TryRead(archive[..(archive.Length / 2)], out _, out var truncated));
         Assert.Equal("bundle: not a valid tar.gz archive", truncated);
@@ -242,14 +237,11 @@ public sealed class FunctionBundleTests : IDisposable
     [Fact]
     public void ReadTarGz_MutatedArchives_NeverThrow()
     {
-        using var raw = new MemoryStream();
-        using (var writer = new TarWriter(raw, TarEntryFormat.Pax, leaveOpen: true))
+        var tar = Archives.Tar(writer =>
         {
-            TestArchives.File(writer, "handler.py", "def handle(e, c):\n    return e\n");
-            TestArchives.File(writer, "lib/util.py", "x = 1\n");
-        }
-
-        var tar = raw.ToArray();
+            Archives.File(writer, "handler.py", "def handle(e, c):\n    return e\n");
+            Archives.File(writer, "lib/util.py", "x = 1\n");
+        });
         var random = new Random(4321);
         for (var i = 0; i < 3000; i++)
         {
@@ -261,13 +253,7 @@ public sealed class FunctionBundleTests : IDisposable
                 mutated[at] = (byte)random.Next(256);
             }
 
-            using var gz = new MemoryStream();
-            using (var gzip = new GZipStream(gz, CompressionLevel.Fastest, leaveOpen: true))
-            {
-                gzip.Write(mutated);
-            }
-
-            var compressed = gz.ToArray();
+            var compressed = Archives.Gzip(mutated);
             var before = GC.GetAllocatedBytesForCurrentThread();
             var ok = TestArchives.TryRead(compressed, out var bundle, out var error, new BundleLimits(16, 1 << 20, 1 << 20));
             var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
@@ -289,11 +275,11 @@ public sealed class FunctionBundleTests : IDisposable
 
         Assert.True(FunctionBundle.TryReadDirectory(_dir, null, out var fromDir, out var error), error);
 
-        var fromTar = TestArchives.Read(TestArchives.TarGz(w =>
+        var fromTar = TestArchives.Read(Archives.TarGz(w =>
         {
-            TestArchives.File(w, "tool", TestArchives.ElfHeader(), (UnixFileMode)0b111_000_000);
-            TestArchives.File(w, "lib/util.py", "x = 1\n");
-            TestArchives.File(w, "handler.py", "def handle(e, c): return e\n");
+            Archives.File(w, "tool", TestArchives.ElfHeader(), (UnixFileMode)0b111_000_000);
+            Archives.File(w, "lib/util.py", "x = 1\n");
+            Archives.File(w, "handler.py", "def handle(e, c): return e\n");
         }));
         var manifest = TestArchives.Manifest("""{"runtime":"python3","entrypoint":"handler.py"}""");
 
@@ -340,11 +326,11 @@ public sealed class FunctionBundleTests : IDisposable
     [Fact]
     public void WriteTarGz_IsDeterministicAndRoundTrips()
     {
-        var bundle = TestArchives.Read(TestArchives.TarGz(w =>
+        var bundle = TestArchives.Read(Archives.TarGz(w =>
         {
-            TestArchives.File(w, "z.py", "z", uid: 1);
-            TestArchives.File(w, "a/b.py", "b", uid: 2, mtime: DateTimeOffset.UtcNow);
-            TestArchives.File(w, "run", "#!", (UnixFileMode)0b111_000_000);
+            Archives.File(w, "z.py", "z", uid: 1);
+            Archives.File(w, "a/b.py", "b", uid: 2, mtime: DateTimeOffset.UtcNow);
+            Archives.File(w, "run", "#!", (UnixFileMode)0b111_000_000);
         }));
 
         using var first = new MemoryStream();
@@ -370,13 +356,7 @@ public sealed class FunctionBundleTests : IDisposable
     /// <summary>A ustar header block with any size and type: the writer is given 1 byte, then the fields are patched.</summary>
     private static byte[] UstarHeader(string name, long size, byte type)
     {
-        using var header = new MemoryStream();
-        using (var writer = new TarWriter(header, TarEntryFormat.Ustar, leaveOpen: true))
-        {
-            writer.WriteEntry(new UstarTarEntry(TarEntryType.RegularFile, name) { DataStream = new MemoryStream(new byte[1]) });
-        }
-
-        var block = header.ToArray()[..512];
+        var block = Archives.Tar(writer => writer.WriteEntry(new UstarTarEntry(TarEntryType.RegularFile, name) { DataStream = new MemoryStream(new byte[1]) }), TarEntryFormat.Ustar)[..512];
         block[156] = type;
         Encoding.ASCII.GetBytes(Convert.ToString(size, 8).PadLeft(11, '0') + "\0").CopyTo(block, 124);
         Array.Fill(block, (byte)' ', 148, 8);
@@ -413,11 +393,11 @@ public class TarWalkerTests
     public void ReadTarGz_LongNamesUsingMetadataEntries_AreFollowed(TarEntryFormat format)
     {
         var longName = string.Join('/', Enumerable.Repeat("directory-name-of-some-length", 8)) + "/handler.py";
-        var archive = TestArchives.TarGz(
+        var archive = Archives.TarGz(
             w =>
             {
-                TestArchives.File(w, longName, "pass\n", format: format);
-                TestArchives.File(w, "z.py", new byte[1000], format: format);
+                Archives.File(w, longName, "pass\n", format: format);
+                Archives.File(w, "z.py", new byte[1000], format: format);
             },
             format);
 
@@ -431,14 +411,14 @@ public class TarWalkerTests
     public void ReadTarGz_PaxSizeOverride_IsFollowed()
     {
         // A pax "size" record overrides the ustar size field of the next entry.
-        var archive = TestArchives.TarGz(w =>
+        var archive = Archives.TarGz(w =>
         {
             var entry = new PaxTarEntry(TarEntryType.RegularFile, "a.py", new Dictionary<string, string> { ["size"] = "700" })
             {
                 DataStream = new MemoryStream(new byte[700]),
             };
             w.WriteEntry(entry);
-            TestArchives.File(w, "b.py", "pass\n");
+            Archives.File(w, "b.py", "pass\n");
         });
 
         var bundle = TestArchives.Read(archive);
@@ -449,23 +429,11 @@ public class TarWalkerTests
     [Fact]
     public void ReadTarGz_DirectoryEntryCarryingData_IsRefused()
     {
-        using var raw = new MemoryStream();
-        using (var writer = new TarWriter(raw, TarEntryFormat.Ustar, leaveOpen: true))
-        {
-            writer.WriteEntry(new UstarTarEntry(TarEntryType.RegularFile, "dir") { DataStream = new MemoryStream(new byte[600]) });
-        }
-
-        var tar = raw.ToArray();
+        var tar = Archives.Tar(writer => writer.WriteEntry(new UstarTarEntry(TarEntryType.RegularFile, "dir") { DataStream = new MemoryStream(new byte[600]) }), TarEntryFormat.Ustar);
         tar[156] = (byte)'5';
         Array.Fill(tar, (byte)' ', 148, 8);
         Encoding.ASCII.GetBytes(Convert.ToString(tar.AsSpan(0, 512).ToArray().Sum(b => (int)b), 8).PadLeft(6, '0') + "\0 ").CopyTo(tar, 148);
-        using var gz = new MemoryStream();
-        using (var gzip = new GZipStream(gz, CompressionLevel.Fastest, leaveOpen: true))
-        {
-            gzip.Write(tar);
-        }
-
-        Assert.False(TestArchives.TryRead(gz.ToArray(), out _, out var error));
+        Assert.False(TestArchives.TryRead(Archives.Gzip(tar), out _, out var error));
         Assert.Equal("bundle: not a valid tar.gz archive (a header or pax record cannot be followed)", error);
     }
 }

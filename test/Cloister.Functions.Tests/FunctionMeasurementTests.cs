@@ -16,10 +16,10 @@ public class FunctionMeasurementTests
     [Fact]
     public void Compute_TheDocumentedExample_GivesTheGoldenValue()
     {
-        var bundle = TestArchives.Read(TestArchives.TarGz(w =>
+        var bundle = TestArchives.Read(Archives.TarGz(w =>
         {
-            TestArchives.File(w, "handler.py", Handler);
-            TestArchives.File(w, "lib/util.py", Util);
+            Archives.File(w, "handler.py", Handler);
+            Archives.File(w, "lib/util.py", Util);
         }));
 
         var measurement = FunctionMeasurement.Compute(TestArchives.Manifest(MinimalManifest), bundle);
@@ -54,13 +54,13 @@ public class FunctionMeasurementTests
     [Fact]
     public void Compute_TarEntryOrderMtimesOwnersModesAndDirectoryEntries_DoNotChangeIt()
     {
-        var variant = TestArchives.Read(TestArchives.TarGz(
+        var variant = TestArchives.Read(Archives.TarGz(
             w =>
             {
-                TestArchives.Entry(w, TarEntryType.Directory, "./");
-                TestArchives.Entry(w, TarEntryType.Directory, "lib");
-                TestArchives.File(w, "./lib/util.py", Util, (UnixFileMode)0b110_110_110, uid: 0, mtime: DateTimeOffset.UnixEpoch, format: TarEntryFormat.Gnu);
-                TestArchives.File(w, "handler.py", Handler, (UnixFileMode)0b100_000_000, uid: 4242, mtime: DateTimeOffset.UtcNow, format: TarEntryFormat.Gnu);
+                Archives.Entry(w, TarEntryType.Directory, "./");
+                Archives.Entry(w, TarEntryType.Directory, "lib");
+                Archives.File(w, "./lib/util.py", Util, (UnixFileMode)0b110_110_110, uid: 0, mtime: DateTimeOffset.UnixEpoch, format: TarEntryFormat.Gnu);
+                Archives.File(w, "handler.py", Handler, (UnixFileMode)0b100_000_000, uid: 4242, mtime: DateTimeOffset.UtcNow, format: TarEntryFormat.Gnu);
             },
             TarEntryFormat.Gnu));
 

@@ -61,8 +61,8 @@ public sealed class AtRestCanaryTests
 
         // Functions: one that may return plaintext (it echoes the revealed card, logs it and can fail with it in the
         // message), and one that may not (its result is refused, its logs still carry the plain arg).
-        var echo = await client.DeployFunctionAsync("echo", Manifest(returnPlaintext: true), FunctionBundles.TarGz(("main.py", Echo)));
-        await client.DeployFunctionAsync("guarded", Manifest(returnPlaintext: false), FunctionBundles.TarGz(("main.py", Echo)));
+        var echo = await client.DeployFunctionAsync("echo", Manifest(returnPlaintext: true), Archives.TarGz(("main.py", Echo)));
+        await client.DeployFunctionAsync("guarded", Manifest(returnPlaintext: false), Archives.TarGz(("main.py", Echo)));
 
         var sync = await client.InvokeFunctionAsync("echo", Args(panToken, "sync"));
         Assert.Equal((pan, _canaries["sync"]), (sync.Result.GetProperty("card").GetString(), sync.Result.GetProperty("secret").GetString()));

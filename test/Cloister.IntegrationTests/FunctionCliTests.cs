@@ -61,7 +61,7 @@ public sealed class FunctionCliTests(ServerFixture fixture) : IClassFixture<Serv
         // The measurement is that of the bundle without cloister.json: the same files deployed over HTTP measure the same.
         var direct = await _server.SendAsync(HttpMethod.Put, "/v1/functions/" + name, _server.DefaultTenant.Key, FunctionBundles.DeployBody(
             new { runtime = "python3", entrypoint = "src/handler.py", permissions = new { reveal = new[] { "card" } } },
-            FunctionBundles.TarGz(("src/handler.py", FunctionBundles.TrivialPython))));
+            Archives.TarGz(("src/handler.py", FunctionBundles.TrivialPython))));
         Assert.Equal(deployed.GetProperty("measurement").GetString(), direct.Expect(200).Text("measurement"));
 
         var detail = JsonDocument.Parse(Ok(await RunAsync("functions", "get", name, "--json")).Stdout).RootElement;

@@ -26,7 +26,7 @@ public sealed class FunctionDeployTests(ServerFixture fixture) : IClassFixture<S
         Assert.Contains($"Location: /v1/functions/{name}", first.Headers, StringComparison.Ordinal);
 
         // The same files in a different archive (another order, a ./ prefix) are the same bundle: idempotent.
-        var same = FunctionBundles.DeployBody(FunctionBundles.Manifest("python3", "main.py"), FunctionBundles.TarGz(("./main.py", FunctionBundles.TrivialPython)));
+        var same = FunctionBundles.DeployBody(FunctionBundles.Manifest("python3", "main.py"), Archives.TarGz(("./main.py", FunctionBundles.TrivialPython)));
         var again = (await DeployAsync(tenant.Key, name, same)).Expect(200);
         Assert.Equal((1, first.Text("measurement")), (again.Json.GetProperty("version").GetInt32(), again.Text("measurement")));
 
@@ -129,12 +129,12 @@ public sealed class FunctionDeployTests(ServerFixture fixture) : IClassFixture<S
         var tenant = await _server.CreateTenantAsync();
         var name = Name();
         var manifest = FunctionBundles.Manifest("python3", "main.py");
-        var bundle = FunctionBundles.TarGz(("main.py", FunctionBundles.TrivialPython));
+        var bundle = Archives.TarGz(("main.py", FunctionBundles.TrivialPython));
 
         var base64 = ProblemAssert.Is(await DeployAsync(tenant.Key, name, JsonSerializer.Serialize(new { manifest, bundle = "%%%not-base64%%%" })), 400, "invalid-bundle");
         Assert.Contains("base64", base64.GetProperty("detail").GetString(), StringComparison.Ordinal);
 
-        var traversal = ProblemAssert.Is(await DeployAsync(tenant.Key, name, FunctionBundles.DeployBody(manifest, FunctionBundles.TarGz(("main.py", "x"), ("../../etc/cron.d/x", "x")))), 400, "invalid-bundle");
+        var traversal = ProblemAssert.Is(await DeployAsync(tenant.Key, name, FunctionBundles.DeployBody(manifest, Archives.TarGz(("main.py", "x"), ("../../etc/cron.d/x", "x")))), 400, "invalid-bundle");
         Assert.StartsWith("bundle:", traversal.GetProperty("detail").GetString(), StringComparison.Ordinal);
 
         var missingRuntime = ProblemAssert.Is(await DeployAsync(tenant.Key, name, FunctionBundles.DeployBody(new { entrypoint = "main.py" }, bundle)), 400, "invalid-manifest");
@@ -162,7 +162,7 @@ public sealed class FunctionDeployTests(ServerFixture fixture) : IClassFixture<S
     public async Task Deploy_OverTheBodyLimit_Is413()
     {
         await using var server = await TestServer.StartAsync(configure: o => o with { MaxDeployBodyBytes = 64 * 1024 });
-        var bundle = FunctionBundles.TarGz(("main.py", FunctionBundles.TrivialPython), ("data.bin", Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(96 * 1024))));
+        var bundle = Archives.TarGz(("main.py", FunctionBundles.TrivialPython), ("data.bin", Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(96 * 1024))));
         var response = await server.SendOversizedAsync(HttpMethod.Put, "/v1/functions/big", server.DefaultTenant.Key, FunctionBundles.DeployBody(FunctionBundles.Manifest("python3", "main.py"), bundle));
         ProblemAssert.Is(response, 413, "body-too-large");
     }

@@ -1,7 +1,9 @@
+using System.Globalization;
 using Cloister.Cli;
 using Cloister.IntegrationTests.Support;
 using Cloister.Server;
 using Cloister.Server.Hosting;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Cloister.IntegrationTests;
 
@@ -51,6 +53,23 @@ public sealed class HostLifecycleTests
             await host.StartAsync(CancellationToken.None);
             await host.App.StopAsync(CancellationToken.None);
         }
+    }
+
+    [Fact]
+    public async Task AClockPassedToTheRouter_StampsItsRecords_WhileKestrelKeepsTheRealTime()
+    {
+        // A day ahead, on a whole second (the store keeps milliseconds).
+        var clock = new FakeTimeProvider(DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.AddDays(1).ToUnixTimeSeconds()));
+        await using var server = await TestServer.StartAsync(time: clock);
+
+        var created = await server.CreateOkAsync(server.DefaultTenant.Key, new { value = "stamped", ttlSeconds = 60 });
+
+        Assert.Equal(clock.GetUtcNow(), created.Json.GetProperty("createdAt").GetDateTimeOffset());
+        Assert.Equal(clock.GetUtcNow().AddSeconds(60), created.Json.GetProperty("expiresAt").GetDateTimeOffset());
+
+        // Kestrel's own clock (Date header, connection timeouts) is not the router's: it never waits for a fake one.
+        var date = created.Headers.Split('\n').Select(line => line.Trim()).Single(line => line.StartsWith("Date:", StringComparison.Ordinal));
+        Assert.InRange(DateTimeOffset.Parse(date["Date:".Length..], CultureInfo.InvariantCulture), DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow.AddHours(1));
     }
 
     [Fact]

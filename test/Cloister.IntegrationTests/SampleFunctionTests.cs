@@ -1,5 +1,3 @@
-using System.Formats.Tar;
-using System.IO.Compression;
 using System.Text.Json;
 using Cloister.IntegrationTests.Support;
 
@@ -113,25 +111,14 @@ public sealed class SampleFunctionTests(ServerFixture fixture) : IClassFixture<S
         return _server.SendAsync(HttpMethod.Put, $"/v1/functions/{name}", Key, body);
     }
 
-    private static byte[] TarGz(string directory)
+    /// <summary>The sample's files other than cloister.json, at the bundle's root.</summary>
+    private static byte[] TarGz(string directory) => Archives.TarGz(tar =>
     {
-        using var output = new MemoryStream();
-        using (var gzip = new GZipStream(output, CompressionLevel.Fastest, leaveOpen: true))
-        using (var tar = new TarWriter(gzip, TarEntryFormat.Pax, leaveOpen: true))
+        foreach (var file in Directory.EnumerateFiles(directory).Where(f => Path.GetFileName(f) != "cloister.json").Order(StringComparer.Ordinal))
         {
-            foreach (var file in Directory.EnumerateFiles(directory).Where(f => Path.GetFileName(f) != "cloister.json").Order(StringComparer.Ordinal))
-            {
-                using var content = File.OpenRead(file);
-                tar.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, Path.GetFileName(file))
-                {
-                    Mode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead,
-                    DataStream = content,
-                });
-            }
+            Archives.File(tar, Path.GetFileName(file), File.ReadAllBytes(file));
         }
-
-        return output.ToArray();
-    }
+    });
 
     private static string SampleDirectory(string sample)
     {

@@ -1,12 +1,16 @@
 using System.Text.Json;
 using Cloister.IntegrationTests.Support;
+using Cloister.Server;
 
 namespace Cloister.IntegrationTests;
 
 /// <summary>Every format end to end: create, metadata, reveal, delete; shapes, determinism, search, expiry, batches.</summary>
-public sealed class TokenLifecycleTests(ServerFixture fixture) : IClassFixture<ServerFixture>
+public sealed class TokenLifecycleTests(ServerFixture fixture, FakeClockServerFixture clocked) : IClassFixture<ServerFixture>, IClassFixture<FakeClockServerFixture>
 {
     private readonly TestServer _server = fixture.Server;
+
+    /// <summary>A server whose router runs on a fake clock, for expiry: the tests move the clock instead of sleeping.</summary>
+    private readonly TestServer _clocked = clocked.Server;
 
     public static TheoryData<string, string?, string> EveryFormat => new()
     {
@@ -310,21 +314,22 @@ public sealed class TokenLifecycleTests(ServerFixture fixture) : IClassFixture<S
     [Fact]
     public async Task Expired_Token_AnswersExactlyLikeOneThatNeverExisted()
     {
-        var tenant = await _server.CreateTenantAsync();
+        var tenant = await _clocked.CreateTenantAsync();
         var value = Values.Unique("expiring");
-        var created = await _server.CreateOkAsync(tenant.Key, new { value, ttlSeconds = 1 });
+        var created = await _clocked.CreateOkAsync(tenant.Key, new { value, ttlSeconds = 1 });
         var token = created.Text("token");
         var lifetime = created.Json.GetProperty("expiresAt").GetDateTimeOffset() - created.Json.GetProperty("createdAt").GetDateTimeOffset();
-        Assert.InRange(lifetime, TimeSpan.FromMilliseconds(500), TimeSpan.FromMilliseconds(1500));
+        Assert.Equal(TimeSpan.FromSeconds(1), lifetime);
         var neverExisted = "tok_" + new string('1', 22);
+        Assert.Equal(value, await _clocked.RevealValueAsync(tenant.Key, token));
 
-        await Task.Delay(TimeSpan.FromMilliseconds(1500));
+        clocked.Clock.Advance(TimeSpan.FromSeconds(1));
 
         foreach (var route in new Func<string, Task<ApiResponse>>[]
         {
-            t => _server.GetAsync(tenant.Key, t),
-            t => _server.RevealAsync(tenant.Key, t),
-            t => _server.DeleteAsync(tenant.Key, t),
+            t => _clocked.GetAsync(tenant.Key, t),
+            t => _clocked.RevealAsync(tenant.Key, t),
+            t => _clocked.DeleteAsync(tenant.Key, t),
         })
         {
             var expired = await route(token);
@@ -334,57 +339,57 @@ public sealed class TokenLifecycleTests(ServerFixture fixture) : IClassFixture<S
             Assert.Equal(unknown.BodyWithoutTraceId(), expired.BodyWithoutTraceId());
         }
 
-        Assert.Empty(await _server.SearchTokensAsync(tenant.Key, value));
+        Assert.Empty(await _clocked.SearchTokensAsync(tenant.Key, value));
     }
 
     [Fact]
     public async Task Expired_DeterministicToken_IsReplacedByANewTokenOnTheNextCreate()
     {
-        var tenant = await _server.CreateTenantAsync();
+        var tenant = await _clocked.CreateTenantAsync();
         var value = Values.Unique("det-expiring");
-        var first = await _server.CreateTokenAsync(tenant.Key, new { value, deterministic = true, ttlSeconds = 1 });
+        var first = await _clocked.CreateTokenAsync(tenant.Key, new { value, deterministic = true, ttlSeconds = 1 });
+        Assert.Equal(first, await _clocked.CreateTokenAsync(tenant.Key, new { value, deterministic = true }));
 
-        await Task.Delay(TimeSpan.FromMilliseconds(1500));
+        clocked.Clock.Advance(TimeSpan.FromSeconds(1));
 
-        var second = await _server.CreateTokenAsync(tenant.Key, new { value, deterministic = true });
+        var second = await _clocked.CreateTokenAsync(tenant.Key, new { value, deterministic = true });
         Assert.NotEqual(first, second);
-        Assert.Equal(value, await _server.RevealValueAsync(tenant.Key, second));
-        ProblemAssert.Is(await _server.RevealAsync(tenant.Key, first), 404, "token-not-found");
-        Assert.Equal([second], await _server.SearchTokensAsync(tenant.Key, value));
+        Assert.Equal(value, await _clocked.RevealValueAsync(tenant.Key, second));
+        ProblemAssert.Is(await _clocked.RevealAsync(tenant.Key, first), 404, "token-not-found");
+        Assert.Equal([second], await _clocked.SearchTokensAsync(tenant.Key, value));
     }
 
     [Fact]
     public async Task Expired_Token_IsPurgedFromTheStoreOnAccess()
     {
-        var tenant = await _server.CreateTenantAsync();
-        var token = await _server.CreateTokenAsync(tenant.Key, new { value = "short-lived", ttlSeconds = 1 });
-        Assert.Equal(1L, CountTokenRows(tenant.Id, token));
+        var tenant = await _clocked.CreateTenantAsync();
+        var token = await _clocked.CreateTokenAsync(tenant.Key, new { value = "short-lived", ttlSeconds = 1 });
+        Assert.Equal(1L, CountTokenRows(_clocked, tenant.Id, token));
 
-        await Task.Delay(TimeSpan.FromMilliseconds(1500));
-        ProblemAssert.Is(await _server.GetAsync(tenant.Key, token), 404, "token-not-found");
+        clocked.Clock.Advance(TimeSpan.FromSeconds(1));
+        ProblemAssert.Is(await _clocked.GetAsync(tenant.Key, token), 404, "token-not-found");
 
-        Assert.Equal(0L, CountTokenRows(tenant.Id, token));
+        Assert.Equal(0L, CountTokenRows(_clocked, tenant.Id, token));
     }
 
     [Fact]
     public async Task Expired_Tokens_ArePurgedInTheBackgroundWithoutBeingTouched()
     {
-        await using var server = await TestServer.StartAsync(configure: o => o with { PurgeInterval = TimeSpan.FromMilliseconds(200) });
-        var tenant = server.DefaultTenant;
-        var expiring = await server.CreateTokenAsync(tenant.Key, new { value = "purge me", ttlSeconds = 1 });
-        var kept = await server.CreateTokenAsync(tenant.Key, new { value = "keep me" });
+        var tenant = await _clocked.CreateTenantAsync();
+        var expiring = await _clocked.CreateTokenAsync(tenant.Key, new { value = "purge me", ttlSeconds = 1 });
+        var kept = await _clocked.CreateTokenAsync(tenant.Key, new { value = "keep me" });
 
+        // One purge interval (the default, a minute): the purge timer fires, and its purge finds the token expired.
+        // The purge runs on the purger's own task, so its result is polled for, with a generous bound.
+        clocked.Clock.Advance(new ServerOptions().PurgeInterval);
         var deadline = DateTimeOffset.UtcNow.AddSeconds(30);
-        while (Count(server, tenant.Id, expiring) > 0 && DateTimeOffset.UtcNow < deadline)
+        while (CountTokenRows(_clocked, tenant.Id, expiring) > 0 && DateTimeOffset.UtcNow < deadline)
         {
             await Task.Delay(100);
         }
 
-        Assert.Equal(0L, Count(server, tenant.Id, expiring));
-        Assert.Equal(1L, Count(server, tenant.Id, kept));
-
-        static long Count(TestServer server, string tenantId, string token)
-            => VaultDatabase.Scalar(server.DataDirectory, "SELECT count(*) FROM tokens WHERE tenant_id = $tenant AND token = $token", ("$tenant", tenantId), ("$token", token));
+        Assert.Equal(0L, CountTokenRows(_clocked, tenant.Id, expiring));
+        Assert.Equal(1L, CountTokenRows(_clocked, tenant.Id, kept));
     }
 
     [Fact]
@@ -504,6 +509,6 @@ public sealed class TokenLifecycleTests(ServerFixture fixture) : IClassFixture<S
         Assert.Equal(freed, await _server.CreateTokenAsync(tenant.Key, new { value = "7", format = "numeric" }));
     }
 
-    private long CountTokenRows(string tenantId, string token)
-        => VaultDatabase.Scalar(_server.DataDirectory, "SELECT count(*) FROM tokens WHERE tenant_id = $tenant AND token = $token", ("$tenant", tenantId), ("$token", token));
+    private static long CountTokenRows(TestServer server, string tenantId, string token)
+        => VaultDatabase.Scalar(server.DataDirectory, "SELECT count(*) FROM tokens WHERE tenant_id = $tenant AND token = $token", ("$tenant", tenantId), ("$token", token));
 }

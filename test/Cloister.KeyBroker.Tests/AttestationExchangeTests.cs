@@ -22,7 +22,7 @@ public sealed class AttestationExchangeTests : IDisposable
         var keys = _broker.Open(response, "acme", attested.Session);
         Assert.Equal([(KeyPurpose.Data, 1), (KeyPurpose.Fpe, 1), (KeyPurpose.Fingerprint, 1)], keys.Select(k => (k.Purpose, k.Version)));
         Assert.All(keys, key => Assert.Equal(32, key.Key.Length));
-        Assert.Equal(_broker.Clock.Now + TimeSpan.FromMinutes(10), attested.ExpiresAt);
+        Assert.Equal(_broker.Clock.GetUtcNow() + TimeSpan.FromMinutes(10), attested.ExpiresAt);
         var audit = _broker.LastAudit();
         Assert.Equal("release", audit.GetProperty("event").GetString());
         Assert.Equal("acme", audit.GetProperty("tenant").GetString());
@@ -48,7 +48,7 @@ public sealed class AttestationExchangeTests : IDisposable
         var challenge = Assert.IsType<ChallengeResponse>(await _broker.SendAsync(new ChallengeRequest()));
 
         Assert.Equal(32, challenge.Nonce.Length);
-        Assert.Equal(_broker.Clock.Now + TimeSpan.FromSeconds(60), challenge.ExpiresAt);
+        Assert.Equal(_broker.Clock.GetUtcNow() + TimeSpan.FromSeconds(60), challenge.ExpiresAt);
     }
 
     [Fact]
@@ -127,7 +127,7 @@ public sealed class AttestationExchangeTests : IDisposable
     public async Task ExpiredNonce_IsRefused()
     {
         var nonce = await _broker.ChallengeAsync();
-        _broker.Clock.Now += TimeSpan.FromSeconds(61);
+        _broker.Clock.Advance(TimeSpan.FromSeconds(61));
         var claims = _broker.Claims(nonce);
 
         AssertRefused(await _broker.AttestAsync(nonce, claims, _broker.Evidence(claims)), "nonce");
@@ -223,7 +223,7 @@ public sealed class AttestationExchangeTests : IDisposable
     {
         var wrapped = await _broker.GenerateAsync("acme");
         var session = await _broker.SessionAsync();
-        _broker.Clock.Now += TimeSpan.FromMinutes(10) + TimeSpan.FromSeconds(1);
+        _broker.Clock.Advance(TimeSpan.FromMinutes(10) + TimeSpan.FromSeconds(1));
 
         var response = await _broker.UnwrapAsync(session, "acme", wrapped);
 

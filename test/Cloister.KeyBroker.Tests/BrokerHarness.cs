@@ -6,16 +6,9 @@ using Cloister.Attestation.Simulated;
 using Cloister.Crypto.Hpke;
 using Cloister.Protocol;
 using Cloister.Protocol.Attestation;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Cloister.KeyBroker.Tests;
-
-/// <summary>A clock the test moves by hand.</summary>
-internal sealed class ManualClock(DateTimeOffset start) : TimeProvider
-{
-    public DateTimeOffset Now { get; set; } = start;
-
-    public override DateTimeOffset GetUtcNow() => Now;
-}
 
 /// <summary>
 /// A real key broker (master key file, policy file reloaded from disk, audit file) in a temporary directory, and
@@ -51,7 +44,7 @@ internal sealed class BrokerHarness : IDisposable
     public string PolicyPath => Path.Combine(Directory, "attestation-policy.json");
 
     /// <summary>The broker's clock; it starts at the real time because workers made by LocalAttestation date their evidence by the system clock.</summary>
-    public ManualClock Clock { get; } = new(DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds()));
+    public FakeTimeProvider Clock { get; } = new(DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds()));
 
     public ECDsa AttesterKey { get; }
 
@@ -100,7 +93,7 @@ internal sealed class BrokerHarness : IDisposable
         => new WorkerClaims(nonce, publicKey ?? Worker.PublicKey, measurement ?? Measurement, functions ?? []).Encode();
 
     public byte[] Evidence(byte[] claims, bool debug = false, string? measurement = null)
-        => Attester.CreateEvidence(Convert.FromHexString(measurement ?? Measurement), WorkerClaims.ReportData(claims), [], Clock.Now, debug);
+        => Attester.CreateEvidence(Convert.FromHexString(measurement ?? Measurement), WorkerClaims.ReportData(claims), [], Clock.GetUtcNow(), debug);
 
     public Task<BrokerResponse> AttestAsync(byte[] nonce, byte[] claims, byte[] evidence, string tee = "simulated")
         => SendAsync(new AttestRequest(nonce, tee, evidence, [], claims));

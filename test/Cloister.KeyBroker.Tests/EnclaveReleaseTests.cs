@@ -23,7 +23,7 @@ public sealed class EnclaveReleaseTests : IDisposable
         Assert.Equal("release", _broker.LastAudit().GetProperty("event").GetString());
 
         // Past the session's lifetime the broker answers attestation-required; the enclave re-attests and retries.
-        _broker.Clock.Now += TimeSpan.FromMinutes(11);
+        _broker.Clock.Advance(TimeSpan.FromMinutes(11));
         var (other, otherKeys) = await TokenizeAsync(enclave, "globex", "secret value");
         Assert.Equal("secret value", await RevealAsync(enclave, "globex", other, otherKeys));
         var events = _broker.AuditLines().Select(line => (line.GetProperty("event").GetString(), line.GetProperty("reason").GetString())).ToList();

@@ -33,7 +33,7 @@ public sealed class KeyLeakTests : IDisposable
         var nonce = await _broker.ChallengeAsync();
         var claims = _broker.Claims(nonce);
         await _broker.AttestAsync(nonce, claims, _broker.Evidence(claims, debug: true));
-        _broker.Clock.Now += TimeSpan.FromHours(1);
+        _broker.Clock.Advance(TimeSpan.FromHours(1));
         await _broker.UnwrapAsync(session, "acme", [wrapped]);
 
         Assert.True(_broker.AuditLines().Count >= 5);

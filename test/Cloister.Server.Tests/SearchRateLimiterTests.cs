@@ -1,5 +1,6 @@
 using Cloister.Server.Auth;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Cloister.Server.Tests;
 
@@ -8,7 +9,7 @@ public sealed class SearchRateLimiterTests
     [Fact]
     public void Key_BurstsAMinutesAllowance_ThenOnePerInterval()
     {
-        var clock = new SteppingClock();
+        var clock = new FakeTimeProvider();
         var limiter = new SearchRateLimiter(Options.Create(new ServerOptions { SearchRequestsPerMinute = 6 }), clock);
 
         for (var i = 0; i < 6; i++)
@@ -31,7 +32,7 @@ public sealed class SearchRateLimiterTests
     [Fact]
     public void Keys_HaveTheirOwnAllowance_AndIdleTimeRefillsOnlyUpToOneMinutesWorth()
     {
-        var clock = new SteppingClock();
+        var clock = new FakeTimeProvider();
         var limiter = new SearchRateLimiter(Options.Create(new ServerOptions { SearchRequestsPerMinute = 2 }), clock);
 
         Assert.True(limiter.TryAcquire("key_a", out _));
@@ -43,17 +44,5 @@ public sealed class SearchRateLimiterTests
         Assert.True(limiter.TryAcquire("key_a", out _));
         Assert.True(limiter.TryAcquire("key_a", out _));
         Assert.False(limiter.TryAcquire("key_a", out _));
-    }
-
-    /// <summary>A monotonic clock moved by hand.</summary>
-    private sealed class SteppingClock : TimeProvider
-    {
-        private long _ticks = 1_000_000;
-
-        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
-
-        public override long GetTimestamp() => _ticks;
-
-        public void Advance(TimeSpan by) => _ticks += by.Ticks;
     }
 }

@@ -12,7 +12,7 @@ public sealed class AuditChainTests
         var h = await StoreHarness.OpenAsync();
         for (var i = 1; i <= entries; i++)
         {
-            h.Clock.Now = StoreHarness.Start.AddSeconds(i);
+            h.Clock.SetUtcNow(StoreHarness.Start.AddSeconds(i));
             var seq = await h.S.AppendAuditAsync(new AuditEntry(i % 3 == 0 ? null : "ten_a", "key_test", "token.reveal", [$"tok_{i}", "ü✓"], i % 2 == 0 ? $"detail {i}" : null), None);
             Assert.Equal(i, seq);
         }
@@ -50,7 +50,7 @@ public sealed class AuditChainTests
     public async Task AppendAudit_StoresEntryWithClockTimeAndJsonTargets()
     {
         await using var h = await StoreHarness.OpenAsync();
-        h.Clock.Now = StoreHarness.Start.AddMinutes(3);
+        h.Clock.SetUtcNow(StoreHarness.Start.AddMinutes(3));
 
         var seq = await h.S.AppendAuditAsync(new AuditEntry("ten_a", "key_1", "token.reveal", ["tok_1", "tok_2"], "why"), None);
 

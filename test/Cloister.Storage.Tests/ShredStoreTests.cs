@@ -85,14 +85,14 @@ public sealed class ShredStoreTests
         Assert.Equal(1, await h.S.UpdateCiphertextsAsync("ten_a", [new CiphertextUpdate("tok_old", 1, 2, [9, 9])], Make.Audit("ten_a", "datakey.reencrypt", "ten_a"), None));
         Assert.True(await h.S.CompleteInvocationAsync("ten_a", "inv_1", new InvocationCompletion(null, null, 1, [1, 2], null, false, 5, StoreHarness.Start), Make.Audit("ten_a", "function.complete", "inv_1"), None));
         Assert.Equal(new DataKeyRetirement(DataKeyRetireStatus.InUse, 0, 1, 0), await h.S.RetireDataKeyAsync("ten_a", 1, Make.Audit("ten_a", "datakey.retire", "ten_a"), None));
-        h.Clock.Now = StoreHarness.Start.AddDays(2);
-        await h.S.PurgeExpiredInvocationsAsync(h.Clock.Now, None);
+        h.Clock.SetUtcNow(StoreHarness.Start.AddDays(2));
+        await h.S.PurgeExpiredInvocationsAsync(h.Clock.GetUtcNow(), None);
 
         var retired = await h.S.RetireDataKeyAsync("ten_a", 1, Make.Audit("ten_a", "datakey.retire", "ten_a"), None);
 
         Assert.Equal(DataKeyRetireStatus.Retired, retired.Status);
         Assert.Equal(["data/2", "fingerprint/1"], (await h.S.GetWrappedKeysAsync("ten_a", None)).Select(k => $"{k.Purpose}/{k.Version}"));
-        Assert.Equal([new PendingShred("ten_a", 1, h.Clock.Now)], await h.S.GetPendingShredsAsync(None));
+        Assert.Equal([new PendingShred("ten_a", 1, h.Clock.GetUtcNow())], await h.S.GetPendingShredsAsync(None));
         Assert.Equal(1, h.Scalar("SELECT count(*) FROM audit WHERE action = 'datakey.retire'"));
         Assert.Equal(DataKeyRetireStatus.VersionNotFound, (await h.S.RetireDataKeyAsync("ten_a", 1, Make.Audit("ten_a", "datakey.retire", "ten_a"), None)).Status);
         Assert.Equal(DataKeyRetireStatus.TenantNotFound, (await h.S.RetireDataKeyAsync("ten_x", 1, Make.Audit("ten_x", "datakey.retire", "ten_x"), None)).Status);

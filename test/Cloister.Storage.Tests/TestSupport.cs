@@ -1,22 +1,15 @@
 using System.Text;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Cloister.Storage.Tests;
-
-/// <summary>A clock the test moves by hand.</summary>
-internal sealed class ManualClock(DateTimeOffset start) : TimeProvider
-{
-    public DateTimeOffset Now { get; set; } = start;
-
-    public override DateTimeOffset GetUtcNow() => Now;
-}
 
 /// <summary>A temporary data directory with a store open on it; deleted at the end.</summary>
 internal sealed class StoreHarness : IAsyncDisposable
 {
     public static readonly DateTimeOffset Start = DateTimeOffset.FromUnixTimeMilliseconds(1_750_000_000_000);
 
-    private StoreHarness(string directory, ManualClock clock)
+    private StoreHarness(string directory, FakeTimeProvider clock)
     {
         Directory = directory;
         Clock = clock;
@@ -24,7 +17,7 @@ internal sealed class StoreHarness : IAsyncDisposable
 
     public string Directory { get; }
 
-    public ManualClock Clock { get; }
+    public FakeTimeProvider Clock { get; }
 
     public SqliteVaultStore? Store { get; private set; }
 
@@ -35,7 +28,7 @@ internal sealed class StoreHarness : IAsyncDisposable
     public static async Task<StoreHarness> OpenAsync(bool fullSync = false)
     {
         var directory = Path.Combine(Path.GetTempPath(), "cloister-storage-" + Guid.NewGuid().ToString("N"));
-        var harness = new StoreHarness(directory, new ManualClock(Start));
+        var harness = new StoreHarness(directory, new FakeTimeProvider(Start));
         await harness.ReopenAsync(fullSync);
         return harness;
     }

@@ -205,7 +205,7 @@ public sealed class TokenTests
     {
         await using var h = await WithTenantsAsync("ten_a");
         await h.S.InsertTokensAsync("ten_a", [Make.Token("ten_a", "tok_1", expiresAt: StoreHarness.Start.AddSeconds(1))], Make.CreateAudit("ten_a"), None);
-        h.Clock.Now = StoreHarness.Start.AddHours(1);
+        h.Clock.SetUtcNow(StoreHarness.Start.AddHours(1));
 
         Assert.NotNull(await h.S.GetTokenAsync("ten_a", "tok_1", None));
     }
@@ -253,7 +253,7 @@ public sealed class TokenTests
             Make.Token("ten_a", "live", expiresAt: StoreHarness.Start.AddDays(1)),
             Make.Token("ten_a", "forever"),
         ], Make.CreateAudit("ten_a"), None);
-        h.Clock.Now = StoreHarness.Start.AddMinutes(2);
+        h.Clock.SetUtcNow(StoreHarness.Start.AddMinutes(2));
         var auditBefore = h.Scalar("SELECT count(*) FROM audit");
 
         await h.S.PurgeTokenAsync("ten_a", "old", None);

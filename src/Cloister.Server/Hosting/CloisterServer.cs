@@ -1,7 +1,6 @@
 using Cloister.Hosting.Listeners;
 using Cloister.Protocol;
 using Cloister.Server.Attestation;
-using Cloister.Server.Auth;
 using Cloister.Server.Functions;
 using Cloister.Server.Http;
 using Cloister.Server.Observability;
@@ -13,7 +12,6 @@ using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 
 namespace Cloister.Server.Hosting;
 
@@ -26,7 +24,7 @@ public sealed class ServerConfigurationException(string message) : Exception(mes
 /// </summary>
 public static class CloisterServer
 {
-    /// <summary>What is wrong with <paramref name="options"/> (the message <see cref="BuildAsync"/> would stop with), or null.</summary>
+    /// <summary>What is wrong with <paramref name="options"/> (the message <see cref="BuildAsync(ServerOptions, IFrameTransport, Action{ILoggingBuilder}?, CancellationToken)"/> would stop with), or null.</summary>
     /// <remarks><c>serve</c> checks first, so that a bad setting fails before it starts the worker and the key broker.</remarks>
     public static string? CheckOptions(ServerOptions options)
     {
@@ -35,7 +33,15 @@ public static class CloisterServer
     }
 
     /// <summary>Builds (but does not start) the router.</summary>
-    public static async Task<RouterHost> BuildAsync(ServerOptions options, IFrameTransport enclave, Action<ILoggingBuilder>? logging, CancellationToken cancellationToken)
+    public static Task<RouterHost> BuildAsync(ServerOptions options, IFrameTransport enclave, Action<ILoggingBuilder>? logging, CancellationToken cancellationToken)
+        => BuildAsync(options, enclave, logging, configureServices: null, cancellationToken);
+
+    /// <summary>
+    /// Builds (but does not start) the router; <paramref name="configureServices"/> registers services before the
+    /// router's own (<see cref="CloisterServiceCollectionExtensions.AddCloisterRouter"/>), which then keeps them: a test
+    /// passes its <see cref="TimeProvider"/> this way.
+    /// </summary>
+    public static async Task<RouterHost> BuildAsync(ServerOptions options, IFrameTransport enclave, Action<ILoggingBuilder>? logging, Action<IServiceCollection>? configureServices, CancellationToken cancellationToken)
     {
         if (CheckOptions(options) is { } invalid)
         {
@@ -43,56 +49,14 @@ public static class CloisterServer
         }
 
         SecureFiles.CreateDirectory(options.DataDirectory);
-        var store = await SqliteVaultStore.OpenAsync(new StoreOptions(options.DataDirectory) { FullSync = options.FullSync }, TimeProvider.System, cancellationToken);
-
-        // Invocations still running belong to a router that stopped without finishing them (a crash or kill):
-        // no enclave is driving them any more, so they are failed now, before anything can ask about them.
-        await store.FailRunningInvocationsAsync(InvocationService.InterruptedCode, InvocationService.InterruptedDetail, TimeProvider.System.GetUtcNow(), cancellationToken);
 
         var certificate = options.HasTls ? Certificates.Load(options) : null;
         var listener = ListenerSpec(options, certificate);
         var builder = Listener.CreateBuilder(listener);
         logging?.Invoke(builder.Logging);
 
-        var services = builder.Services;
-        services.AddSingleton(Options.Create(options));
-        services.AddSingleton(TimeProvider.System);
-        services.AddSingleton<IVaultStore>(store);
-
-        // Services take the areas of the store they use (IVaultStore.cs); the one store serves them all.
-        services.AddSingleton<ITenantStore>(store);
-        services.AddSingleton<IApiKeyStore>(store);
-        services.AddSingleton<ITokenStore>(store);
-        services.AddSingleton<IFunctionStore>(store);
-        services.AddSingleton<IInvocationStore>(store);
-        services.AddSingleton<IAuditStore>(store);
-        services.AddSingleton<TenantDirectory>();
-        services.AddRouterMetrics();
-        services.AddSingleton(sp => new EnclaveClient(
-            new MeteredTransport(enclave, sp.GetRequiredService<RouterMetrics>(), sp.GetRequiredService<TimeProvider>()),
-            sp.GetRequiredService<TenantDirectory>(),
-            new FairGate("requests to the enclave worker", FrameLanes.DefaultRequestSlots, options.MaxRunningRequestsPerTenant, options.MaxQueuedRequestsPerTenant)));
-        services.AddSingleton<LargeRequests>();
-        services.AddSingleton<ApiKeyAuthenticator>();
-        services.AddSingleton<SearchRateLimiter>();
-        services.AddSingleton<TokenService>();
-        services.AddSingleton<TenantService>();
-        services.AddSingleton<AttestationService>();
-        services.AddSingleton<FunctionService>();
-        services.AddSingleton<InvocationDriver>();
-        services.AddSingleton<InvocationService>();
-        services.AddHostedService(sp => sp.GetRequiredService<InvocationService>());
-        services.AddSingleton<ReencryptionSignal>();
-        services.AddSingleton<ReencryptionWorker>();
-        services.AddHostedService(sp => sp.GetRequiredService<ReencryptionWorker>());
-        services.AddHostedService<ExpiryPurger>();
-        services.AddSingleton<FailedLookupAudit>();
-        services.AddHostedService(sp => sp.GetRequiredService<FailedLookupAudit>());
-        services.AddSingleton<KeyShredder>();
-        services.AddHostedService(sp => sp.GetRequiredService<KeyShredder>());
-        services.AddProblemDetails();
-        services.AddOpenApi();
-        services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default));
+        configureServices?.Invoke(builder.Services);
+        builder.Services.AddCloisterRouter(options, enclave);
 
         var app = builder.Build();
         app.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = HandleExceptionAsync });
@@ -112,19 +76,25 @@ public static class CloisterServer
         app.MapFunctionEndpoints();
         app.MapSealedEndpoints();
 
-        // Created now rather than on the first request: the result-signing key exists from first start.
-        app.Services.GetRequiredService<AttestationService>();
-
         string? credentialsPath;
         try
         {
+            await app.Services.GetRequiredService<RouterStore>().OpenAsync(cancellationToken);
+            var store = app.Services.GetRequiredService<IVaultStore>();
+
+            // Invocations still running belong to a router that stopped without finishing them (a crash or kill):
+            // no enclave is driving them any more, so they are failed now, before anything can ask about them.
+            await store.FailRunningInvocationsAsync(InvocationService.InterruptedCode, InvocationService.InterruptedDetail, app.Services.GetRequiredService<TimeProvider>().GetUtcNow(), cancellationToken);
+
+            // Created now rather than on the first request: the result-signing key exists from first start.
+            app.Services.GetRequiredService<AttestationService>();
+
             credentialsPath = await Bootstrap.EnsureAsync(app.Services.GetRequiredService<TenantService>(), store, options.DataDirectory, options.BootstrapStepDone, cancellationToken);
         }
         catch
         {
-            // The container does not dispose the store it was handed: release it (and the data directory's lock).
+            // The container owns the store: disposing it closes the store and releases the data directory's lock.
             await app.DisposeAsync();
-            await store.DisposeAsync();
             certificate?.Dispose();
             throw;
         }
@@ -214,10 +184,8 @@ public sealed class RouterHost(WebApplication app, ServerOptions options, Listen
 
     public async ValueTask DisposeAsync()
     {
-        // The container does not dispose instances it was handed: release the store (and its lock) here.
-        var store = App.Services.GetRequiredService<IVaultStore>();
+        // The container owns the store: this closes it and releases the data directory's lock.
         await App.DisposeAsync();
-        await store.DisposeAsync();
         _certificate?.Dispose();
     }
 }

@@ -1,18 +1,12 @@
 using Cloister.Crypto.Hpke;
 using Cloister.Enclave.Sealed;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Cloister.Enclave.Tests.Sealed;
 
 /// <summary>The worker's session memory is per tenant, and bounded in number (per tenant and in all) and in time.</summary>
 public sealed class SealedSessionsTests
 {
-    private sealed class ManualTime : TimeProvider
-    {
-        public DateTimeOffset Now { get; set; } = DateTimeOffset.UnixEpoch;
-
-        public override DateTimeOffset GetUtcNow() => Now;
-    }
-
     private static SealedSession NewSession(HpkeKeyPair worker)
     {
         _ = SealedBox.Seal(worker.PublicKey, "tokenize", [], "v"u8, out var reply, out var session);
@@ -37,15 +31,15 @@ public sealed class SealedSessionsTests
     public void ASession_IsFound_UntilItsLifetimeEnds_AndAddingItAgainDoesNotProlongIt()
     {
         using var worker = HpkeKeyPair.Generate();
-        var time = new ManualTime();
+        var time = new FakeTimeProvider();
         var sessions = new SealedSessions(time);
         var session = NewSession(worker);
         sessions.Add("t", session);
 
-        time.Now += SealedSessions.Lifetime - TimeSpan.FromSeconds(1);
+        time.Advance(SealedSessions.Lifetime - TimeSpan.FromSeconds(1));
         sessions.Add("t", session); // the router replaying the box that started it
         Assert.Same(session, sessions.Find("t", session.IdHex));
-        time.Now += TimeSpan.FromSeconds(2);
+        time.Advance(TimeSpan.FromSeconds(2));
         Assert.Null(sessions.Find("t", session.IdHex));
         sessions.Add("t", session);
         Assert.Null(sessions.Find("t", session.IdHex));
@@ -56,7 +50,7 @@ public sealed class SealedSessionsTests
     public void ASession_IsFoundOnlyForTheTenantWhoseRequestStartedIt()
     {
         using var worker = HpkeKeyPair.Generate();
-        var sessions = new SealedSessions(new ManualTime());
+        var sessions = new SealedSessions(new FakeTimeProvider());
         var session = NewSession(worker);
         sessions.Add("a", session);
 
@@ -68,7 +62,7 @@ public sealed class SealedSessionsTests
     public void BeyondItsCapacity_ATenantForgetsItsOwnOldest_AndNoOneElses()
     {
         using var worker = HpkeKeyPair.Generate();
-        var sessions = new SealedSessions(new ManualTime(), perTenantCapacity: 4, capacity: 16);
+        var sessions = new SealedSessions(new FakeTimeProvider(), perTenantCapacity: 4, capacity: 16);
         var b = NewSession(worker);
         sessions.Add("b", b);
 
@@ -85,7 +79,7 @@ public sealed class SealedSessionsTests
     public void WhenTheWorkerIsFull_TheTenantHoldingTheMostLosesItsOldest_NeverASmallerOne()
     {
         using var worker = HpkeKeyPair.Generate();
-        var sessions = new SealedSessions(new ManualTime(), perTenantCapacity: 8, capacity: 12);
+        var sessions = new SealedSessions(new FakeTimeProvider(), perTenantCapacity: 8, capacity: 12);
         var small = AddMany(sessions, worker, "small", 2);
         var large = AddMany(sessions, worker, "large", 8);
         AddMany(sessions, worker, "middle", 2);
@@ -106,7 +100,7 @@ public sealed class SealedSessionsTests
     public void Forget_DropsEveryOneOfTheTenantsSessions_AndOnlyThose()
     {
         using var worker = HpkeKeyPair.Generate();
-        var sessions = new SealedSessions(new ManualTime());
+        var sessions = new SealedSessions(new FakeTimeProvider());
         var gone = AddMany(sessions, worker, "deleted", 3);
         var kept = NewSession(worker);
         sessions.Add("kept", kept);

@@ -36,10 +36,10 @@ public sealed class TransportLimitTests
         // An answer over the limit (a 2 MiB result), then a request over it (a package of 1.5 MiB that does not compress).
         await tenant.DeployAsync("big-answer", FunctionBundles.DeployBody(
             FunctionBundles.Manifest("node", "index.js", limits: new { outputBytes = 4 * MiB, memoryMiB = 256 }),
-            FunctionBundles.TarGz(("index.js", "module.exports = async () => ({ text: 'x'.repeat(2 * 1024 * 1024) });\n"))));
+            Archives.TarGz(("index.js", "module.exports = async () => ({ text: 'x'.repeat(2 * 1024 * 1024) });\n"))));
         await tenant.DeployAsync("big-package", FunctionBundles.DeployBody(
             FunctionBundles.Manifest("python3", "main.py"),
-            FunctionBundles.TarGz(("main.py", FunctionBundles.TrivialPython), ("noise.txt", Convert.ToBase64String(Payload(MiB + (MiB / 2)))))));
+            Archives.TarGz(("main.py", FunctionBundles.TrivialPython), ("noise.txt", Convert.ToBase64String(Payload(MiB + (MiB / 2)))))));
         foreach (var function in new[] { "big-answer", "big-package" })
         {
             using var invoked = await tenant.SendAsync(HttpMethod.Post, $"/v1/functions/{function}/invoke", "{\"args\":{}}");
@@ -88,7 +88,7 @@ public sealed class TransportLimitTests
         var limits = new { outputBytes = 64 * MiB, memoryMiB = 1024, wallTimeoutSeconds = 120 };
         await tenant.DeployAsync("max-output-node", FunctionBundles.DeployBody(
             FunctionBundles.Manifest("node", "index.js", limits: limits),
-            FunctionBundles.TarGz(("index.js", $$"""
+            Archives.TarGz(("index.js", $$"""
                 module.exports = async (event, ctx) => {
                   for (let i = 0; i < 100; i++) await ctx.log(String(i % 10).repeat(4096));
                   return { text: 'y'.repeat({{resultChars}}) };

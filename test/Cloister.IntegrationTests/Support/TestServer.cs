@@ -8,9 +8,9 @@ using Cloister.Cli;
 using Cloister.Protocol;
 using Cloister.Server;
 using Cloister.Server.Hosting;
-using Cloister.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Cloister.IntegrationTests.Support;
 
@@ -26,16 +26,14 @@ public sealed class TestServer : IAsyncDisposable
     public static readonly string[] AllTenantScopes = ["tokens:write", "tokens:reveal", "tokens:search", "functions:deploy", "functions:invoke", "attestation"];
 
     private readonly InProcessPartition _partition;
-    private readonly IVaultStore _store;
     private readonly TempDirectory? _ownedDirectory;
     private readonly ConcurrentQueue<ApiResponse> _exchanges = new();
     private readonly Lazy<HttpClient> _expectContinueHttp;
 
-    private TestServer(RouterHost host, InProcessPartition partition, IVaultStore store, TempDirectory? ownedDirectory, string dataDirectory, CapturingLoggerProvider logs)
+    private TestServer(RouterHost host, InProcessPartition partition, TempDirectory? ownedDirectory, string dataDirectory, CapturingLoggerProvider logs)
     {
         Host = host;
         _partition = partition;
-        _store = store;
         _ownedDirectory = ownedDirectory;
         DataDirectory = dataDirectory;
         Logs = logs;
@@ -87,13 +85,16 @@ public sealed class TestServer : IAsyncDisposable
     /// Builds and starts a server. With <paramref name="dataDirectory"/> null a temporary one is created and removed on dispose.
     /// <paramref name="sandboxBackend"/> (<c>runsc</c> or <c>bwrap</c>) runs functions on that backend instead of the best one found.
     /// <paramref name="wrapEnclave"/> wraps the router's transport to the enclave (to record what the router handles).
+    /// <paramref name="time"/> is the router's clock (a <c>FakeTimeProvider</c> that the test advances past expiry and
+    /// purge intervals instead of sleeping); the enclave, the key broker and Kestrel keep the real one.
     /// </summary>
     public static async Task<TestServer> StartAsync(
         string? dataDirectory = null,
         LogLevel logLevel = LogLevel.Information,
         Func<ServerOptions, ServerOptions>? configure = null,
         string? sandboxBackend = null,
-        Func<IFrameTransport, IFrameTransport>? wrapEnclave = null)
+        Func<IFrameTransport, IFrameTransport>? wrapEnclave = null,
+        TimeProvider? time = null)
     {
         var owned = dataDirectory is null ? TempDirectory.Create("server") : null;
         var directory = dataDirectory ?? owned!.Path;
@@ -112,10 +113,10 @@ public sealed class TestServer : IAsyncDisposable
                     logging.SetMinimumLevel(logLevel);
                     logging.AddProvider(logs);
                 },
+                time is null ? null : services => services.AddSingleton(time),
                 CancellationToken.None);
-            var store = host.App.Services.GetRequiredService<IVaultStore>();
             await host.StartAsync(CancellationToken.None);
-            return new TestServer(host, partition, store, owned, directory, logs);
+            return new TestServer(host, partition, owned, directory, logs);
         }
         catch
         {
@@ -250,21 +251,26 @@ public sealed class TestServer : IAsyncDisposable
 
         await Host.App.StopAsync(CancellationToken.None);
         await Host.DisposeAsync();
-        // The store is disposed here too (idempotent), so a data directory can be reopened even if the host does not release it.
-        await _store.DisposeAsync();
         await _partition.DisposeAsync();
         _ownedDirectory?.Dispose();
     }
 }
 
 /// <summary>One server shared by the tests of a class (each test makes its own tenants, so they do not couple).</summary>
-public sealed class ServerFixture : IAsyncLifetime
+public class ServerFixture : IAsyncLifetime
 {
+    private readonly TimeProvider? _time;
     private TestServer? _server;
+
+    public ServerFixture()
+    {
+    }
+
+    protected ServerFixture(TimeProvider time) => _time = time;
 
     public TestServer Server => _server ?? throw new InvalidOperationException("The fixture has not started.");
 
-    public async Task InitializeAsync() => _server = await TestServer.StartAsync();
+    public async Task InitializeAsync() => _server = await TestServer.StartAsync(time: _time);
 
     public async Task DisposeAsync()
     {
@@ -273,4 +279,21 @@ public sealed class ServerFixture : IAsyncLifetime
             await _server.DisposeAsync();
         }
     }
+}
+
+/// <summary>
+/// A shared server whose router runs on <see cref="Clock"/>, a fake clock started at the real time: tests of expiry
+/// advance it instead of sleeping. Tests of one class run one at a time, and each makes its own tenants and tokens.
+/// </summary>
+public sealed class FakeClockServerFixture : ServerFixture
+{
+    public FakeClockServerFixture()
+        : this(new FakeTimeProvider(DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds())))
+    {
+    }
+
+    private FakeClockServerFixture(FakeTimeProvider clock)
+        : base(clock) => Clock = clock;
+
+    public FakeTimeProvider Clock { get; }
 }

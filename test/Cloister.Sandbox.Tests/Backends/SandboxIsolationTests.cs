@@ -57,7 +57,7 @@ public sealed class SandboxIsolationTests
                 except OSError as e:
                     print(path, errno.errorcode[e.errno])
             """;
-        using var bundle = TempDir.Create();
+        using var bundle = TempDirectory.Create("sbx", sandboxReadable: true);
         var spec = PythonSpec(script) with { ReadOnlyBinds = new Dictionary<string, string> { [bundle.Path] = "/fn" } };
 
         var (exit, output, _) = await RunAsync(backend, spec);
@@ -72,11 +72,11 @@ public sealed class SandboxIsolationTests
     [InlineData("bwrap")]
     public async Task ItShowsTheBoundBundleButNoHostSecretOrOtherBundle(string backend)
     {
-        using var bundle = TempDir.Create();
+        using var bundle = TempDirectory.Create("sbx", sandboxReadable: true);
         File.WriteAllText(Path.Combine(bundle.Path, "handler.py"), "ours");
-        using var dataDir = TempDir.Create();
+        using var dataDir = TempDirectory.Create("sbx", sandboxReadable: true);
         File.WriteAllText(Path.Combine(dataDir.Path, "master.key"), "host-secret-value");
-        using var otherBundle = TempDir.Create();
+        using var otherBundle = TempDirectory.Create("sbx", sandboxReadable: true);
         File.WriteAllText(Path.Combine(otherBundle.Path, "handler.py"), "theirs");
         var script = $$"""
             import os
@@ -192,7 +192,7 @@ public sealed class SandboxIsolationTests
     [Fact]
     public void SpecRejectsABindOverTheSandboxsOwnDirectories()
     {
-        using var dir = TempDir.Create();
+        using var dir = TempDirectory.Create("sbx", sandboxReadable: true);
         var spec = new SandboxSpec(Python) { ReadOnlyBinds = new Dictionary<string, string> { [dir.Path] = "/usr/lib/x" } };
 
         Assert.Throws<ArgumentException>(spec.Validate);
@@ -203,21 +203,4 @@ public sealed class SandboxIsolationTests
     }
 
     private static string Quote(string value) => "'" + value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal) + "'";
-}
-
-/// <summary>A host temp directory readable by the sandbox uid, removed on dispose.</summary>
-internal sealed class TempDir : IDisposable
-{
-    private TempDir(string path) => Path = path;
-
-    public string Path { get; }
-
-    public static TempDir Create()
-    {
-        var dir = Directory.CreateTempSubdirectory("cloister-sbx-");
-        File.SetUnixFileMode(dir.FullName, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
-        return new TempDir(dir.FullName);
-    }
-
-    public void Dispose() => Directory.Delete(Path, recursive: true);
 }

@@ -21,7 +21,7 @@ public sealed class UnsandboxedBackendTests
     [Fact]
     public async Task Unsandboxed_MapsBindsAndTmp_ToHostPaths_AndPassesOnlyTheSpecEnvironment()
     {
-        using var bundle = TempDir.Create();
+        using var bundle = TempDirectory.Create("sbx", sandboxReadable: true);
         File.WriteAllText(Path.Combine(bundle.Path, "data.txt"), "from the bundle");
         Environment.SetEnvironmentVariable("CLOISTER_TEST_HOST_ONLY", "must-not-leak");
         var script = """

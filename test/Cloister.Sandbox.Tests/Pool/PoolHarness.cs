@@ -7,7 +7,7 @@ namespace Cloister.Sandbox.Tests.Pool;
 /// <summary>A function bundle and the runners in a temp directory readable by the sandbox uid.</summary>
 internal sealed class FunctionFixture : IDisposable
 {
-    private readonly Backends.TempDir _dir = Backends.TempDir.Create();
+    private readonly TempDirectory _dir = TempDirectory.Create("sbx", sandboxReadable: true);
 
     public FunctionFixture()
     {
@@ -34,16 +34,6 @@ internal sealed class FunctionFixture : IDisposable
     }
 
     public void Dispose() => _dir.Dispose();
-}
-
-/// <summary>A clock the test moves by hand; timers it creates are real, so tests call the sweep themselves.</summary>
-internal sealed class ManualClock : TimeProvider
-{
-    private DateTimeOffset _now = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
-
-    public override DateTimeOffset GetUtcNow() => _now;
-
-    public void Advance(TimeSpan by) => _now += by;
 }
 
 internal static class PoolHarness

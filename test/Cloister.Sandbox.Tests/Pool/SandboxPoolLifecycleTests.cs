@@ -1,6 +1,7 @@
 using Cloister.Sandbox.Pool;
 using Cloister.Sandbox.Tests.Runner;
 using static Cloister.Sandbox.Tests.Pool.PoolHarness;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Cloister.Sandbox.Tests.Pool;
 
@@ -14,7 +15,7 @@ public sealed class SandboxPoolLifecycleTests
     public async Task IdleSandbox_IsDisposedAfterIdleTimeout_ButNotBefore(string backend)
     {
         using var fixture = new FunctionFixture();
-        var clock = new ManualClock();
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
         await using var pool = StartPool(backend, new SandboxPoolOptions { IdleTimeout = TimeSpan.FromMinutes(1) }, clock);
         var definition = fixture.Define(Key, FunctionRuntimes.Python3, "handler.py", PythonHostile);
         SandboxedFunction sandbox;
@@ -24,11 +25,12 @@ public sealed class SandboxPoolLifecycleTests
             Assert.True((await lease.InvokeAsync(Json("{}"), new FakeHostCalls(), CancellationToken.None)).IsSuccess);
         }
 
-        clock.Advance(TimeSpan.FromSeconds(59));
+        // AdjustTime moves the clock without firing the pool's sweep timer: the test sweeps by itself.
+        clock.AdjustTime(clock.GetUtcNow() + TimeSpan.FromSeconds(59));
         Assert.Equal(0, await pool.EvictIdleAsync());
         Assert.True(sandbox.IsReusable);
 
-        clock.Advance(TimeSpan.FromSeconds(1));
+        clock.AdjustTime(clock.GetUtcNow() + TimeSpan.FromSeconds(1));
         Assert.Equal(1, await pool.EvictIdleAsync());
 
         Assert.Equal(0, pool.IdleCount(Key));
@@ -42,7 +44,7 @@ public sealed class SandboxPoolLifecycleTests
     public async Task Prestart_KeepsTheMinimumWarm_LeasesBeyondTheMaximumWait_AndRetireDisposesIdle(string backend)
     {
         using var fixture = new FunctionFixture();
-        var clock = new ManualClock();
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
         await using var pool = StartPool(backend, new SandboxPoolOptions { MinPerFunction = 1, MaxPerFunction = 1, IdleTimeout = TimeSpan.FromMinutes(1) }, clock);
         var definition = fixture.Define(Key, FunctionRuntimes.Python3, "handler.py", PythonHostile);
 
@@ -64,7 +66,7 @@ public sealed class SandboxPoolLifecycleTests
         }
 
         // Idle past the timeout, but the minimum is kept.
-        clock.Advance(TimeSpan.FromMinutes(5));
+        clock.AdjustTime(clock.GetUtcNow() + TimeSpan.FromMinutes(5));
         Assert.Equal(0, await pool.EvictIdleAsync());
         Assert.Equal(1, pool.IdleCount(Key));
 

@@ -157,7 +157,7 @@ public sealed class FrameCodecTests
     [Fact]
     public void Extract_WritesBothRunners_AndCanRunTwice()
     {
-        using var dir = new TempDir();
+        using var dir = TempDirectory.Create("runner");
         string target = Path.Combine(dir.Path, "runner");
 
         Runners.Extract(target);

@@ -41,7 +41,7 @@ public sealed class NativeAndFaultyRunnerTests
     [Fact]
     public async Task NativeFunction_SpeakingTheDocumentedProtocol_Works()
     {
-        using var dir = new TempDir();
+        using var dir = TempDirectory.Create("runner");
         await using var runner = RunnerHarness.Script(dir, Frames + """
             write_frame({"type": "ready"})
             while True:
@@ -74,7 +74,7 @@ public sealed class NativeAndFaultyRunnerTests
         int section = doc.IndexOf("## A native function, minimally", StringComparison.Ordinal);
         int start = doc.IndexOf("```python\n", section, StringComparison.Ordinal) + "```python\n".Length;
         int end = doc.IndexOf("```", start, StringComparison.Ordinal);
-        using var dir = new TempDir();
+        using var dir = TempDirectory.Create("runner");
         await using var runner = RunnerHarness.Script(dir, doc[start..end]);
         var host = new FakeHostCalls();
         host.Vault["tok_1"] = "secret-value";
@@ -91,7 +91,7 @@ public sealed class NativeAndFaultyRunnerTests
     [Fact]
     public async Task NativeFunction_ErrorFrame_IsHandlerError()
     {
-        using var dir = new TempDir();
+        using var dir = TempDirectory.Create("runner");
         await using var runner = RunnerHarness.Script(dir, Frames + """
             write_frame({"type": "ready"})
             invoke = read_frame()
@@ -113,7 +113,7 @@ public sealed class NativeAndFaultyRunnerTests
     [InlineData("\u00ff\u00fe")]
     public async Task GarbageInAFrame_IsMalformedFrame(string payload)
     {
-        using var dir = new TempDir();
+        using var dir = TempDirectory.Create("runner");
         await using var runner = RunnerHarness.Script(dir, Frames + $$"""
             write_frame({"type": "ready"})
             read_frame()
@@ -133,7 +133,7 @@ public sealed class NativeAndFaultyRunnerTests
     [Fact]
     public async Task EmptyFrame_IsMalformedFrame()
     {
-        using var dir = new TempDir();
+        using var dir = TempDirectory.Create("runner");
         await using var runner = RunnerHarness.Script(dir, """
             import sys, time
             sys.stdout.buffer.write(b"\x00\x00\x00\x00")
@@ -150,7 +150,7 @@ public sealed class NativeAndFaultyRunnerTests
     [Fact]
     public async Task OversizeFrameHeader_IsFrameTooLarge_WithoutWaitingForThePayload()
     {
-        using var dir = new TempDir();
+        using var dir = TempDirectory.Create("runner");
         await using var runner = RunnerHarness.Script(
             dir,
             Frames + """
@@ -172,7 +172,7 @@ public sealed class NativeAndFaultyRunnerTests
     [Fact]
     public async Task PlainTextOnStdout_IsRejected_NotTrusted()
     {
-        using var dir = new TempDir();
+        using var dir = TempDirectory.Create("runner");
         await using var runner = RunnerHarness.Script(dir, """
             import time
             print("hello world, I am not a frame", flush=True)
@@ -189,7 +189,7 @@ public sealed class NativeAndFaultyRunnerTests
     [Fact]
     public async Task RunnerExitingWhileTheHostAnswersACall_IsRunnerCrashed()
     {
-        using var dir = new TempDir();
+        using var dir = TempDirectory.Create("runner");
         await using var runner = RunnerHarness.Script(dir, Frames + """
             write_frame({"type": "ready"})
             invoke = read_frame()
@@ -206,7 +206,7 @@ public sealed class NativeAndFaultyRunnerTests
     [Fact]
     public async Task RunnerExitingInsideAFrame_IsRunnerCrashed()
     {
-        using var dir = new TempDir();
+        using var dir = TempDirectory.Create("runner");
         await using var runner = RunnerHarness.Script(dir, Frames + """
             write_frame({"type": "ready"})
             read_frame()
@@ -227,7 +227,7 @@ public sealed class NativeAndFaultyRunnerTests
     [InlineData("""{"type": "call", "id": "$ID", "call": "one", "method": "log", "params": {}}""")]
     public async Task UnexpectedFrame_IsProtocolViolation(string frame)
     {
-        using var dir = new TempDir();
+        using var dir = TempDirectory.Create("runner");
         await using var runner = RunnerHarness.Script(dir, Frames + $$"""
             write_frame({"type": "ready"})
             invoke = read_frame()
@@ -245,7 +245,7 @@ public sealed class NativeAndFaultyRunnerTests
     [Fact]
     public async Task UnknownMethodAndBadParams_AreAnsweredWithReplyErrors()
     {
-        using var dir = new TempDir();
+        using var dir = TempDirectory.Create("runner");
         await using var runner = RunnerHarness.Script(dir, Frames + """
             write_frame({"type": "ready"})
             invoke = read_frame()
@@ -266,7 +266,7 @@ public sealed class NativeAndFaultyRunnerTests
     [Fact]
     public async Task SilentRunner_IsTimeout_WhenNeverReady()
     {
-        using var dir = new TempDir();
+        using var dir = TempDirectory.Create("runner");
         await using var runner = RunnerHarness.Script(
             dir,
             """

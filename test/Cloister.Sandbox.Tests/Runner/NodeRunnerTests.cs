@@ -7,7 +7,7 @@ public sealed class NodeRunnerTests
     [Fact]
     public async Task Handler_ReturnsResult()
     {
-        using var dir = new TempDir();
+        using var dir = TempDirectory.Create("runner");
         await using var runner = RunnerHarness.Node(dir, """
             module.exports = async (event, ctx) => ({ sum: event.a + event.b });
             """);
@@ -22,7 +22,7 @@ public sealed class NodeRunnerTests
     [Fact]
     public async Task Handler_CallsRevealTokenizeAndLog_IncludingConcurrentCalls()
     {
-        using var dir = new TempDir();
+        using var dir = TempDirectory.Create("runner");
         await using var runner = RunnerHarness.Node(dir, """
             module.exports = async (event, ctx) => {
               const pan = await ctx.reveal(event.card.$token);
@@ -46,7 +46,7 @@ public sealed class NodeRunnerTests
     [Fact]
     public async Task ResultLargerThanTheMaximumFrame_IsReportedByTheRunner_AsFrameTooLarge()
     {
-        using var dir = new TempDir();
+        using var dir = TempDirectory.Create("runner");
         await using var runner = RunnerHarness.Node(
             dir,
             """
@@ -64,7 +64,7 @@ public sealed class NodeRunnerTests
     [Fact]
     public async Task DeniedReveal_RejectsInsideHandler_WhichCanCatchIt()
     {
-        using var dir = new TempDir();
+        using var dir = TempDirectory.Create("runner");
         await using var runner = RunnerHarness.Node(dir, """
             module.exports = async (event, ctx) => {
               try {
@@ -87,7 +87,7 @@ public sealed class NodeRunnerTests
     [Fact]
     public async Task HandlerThrows_IsHandlerError_AndRunnerStaysWarm()
     {
-        using var dir = new TempDir();
+        using var dir = TempDirectory.Create("runner");
         await using var runner = RunnerHarness.Node(dir, """
             module.exports = async (event) => {
               if (event.fail) { throw new TypeError('amount is not a number'); }
@@ -107,7 +107,7 @@ public sealed class NodeRunnerTests
     [Fact]
     public async Task RunnerExitMidInvocation_IsRunnerCrashed()
     {
-        using var dir = new TempDir();
+        using var dir = TempDirectory.Create("runner");
         await using var runner = RunnerHarness.Node(dir, """
             module.exports = async (event, ctx) => {
               await ctx.log('about to exit');
@@ -126,7 +126,7 @@ public sealed class NodeRunnerTests
     [Fact]
     public async Task WarmRunner_WipesScratchBetweenInvocations()
     {
-        using var dir = new TempDir();
+        using var dir = TempDirectory.Create("runner");
         await using var runner = RunnerHarness.Node(dir, """
             const fs = require('fs');
             const path = require('path');
@@ -155,7 +155,7 @@ public sealed class NodeRunnerTests
     [Fact]
     public async Task ConsoleLog_AndStdoutWrites_DoNotCorruptTheFrameChannel()
     {
-        using var dir = new TempDir();
+        using var dir = TempDirectory.Create("runner");
         await using var runner = RunnerHarness.Node(dir, """
             console.log('loading handler');
             module.exports = async (event) => {
@@ -180,7 +180,7 @@ public sealed class NodeRunnerTests
     [Fact]
     public async Task ModuleWithoutAFunctionExport_IsHandlerError()
     {
-        using var dir = new TempDir();
+        using var dir = TempDirectory.Create("runner");
         await using var runner = RunnerHarness.Node(dir, """
             module.exports = { notAHandler: 1 };
             """);

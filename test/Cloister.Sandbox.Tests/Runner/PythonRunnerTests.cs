@@ -8,7 +8,7 @@ public sealed class PythonRunnerTests
     [Fact]
     public async Task Handler_ReturnsResult()
     {
-        using var dir = new TempDir();
+        using var dir = TempDirectory.Create("runner");
         await using var runner = RunnerHarness.Python(dir, """
             def handle(event, ctx):
                 return {"sum": event["a"] + event["b"], "id": ctx.invocation_id is not None}
@@ -26,7 +26,7 @@ public sealed class PythonRunnerTests
     [Fact]
     public async Task Handler_CallsRevealTokenizeAndLog()
     {
-        using var dir = new TempDir();
+        using var dir = TempDirectory.Create("runner");
         await using var runner = RunnerHarness.Python(dir, """
             def handle(event, ctx):
                 pan = ctx.reveal(event["card"]["$token"])
@@ -50,7 +50,7 @@ public sealed class PythonRunnerTests
     [Fact]
     public async Task DeniedReveal_RaisesInsideHandler_WhichCanCatchIt()
     {
-        using var dir = new TempDir();
+        using var dir = TempDirectory.Create("runner");
         await using var runner = RunnerHarness.Python(dir, """
             def handle(event, ctx):
                 caught = []
@@ -75,7 +75,7 @@ public sealed class PythonRunnerTests
     [Fact]
     public async Task UncaughtDeniedReveal_IsHandlerError()
     {
-        using var dir = new TempDir();
+        using var dir = TempDirectory.Create("runner");
         await using var runner = RunnerHarness.Python(dir, """
             def handle(event, ctx):
                 return ctx.reveal("tok_ssn_1")
@@ -92,7 +92,7 @@ public sealed class PythonRunnerTests
     [Fact]
     public async Task HandlerException_IsHandlerError_WithTypeAndMessage_AndRunnerStaysWarm()
     {
-        using var dir = new TempDir();
+        using var dir = TempDirectory.Create("runner");
         await using var runner = RunnerHarness.Python(dir, """
             def handle(event, ctx):
                 if event.get("fail"):
@@ -114,7 +114,7 @@ public sealed class PythonRunnerTests
     [Fact]
     public async Task HandlerErrorMessage_NeverContainsRevealedValues()
     {
-        using var dir = new TempDir();
+        using var dir = TempDirectory.Create("runner");
         await using var runner = RunnerHarness.Python(dir, """
             def handle(event, ctx):
                 pan = ctx.reveal("tok_pan_1")
@@ -133,7 +133,7 @@ public sealed class PythonRunnerTests
     [Fact]
     public async Task ResultThatIsNotJson_IsHandlerError()
     {
-        using var dir = new TempDir();
+        using var dir = TempDirectory.Create("runner");
         await using var runner = RunnerHarness.Python(dir, """
             def handle(event, ctx):
                 return {"when": object()}
@@ -148,7 +148,7 @@ public sealed class PythonRunnerTests
     [Fact]
     public async Task RunnerCrashMidInvocation_IsRunnerCrashed_AndSessionIsBroken()
     {
-        using var dir = new TempDir();
+        using var dir = TempDirectory.Create("runner");
         await using var runner = RunnerHarness.Python(dir, """
             import os
             def handle(event, ctx):
@@ -169,7 +169,7 @@ public sealed class PythonRunnerTests
     [Fact]
     public async Task ModuleThatFailsToLoad_IsHandlerError_BeforeAnyInvocation()
     {
-        using var dir = new TempDir();
+        using var dir = TempDirectory.Create("runner");
         await using var runner = RunnerHarness.Python(dir, """
             def handle(event, ctx)
                 return 1
@@ -187,7 +187,7 @@ public sealed class PythonRunnerTests
     [Fact]
     public async Task WarmRunner_ServesSuccessiveInvocations_AndWipesScratchBetweenThem()
     {
-        using var dir = new TempDir();
+        using var dir = TempDirectory.Create("runner");
         await using var runner = RunnerHarness.Python(dir, """
             import os
             SCRATCH = os.environ["CLOISTER_SCRATCH_DIR"]
@@ -217,7 +217,7 @@ public sealed class PythonRunnerTests
     [Fact]
     public async Task Print_AndWritesToFd1_DoNotCorruptTheFrameChannel()
     {
-        using var dir = new TempDir();
+        using var dir = TempDirectory.Create("runner");
         await using var runner = RunnerHarness.Python(dir, """
             import os, subprocess, sys
             print("loaded handler")
@@ -245,7 +245,7 @@ public sealed class PythonRunnerTests
     [Fact]
     public async Task HandlerPastTheTimeout_IsTimeout()
     {
-        using var dir = new TempDir();
+        using var dir = TempDirectory.Create("runner");
         await using var runner = RunnerHarness.Python(
             dir,
             """
@@ -266,7 +266,7 @@ public sealed class PythonRunnerTests
     [Fact]
     public async Task EventLargerThanTheMaximumFrame_IsFrameTooLarge_AndRunnerStaysUsable()
     {
-        using var dir = new TempDir();
+        using var dir = TempDirectory.Create("runner");
         await using var runner = RunnerHarness.Python(
             dir,
             """
@@ -286,7 +286,7 @@ public sealed class PythonRunnerTests
     [Fact]
     public async Task ResultLargerThanTheMaximumFrame_IsReportedByTheRunner_AsFrameTooLarge()
     {
-        using var dir = new TempDir();
+        using var dir = TempDirectory.Create("runner");
         await using var runner = RunnerHarness.Python(
             dir,
             """
@@ -305,7 +305,7 @@ public sealed class PythonRunnerTests
     [Fact]
     public async Task CallerCancellation_Throws_AndBreaksTheSession()
     {
-        using var dir = new TempDir();
+        using var dir = TempDirectory.Create("runner");
         await using var runner = RunnerHarness.Python(dir, """
             import time
             def handle(event, ctx):
@@ -324,7 +324,7 @@ public sealed class PythonRunnerTests
     [Fact]
     public async Task HandlerErrorMessage_NeverContainsTokenizedValues()
     {
-        using var dir = new TempDir();
+        using var dir = TempDirectory.Create("runner");
         await using var runner = RunnerHarness.Python(dir, """
             def handle(event, ctx):
                 ctx.tokenize("378282246310005", "pan")
@@ -339,7 +339,7 @@ public sealed class PythonRunnerTests
     [Fact]
     public async Task HostCallsThatThrow_SurfaceAsABugInTheHost_NotAsARunnerCrash()
     {
-        using var dir = new TempDir();
+        using var dir = TempDirectory.Create("runner");
         await using var runner = RunnerHarness.Python(dir, """
             def handle(event, ctx):
                 ctx.log("x")

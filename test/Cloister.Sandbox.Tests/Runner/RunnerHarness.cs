@@ -41,7 +41,7 @@ internal sealed class RunnerHarness : IAsyncDisposable
         }
     }
 
-    public static RunnerHarness Start(TempDir dir, string executable, IEnumerable<string> arguments, RunnerSessionOptions? options = null)
+    public static RunnerHarness Start(TempDirectory dir, string executable, IEnumerable<string> arguments, RunnerSessionOptions? options = null)
     {
         string scratch = Path.Combine(dir.Path, "scratch");
         Directory.CreateDirectory(scratch);
@@ -66,7 +66,7 @@ internal sealed class RunnerHarness : IAsyncDisposable
     }
 
     /// <summary>python3 runner.py handler.py, with the handler's source written to the temp dir.</summary>
-    public static RunnerHarness Python(TempDir dir, string handlerSource, RunnerSessionOptions? options = null)
+    public static RunnerHarness Python(TempDirectory dir, string handlerSource, RunnerSessionOptions? options = null)
     {
         Runners.Extract(Path.Combine(dir.Path, "runner"));
         string handler = dir.Write("fn/handler.py", handlerSource);
@@ -74,7 +74,7 @@ internal sealed class RunnerHarness : IAsyncDisposable
     }
 
     /// <summary>node runner.js handler.js, with the handler's source written to the temp dir.</summary>
-    public static RunnerHarness Node(TempDir dir, string handlerSource, RunnerSessionOptions? options = null)
+    public static RunnerHarness Node(TempDirectory dir, string handlerSource, RunnerSessionOptions? options = null)
     {
         Runners.Extract(Path.Combine(dir.Path, "runner"));
         string handler = dir.Write("fn/handler.js", handlerSource);
@@ -82,7 +82,7 @@ internal sealed class RunnerHarness : IAsyncDisposable
     }
 
     /// <summary>A "native" function or a fake runner: a Python script speaking the frames itself.</summary>
-    public static RunnerHarness Script(TempDir dir, string scriptSource, RunnerSessionOptions? options = null)
+    public static RunnerHarness Script(TempDirectory dir, string scriptSource, RunnerSessionOptions? options = null)
     {
         string script = dir.Write("fn/native.py", scriptSource);
         return Start(dir, "/usr/bin/python3", [script], options);
@@ -149,36 +149,6 @@ internal sealed class RunnerHarness : IAsyncDisposable
             {
                 _stderr.Append(buffer, 0, n);
             }
-        }
-    }
-}
-
-/// <summary>A temporary directory removed at the end of the test.</summary>
-internal sealed class TempDir : IDisposable
-{
-    public TempDir()
-    {
-        Path = Directory.CreateTempSubdirectory("cloister-runner-").FullName;
-    }
-
-    public string Path { get; }
-
-    public string Write(string relative, string content)
-    {
-        string full = System.IO.Path.Combine(Path, relative);
-        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(full)!);
-        File.WriteAllText(full, content);
-        return full;
-    }
-
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(Path, recursive: true);
-        }
-        catch (IOException)
-        {
         }
     }
 }

@@ -1,5 +1,3 @@
-using System.Formats.Tar;
-using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
 using Cloister.Functions;
@@ -12,21 +10,6 @@ namespace Cloister.Server.Tests.Functions;
 public sealed class FunctionValidationTests
 {
     private const string PythonManifest = """{"runtime":"python3","entrypoint":"main.py"}""";
-
-    internal static byte[] TarGz(params (string Name, string Content)[] files)
-    {
-        using var output = new MemoryStream();
-        using (var gzip = new GZipStream(output, CompressionLevel.Fastest, leaveOpen: true))
-        using (var tar = new TarWriter(gzip, TarEntryFormat.Pax))
-        {
-            foreach (var (name, content) in files)
-            {
-                tar.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, name) { DataStream = new MemoryStream(Encoding.UTF8.GetBytes(content)) });
-            }
-        }
-
-        return output.ToArray();
-    }
 
     private static DeployFunctionRequest Body(string manifest, byte[] bundle)
         => new(JsonDocument.Parse(manifest).RootElement.Clone(), Convert.ToBase64String(bundle));
@@ -62,7 +45,7 @@ public sealed class FunctionValidationTests
     [Fact]
     public void Deploy_StoresTheCanonicalArchive_WhoseMeasurementIsTheReportedOne()
     {
-        var (deploy, problem) = FunctionValidation.ValidateDeploy(Body(PythonManifest, TarGz(("main.py", "def handle(e, c): return 1\n"), ("./lib/x.py", "X = 1\n"))), BundleLimits.Default);
+        var (deploy, problem) = FunctionValidation.ValidateDeploy(Body(PythonManifest, Archives.TarGz(("main.py", "def handle(e, c): return 1\n"), ("./lib/x.py", "X = 1\n"))), BundleLimits.Default);
 
         Assert.Null(problem);
         Assert.True(FunctionBundle.TryReadTarGz(new MemoryStream(deploy!.CanonicalBundle), BundleLimits.Default, out var stored, out _));
@@ -71,7 +54,7 @@ public sealed class FunctionValidationTests
         Assert.Equal(["lib/x.py", "main.py"], stored.Files.Select(f => f.Path));
 
         // Deterministic: the same files in another order and archive give the same stored bytes.
-        var (again, _) = FunctionValidation.ValidateDeploy(Body(PythonManifest, TarGz(("lib/x.py", "X = 1\n"), ("main.py", "def handle(e, c): return 1\n"))), BundleLimits.Default);
+        var (again, _) = FunctionValidation.ValidateDeploy(Body(PythonManifest, Archives.TarGz(("lib/x.py", "X = 1\n"), ("main.py", "def handle(e, c): return 1\n"))), BundleLimits.Default);
         Assert.Equal(deploy.CanonicalBundle, again!.CanonicalBundle);
         Assert.Equal(deploy.Measurement, again.Measurement);
     }
@@ -95,7 +78,7 @@ public sealed class FunctionValidationTests
     [Fact]
     public void Deploy_PathTraversalInTheArchive_IsRefused()
     {
-        var problem = Problem(FunctionValidation.ValidateDeploy(Body(PythonManifest, TarGz(("main.py", "x"), ("../escape.py", "x"))), BundleLimits.Default).Problem);
+        var problem = Problem(FunctionValidation.ValidateDeploy(Body(PythonManifest, Archives.TarGz(("main.py", "x"), ("../escape.py", "x"))), BundleLimits.Default).Problem);
         Assert.Equal("urn:cloister:problem:invalid-bundle", problem.Type);
         Assert.StartsWith("bundle:", problem.Detail, StringComparison.Ordinal);
     }
@@ -104,7 +87,7 @@ public sealed class FunctionValidationTests
     public void Deploy_BundleOverTheLimits_IsRefused()
     {
         var limits = new BundleLimits(10, 16, 16);
-        var problem = Problem(FunctionValidation.ValidateDeploy(Body(PythonManifest, TarGz(("main.py", new string('x', 64)))), limits).Problem);
+        var problem = Problem(FunctionValidation.ValidateDeploy(Body(PythonManifest, Archives.TarGz(("main.py", new string('x', 64)))), limits).Problem);
         Assert.Equal("urn:cloister:problem:invalid-bundle", problem.Type);
     }
 
@@ -116,7 +99,7 @@ public sealed class FunctionValidationTests
     [InlineData("""{"runtime":"python3","entrypoint":"main.py","colour":"blue"}""", "manifest.colour:")]
     public void Deploy_BadManifest_NamesTheField(string manifest, string field)
     {
-        var problem = Problem(FunctionValidation.ValidateDeploy(Body(manifest, TarGz(("main.py", "x"))), BundleLimits.Default).Problem);
+        var problem = Problem(FunctionValidation.ValidateDeploy(Body(manifest, Archives.TarGz(("main.py", "x"))), BundleLimits.Default).Problem);
         Assert.Equal("urn:cloister:problem:invalid-manifest", problem.Type);
         Assert.StartsWith(field, problem.Detail, StringComparison.Ordinal);
     }
@@ -125,7 +108,7 @@ public sealed class FunctionValidationTests
     public void Deploy_EgressOtherThanNone_IsRejectedWithItsOwnCode()
     {
         var manifest = """{"runtime":"python3","entrypoint":"main.py","egress":"internet"}""";
-        var problem = Problem(FunctionValidation.ValidateDeploy(Body(manifest, TarGz(("main.py", "x"))), BundleLimits.Default).Problem);
+        var problem = Problem(FunctionValidation.ValidateDeploy(Body(manifest, Archives.TarGz(("main.py", "x"))), BundleLimits.Default).Problem);
         Assert.Equal("urn:cloister:problem:egress-not-supported", problem.Type);
         Assert.StartsWith("manifest.egress:", problem.Detail, StringComparison.Ordinal);
     }

@@ -1,4 +1,4 @@
-namespace Cloister.IntegrationTests.Support;
+namespace Cloister.TestSupport;
 
 /// <summary>A fresh directory under the system temp path, removed (best effort) on dispose.</summary>
 public sealed class TempDirectory : IDisposable
@@ -7,10 +7,19 @@ public sealed class TempDirectory : IDisposable
 
     public string Path { get; }
 
-    public static TempDirectory Create(string purpose = "it")
+    /// <summary>
+    /// Creates <c>cloister-{purpose}-{guid}</c> in the temp directory. With <paramref name="sandboxReadable"/> it is mode
+    /// 0755 whatever the umask, so that a sandbox running as another uid can read what the test puts there.
+    /// </summary>
+    public static TempDirectory Create(string purpose = "test", bool sandboxReadable = false)
     {
         var path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"cloister-{purpose}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(path);
+        if (sandboxReadable)
+        {
+            System.IO.File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+        }
+
         return new TempDirectory(path);
     }
 
@@ -26,7 +35,17 @@ public sealed class TempDirectory : IDisposable
         return copy;
     }
 
+    /// <summary>The path of <paramref name="name"/> in this directory.</summary>
     public string File(string name) => System.IO.Path.Combine(Path, name);
+
+    /// <summary>Writes <paramref name="content"/> to <paramref name="relative"/> (creating its folders); returns the full path.</summary>
+    public string Write(string relative, string content)
+    {
+        var full = File(relative);
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(full)!);
+        System.IO.File.WriteAllText(full, content);
+        return full;
+    }
 
     public void Dispose()
     {
