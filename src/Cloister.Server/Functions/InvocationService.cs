@@ -2,7 +2,6 @@ using System.Text.Json;
 using Cloister.Crypto;
 using Cloister.Protocol;
 using Cloister.Server.Http;
-using Cloister.Server.Sealed;
 using Cloister.Server.Tenants;
 using Cloister.Storage;
 using Microsoft.Extensions.Hosting;
@@ -285,7 +284,7 @@ internal sealed partial class InvocationService(
     /// cannot tell whether the function succeeded; the client opens the box and finds the result or the error, and the logs.
     /// </summary>
     public static string SealedResultJson(byte[] sealedResult)
-        => JsonSerializer.Serialize(new SealedInvocationResult(Convert.ToBase64String(sealedResult)), ApiJsonContext.Default.SealedInvocationResult);
+        => JsonSerializer.Serialize(new SealedInvocationOutput(Convert.ToBase64String(sealedResult)), ApiJsonContext.Default.SealedInvocationOutput);
 
     [LoggerMessage(40, LogLevel.Error, "An invocation failed in the router ({ErrorType}); recorded as internal.")]
     private static partial void LogDriverFailed(ILogger logger, string errorType);

@@ -100,6 +100,9 @@ public static class CloisterServer
         services.AddSingleton<TenantService>();
         services.AddSingleton<AttestationService>();
         services.AddSingleton<FunctionService>();
+        services.AddSingleton<FunctionInvoker>();
+        services.AddSingleton<WorkerAttestation>();
+        services.AddSingleton<ReadinessProbe>();
         services.AddSingleton<InvocationDriver>();
         services.AddSingleton<InvocationService>();
         services.AddHostedService(sp => sp.GetRequiredService<InvocationService>());
@@ -112,8 +115,16 @@ public static class CloisterServer
         services.AddSingleton<KeyShredder>();
         services.AddHostedService(sp => sp.GetRequiredService<KeyShredder>());
         services.AddProblemDetails();
-        services.AddOpenApi();
-        services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default));
+        services.AddCloisterOpenApi();
+        services.ConfigureHttpJsonOptions(json =>
+        {
+            json.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default);
+            json.SerializerOptions.TypeInfoResolverChain.Insert(1, ProblemJsonContext.Default);
+
+            // Responses write numbers as numbers either way; strict handling keeps the document's integers integers
+            // (request bodies are read with ApiJsonContext's own options, unchanged).
+            json.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict;
+        });
 
         var app = builder.Build();
         app.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = HandleExceptionAsync });

@@ -2,7 +2,6 @@ using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Cloister.Server.Http;
-using Cloister.Server.Sealed;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Cloister.Server.Tokens;
@@ -41,6 +40,34 @@ internal static partial class TokenValidation
 
         (NewToken?, ProblemHttpResult?) Fail(string detail)
             => (null, Problems.Create(StatusCodes.Status400BadRequest, "invalid-request", "Invalid request", detail, extensions));
+    }
+
+    /// <summary>Checks a batch's size (1..<paramref name="max"/>) and validates each item in order; the first problem wins.</summary>
+    public static (List<NewToken>? Items, ProblemHttpResult? Problem) ValidateBatch<T>(IReadOnlyList<T>? batch, int max, Func<T, int, (NewToken? Item, ProblemHttpResult? Problem)> validate)
+    {
+        if (batch is null || batch.Count == 0)
+        {
+            return (null, Problems.Invalid("'items' must be a non-empty array."));
+        }
+
+        if (batch.Count > max)
+        {
+            return (null, Problems.Invalid("batch-too-large", "Batch too large", $"A batch holds at most {max} items; this one has {batch.Count}."));
+        }
+
+        var items = new List<NewToken>(batch.Count);
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var (item, invalid) = validate(batch[i], i);
+            if (invalid is not null)
+            {
+                return (null, invalid);
+            }
+
+            items.Add(item!);
+        }
+
+        return (items, null);
     }
 
     /// <summary>A sealed item: the box (base64) within the value limit plus the box's overhead, and the same options as an unsealed item.</summary>
