@@ -48,6 +48,9 @@ internal static class ApiDocument
         [503] = "Temporarily unavailable: retry after Retry-After seconds.",
     };
 
+    // The schema of any JSON value ({}), shared: TransformSchema leaves it alone.
+    private static readonly OpenApiSchema AnyJsonValue = new();
+
     /// <summary>Registers the document and its transformers.</summary>
     public static IServiceCollection AddCloisterOpenApi(this IServiceCollection services)
         => services.AddOpenApi(options =>
@@ -113,7 +116,7 @@ internal static class ApiDocument
 
         if (document.Components.Schemas?.ContainsKey(nameof(JsonElement)) == true)
         {
-            document.Components.Schemas[nameof(JsonElement)] = new OpenApiSchema { Type = JsonSchemaType.Object, AdditionalProperties = new OpenApiSchema(), Description = "A JSON object." };
+            document.Components.Schemas[nameof(JsonElement)] = new OpenApiSchema { Type = JsonSchemaType.Object, AdditionalProperties = AnyJsonValue, Description = "A JSON object." };
         }
 
         StripOptionalNulls(document);
@@ -178,18 +181,25 @@ internal static class ApiDocument
 
     private static Task TransformSchema(OpenApiSchema schema, OpenApiSchemaTransformerContext context, CancellationToken cancellationToken)
     {
+        // The members of a JSON object set below are any JSON values: the transformer visits that schema too, with the
+        // object's context; it stays as it is.
+        if (ReferenceEquals(schema, AnyJsonValue))
+        {
+            return Task.CompletedTask;
+        }
+
         var type = context.JsonTypeInfo.Type;
 
         // Every JsonElement member of the API (metadata, args, manifest, policy, keys) is a JSON object; the router checks it.
         if (type == typeof(JsonElement) || context.JsonPropertyInfo?.PropertyType == typeof(JsonElement))
         {
             schema.Type = JsonSchemaType.Object;
-            schema.AdditionalProperties = new OpenApiSchema();
+            schema.AdditionalProperties = AnyJsonValue;
         }
         else if (type == typeof(JsonElement?) || context.JsonPropertyInfo?.PropertyType == typeof(JsonElement?))
         {
             schema.Type = JsonSchemaType.Object | JsonSchemaType.Null;
-            schema.AdditionalProperties = new OpenApiSchema();
+            schema.AdditionalProperties = AnyJsonValue;
             schema.OneOf = [];
         }
 
@@ -256,6 +266,6 @@ internal static class ApiDocument
         schema.Description = "RFC 9457 problem details. `type` is `urn:cloister:problem:{code}`; extension members (`index`, `scope`, `retryable`, `invocationId`, …) depend on the code.";
         schema.Properties ??= new Dictionary<string, IOpenApiSchema>(StringComparer.Ordinal);
         schema.Properties["code"] = new OpenApiSchema { Type = JsonSchemaType.String, Description = "The stable problem code (the end of `type`)." };
-        schema.AdditionalProperties = new OpenApiSchema();
+        schema.AdditionalProperties = AnyJsonValue;
     }
 }
