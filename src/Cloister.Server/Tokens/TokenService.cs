@@ -21,7 +21,7 @@ internal sealed record CreateOutcome(IReadOnlyList<TokenRecord>? Tokens, Enclave
 /// </summary>
 internal sealed class TokenService(ITokenStore store, IAuditStore auditStore, EnclaveClient enclave, TenantDirectory tenants, TimeProvider time, IOptions<ServerOptions> options)
 {
-    public const string FpeFormat = "fpe";
+    public const string FpeFormat = TokenFormatNames.Fpe;
 
     // Upper bound on collision retries (items resent) in one request. One item needs at most 8 random
     // draws plus a scan of 4,096 candidates; a request whose items need far more is refused.

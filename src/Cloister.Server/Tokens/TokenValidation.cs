@@ -130,7 +130,7 @@ internal static partial class TokenValidation
         var extensions = index is null ? null : new Dictionary<string, object?> { ["index"] = index };
 
         // An empty string means the default, as an absent field does.
-        var format = string.IsNullOrEmpty(request.Format) ? "random" : request.Format;
+        var format = string.IsNullOrEmpty(request.Format) ? TokenFormatNames.Random : request.Format;
         var requestedAlphabet = string.IsNullOrEmpty(request.Alphabet) ? null : request.Alphabet;
         if (requestedAlphabet is not null && format != TokenService.FpeFormat)
         {
@@ -169,7 +169,7 @@ internal static partial class TokenValidation
             }
         }
 
-        var alphabet = format == TokenService.FpeFormat ? requestedAlphabet ?? "digits" : null;
+        var alphabet = format == TokenService.FpeFormat ? requestedAlphabet ?? TokenFormatNames.Digits : null;
         return (new NewToken(value, format, alphabet, classifier, request.Deterministic ?? false, expiresAt, metadata, sealedValue), null);
 
         (NewToken?, ProblemHttpResult?) Fail(string detail)
