@@ -1,5 +1,5 @@
 using System.Text.Json;
-using System.Text.Json.Serialization.Metadata;
+using Cloister.Api.Contracts;
 using Cloister.Client;
 
 namespace Cloister.Cli;
@@ -7,9 +7,10 @@ namespace Cloister.Cli;
 /// <summary>Prints results as JSON (--json) or as short text meant for people and shell scripts.</summary>
 internal static class Output
 {
-    private static readonly JsonSerializerOptions Indented = new(ClientJsonContext.Default.Options) { WriteIndented = true };
+    private static readonly JsonSerializerOptions Indented = new(ClientJsonContext.Bodies) { WriteIndented = true };
 
-    public static void Json<T>(T value, JsonTypeInfo<T> type)
+    /// <summary>Prints <paramref name="value"/> as the SDK writes it (an API body or one of the SDK's types), indented.</summary>
+    public static void Json<T>(T value)
         => Console.WriteLine(JsonSerializer.Serialize(value, Indented.GetTypeInfo(typeof(T))));
 
     public static void Fields(params (string Name, object? Value)[] fields)

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Cloister.Api.Contracts;
 using Cloister.Attestation.Policy;
 using Cloister.Client.Sealed;
 using Cloister.Crypto.Hpke;
@@ -33,7 +34,7 @@ public sealed partial class CloisterClient
 
     /// <summary>GET /v1/attestation for <paramref name="nonce"/> (16..64 bytes): the raw answer, unverified.</summary>
     public Task<WorkerAttestationInfo> GetAttestationAsync(byte[] nonce, CancellationToken cancellationToken = default)
-        => SendAsync<object, WorkerAttestationInfo>(HttpMethod.Get, "v1/attestation?nonce=" + Convert.ToHexStringLower(nonce), null, null, ClientJsonContext.Default.WorkerAttestationInfo, cancellationToken);
+        => GetAsync<WorkerAttestationInfo>("v1/attestation?nonce=" + Convert.ToHexStringLower(nonce), cancellationToken);
 
     /// <summary>Fetches the worker's attestation for a fresh random nonce and verifies it against <paramref name="policy"/>.</summary>
     /// <exception cref="AttestationRefusedException">The attestation does not verify.</exception>
@@ -59,7 +60,7 @@ public sealed partial class CloisterClient
         return await WithAttestedWorkerAsync(policy, sealing =>
         {
             var body = new SealedTokenizeBody([.. list.Select(item => SealItem(sealing, item.Value, item.Options))]);
-            return SendAsync(HttpMethod.Post, "v1/sealed/tokens", body, ClientJsonContext.Default.SealedTokenizeBody, ClientJsonContext.Default.BatchCreated, cancellationToken);
+            return SendAsync<SealedTokenizeBody, BatchCreated>(HttpMethod.Post, "v1/sealed/tokens", body, cancellationToken);
         }, cancellationToken);
     }
 
@@ -79,8 +80,7 @@ public sealed partial class CloisterClient
             var box = sealing.Seal(SealedPayloads.RevealPurpose, [], payload, out var key);
             try
             {
-                return (await SendAsync(HttpMethod.Post, "v1/sealed/reveal", new SealedRevealBody(tokens, Convert.ToBase64String(box)),
-                    ClientJsonContext.Default.SealedRevealBody, ClientJsonContext.Default.SealedRevealedBody, cancellationToken), key);
+                return (await SendAsync<SealedRevealBody, SealedRevealed>(HttpMethod.Post, "v1/sealed/reveal", new SealedRevealBody(tokens, Convert.ToBase64String(box)), cancellationToken), key);
             }
             catch
             {
@@ -164,11 +164,11 @@ public sealed partial class CloisterClient
             var path = $"v1/sealed/functions/{Uri.EscapeDataString(name)}/invoke";
             if (async)
             {
-                var accepted = await SendAsync(HttpMethod.Post, path + "?mode=async", body, ClientJsonContext.Default.SealedInvokeBody, ClientJsonContext.Default.InvocationAccepted, cancellationToken);
+                var accepted = await SendAsync<SealedInvokeBody, InvocationAccepted>(HttpMethod.Post, path + "?mode=async", body, cancellationToken);
                 return new PendingSealedInvocation(accepted.InvocationId, pinned, replyKey, null);
             }
 
-            var result = await SendAsync(HttpMethod.Post, path, body, ClientJsonContext.Default.SealedInvokeBody, ClientJsonContext.Default.InvocationResult, cancellationToken);
+            var result = await SendAsync<SealedInvokeBody, InvocationSucceeded>(HttpMethod.Post, path, body, cancellationToken);
             return new PendingSealedInvocation(result.InvocationId, pinned, replyKey, result);
         }
         catch
@@ -225,7 +225,7 @@ public sealed partial class CloisterClient
         }
     }
 
-    private static SealedTokenItemBody SealItem(SealingContext sealing, string value, TokenizeOptions? options)
+    private static SealedTokenItem SealItem(SealingContext sealing, string value, TokenizeOptions? options)
     {
         // The metadata as the router will normalize it: the box's associated data binds exactly these strings.
         var format = string.IsNullOrEmpty(options?.Format) ? "random" : options.Format;
@@ -237,7 +237,7 @@ public sealed partial class CloisterClient
         {
             var box = sealing.Seal(SealedPayloads.TokenizePurpose, SealedPayloads.TokenizeAad(format, alphabet, classifier, deterministic), plaintext, out var replyKey);
             replyKey.Dispose();
-            return new SealedTokenItemBody(Convert.ToBase64String(box), format, alphabet, classifier, deterministic, options?.TtlSeconds, options?.Metadata);
+            return new SealedTokenItem(Convert.ToBase64String(box), format, alphabet, classifier, deterministic, options?.TtlSeconds, options?.Metadata);
         }
         finally
         {

@@ -1,5 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
+using Cloister.Api.Contracts;
 
 namespace Cloister.Client;
 
@@ -12,47 +14,8 @@ public sealed record TokenizeOptions(
     long? TtlSeconds = null,
     JsonElement? Metadata = null);
 
-/// <summary>POST /v1/tokens body.</summary>
-public sealed record CreateTokenBody(string Value, string? Format, string? Alphabet, string? Classifier, bool? Deterministic, long? TtlSeconds, JsonElement? Metadata);
-
-/// <summary>POST /v1/tokens/batch body.</summary>
-public sealed record BatchBody(IReadOnlyList<CreateTokenBody> Items);
-
-/// <summary>A created token.</summary>
-public sealed record TokenCreated(string Token, string Format, string? Alphabet, string Classifier, string Mask, DateTimeOffset CreatedAt, DateTimeOffset? ExpiresAt);
-
-/// <summary>A batch of created tokens, in request order.</summary>
-public sealed record BatchCreated(IReadOnlyList<TokenCreated> Items);
-
-/// <summary>A token's metadata.</summary>
-public sealed record TokenInfo(string Token, string Format, string? Alphabet, string Classifier, string Mask, bool Deterministic, int KeyVersion, DateTimeOffset CreatedAt, DateTimeOffset? ExpiresAt, JsonElement? Metadata);
-
-/// <summary>A revealed value.</summary>
-public sealed record RevealedValue(string Value);
-
-/// <summary>POST /v1/tokens/search body.</summary>
-public sealed record SearchBody(string Value);
-
-/// <summary>Search results.</summary>
-public sealed record SearchResult(IReadOnlyList<TokenInfo> Tokens);
-
-/// <summary>POST /v1/tenants body.</summary>
-public sealed record CreateTenantBody(string Name);
-
-/// <summary>A created tenant.</summary>
-public sealed record TenantCreated(string Id, string Name);
-
-/// <summary>POST /v1/tenants/{id}/apikeys body.</summary>
-public sealed record CreateApiKeyBody(IReadOnlyList<string> Scopes);
-
-/// <summary>A created API key; <see cref="Key"/> is shown only once.</summary>
-public sealed record ApiKeyCreated(string Id, string Key, IReadOnlyList<string> Scopes);
-
-/// <summary>One API key of GET /v1/admin/apikeys (never its secret); <see cref="TenantId"/> is null for an admin key.</summary>
-public sealed record ApiKeyInfo(string Id, string? TenantId, IReadOnlyList<string> Scopes, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt);
-
-/// <summary>GET /v1/admin/apikeys response: every API key, oldest first.</summary>
-public sealed record ApiKeyList(IReadOnlyList<ApiKeyInfo> Keys);
+/// <summary>What runs: without a pin the latest version; a version, or a measurement the latest version must still have.</summary>
+public sealed record InvokePin(int? Version = null, string? Measurement = null);
 
 /// <summary>The shape of an API key: <c>ck_{id}_{secret}</c>.</summary>
 public static class ApiKeyFormat
@@ -72,51 +35,25 @@ public static class ApiKeyFormat
     }
 }
 
-/// <summary>A rotated data key.</summary>
-public sealed record DataKeyRotated(string TenantId, int Version);
-
-/// <summary>
-/// A deleted tenant: what was deleted, and whether the enclave worker has zeroed its keys and the key broker recorded that
-/// it never unwraps them again (<paramref name="KeysShredded"/>; when false the server keeps trying).
-/// </summary>
-public sealed record TenantDeleted(string Id, int Tokens, int Functions, int Invocations, int ApiKeys, int WrappedKeys, bool KeysShredded);
-
-/// <summary>A retired (crypto-shredded) data-key version; <paramref name="KeysShredded"/> as for <see cref="TenantDeleted"/>.</summary>
-public sealed record DataKeyRetired(string TenantId, int Version, bool KeysShredded);
-
 /// <summary>RFC 9457 problem details as the server sends them; <paramref name="InvocationId"/> is set on a failed invocation.</summary>
 public sealed record Problem(string? Type, string? Title, int? Status, string? Detail, string? Code, string? InvocationId = null);
 
+/// <summary>The SDK's own types; the HTTP bodies are <see cref="ApiJsonContext"/>'s (Cloister.Api.Contracts).</summary>
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
-[JsonSerializable(typeof(CreateTokenBody))]
-[JsonSerializable(typeof(BatchBody))]
-[JsonSerializable(typeof(TokenCreated))]
-[JsonSerializable(typeof(BatchCreated))]
-[JsonSerializable(typeof(TokenInfo))]
-[JsonSerializable(typeof(RevealedValue))]
-[JsonSerializable(typeof(SearchBody))]
-[JsonSerializable(typeof(SearchResult))]
-[JsonSerializable(typeof(CreateTenantBody))]
-[JsonSerializable(typeof(TenantCreated))]
-[JsonSerializable(typeof(CreateApiKeyBody))]
-[JsonSerializable(typeof(ApiKeyCreated))]
-[JsonSerializable(typeof(ApiKeyList))]
-[JsonSerializable(typeof(DataKeyRotated))]
-[JsonSerializable(typeof(TenantDeleted))]
-[JsonSerializable(typeof(DataKeyRetired))]
-[JsonSerializable(typeof(DeployFunctionBody))]
-[JsonSerializable(typeof(FunctionDeployed))]
-[JsonSerializable(typeof(FunctionList))]
-[JsonSerializable(typeof(FunctionDetail))]
-[JsonSerializable(typeof(InvokeFunctionBody))]
-[JsonSerializable(typeof(InvocationResult))]
-[JsonSerializable(typeof(InvocationAccepted))]
-[JsonSerializable(typeof(InvocationInfo))]
 [JsonSerializable(typeof(Problem))]
-[JsonSerializable(typeof(Sealed.WorkerAttestationInfo))]
-[JsonSerializable(typeof(Sealed.SealedTokenizeBody))]
-[JsonSerializable(typeof(Sealed.SealedRevealBody))]
-[JsonSerializable(typeof(Sealed.SealedRevealedBody))]
-[JsonSerializable(typeof(Sealed.SealedInvokeBody))]
 [JsonSerializable(typeof(Sealed.SealedInvocationResult))]
-public sealed partial class ClientJsonContext : JsonSerializerContext;
+public sealed partial class ClientJsonContext : JsonSerializerContext
+{
+    /// <summary>
+    /// How the SDK reads and writes every body: the API contracts and its own types, null members left out of requests,
+    /// unknown members of answers skipped (a newer server may add some).
+    /// </summary>
+    public static JsonSerializerOptions Bodies { get; } = new(JsonSerializerDefaults.Web)
+    {
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        TypeInfoResolver = JsonTypeInfoResolver.Combine(ApiJsonContext.Default, Default),
+    };
+
+    /// <summary>The type info of <typeparamref name="T"/> under <see cref="Bodies"/>.</summary>
+    public static JsonTypeInfo<T> TypeOf<T>() => (JsonTypeInfo<T>)Bodies.GetTypeInfo(typeof(T));
+}

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Cloister.Api.Contracts;
 
 namespace Cloister.Protocol;
 

@@ -19,6 +19,9 @@ public interface IFunctionStore
     /// <summary>Every version of a function, oldest first; empty when the tenant has no such function.</summary>
     Task<IReadOnlyList<FunctionVersionRecord>> GetFunctionVersionsAsync(string tenantId, string name, CancellationToken cancellationToken);
 
+    /// <summary>The measurement of every version of every function of the tenant, by function name then version (one query).</summary>
+    Task<IReadOnlyList<string>> ListFunctionMeasurementsAsync(string tenantId, CancellationToken cancellationToken);
+
     /// <summary>One version (null: the latest), or null when there is none.</summary>
     Task<FunctionVersionRecord?> GetFunctionVersionAsync(string tenantId, string name, int? version, CancellationToken cancellationToken);
 

@@ -20,6 +20,7 @@ public sealed partial class SqliteVaultStore
             + "WHERE v.tenant_id = $tenant AND v.version = (SELECT MAX(version) FROM function_versions m WHERE m.tenant_id = v.tenant_id AND m.name = v.name) ORDER BY v.name";
 
         public const string Measurements = "SELECT measurement FROM function_versions WHERE tenant_id = $tenant AND name = $name ORDER BY version";
+        public const string TenantMeasurements = "SELECT measurement FROM function_versions WHERE tenant_id = $tenant ORDER BY name, version";
         public const string DeleteVersions = "DELETE FROM function_versions WHERE tenant_id = $tenant AND name = $name";
         public const string DeleteFunction = "DELETE FROM functions WHERE tenant_id = $tenant AND name = $name";
 
@@ -109,6 +110,21 @@ public sealed partial class SqliteVaultStore
             }
 
             return (IReadOnlyList<FunctionVersionRecord>)versions;
+        }, cancellationToken);
+
+    public Task<IReadOnlyList<string>> ListFunctionMeasurementsAsync(string tenantId, CancellationToken cancellationToken)
+        => ReadAsync(tenantId, static (db, tenant) =>
+        {
+            var select = db.Command(FunctionSql.TenantMeasurements, "$tenant");
+            select.Parameters[0].Value = tenant;
+            var measurements = new List<string>();
+            using var r = select.ExecuteReader();
+            while (r.Read())
+            {
+                measurements.Add(r.GetString(0));
+            }
+
+            return (IReadOnlyList<string>)measurements;
         }, cancellationToken);
 
     public Task<FunctionVersionRecord?> GetFunctionVersionAsync(string tenantId, string name, int? version, CancellationToken cancellationToken)

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Cloister.Api.Contracts;
 using Cloister.Attestation.Policy;
 using Cloister.Client;
 using Cloister.IntegrationTests.Processes;
@@ -65,7 +66,7 @@ public sealed class AtRestCanaryTests
         await client.DeployFunctionAsync("guarded", Manifest(returnPlaintext: false), Archives.TarGz(("main.py", Echo)));
 
         var sync = await client.InvokeFunctionAsync("echo", Args(panToken, "sync"));
-        Assert.Equal((pan, _canaries["sync"]), (sync.Result.GetProperty("card").GetString(), sync.Result.GetProperty("secret").GetString()));
+        Assert.Equal((pan, _canaries["sync"]), (Json(sync.Result).GetProperty("card").GetString(), Json(sync.Result).GetProperty("secret").GetString()));
         Assert.Equal([$"card {pan} secret {_canaries["sync"]}"], sync.Logs);
 
         var syncFailure = await Assert.ThrowsAsync<CloisterApiException>(() => client.InvokeFunctionAsync("echo", Args(panToken, "sync-failure", fail: true)));
@@ -80,18 +81,18 @@ public sealed class AtRestCanaryTests
         using var sealedAsync = await client.StartSealedInvocationAsync("echo", Args(panToken, "sealed-async"), policy, echo.Measurement);
 
         // Everything reads back: the results and error details are kept (encrypted), not dropped.
-        Assert.Equal(_canaries["sync"], (await client.GetInvocationAsync(sync.InvocationId)).Result!.Value.GetProperty("secret").GetString());
+        Assert.Equal(_canaries["sync"], Json((await client.GetInvocationAsync(sync.InvocationId)).Result).GetProperty("secret").GetString());
         Assert.Contains(_canaries["sync-failure"], (await client.GetInvocationAsync(syncFailure.Problem.InvocationId!)).Error!.Detail, StringComparison.Ordinal);
         Assert.Equal("plaintext-in-output", (await client.GetInvocationAsync(guarded.Problem.InvocationId!)).Error!.Code);
-        Assert.Equal(_canaries["async"], (await FinishedAsync(client, async)).Result!.Value.GetProperty("secret").GetString());
+        Assert.Equal(_canaries["async"], Json((await FinishedAsync(client, async)).Result).GetProperty("secret").GetString());
         Assert.Contains(_canaries["async-failure"], (await FinishedAsync(client, asyncFailure)).Error!.Detail, StringComparison.Ordinal);
         Assert.Equal(_canaries["sealed-async"], sealedAsync.Open(await FinishedAsync(client, sealedAsync.InvocationId)).Result.GetProperty("secret").GetString());
 
         // After a rotation, what was kept under the old data-key version still reads back, and new invocations too.
         await admin.RotateDataKeyAsync(ServeChildren.TenantId(data.Path));
-        Assert.Equal(_canaries["sync"], (await client.GetInvocationAsync(sync.InvocationId)).Result!.Value.GetProperty("secret").GetString());
+        Assert.Equal(_canaries["sync"], Json((await client.GetInvocationAsync(sync.InvocationId)).Result).GetProperty("secret").GetString());
         var rotated = await client.InvokeFunctionAsync("echo", Args(panToken, "after-rotation"));
-        Assert.Equal(_canaries["after-rotation"], (await client.GetInvocationAsync(rotated.InvocationId)).Result!.Value.GetProperty("secret").GetString());
+        Assert.Equal(_canaries["after-rotation"], Json((await client.GetInvocationAsync(rotated.InvocationId)).Result).GetProperty("secret").GetString());
 
         var files = await DataAtRest.ReadFilesAsync(data.Path);
         Assert.Contains(files.Keys, name => name.EndsWith("vault.db-wal", StringComparison.Ordinal));
@@ -99,6 +100,9 @@ public sealed class AtRestCanaryTests
         var found = files.SelectMany(file => _canaries.SelectMany(canary => DataAtRest.FormsIn(file.Value, canary.Value).Select(form => $"{file.Key}: the '{canary.Key}' canary ({form})"))).ToList();
         Assert.True(found.Count == 0, "values at rest:\n" + string.Join('\n', found));
     }
+
+    /// <summary>An invocation's result (its JSON text) as an element.</summary>
+    private static JsonElement Json(string? resultJson) => JsonDocument.Parse(resultJson!).RootElement;
 
     private string Canary(string name) => _canaries[name] = $"CANARY-{name}-{Guid.NewGuid():N}";
 

@@ -120,16 +120,5 @@ public sealed class SampleFunctionTests(ServerFixture fixture) : IClassFixture<S
         }
     });
 
-    private static string SampleDirectory(string sample)
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Cloister.slnx")))
-            {
-                return Path.Combine(dir.FullName, "samples", "functions", sample);
-            }
-        }
-
-        throw new DirectoryNotFoundException("samples/functions: no Cloister.slnx above the test assembly.");
-    }
+    private static string SampleDirectory(string sample) => Path.Combine(RepositoryRoot.Find(), "samples", "functions", sample);
 }

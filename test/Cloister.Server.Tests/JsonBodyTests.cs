@@ -1,4 +1,5 @@
 using System.Text;
+using Cloister.Api.Contracts;
 using Cloister.Server.Http;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;

@@ -109,6 +109,22 @@ public sealed class FunctionStoreTests
     }
 
     [Fact]
+    public async Task ListFunctionMeasurements_ReturnsEveryVersionOfEveryFunction_ByNameThenVersion_OfOneTenantOnly()
+    {
+        await using var h = await OpenWithTenantsAsync();
+        await h.S.DeployFunctionAsync(Candidate("ten_a", "score", 'a'), Bundle("one"), DeployAudit, None);
+        await h.S.DeployFunctionAsync(Candidate("ten_a", "score", 'b'), Bundle("two"), DeployAudit, None);
+        await h.S.DeployFunctionAsync(Candidate("ten_a", "build", 'c'), Bundle("three"), DeployAudit, None);
+        await h.S.DeployFunctionAsync(Candidate("ten_b", "other", 'd'), Bundle("four"), DeployAudit, None);
+        await h.S.DeployFunctionAsync(Candidate("ten_a", "gone", 'e'), Bundle("five"), DeployAudit, None);
+        await h.S.DeleteFunctionAsync("ten_a", "gone", Audit("ten_a", "function.delete", "gone"), None);
+
+        Assert.Equal([Measurement('c'), Measurement('a'), Measurement('b')], await h.S.ListFunctionMeasurementsAsync("ten_a", None));
+        Assert.Equal([Measurement('d')], await h.S.ListFunctionMeasurementsAsync("ten_b", None));
+        Assert.Empty(await h.S.ListFunctionMeasurementsAsync("ten_none", None));
+    }
+
+    [Fact]
     public async Task Delete_RemovesEveryVersion_ReturnsTheirMeasurements_AndARedeployStartsAtOne()
     {
         await using var h = await OpenWithTenantsAsync();

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Cloister.Api.Contracts;
 using Cloister.Client;
 
 namespace Cloister.Cli.Commands;
@@ -25,7 +26,7 @@ internal static class AdminCommands
             var tenant = await settings.CreateClient(settings.AdminKey).CreateTenantAsync(parse.GetValue(name)!, cancellationToken);
             if (settings.Json)
             {
-                Output.Json(tenant, ClientJsonContext.Default.TenantCreated);
+                Output.Json(tenant);
             }
             else
             {
@@ -49,7 +50,7 @@ internal static class AdminCommands
             var deleted = await settings.CreateClient(settings.AdminKey).DeleteTenantAsync(tenantId, cancellationToken);
             if (settings.Json)
             {
-                Output.Json(deleted, ClientJsonContext.Default.TenantDeleted);
+                Output.Json(deleted);
                 return 0;
             }
 
@@ -141,7 +142,7 @@ internal static class AdminCommands
             var keys = all.Keys.Where(k => (only is null || k.TenantId == only) && (!adminOnly || k.TenantId is null)).ToList();
             if (settings.Json)
             {
-                Output.Json(new ApiKeyList(keys), ClientJsonContext.Default.ApiKeyList);
+                Output.Json(new ApiKeyList(keys));
                 return 0;
             }
 
@@ -219,7 +220,7 @@ internal static class AdminCommands
     {
         if (settings.Json)
         {
-            Output.Json(key, ClientJsonContext.Default.ApiKeyCreated);
+            Output.Json(key);
             return;
         }
 
@@ -237,7 +238,7 @@ internal static class AdminCommands
             var rotated = await settings.CreateClient(settings.AdminKey).RotateDataKeyAsync(TenantOf(parse, tenant, settings), cancellationToken);
             if (settings.Json)
             {
-                Output.Json(rotated, ClientJsonContext.Default.DataKeyRotated);
+                Output.Json(rotated);
             }
             else
             {
@@ -255,7 +256,7 @@ internal static class AdminCommands
             var retired = await settings.CreateClient(settings.AdminKey).RetireDataKeyAsync(TenantOf(parse, retireTenant, settings), parse.GetValue(version), cancellationToken);
             if (settings.Json)
             {
-                Output.Json(retired, ClientJsonContext.Default.DataKeyRetired);
+                Output.Json(retired);
             }
             else
             {

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Cloister.Api.Contracts;
 using Cloister.Client;
 using Cloister.Functions;
 
@@ -33,7 +34,7 @@ internal static class FunctionCommands
             var info = await settings.CreateClient(settings.TenantKey).GetInvocationAsync(parse.GetValue(id)!, cancellationToken);
             if (settings.Json)
             {
-                Output.Json(info, ClientJsonContext.Default.InvocationInfo);
+                Output.Json(info);
             }
             else
             {
@@ -64,7 +65,7 @@ internal static class FunctionCommands
             var deployed = await settings.CreateClient(settings.TenantKey).DeployFunctionAsync(parse.GetValue(name)!, manifest, bundle, cancellationToken);
             if (settings.Json)
             {
-                Output.Json(deployed, ClientJsonContext.Default.FunctionDeployed);
+                Output.Json(deployed);
             }
             else
             {
@@ -101,7 +102,7 @@ internal static class FunctionCommands
                 var accepted = await client.StartInvocationAsync(parse.GetValue(name)!, argsJson, pin, cancellationToken);
                 if (settings.Json)
                 {
-                    Output.Json(accepted, ClientJsonContext.Default.InvocationAccepted);
+                    Output.Json(accepted);
                 }
                 else
                 {
@@ -111,7 +112,7 @@ internal static class FunctionCommands
                 return 0;
             }
 
-            InvocationResult result;
+            InvocationSucceeded result;
             try
             {
                 result = await client.InvokeFunctionAsync(parse.GetValue(name)!, argsJson, pin, cancellationToken);
@@ -123,7 +124,7 @@ internal static class FunctionCommands
 
             if (settings.Json)
             {
-                Output.Json(result, ClientJsonContext.Default.InvocationResult);
+                Output.Json(result);
             }
             else
             {
@@ -161,11 +162,11 @@ internal static class FunctionCommands
         var result = await settings.CreateClient(settings.TenantKey).InvokeSealedAsync(name, args, policy, measurement, cancellationToken);
         if (settings.Json)
         {
-            Output.Json(result, ClientJsonContext.Default.SealedInvocationResult);
+            Output.Json(result);
         }
         else
         {
-            PrintOutcome(result.Logs, result.Result);
+            PrintOutcome(result.Logs, result.Result.GetRawText());
             PrintRun(result.InvocationId, name, result.Version, result.Measurement, result.Warm, result.DurationMs);
         }
 
@@ -180,14 +181,14 @@ internal static class FunctionCommands
         => Console.Error.WriteLine($"cloister: invocation {invocationId}: {function} v{version}, measurement {measurement}, {(warm ? "warm sandbox" : "cold start")}{(durationMs is { } ms ? $", {ms} ms" : "")}");
 
     /// <summary>The function's log lines on stderr, its result on stdout.</summary>
-    private static void PrintOutcome(IEnumerable<string> logs, JsonElement result)
+    private static void PrintOutcome(IEnumerable<string> logs, string resultJson)
     {
         foreach (var line in logs)
         {
             Console.Error.WriteLine($"log: {line}");
         }
 
-        Console.WriteLine(result.GetRawText());
+        Console.WriteLine(resultJson);
     }
 
     private static Command List()
@@ -199,7 +200,7 @@ internal static class FunctionCommands
             var list = await settings.CreateClient(settings.TenantKey).ListFunctionsAsync(cancellationToken);
             if (settings.Json)
             {
-                Output.Json(list, ClientJsonContext.Default.FunctionList);
+                Output.Json(list);
             }
             else
             {
@@ -224,7 +225,7 @@ internal static class FunctionCommands
             var detail = await settings.CreateClient(settings.TenantKey).GetFunctionAsync(parse.GetValue(name)!, cancellationToken);
             if (settings.Json)
             {
-                Output.Json(detail, ClientJsonContext.Default.FunctionDetail);
+                Output.Json(detail);
             }
             else
             {

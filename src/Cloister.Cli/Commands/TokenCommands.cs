@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using Cloister.Api.Contracts;
 using Cloister.Client;
 
 namespace Cloister.Cli.Commands;
@@ -61,7 +62,7 @@ internal static class TokenCommands
                 : await client.CreateTokenAsync(plaintext, options, cancellationToken);
             if (settings.Json)
             {
-                Output.Json(created, ClientJsonContext.Default.TokenCreated);
+                Output.Json(created);
             }
             else
             {
@@ -83,7 +84,7 @@ internal static class TokenCommands
             var info = await settings.CreateClient(settings.TenantKey).GetTokenAsync(parse.GetValue(token)!, cancellationToken);
             if (settings.Json)
             {
-                Output.Json(info, ClientJsonContext.Default.TokenInfo);
+                Output.Json(info);
             }
             else
             {
@@ -110,7 +111,7 @@ internal static class TokenCommands
                 : await client.RevealAsync(parse.GetValue(token)!, cancellationToken);
             if (settings.Json)
             {
-                Output.Json(new RevealedValue(value), ClientJsonContext.Default.RevealedValue);
+                Output.Json(new RevealedValue(value));
             }
             else
             {
@@ -150,7 +151,7 @@ internal static class TokenCommands
             var result = await settings.CreateClient(settings.TenantKey).SearchAsync(ReadValue(parse.GetValue(value)!), cancellationToken);
             if (settings.Json)
             {
-                Output.Json(result, ClientJsonContext.Default.SearchResult);
+                Output.Json(result);
             }
             else
             {

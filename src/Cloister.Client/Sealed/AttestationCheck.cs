@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Cloister.Api.Contracts;
 using Cloister.Attestation;
 using Cloister.Attestation.Policy;
 using Cloister.Protocol.Attestation;

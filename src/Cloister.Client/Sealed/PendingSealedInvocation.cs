@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json;
+using Cloister.Api.Contracts;
 using Cloister.Crypto.Hpke;
 using Cloister.Protocol;
 
@@ -12,7 +13,7 @@ public sealed class PendingSealedInvocation : IDisposable
 {
     private readonly SealedReplyKey _replyKey;
 
-    internal PendingSealedInvocation(string invocationId, string measurement, SealedReplyKey replyKey, InvocationResult? syncResult)
+    internal PendingSealedInvocation(string invocationId, string measurement, SealedReplyKey replyKey, InvocationSucceeded? syncResult)
     {
         InvocationId = invocationId;
         Measurement = measurement;
@@ -26,7 +27,7 @@ public sealed class PendingSealedInvocation : IDisposable
     /// <summary>The pinned measurement.</summary>
     public string Measurement { get; }
 
-    internal InvocationResult? SyncResult { get; }
+    internal InvocationSucceeded? SyncResult { get; }
 
     /// <summary>Opens a finished invocation's stored result (<see cref="InvocationInfo.Result"/> of GET /v1/invocations/{id}).</summary>
     /// <exception cref="SealedInvocationException">The function ran and failed.</exception>
@@ -42,14 +43,24 @@ public sealed class PendingSealedInvocation : IDisposable
         return Open(info.InvocationId, result, info.Version, info.Warm, info.DurationMs);
     }
 
-    internal SealedInvocationResult Open(string invocationId, JsonElement result, int version, bool warm, long? durationMs)
+    internal SealedInvocationResult Open(string invocationId, string resultJson, int version, bool warm, long? durationMs)
     {
-        if (result.ValueKind != JsonValueKind.Object || !result.TryGetProperty("sealedResult", out var box) || box.ValueKind != JsonValueKind.String)
+        SealedInvocationOutput? output;
+        try
+        {
+            output = JsonSerializer.Deserialize(resultJson, ClientJsonContext.TypeOf<SealedInvocationOutput>());
+        }
+        catch (JsonException)
+        {
+            output = null;
+        }
+
+        if (output?.SealedResult is not { } box)
         {
             throw new SealedResponseException("The invocation's result is not a sealed result.");
         }
 
-        var opened = CloisterClient.Open(_replyKey, SealedPayloads.InvokeResultAad(Measurement), box.GetString());
+        var opened = CloisterClient.Open(_replyKey, SealedPayloads.InvokeResultAad(Measurement), box);
         var outcome = SealedPayloads.DecodeInvokeResult(opened);
         CryptographicOperations.ZeroMemory(opened);
         if (outcome is null)

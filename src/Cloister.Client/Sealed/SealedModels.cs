@@ -2,24 +2,6 @@ using System.Text.Json;
 
 namespace Cloister.Client.Sealed;
 
-/// <summary>GET /v1/attestation response (base64 fields; <see cref="PublicKey"/> hex).</summary>
-public sealed record WorkerAttestationInfo(string Tee, string Evidence, IReadOnlyList<string> Certificates, string Claims, string PublicKey);
-
-/// <summary>One item of POST /v1/sealed/tokens.</summary>
-public sealed record SealedTokenItemBody(string SealedValue, string Format, string? Alphabet, string Classifier, bool Deterministic, long? TtlSeconds, JsonElement? Metadata);
-
-/// <summary>POST /v1/sealed/tokens body.</summary>
-public sealed record SealedTokenizeBody(IReadOnlyList<SealedTokenItemBody> Items);
-
-/// <summary>POST /v1/sealed/reveal body.</summary>
-public sealed record SealedRevealBody(IReadOnlyList<string> Tokens, string SealedRequest);
-
-/// <summary>POST /v1/sealed/reveal response.</summary>
-public sealed record SealedRevealedBody(string SealedResult);
-
-/// <summary>POST /v1/sealed/functions/{name}/invoke body.</summary>
-public sealed record SealedInvokeBody(string SealedInput, string Measurement);
-
 /// <summary>One token of a sealed reveal: its value, or the error code that kept it from being revealed.</summary>
 public sealed record RevealedToken(string Token, string? Value, string? Error);
 

@@ -2,6 +2,7 @@ using Cloister.Attestation;
 using Cloister.Attestation.Policy;
 using Cloister.Server.Auth;
 using Cloister.Server.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Cloister.Server.Attestation;
 
@@ -17,11 +18,16 @@ internal static class AttestationEndpoints
     public static void MapAttestationEndpoints(this IEndpointRouteBuilder routes)
     {
         routes.MapGroup("/v1/attestation").WithTags("Attestation").RequireScope(Scopes.Attestation)
-            .MapPost("/verify", VerifyAsync).Accepts<VerifyEvidenceRequest>("application/json").Produces<VerifyEvidenceResponse>();
-        routes.MapGet("/v1/attestation/jwks", (AttestationService service) => TypedResults.Text(service.Jwks, "application/jwk-set+json")).WithTags("Attestation");
+            .MapPost("/verify", VerifyAsync).WithName("VerifyEvidence").WithSummary("Verify TEE evidence and get a signed result")
+            .Accepts<VerifyEvidenceRequest>("application/json").ProducesBodyProblems();
+        routes.MapGet("/v1/attestation/jwks", (AttestationService service) => TypedResults.Text(service.Jwks, JwksContentType)).WithTags("Attestation")
+            .WithName("GetAttestationJwks").WithSummary("Get the public keys that sign verification results (no API key)")
+            .Produces<JsonWebKeySet>(StatusCodes.Status200OK, JwksContentType);
     }
 
-    private static async Task<IResult> VerifyAsync(HttpContext http, AttestationService service, TimeProvider time)
+    private const string JwksContentType = "application/jwk-set+json";
+
+    private static async Task<Results<Ok<VerifyEvidenceResponse>, ProblemHttpResult>> VerifyAsync(HttpContext http, AttestationService service, TimeProvider time)
     {
         var (body, problem) = await JsonBody.ReadAsync(http.Request, ApiJsonContext.Default.VerifyEvidenceRequest, BodyLimit);
         if (problem is not null)
@@ -94,7 +100,7 @@ internal static class AttestationEndpoints
             policy.Digest,
             at,
             AttestationService.ToDto(result.Claims),
-            result.Checks.Select(AttestationService.ToDto).ToList()));
+            [.. result.Checks.Select(AttestationService.ToDto)]));
     }
 
     private static bool TryDecode(string? base64, out byte[] bytes)

@@ -58,10 +58,12 @@ internal static class ScopeFilterExtensions
 {
     public static TBuilder RequireScope<TBuilder>(this TBuilder builder, string scope)
         where TBuilder : IEndpointConventionBuilder
-        => builder.AddEndpointFilter(new ScopeFilter(scope));
+        => builder.RequireAnyScope(scope);
 
-    /// <summary>Requires a tenant key holding at least one of <paramref name="scopes"/>.</summary>
+    /// <summary>Requires a tenant key holding at least one of <paramref name="scopes"/> (documented as the bearer scheme with 401 and 403).</summary>
     public static TBuilder RequireAnyScope<TBuilder>(this TBuilder builder, params string[] scopes)
         where TBuilder : IEndpointConventionBuilder
-        => builder.AddEndpointFilter(new ScopeFilter(scopes));
+        => builder.AddEndpointFilter(new ScopeFilter(scopes))
+            .WithMetadata(new ScopeMetadata(scopes))
+            .ProducesProblems(StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden);
 }

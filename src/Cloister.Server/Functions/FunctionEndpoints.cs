@@ -1,10 +1,11 @@
+using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
 using Cloister.Functions;
-using Cloister.Protocol;
 using Cloister.Server.Auth;
 using Cloister.Server.Http;
 using Cloister.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 
 namespace Cloister.Server.Functions;
@@ -15,21 +16,32 @@ internal static class FunctionEndpoints
     public static void MapFunctionEndpoints(this IEndpointRouteBuilder routes)
     {
         var deploy = routes.MapGroup("/v1/functions").WithTags("Functions").RequireScope(Scopes.FunctionsDeploy);
-        deploy.MapPut("/{name}", DeployAsync).Accepts<DeployFunctionRequest>("application/json").Produces<FunctionDeployed>(StatusCodes.Status201Created).Produces<FunctionDeployed>();
-        deploy.MapDelete("/{name}", DeleteAsync);
+        deploy.MapPut("/{name}", DeployAsync).WithName("DeployFunction").WithSummary("Deploy a function version (unchanged when the latest has the same measurement)")
+            .Accepts<DeployFunctionRequest>("application/json").ProducesBodyProblems().ProducesEnclaveProblems()
+            .WithResponseHeader(StatusCodes.Status201Created, "Location", "The function's URL.");
+        deploy.MapDelete("/{name}", DeleteAsync).WithName("DeleteFunction").WithSummary("Delete a function and every version")
+            .ProducesProblems(StatusCodes.Status404NotFound);
 
         // Reading needs either functions scope: an invoker may look up the versions it pins.
         var read = routes.MapGroup("/v1/functions").WithTags("Functions").RequireAnyScope(Scopes.FunctionsDeploy, Scopes.FunctionsInvoke);
-        read.MapGet("/", ListAsync).Produces<FunctionList>();
-        read.MapGet("/{name}", GetAsync).Produces<FunctionDetail>();
+        read.MapGet("/", ListAsync).WithName("ListFunctions").WithSummary("List the tenant's functions with their latest versions");
+        read.MapGet("/{name}", GetAsync).WithName("GetFunction").WithSummary("Read a function's versions")
+            .ProducesProblems(StatusCodes.Status404NotFound);
 
         var invoke = routes.MapGroup("/v1").WithTags("Functions").RequireScope(Scopes.FunctionsInvoke);
-        invoke.MapPost("/functions/{name}/invoke", InvokeAsync).Accepts<InvokeFunctionBody>("application/json")
-            .Produces<InvocationSucceeded>().Produces<InvocationAccepted>(StatusCodes.Status202Accepted);
-        invoke.MapGet("/invocations/{id}", GetInvocationAsync).Produces<InvocationInfo>();
+        invoke.MapPost("/functions/{name}/invoke", InvokeAsync).WithName("InvokeFunction").WithSummary("Invoke a function, waiting for its result or (mode=async) not")
+            .Accepts<InvokeFunctionBody>("application/json").ProducesInvocationProblems();
+        invoke.MapGet("/invocations/{id}", GetInvocationAsync).WithName("GetInvocation").WithSummary("Read an invocation and its outcome")
+            .ProducesEnclaveProblems().ProducesProblems(StatusCodes.Status404NotFound);
     }
 
-    private static async Task<IResult> DeployAsync(string name, HttpContext http, FunctionService functions, IOptions<ServerOptions> options)
+    /// <summary>Documents what an invoke route (plain or sealed) answers besides its result: the body's, the pin's and the run's problems, and the 202's Location.</summary>
+    internal static RouteHandlerBuilder ProducesInvocationProblems(this RouteHandlerBuilder builder)
+        => builder.ProducesBodyProblems().ProducesEnclaveProblems()
+            .ProducesProblems(StatusCodes.Status404NotFound, StatusCodes.Status409Conflict, StatusCodes.Status422UnprocessableEntity)
+            .WithResponseHeader(StatusCodes.Status202Accepted, "Location", "The invocation's URL (GET /v1/invocations/{id}).");
+
+    private static async Task<Results<Created<FunctionDeployed>, Ok<FunctionDeployed>, ProblemHttpResult>> DeployAsync(string name, HttpContext http, FunctionService functions, IOptions<ServerOptions> options)
     {
         if (!FunctionValidation.IsValidName(name))
         {
@@ -57,45 +69,48 @@ internal static class FunctionEndpoints
             : TypedResults.Ok(deployed);
     }
 
-    private static async Task<IResult> ListAsync(HttpContext http, FunctionService functions)
+    private static async Task<Ok<FunctionList>> ListAsync(HttpContext http, FunctionService functions)
     {
         var list = await functions.ListAsync(ScopeFilter.CallerOf(http).Tenant, http.RequestAborted);
         return TypedResults.Ok(new FunctionList([.. list.Select(f => new FunctionListItem(f.Name, f.LatestVersion, f.Measurement, f.Runtime, f.UpdatedAt))]));
     }
 
-    private static async Task<IResult> GetAsync(string name, HttpContext http, FunctionService functions)
+    private static async Task<Results<Ok<FunctionDetail>, ProblemHttpResult>> GetAsync(string name, HttpContext http, FunctionService functions)
     {
         var versions = FunctionValidation.IsValidName(name)
             ? await functions.GetVersionsAsync(ScopeFilter.CallerOf(http).Tenant, name, http.RequestAborted)
             : [];
         if (versions.Count == 0)
         {
-            return FunctionNotFound();
+            return FunctionService.NotFound();
         }
 
         return TypedResults.Ok(new FunctionDetail(name, [.. versions.Select(v =>
             new FunctionVersionInfo(v.Version, v.Measurement, v.Runtime, v.CreatedAt, JsonDocument.Parse(v.ManifestJson).RootElement.Clone()))]));
     }
 
-    private static async Task<IResult> DeleteAsync(string name, HttpContext http, FunctionService functions)
+    private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(string name, HttpContext http, FunctionService functions)
     {
         var caller = ScopeFilter.CallerOf(http);
-        return FunctionValidation.IsValidName(name) && await functions.DeleteAsync(caller.Tenant, caller.KeyId, name, http.RequestAborted)
-            ? TypedResults.NoContent()
-            : FunctionNotFound();
+        if (FunctionValidation.IsValidName(name) && await functions.DeleteAsync(caller.Tenant, caller.KeyId, name, http.RequestAborted))
+        {
+            return TypedResults.NoContent();
+        }
+
+        return FunctionService.NotFound();
     }
 
-    private static async Task<IResult> InvokeAsync(string name, HttpContext http, IFunctionStore store, InvocationService invocations)
+    private static async Task<Results<Ok<InvocationSucceeded>, Accepted<InvocationAccepted>, ProblemHttpResult>> InvokeAsync(
+        string name, [FromQuery, AllowedValues(FunctionInvoker.Sync, FunctionInvoker.Async)] string? mode, HttpContext http, FunctionInvoker invoker)
     {
         if (!FunctionValidation.IsValidName(name))
         {
-            return FunctionNotFound();
+            return FunctionService.NotFound();
         }
 
-        var mode = http.Request.Query["mode"].ToString();
-        if (mode is not ("" or "sync" or "async"))
+        if (FunctionInvoker.CheckMode(mode) is { } badMode)
         {
-            return Problems.Invalid("'mode' must be sync (the default) or async.");
+            return badMode;
         }
 
         var (body, problem) = await JsonBody.ReadAsync(http.Request, ApiJsonContext.Default.InvokeFunctionBody);
@@ -110,40 +125,10 @@ internal static class FunctionEndpoints
             return invalid;
         }
 
-        var caller = ScopeFilter.CallerOf(http);
-        var (function, pinProblem) = await ResolvePinAsync(store, caller.Tenant, name, invoke!, http.RequestAborted);
-        if (pinProblem is not null)
-        {
-            return pinProblem;
-        }
-
-        var (record, context) = await invocations.BeginAsync(caller.Tenant, caller.KeyId, function!, invoke!.ArgsJson, null, http.RequestAborted);
-        return await RunAsync(mode, invocations, record, context);
+        return await invoker.InvokeAsync(ScopeFilter.CallerOf(http), name, mode, invoke!, null, http.RequestAborted);
     }
 
-    /// <summary>Runs a begun invocation: in the background for <c>mode=async</c> (202), otherwise to its end (200 or a problem).</summary>
-    internal static async Task<IResult> RunAsync(string mode, InvocationService invocations, InvocationRecord record, InvocationContext context)
-    {
-        if (mode == "async")
-        {
-            if (!invocations.RunInBackground(record, context))
-            {
-                return Problems.Create(StatusCodes.Status503ServiceUnavailable, "shutting-down", "Shutting down", "The server is stopping; retry the invocation.");
-            }
-
-            return TypedResults.Accepted($"/v1/invocations/{record.Id}", new InvocationAccepted(record.Id, "running"));
-        }
-
-        var done = await invocations.RunAsync(record, context);
-        var ran = done.Record;
-        return ran.Status == InvocationStatus.Succeeded
-            ? TypedResults.Ok(new InvocationSucceeded(
-                ran.Id, "succeeded", done.ResultJson!, ran.FunctionName, ran.Version, ran.Measurement,
-                ran.DurationMs ?? 0, ran.Warm, done.Logs))
-            : InvocationProblem(done);
-    }
-
-    private static async Task<IResult> GetInvocationAsync(string id, HttpContext http, InvocationService invocations, LargeRequests large)
+    private static async Task<Results<Ok<InvocationInfo>, ProblemHttpResult>> GetInvocationAsync(string id, HttpContext http, InvocationService invocations, LargeRequests large)
     {
         var tenant = ScopeFilter.CallerOf(http).Tenant;
 
@@ -160,14 +145,16 @@ internal static class FunctionEndpoints
             record.Id,
             record.FunctionName,
             StatusName(record.Status),
-            view.ResultJson,
-            record.ErrorCode is null ? null : new InvocationErrorInfo(record.ErrorCode, view.ErrorDetail ?? ""),
             record.Version,
             record.Measurement,
             record.DurationMs,
             record.Warm,
             record.CreatedAt,
-            record.CompletedAt));
+            record.CompletedAt)
+        {
+            Result = view.ResultJson,
+            Error = record.ErrorCode is null ? null : new InvocationErrorInfo(record.ErrorCode, view.ErrorDetail ?? ""),
+        });
 
         async Task<InvocationView?> EnterAndGetAsync()
         {
@@ -176,70 +163,10 @@ internal static class FunctionEndpoints
         }
     }
 
-    /// <summary>
-    /// Which version runs. No pin: the latest. A version pin: that version (409 if it does not exist). A measurement pin:
-    /// the latest, only if it still has that measurement (409 otherwise: the function changed since the caller looked).
-    /// Both: they must name the same version (400 if they disagree).
-    /// </summary>
-    internal static async Task<(FunctionVersionRecord? Function, ProblemHttpResult? Problem)> ResolvePinAsync(IFunctionStore store, string tenantId, string name, ValidInvoke invoke, CancellationToken cancellationToken)
-    {
-        var latest = await store.GetFunctionVersionAsync(tenantId, name, null, cancellationToken);
-        if (latest is null)
-        {
-            return (null, FunctionNotFound());
-        }
-
-        if (invoke.Version is not { } version)
-        {
-            return invoke.Measurement is null || invoke.Measurement == latest.Measurement
-                ? (latest, null)
-                : (null, VersionMismatch($"The measurement pin does not match the latest version ({latest.Version}) of '{name}'; it has changed since the pin was taken. Pin a version to run an older one."));
-        }
-
-        var pinned = version == latest.Version ? latest : await store.GetFunctionVersionAsync(tenantId, name, version, cancellationToken);
-        if (pinned is null)
-        {
-            return (null, VersionMismatch($"'{name}' has no version {version} (the latest is {latest.Version})."));
-        }
-
-        if (invoke.Measurement is not null && invoke.Measurement != pinned.Measurement)
-        {
-            return (null, Problems.Invalid("pin-conflict", "Conflicting pins", $"'measurement' is not the measurement of version {version}; give one pin, or two that agree."));
-        }
-
-        return (pinned, null);
-    }
-
-    /// <summary>A failed invocation as problem details: 422 when the function caused it, 503 when the platform cannot run it now, else 500.</summary>
-    internal static ProblemHttpResult InvocationProblem(InvocationView view)
-    {
-        var failed = view.Record;
-        var code = failed.ErrorCode ?? EnclaveErrorCodes.Internal;
-        var status = InvocationErrors.StatusOf(code);
-        var extensions = new Dictionary<string, object?>
-        {
-            ["invocationId"] = failed.Id,
-            ["version"] = failed.Version,
-            ["measurement"] = failed.Measurement,
-        };
-        if (code == Problems.WorkerUnavailableCode)
-        {
-            extensions["retryable"] = true;
-        }
-
-        return Problems.Create(status, code, InvocationErrors.TitleOf(code), view.ErrorDetail, extensions);
-    }
-
-    internal static ProblemHttpResult FunctionNotFound()
-        => Problems.NotFound("function-not-found", "Function not found", "No such function in this tenant.");
-
-    private static ProblemHttpResult VersionMismatch(string detail)
-        => Problems.Create(StatusCodes.Status409Conflict, "version-mismatch", "Version pin does not match", detail);
-
     private static string StatusName(InvocationStatus status) => status switch
     {
-        InvocationStatus.Running => "running",
-        InvocationStatus.Succeeded => "succeeded",
-        _ => "failed",
+        InvocationStatus.Running => InvocationStates.Running,
+        InvocationStatus.Succeeded => InvocationStates.Succeeded,
+        _ => InvocationStates.Failed,
     };
 }

@@ -56,7 +56,7 @@ internal static partial class FunctionValidation
             }
         }
 
-        var manifestJson = JsonSerializer.SerializeToUtf8Bytes(manifestElement, Http.ApiJsonContext.Default.JsonElement);
+        var manifestJson = JsonSerializer.SerializeToUtf8Bytes(manifestElement, ApiJsonContext.Default.JsonElement);
         if (!FunctionManifestJson.TryParse(manifestJson, bundle, out var manifest, out error))
         {
             // Errors start with the field they concern ("egress: …", "limits.memoryMiB: …").

@@ -3,7 +3,6 @@ using Cloister.Crypto;
 using Cloister.Protocol;
 using Cloister.Server.Http;
 using Cloister.Server.Observability;
-using Cloister.Server.Sealed;
 using Cloister.Server.Tenants;
 using Cloister.Storage;
 using Microsoft.Extensions.Hosting;
@@ -292,5 +291,5 @@ internal sealed class InvocationService(
     /// cannot tell whether the function succeeded; the client opens the box and finds the result or the error, and the logs.
     /// </summary>
     public static string SealedResultJson(byte[] sealedResult)
-        => JsonSerializer.Serialize(new SealedInvocationResult(Convert.ToBase64String(sealedResult)), ApiJsonContext.Default.SealedInvocationResult);
+        => JsonSerializer.Serialize(new SealedInvocationOutput(Convert.ToBase64String(sealedResult)), ApiJsonContext.Default.SealedInvocationOutput);
 }

@@ -4,6 +4,7 @@ using Cloister.Server.Auth;
 using Cloister.Server.Functions;
 using Cloister.Server.Http;
 using Cloister.Server.Observability;
+using Cloister.Server.Sealed;
 using Cloister.Server.Tenants;
 using Cloister.Server.Tokens;
 using Cloister.Storage;
@@ -66,6 +67,9 @@ internal static class CloisterServiceCollectionExtensions
         services.TryAddSingleton<TenantService>();
         services.TryAddSingleton<AttestationService>();
         services.TryAddSingleton<FunctionService>();
+        services.TryAddSingleton<FunctionInvoker>();
+        services.TryAddSingleton<WorkerAttestation>();
+        services.TryAddSingleton<ReadinessProbe>();
         services.TryAddSingleton<InvocationDriver>();
         services.TryAddSingleton<InvocationService>();
         services.AddHostedService(sp => sp.GetRequiredService<InvocationService>());
@@ -78,8 +82,16 @@ internal static class CloisterServiceCollectionExtensions
         services.TryAddSingleton<KeyShredder>();
         services.AddHostedService(sp => sp.GetRequiredService<KeyShredder>());
         services.AddProblemDetails();
-        services.AddOpenApi();
-        services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default));
+        services.AddCloisterOpenApi();
+        services.ConfigureHttpJsonOptions(json =>
+        {
+            json.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default);
+            json.SerializerOptions.TypeInfoResolverChain.Insert(1, ProblemJsonContext.Default);
+
+            // Responses write numbers as numbers either way; strict handling keeps the document's integers integers
+            // (request bodies are read with ApiJsonContext's own options, unchanged).
+            json.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict;
+        });
         return services;
     }
 }

@@ -1,10 +1,10 @@
-using Cloister.Protocol;
 using Cloister.Protocol.Attestation;
 using Cloister.Server.Auth;
 using Cloister.Server.Functions;
 using Cloister.Server.Http;
 using Cloister.Server.Tokens;
-using Cloister.Storage;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 
 namespace Cloister.Server.Sealed;
@@ -22,47 +22,35 @@ internal static class SealedEndpoints
     public static void MapSealedEndpoints(this IEndpointRouteBuilder routes)
     {
         routes.MapGroup("/v1/attestation").WithTags("Attestation").RequireScope(Scopes.Attestation)
-            .MapGet("/", AttestAsync).Produces<WorkerAttestationInfo>();
+            .MapGet("/", AttestAsync).WithName("GetWorkerAttestation").WithSummary("Get the enclave worker's evidence and claims for a nonce")
+            .ProducesProblems(StatusCodes.Status400BadRequest).ProducesEnclaveProblems();
 
         var sealedGroup = routes.MapGroup("/v1/sealed").WithTags("Sealed");
-        sealedGroup.MapPost("/tokens", TokenizeAsync).RequireScope(Scopes.TokensWrite)
-            .Accepts<SealedTokenizeBody>("application/json").Produces<BatchCreated>();
-        sealedGroup.MapPost("/reveal", RevealAsync).RequireScope(Scopes.TokensReveal)
-            .Accepts<SealedRevealBody>("application/json").Produces<SealedRevealed>();
-        sealedGroup.MapPost("/functions/{name}/invoke", InvokeAsync).RequireScope(Scopes.FunctionsInvoke)
-            .Accepts<SealedInvokeBody>("application/json").Produces<InvocationSucceeded>().Produces<InvocationAccepted>(StatusCodes.Status202Accepted);
+        sealedGroup.MapPost("/tokens", TokenizeAsync).RequireScope(Scopes.TokensWrite).WithName("CreateSealedTokens").WithSummary("Tokenize values sealed to the worker")
+            .Accepts<SealedTokenizeBody>("application/json").ProducesBodyProblems().ProducesEnclaveProblems().ProducesProblems(StatusCodes.Status409Conflict);
+        sealedGroup.MapPost("/reveal", RevealAsync).RequireScope(Scopes.TokensReveal).WithName("RevealSealed").WithSummary("Reveal tokens, the values sealed to the caller's reply key")
+            .Accepts<SealedRevealBody>("application/json").ProducesBodyProblems().ProducesEnclaveProblems().ProducesProblems(StatusCodes.Status404NotFound)
+            .WithResponseHeader(StatusCodes.Status200OK, "Cache-Control", "no-store: the answer must not be cached.");
+        sealedGroup.MapPost("/functions/{name}/invoke", InvokeAsync).RequireScope(Scopes.FunctionsInvoke).WithName("InvokeSealed").WithSummary("Invoke a function with sealed args and a sealed outcome")
+            .Accepts<SealedInvokeBody>("application/json").ProducesInvocationProblems();
     }
 
-    private static async Task<IResult> AttestAsync(HttpContext http, EnclaveClient enclave, IFunctionStore store)
+    private static async Task<Results<Ok<WorkerAttestationInfo>, ProblemHttpResult>> AttestAsync(
+        [FromQuery, System.ComponentModel.DataAnnotations.Required] string? nonce, HttpContext http, WorkerAttestation attestation)
     {
-        var text = http.Request.Query["nonce"].ToString();
+        var text = nonce ?? "";
         if (text.Length is < WorkerClaims.MinNonceBytes * 2 or > WorkerClaims.MaxNonceBytes * 2 || text.Length % 2 != 0 || !text.All(char.IsAsciiHexDigit))
         {
             return Problems.Invalid("invalid-nonce", "Invalid nonce", $"'nonce' must be {WorkerClaims.MinNonceBytes} to {WorkerClaims.MaxNonceBytes} bytes in hex.");
         }
 
-        var tenant = ScopeFilter.CallerOf(http).Tenant;
-        var functions = new List<string>();
-        foreach (var function in await store.ListFunctionsAsync(tenant, http.RequestAborted))
-        {
-            functions.AddRange((await store.GetFunctionVersionsAsync(tenant, function.Name, http.RequestAborted)).Select(v => v.Measurement));
-        }
-
-        var response = await enclave.SendAsync<AttestationResponse>(new AttestationRequest(Convert.FromHexString(text), functions) { TenantId = tenant }, http.RequestAborted);
-        if (!WorkerClaims.TryParse(response.Claims, out var claims, out _))
-        {
-            return Problems.Create(StatusCodes.Status500InternalServerError, "internal", "Internal error", "The worker returned claims that are not canonical.");
-        }
-
-        return TypedResults.Ok(new WorkerAttestationInfo(
-            response.Tee,
-            Convert.ToBase64String(response.Evidence),
-            [.. response.Certificates.Select(Convert.ToBase64String)],
-            Convert.ToBase64String(response.Claims),
-            Convert.ToHexStringLower(claims.PublicKey)));
+        var info = await attestation.AttestAsync(ScopeFilter.CallerOf(http).Tenant, Convert.FromHexString(text), http.RequestAborted);
+        return info is null
+            ? Problems.Create(StatusCodes.Status500InternalServerError, "internal", "Internal error", "The worker returned claims that are not canonical.")
+            : TypedResults.Ok(info);
     }
 
-    private static async Task<IResult> TokenizeAsync(HttpContext http, TokenService tokens, IOptions<ServerOptions> options, TimeProvider time)
+    private static async Task<Results<Ok<BatchCreated>, ProblemHttpResult>> TokenizeAsync(HttpContext http, TokenService tokens, IOptions<ServerOptions> options, TimeProvider time)
     {
         var limit = (long)options.Value.MaxBatchItems * ((2L * (options.Value.MaxValueBytes + TokenValidation.SealedBoxOverhead)) + 8192);
         var (body, problem) = await JsonBody.ReadAsync(http.Request, ApiJsonContext.Default.SealedTokenizeBody, limit);
@@ -72,11 +60,17 @@ internal static class SealedEndpoints
         }
 
         var now = time.GetUtcNow();
-        var (items, invalid) = TokenEndpoints.ValidateBatch(body!.Items, options.Value.MaxBatchItems, (item, i) => TokenValidation.ValidateSealed(item, options.Value.MaxValueBytes, now, i));
-        return invalid is not null ? invalid : await TokenEndpoints.CreateBatchResultAsync(tokens, ScopeFilter.CallerOf(http), items!, http.RequestAborted);
+        var (items, invalid) = TokenValidation.ValidateBatch(body!.Items, options.Value.MaxBatchItems, (item, i) => TokenValidation.ValidateSealed(item, options.Value.MaxValueBytes, now, i));
+        if (invalid is not null)
+        {
+            return invalid;
+        }
+
+        var (records, failed) = await tokens.CreateAsync(ScopeFilter.CallerOf(http), items!, batch: true, http.RequestAborted);
+        return failed is not null ? failed : TypedResults.Ok(TokenViews.Batch(records!));
     }
 
-    private static async Task<IResult> RevealAsync(HttpContext http, TokenService tokens, IOptions<ServerOptions> options, FailedLookupAudit failures)
+    private static async Task<Results<Ok<SealedRevealed>, ProblemHttpResult>> RevealAsync(HttpContext http, TokenService tokens, IOptions<ServerOptions> options, FailedLookupAudit failures)
     {
         var (body, problem) = await JsonBody.ReadAsync(http.Request, ApiJsonContext.Default.SealedRevealBody);
         if (problem is not null)
@@ -95,27 +89,27 @@ internal static class SealedEndpoints
         }
 
         var caller = ScopeFilter.CallerOf(http);
-        var (response, missing) = await tokens.SealedRevealAsync(caller.Tenant, caller.KeyId, [.. list!], sealedRequest, http.RequestAborted);
+        var (response, missing) = await tokens.SealedRevealAsync(caller.Tenant, caller.KeyId, [.. list], sealedRequest, http.RequestAborted);
         if (response is null)
         {
-            return TokenEndpoints.NotFound(failures, caller, "sealed-reveal", list[missing]!, missing);
+            return failures.NotFound(caller, "sealed-reveal", list[missing], missing);
         }
 
         http.Response.Headers.CacheControl = "no-store";
         return TypedResults.Ok(new SealedRevealed(Convert.ToBase64String(response.SealedResult)));
     }
 
-    private static async Task<IResult> InvokeAsync(string name, HttpContext http, IFunctionStore store, InvocationService invocations)
+    private static async Task<Results<Ok<InvocationSucceeded>, Accepted<InvocationAccepted>, ProblemHttpResult>> InvokeAsync(
+        string name, [FromQuery, System.ComponentModel.DataAnnotations.AllowedValues(FunctionInvoker.Sync, FunctionInvoker.Async)] string? mode, HttpContext http, FunctionInvoker invoker)
     {
         if (!FunctionValidation.IsValidName(name))
         {
-            return FunctionEndpoints.FunctionNotFound();
+            return FunctionService.NotFound();
         }
 
-        var mode = http.Request.Query["mode"].ToString();
-        if (mode is not ("" or "sync" or "async"))
+        if (FunctionInvoker.CheckMode(mode) is { } badMode)
         {
-            return Problems.Invalid("'mode' must be sync (the default) or async.");
+            return badMode;
         }
 
         var (body, problem) = await JsonBody.ReadAsync(http.Request, ApiJsonContext.Default.SealedInvokeBody, InvokeBodyLimit);
@@ -130,20 +124,12 @@ internal static class SealedEndpoints
         }
 
         // The clear measurement only picks the version; the worker checks the pin sealed inside the box.
-        var (pin, invalid) = FunctionValidation.ValidateInvoke(new InvokeFunctionBody(null, null, body.Measurement), (int)JsonBody.DefaultLimit);
+        var (pin, invalid) = FunctionValidation.ValidateInvoke(new InvokeFunctionBody(Measurement: body.Measurement), (int)JsonBody.DefaultLimit);
         if (invalid is not null)
         {
             return invalid;
         }
 
-        var caller = ScopeFilter.CallerOf(http);
-        var (function, pinProblem) = await FunctionEndpoints.ResolvePinAsync(store, caller.Tenant, name, pin!, http.RequestAborted);
-        if (pinProblem is not null)
-        {
-            return pinProblem;
-        }
-
-        var (record, context) = await invocations.BeginAsync(caller.Tenant, caller.KeyId, function!, "{}", sealedInput, http.RequestAborted);
-        return await FunctionEndpoints.RunAsync(mode, invocations, record, context);
+        return await invoker.InvokeAsync(ScopeFilter.CallerOf(http), name, mode, pin!, sealedInput, http.RequestAborted);
     }
 }

@@ -1,6 +1,7 @@
 using Cloister.Server.Auth;
 using Cloister.Server.Http;
 using Cloister.Storage;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Cloister.Server.Tenants;
 
@@ -10,31 +11,41 @@ internal static class TenantEndpoints
     public static void MapTenantEndpoints(this IEndpointRouteBuilder routes)
     {
         var admin = routes.MapGroup("/v1/tenants").WithTags("Admin").RequireScope(Scopes.Admin);
-        admin.MapPost("/", CreateTenantAsync).Accepts<CreateTenantRequest>("application/json").Produces<TenantCreated>(StatusCodes.Status201Created);
-        admin.MapPost("/{id}/apikeys", CreateApiKeyAsync).Accepts<CreateApiKeyRequest>("application/json").Produces<ApiKeyCreated>(StatusCodes.Status201Created);
-        admin.MapDelete("/{id}/apikeys/{keyId}", RevokeApiKeyAsync);
-        admin.MapPost("/{id}/datakeys/rotate", RotateAsync).Produces<DataKeyRotated>();
-        admin.MapDelete("/{id}", DeleteTenantAsync).Produces<TenantDeleted>();
-        admin.MapPost("/{id}/datakeys/{version:int}/retire", RetireDataKeyAsync).Produces<DataKeyRetired>();
+        admin.MapPost("/", CreateTenantAsync).WithName("CreateTenant").WithSummary("Create a tenant")
+            .Accepts<CreateTenantRequest>("application/json").ProducesBodyProblems().ProducesEnclaveProblems()
+            .WithResponseHeader(StatusCodes.Status201Created, "Location", "The tenant's URL.");
+        admin.MapPost("/{id}/apikeys", CreateApiKeyAsync).WithName("CreateApiKey").WithSummary("Create an API key for a tenant (the secret is shown once)")
+            .Accepts<CreateApiKeyRequest>("application/json").ProducesBodyProblems().ProducesProblems(StatusCodes.Status404NotFound)
+            .WithResponseHeader(StatusCodes.Status201Created, "Location", "The key's URL.");
+        admin.MapDelete("/{id}/apikeys/{keyId}", RevokeApiKeyAsync).WithName("RevokeApiKey").WithSummary("Revoke a tenant's API key")
+            .ProducesProblems(StatusCodes.Status404NotFound);
+        admin.MapPost("/{id}/datakeys/rotate", RotateAsync).WithName("RotateDataKey").WithSummary("Add a data-key version; re-encryption moves the tokens to it")
+            .ProducesEnclaveProblems().ProducesProblems(StatusCodes.Status404NotFound, StatusCodes.Status409Conflict);
+        admin.MapDelete("/{id}", DeleteTenantAsync).WithName("DeleteTenant").WithSummary("Delete a tenant and crypto-shred its keys")
+            .ProducesEnclaveProblems().ProducesProblems(StatusCodes.Status404NotFound);
+        admin.MapPost("/{id}/datakeys/{version:int}/retire", RetireDataKeyAsync).WithName("RetireDataKey").WithSummary("Retire (crypto-shred) a data-key version nothing uses any more")
+            .ProducesEnclaveProblems().ProducesProblems(StatusCodes.Status404NotFound, StatusCodes.Status409Conflict);
 
         // Admin keys themselves: mint a replacement, then revoke the old one with it. The listing shows every key's
         // id (admin and tenant keys), never a secret.
         var adminKeys = routes.MapGroup("/v1/admin/apikeys").WithTags("Admin").RequireScope(Scopes.Admin);
-        adminKeys.MapGet("/", ListApiKeysAsync).Produces<ApiKeyList>();
-        adminKeys.MapPost("/", CreateAdminKeyAsync).Produces<ApiKeyCreated>(StatusCodes.Status201Created);
-        adminKeys.MapDelete("/{keyId}", RevokeAdminKeyAsync);
+        adminKeys.MapGet("/", ListApiKeysAsync).WithName("ListApiKeys").WithSummary("List every API key (never a secret)");
+        adminKeys.MapPost("/", CreateAdminKeyAsync).WithName("CreateAdminKey").WithSummary("Create an admin key (the secret is shown once)")
+            .WithResponseHeader(StatusCodes.Status201Created, "Location", "The key's URL.");
+        adminKeys.MapDelete("/{keyId}", RevokeAdminKeyAsync).WithName("RevokeAdminKey").WithSummary("Revoke an admin key (never the last one, nor the one in use)")
+            .ProducesProblems(StatusCodes.Status404NotFound, StatusCodes.Status409Conflict);
     }
 
-    private static async Task<IResult> ListApiKeysAsync(HttpContext http, TenantService service)
+    private static async Task<Ok<ApiKeyList>> ListApiKeysAsync(HttpContext http, TenantService service)
         => TypedResults.Ok(new ApiKeyList(await service.ListApiKeysAsync(http.RequestAborted)));
 
-    private static async Task<IResult> CreateAdminKeyAsync(HttpContext http, TenantService service)
+    private static async Task<Created<ApiKeyCreated>> CreateAdminKeyAsync(HttpContext http, TenantService service)
     {
         var (keyId, key) = await service.CreateApiKeyAsync(null, [Scopes.Admin], ScopeFilter.CallerOf(http).KeyId, http.RequestAborted);
         return TypedResults.Created($"/v1/admin/apikeys/{keyId}", new ApiKeyCreated(keyId, key, [Scopes.Admin]));
     }
 
-    private static async Task<IResult> RevokeAdminKeyAsync(string keyId, HttpContext http, TenantService service)
+    private static async Task<Results<NoContent, ProblemHttpResult>> RevokeAdminKeyAsync(string keyId, HttpContext http, TenantService service)
     {
         var caller = ScopeFilter.CallerOf(http);
         if (keyId == caller.KeyId)
@@ -54,7 +65,7 @@ internal static class TenantEndpoints
             : Problems.NotFound("apikey-not-found", "API key not found", "No such active admin key.");
     }
 
-    private static async Task<IResult> CreateTenantAsync(HttpContext http, TenantService service)
+    private static async Task<Results<Created<TenantCreated>, ProblemHttpResult>> CreateTenantAsync(HttpContext http, TenantService service)
     {
         var (body, problem) = await JsonBody.ReadAsync(http.Request, ApiJsonContext.Default.CreateTenantRequest);
         if (problem is not null)
@@ -72,7 +83,7 @@ internal static class TenantEndpoints
         return TypedResults.Created($"/v1/tenants/{tenant.Id}", new TenantCreated(tenant.Id, tenant.Name));
     }
 
-    private static async Task<IResult> CreateApiKeyAsync(string id, HttpContext http, TenantService service, TenantDirectory tenants)
+    private static async Task<Results<Created<ApiKeyCreated>, ProblemHttpResult>> CreateApiKeyAsync(string id, HttpContext http, TenantService service, TenantDirectory tenants)
     {
         var (body, problem) = await JsonBody.ReadAsync(http.Request, ApiJsonContext.Default.CreateApiKeyRequest);
         if (problem is not null)
@@ -101,7 +112,7 @@ internal static class TenantEndpoints
         return TypedResults.Created($"/v1/tenants/{id}/apikeys/{keyId}", new ApiKeyCreated(keyId, key, scopes));
     }
 
-    private static async Task<IResult> RevokeApiKeyAsync(string id, string keyId, HttpContext http, TenantService service)
+    private static async Task<Results<NoContent, ProblemHttpResult>> RevokeApiKeyAsync(string id, string keyId, HttpContext http, TenantService service)
     {
         var revoked = await service.RevokeApiKeyAsync(id, keyId, ScopeFilter.CallerOf(http).KeyId, http.RequestAborted);
         return revoked
@@ -109,7 +120,7 @@ internal static class TenantEndpoints
             : Problems.NotFound("apikey-not-found", "API key not found", "No such active API key in this tenant.");
     }
 
-    private static async Task<IResult> RotateAsync(string id, HttpContext http, TenantService service, TenantDirectory tenants)
+    private static async Task<Results<Ok<DataKeyRotated>, ProblemHttpResult>> RotateAsync(string id, HttpContext http, TenantService service, TenantDirectory tenants)
     {
         tenants.Evict(id);
         var tenant = await tenants.GetAsync(id, http.RequestAborted);
@@ -124,13 +135,13 @@ internal static class TenantEndpoints
             : TypedResults.Ok(new DataKeyRotated(id, version.Value));
     }
 
-    private static async Task<IResult> DeleteTenantAsync(string id, HttpContext http, TenantService service)
+    private static async Task<Results<Ok<TenantDeleted>, ProblemHttpResult>> DeleteTenantAsync(string id, HttpContext http, TenantService service)
     {
         var deleted = await service.DeleteTenantAsync(id, ScopeFilter.CallerOf(http).KeyId, http.RequestAborted);
         return deleted is null ? TenantNotFound() : TypedResults.Ok(deleted);
     }
 
-    private static async Task<IResult> RetireDataKeyAsync(string id, int version, HttpContext http, TenantService service)
+    private static async Task<Results<Ok<DataKeyRetired>, ProblemHttpResult>> RetireDataKeyAsync(string id, int version, HttpContext http, TenantService service)
     {
         var (retirement, shredded) = await service.RetireDataKeyAsync(id, version, ScopeFilter.CallerOf(http).KeyId, http.RequestAborted);
         return retirement.Status switch
@@ -144,7 +155,7 @@ internal static class TenantEndpoints
         };
     }
 
-    private static Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult TenantNotFound() => Problems.NotFound("tenant-not-found", "Tenant not found", "No such tenant.");
+    private static ProblemHttpResult TenantNotFound() => Problems.NotFound("tenant-not-found", "Tenant not found", "No such tenant.");
 
     private static string Truncate(string s) => s.Length <= 40 ? s : s[..40] + "…";
 }

@@ -1,7 +1,9 @@
 using System.Globalization;
 using Cloister.Crypto;
 using Cloister.Server.Auth;
+using Cloister.Server.Http;
 using Cloister.Storage;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -40,6 +42,13 @@ internal sealed class FailedLookupAudit(IAuditStore store, TimeProvider time, IO
     private readonly Lock _gate = new();
     private readonly SemaphoreSlim _flushing = new(1, 1);
     private Dictionary<string, Tally> _tallies = new(StringComparer.Ordinal);
+
+    /// <summary>404 token-not-found, counted for the aggregated audit entry of failed lookups (the same for every reason).</summary>
+    public ProblemHttpResult NotFound(Caller caller, string operation, string token, int? index = null)
+    {
+        Record(caller, operation, token);
+        return Problems.TokenNotFound(index);
+    }
 
     /// <summary>Counts one lookup that answered 404 token-not-found.</summary>
     public void Record(Caller caller, string operation, string token)

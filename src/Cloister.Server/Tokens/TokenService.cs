@@ -1,7 +1,10 @@
 using System.Security.Cryptography;
 using Cloister.Protocol;
+using Cloister.Server.Auth;
+using Cloister.Server.Http;
 using Cloister.Server.Tenants;
 using Cloister.Storage;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
 namespace Cloister.Server.Tokens;
@@ -18,11 +21,30 @@ internal sealed record CreateOutcome(IReadOnlyList<TokenRecord>? Tokens, Enclave
 /// </summary>
 internal sealed class TokenService(ITokenStore store, IAuditStore auditStore, EnclaveClient enclave, TenantDirectory tenants, TimeProvider time, IOptions<ServerOptions> options)
 {
-    public const string FpeFormat = "fpe";
+    public const string FpeFormat = TokenFormatNames.Fpe;
 
     // Upper bound on collision retries (items resent) in one request. One item needs at most 8 random
     // draws plus a scan of 4,096 candidates; a request whose items need far more is refused.
     private const int MaxRetriesPerRequest = 20_000;
+
+    /// <summary>
+    /// Creates validated items (plain or sealed) as one request: the records in request order, or the problem of the first
+    /// item that failed (with its index in a batch), 409 token-conflict included.
+    /// </summary>
+    public async Task<(IReadOnlyList<TokenRecord>? Tokens, ProblemHttpResult? Problem)> CreateAsync(Caller caller, IReadOnlyList<NewToken> items, bool batch, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var outcome = await CreateAsync(caller.Tenant, caller.KeyId, items, cancellationToken);
+            return outcome.Error is null
+                ? (outcome.Tokens, null)
+                : (null, Problems.FromEnclave(outcome.Error, batch ? outcome.ErrorIndex : null));
+        }
+        catch (TokenConflictException e)
+        {
+            return (null, Problems.Create(StatusCodes.Status409Conflict, "token-conflict", "Token conflict", e.Message));
+        }
+    }
 
     public async Task<CreateOutcome> CreateAsync(string tenantId, string actor, IReadOnlyList<NewToken> items, CancellationToken cancellationToken)
     {

@@ -2,7 +2,6 @@ using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Cloister.Server.Http;
-using Cloister.Server.Sealed;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Cloister.Server.Tokens;
@@ -41,6 +40,34 @@ internal static partial class TokenValidation
 
         (NewToken?, ProblemHttpResult?) Fail(string detail)
             => (null, Problems.Create(StatusCodes.Status400BadRequest, "invalid-request", "Invalid request", detail, extensions));
+    }
+
+    /// <summary>Checks a batch's size (1..<paramref name="max"/>) and validates each item in order; the first problem wins.</summary>
+    public static (List<NewToken>? Items, ProblemHttpResult? Problem) ValidateBatch<T>(IReadOnlyList<T>? batch, int max, Func<T, int, (NewToken? Item, ProblemHttpResult? Problem)> validate)
+    {
+        if (batch is null || batch.Count == 0)
+        {
+            return (null, Problems.Invalid("'items' must be a non-empty array."));
+        }
+
+        if (batch.Count > max)
+        {
+            return (null, Problems.Invalid("batch-too-large", "Batch too large", $"A batch holds at most {max} items; this one has {batch.Count}."));
+        }
+
+        var items = new List<NewToken>(batch.Count);
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var (item, invalid) = validate(batch[i], i);
+            if (invalid is not null)
+            {
+                return (null, invalid);
+            }
+
+            items.Add(item!);
+        }
+
+        return (items, null);
     }
 
     /// <summary>A sealed item: the box (base64) within the value limit plus the box's overhead, and the same options as an unsealed item.</summary>
@@ -103,7 +130,7 @@ internal static partial class TokenValidation
         var extensions = index is null ? null : new Dictionary<string, object?> { ["index"] = index };
 
         // An empty string means the default, as an absent field does.
-        var format = string.IsNullOrEmpty(request.Format) ? "random" : request.Format;
+        var format = string.IsNullOrEmpty(request.Format) ? TokenFormatNames.Random : request.Format;
         var requestedAlphabet = string.IsNullOrEmpty(request.Alphabet) ? null : request.Alphabet;
         if (requestedAlphabet is not null && format != TokenService.FpeFormat)
         {
@@ -142,7 +169,7 @@ internal static partial class TokenValidation
             }
         }
 
-        var alphabet = format == TokenService.FpeFormat ? requestedAlphabet ?? "digits" : null;
+        var alphabet = format == TokenService.FpeFormat ? requestedAlphabet ?? TokenFormatNames.Digits : null;
         return (new NewToken(value, format, alphabet, classifier, request.Deterministic ?? false, expiresAt, metadata, sealedValue), null);
 
         (NewToken?, ProblemHttpResult?) Fail(string detail)

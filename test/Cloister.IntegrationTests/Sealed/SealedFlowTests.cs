@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json;
+using Cloister.Api.Contracts;
 using Cloister.Client;
 using Cloister.Client.Sealed;
 using Cloister.Crypto.Hpke;
@@ -128,7 +129,7 @@ public sealed class SealedFlowTests : IAsyncLifetime
         while (info.Status == "running");
 
         Assert.Equal("succeeded", info.Status);
-        Assert.DoesNotContain("SEALED", info.Result!.Value.GetRawText(), StringComparison.Ordinal);
+        Assert.DoesNotContain("SEALED", info.Result!, StringComparison.Ordinal);
         Assert.Equal("SEALED", pending.Open(info).Result.GetProperty("upper").GetString());
     }
 

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Cloister.Api.Contracts;
 using Cloister.Functions;
 using Cloister.Server.Functions;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -123,7 +124,7 @@ public sealed class FunctionValidationTests
     [InlineData("""{"measurement":"ABC"}""", "'measurement' must be 96 lower-case hexadecimal digits (SHA-384).")]
     public void Invoke_BodyShape(string json, string? error)
     {
-        var body = JsonSerializer.Deserialize(json, Http.ApiJsonContext.Default.InvokeFunctionBody)!;
+        var body = JsonSerializer.Deserialize(json, ApiJsonContext.Default.InvokeFunctionBody)!;
         var (invoke, problem) = FunctionValidation.ValidateInvoke(body, 1024);
         Assert.Equal(error, problem?.ProblemDetails.Detail);
         Assert.Equal(error is null, invoke is not null);

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace Cloister.Protocol;
+namespace Cloister.Api.Contracts;
 
 /// <summary>
 /// Carries a string that holds a JSON document as that JSON itself, not as an escaped string: a function's result of
@@ -9,7 +9,7 @@ namespace Cloister.Protocol;
 /// string <c>"null"</c> (a handler that returned nothing); a C# null is left out by the frames' ignore condition.
 /// </summary>
 /// <remarks>
-/// Public so that the router's HTTP responses write a result the same way, without parsing it into a document first. The
+/// Here so that the router-worker frames (Cloister.Protocol) and the HTTP bodies write a result the same way, without parsing it into a document first. The
 /// JSON schema exporter documents a property with this converter as any JSON value, as it does a <see cref="JsonElement"/>.
 /// </remarks>
 public sealed class RawJsonConverter : JsonConverter<string>

@@ -1,18 +1,14 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Cloister.Server.Attestation;
-using Cloister.Server.Functions;
-using Cloister.Server.Sealed;
-using Cloister.Server.Tenants;
-using Cloister.Server.Tokens;
-using Microsoft.AspNetCore.Mvc;
 
-namespace Cloister.Server.Http;
+namespace Cloister.Api.Contracts;
 
 /// <summary>Source-generated JSON for every HTTP body (camelCase).</summary>
 /// <remarks>
-/// Request bodies bind strictly: member names exactly as written (the web defaults fold case), no member twice, none
-/// unknown. <see cref="StrictJson"/> checks the same rules first to name the refusal; these options hold them anyway.
+/// <c>Default</c> binds as the router reads requests: member names exactly as written (the web
+/// defaults fold case), no member twice, none unknown; the router's StrictJson checks the same rules first to name the
+/// refusal. The SDK reads answers leniently through an instance with its own options (unknown members skipped, so that a
+/// newer server's additions do not break it).
 /// </remarks>
 [JsonSourceGenerationOptions(
     JsonSerializerDefaults.Web,
@@ -38,6 +34,7 @@ namespace Cloister.Server.Http;
 [JsonSerializable(typeof(DataKeyRetired))]
 [JsonSerializable(typeof(VerifyEvidenceRequest))]
 [JsonSerializable(typeof(VerifyEvidenceResponse))]
+[JsonSerializable(typeof(JsonWebKeySet))]
 [JsonSerializable(typeof(DeployFunctionRequest))]
 [JsonSerializable(typeof(FunctionDeployed))]
 [JsonSerializable(typeof(FunctionList))]
@@ -51,8 +48,6 @@ namespace Cloister.Server.Http;
 [JsonSerializable(typeof(SealedRevealBody))]
 [JsonSerializable(typeof(SealedRevealed))]
 [JsonSerializable(typeof(SealedInvokeBody))]
-[JsonSerializable(typeof(SealedInvocationResult))]
+[JsonSerializable(typeof(SealedInvocationOutput))]
 [JsonSerializable(typeof(JsonElement))]
-[JsonSerializable(typeof(ProblemDetails))]
-[JsonSerializable(typeof(HttpValidationProblemDetails))]
-internal sealed partial class ApiJsonContext : JsonSerializerContext;
+public sealed partial class ApiJsonContext : JsonSerializerContext;
