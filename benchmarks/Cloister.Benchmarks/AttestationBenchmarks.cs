@@ -58,6 +58,10 @@ public class AttestationBenchmarks
     [Benchmark, BenchmarkCategory("nitro")]
     public Verdict Nitro_CachedChain() => _nitroCached.Verify(_nitro, Policy, NitroAt).Verdict;
 
+    /// <summary>Only the CBOR and COSE decoding of the document (no signature, no chain): what a CBOR library changes.</summary>
+    [Benchmark, BenchmarkCategory("nitro")]
+    public bool Nitro_DecodeOnly() => NitroDocumentParser.Parse(_nitro.Bytes).Document is not null;
+
     [Benchmark(Baseline = true), BenchmarkCategory("tdx")]
     public Verdict Tdx_WithCollateral_CachedChain() => _tdx.Verify(_tdxBundle, Policy, TdxAt).Verdict;
 

@@ -112,7 +112,7 @@ public sealed class AttestationTests(ServerFixture fixture) : IClassFixture<Serv
         Assert.Equal(200, jwks.StatusCode);
         Assert.True(AttestationResultValidator.TryCreate(jwks.Body, out var validator, out var error), error);
 
-        var validation = validator.Validate(token, DateTimeOffset.UtcNow);
+        var validation = await validator.ValidateAsync(token, DateTimeOffset.UtcNow);
         Assert.True(validation.IsValid, validation.Error);
         Assert.Equal(Verdict.Affirming, validation.Token!.Result.Verdict);
         Assert.Equal(response.Json.GetProperty("claims").GetProperty("measurement").GetString(), validation.Token.Result.Claims.Measurement);
@@ -125,7 +125,7 @@ public sealed class AttestationTests(ServerFixture fixture) : IClassFixture<Serv
         var parts = token.Split('.');
         var payload = parts[1].ToCharArray();
         payload[10] = payload[10] == 'A' ? 'B' : 'A';
-        Assert.False(validator.Validate($"{parts[0]}.{new string(payload)}.{parts[2]}", DateTimeOffset.UtcNow).IsValid);
+        Assert.False((await validator.ValidateAsync($"{parts[0]}.{new string(payload)}.{parts[2]}", DateTimeOffset.UtcNow)).IsValid);
     }
 
     [Fact]
@@ -190,7 +190,7 @@ public sealed class AttestationTests(ServerFixture fixture) : IClassFixture<Serv
     {
         var jwks = await _server.SendAsync(HttpMethod.Get, "/v1/attestation/jwks", key: null);
         Assert.True(AttestationResultValidator.TryCreate(jwks.Body, out var validator, out var error), error);
-        var validation = validator.Validate(token, DateTimeOffset.UtcNow);
+        var validation = await validator.ValidateAsync(token, DateTimeOffset.UtcNow);
         Assert.True(validation.IsValid, validation.Error);
         return validation.Token;
     }

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
+using System.Security.Cryptography.Cose;
 
 namespace Cloister.Attestation.Nitro;
 
@@ -84,7 +85,9 @@ internal sealed class NitroLeafKey
         Return(first);
     }
 
-    public bool VerifyP1363(ReadOnlySpan<byte> data, ReadOnlySpan<byte> signature)
+    /// <summary>Whether <paramref name="message"/>'s signature verifies with this key (the COSE library builds the
+    /// Sig_structure and takes the hash from the protected alg); false for a signature that cannot be checked.</summary>
+    public bool Verify(CoseSign1Message message)
     {
         ECDsa key;
         if (_pool.TryTake(out var pooled))
@@ -99,7 +102,11 @@ internal sealed class NitroLeafKey
 
         try
         {
-            return key.VerifyData(data, signature, HashAlgorithmName.SHA384, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
+            return message.VerifyEmbedded(key);
+        }
+        catch (CryptographicException)
+        {
+            return false;
         }
         finally
         {

@@ -1,3 +1,6 @@
+using System.Formats.Cbor;
+using System.Security.Cryptography;
+using System.Security.Cryptography.Cose;
 using Cloister.Attestation.Cbor;
 
 namespace Cloister.Attestation.Nitro;
@@ -12,11 +15,8 @@ internal sealed class NitroDocument
     /// <summary>COSE algorithm ES384.</summary>
     public const long Es384 = -35;
 
-    public required ReadOnlyMemory<byte> Protected { get; init; }
-
-    public required ReadOnlyMemory<byte> Payload { get; init; }
-
-    public required ReadOnlyMemory<byte> Signature { get; init; }
+    /// <summary>The COSE_Sign1 message: its protected header, payload and signature, verified with <see cref="CoseSign1Message.VerifyEmbedded(System.Security.Cryptography.AsymmetricAlgorithm, ReadOnlySpan{byte})"/>.</summary>
+    public required CoseSign1Message Message { get; init; }
 
     public required string ModuleId { get; init; }
 
@@ -55,13 +55,19 @@ internal sealed class NitroDocument
 /// <summary>The outcome of decoding: a document, or the failing check and its reason.</summary>
 internal readonly record struct NitroParseResult(NitroDocument? Document, string? FailedCheck, string? Reason);
 
-/// <summary>Decodes COSE_Sign1 (RFC 9052 §4.2) and the Nitro payload map, strictly, never throwing.</summary>
+/// <summary>
+/// Decodes COSE_Sign1 (RFC 9052 §4.2) with System.Security.Cryptography.Cose and the Nitro payload map with
+/// System.Formats.Cbor, strictly (<see cref="StrictCbor"/>), never throwing.
+/// </summary>
+/// <remarks>
+/// The COSE library reads the envelope in Strict mode but admits indefinite lengths and nesting to its own limit, so the
+/// envelope, the protected header and the payload each pass <see cref="StrictCbor.TryCheck"/> first.
+/// </remarks>
 internal static class NitroDocumentParser
 {
     public const string StructureCheck = "cose-structure";
     public const string AlgorithmCheck = "cose-algorithm";
 
-    private const ulong CoseSign1Tag = 18;
     private const int SignatureBytes = 96;
     private const int MaxFieldBytes = 1024;
     private const int MaxCertificateBytes = 4096;
@@ -83,53 +89,39 @@ internal static class NitroDocumentParser
             return Structure($"too-large: {cbor.Length} bytes > {NitroDocument.MaxDocumentBytes}");
         }
 
-        if (!CborDecoder.TryDecode(cbor, out var root, out var error) || root is null)
+        if (!StrictCbor.TryCheck(cbor, out var error))
         {
             return Structure($"cbor: {error}");
         }
 
-        if (root.Kind == CborKind.Tag)
+        CoseSign1Message message;
+        try
         {
-            if (root.Argument != CoseSign1Tag || root.Content is null)
-            {
-                return Structure($"cose-tag: tag {root.Argument} is not COSE_Sign1 (18)");
-            }
-
-            root = root.Content;
+            // Tagged (18) or untagged; [bstr protected, map unprotected, bstr payload, bstr signature], nothing after it,
+            // no label in both header buckets.
+            message = CoseMessage.DecodeSign1(cbor.Span);
+        }
+        catch (CryptographicException e)
+        {
+            return Structure($"cose-sign1: {e.InnerException?.Message ?? e.Message}");
         }
 
-        if (root.Kind != CborKind.Array || root.Items.Count != 4)
+        if (message.Content is not { } payload)
         {
-            return Structure("cose-sign1: not an array of 4");
+            return Structure("cose-sign1: detached payload, the document must carry it");
         }
 
-        var protectedHeader = root.Items[0];
-        var unprotected = root.Items[1];
-        var payload = root.Items[2];
-        var signature = root.Items[3];
-        if (protectedHeader.Kind != CborKind.ByteString || unprotected.Kind != CborKind.Map
-            || payload.Kind != CborKind.ByteString || signature.Kind != CborKind.ByteString)
+        if (message.Signature.Length != SignatureBytes)
         {
-            return Structure("cose-sign1: element types are not [bstr, map, bstr, bstr]");
+            return Structure($"signature-length: {message.Signature.Length} bytes, ES384 needs {SignatureBytes}");
         }
 
-        if (signature.Bytes.Length != SignatureBytes)
-        {
-            return Structure($"signature-length: {signature.Bytes.Length} bytes, ES384 needs {SignatureBytes}");
-        }
-
-        if (!CborDecoder.TryDecode(protectedHeader.Bytes, out var headers, out error) || headers is null)
+        if (!StrictCbor.TryCheck(message.RawProtectedHeaders, out error))
         {
             return Structure($"protected-header: {error}");
         }
 
-        if (headers.Kind != CborKind.Map)
-        {
-            return Structure("protected-header: not a map");
-        }
-
-        var alg = headers.Get(1);
-        if (alg is null || !alg.TryGetInt64(out var algorithm))
+        if (!message.ProtectedHeaders.TryGetValue(CoseHeaderLabel.Algorithm, out var alg) || ReadInteger(alg.EncodedValue) is not { } algorithm)
         {
             return new(null, AlgorithmCheck, "alg-missing: protected header has no integer alg (1)");
         }
@@ -139,114 +131,112 @@ internal static class NitroDocumentParser
             return new(null, AlgorithmCheck, $"alg-unsupported: alg {algorithm}, only ES384 (-35) is accepted");
         }
 
-        if (unprotected.Get(1) is not null)
-        {
-            return new(null, AlgorithmCheck, "alg-unprotected: alg must not appear in the unprotected header");
-        }
-
-        return ParsePayload(protectedHeader.Bytes, payload.Bytes, signature.Bytes);
-    }
-
-    private static NitroParseResult ParsePayload(ReadOnlyMemory<byte> protectedBytes, ReadOnlyMemory<byte> payloadBytes, ReadOnlyMemory<byte> signature)
-    {
-        if (!CborDecoder.TryDecode(payloadBytes, out var map, out var error) || map is null)
+        if (!StrictCbor.TryCheck(payload, out error))
         {
             return Structure($"payload-cbor: {error}");
         }
 
-        if (map.Kind != CborKind.Map)
+        return ParsePayload(message, payload);
+    }
+
+    /// <summary>The payload map, already through <see cref="StrictCbor.TryCheck"/> (definite lengths, unique keys), so reads
+    /// guarded by <see cref="CborReader.PeekState"/> cannot throw.</summary>
+    private static NitroParseResult ParsePayload(CoseSign1Message message, ReadOnlyMemory<byte> payload)
+    {
+        var reader = StrictCbor.Reader(payload);
+        if (reader.PeekState() != CborReaderState.StartMap)
         {
             return Structure("payload: not a map");
         }
 
-        foreach (var entry in map.Entries)
+        var count = reader.ReadStartMap() ?? 0;
+        var fields = new Dictionary<string, ReadOnlyMemory<byte>>(count, StringComparer.Ordinal);
+        for (var i = 0; i < count; i++)
         {
-            if (entry.Key.Kind != CborKind.TextString)
+            if (reader.PeekState() != CborReaderState.TextString)
             {
                 return Structure("payload: a key is not a text string");
             }
+
+            fields[reader.ReadTextString()] = reader.ReadEncodedValue();
         }
 
-        var moduleId = map.Get("module_id");
-        if (moduleId is null || moduleId.Kind != CborKind.TextString || moduleId.Text.Length == 0)
+        if (Field(fields, "module_id", CborReaderState.TextString)?.ReadTextString() is not { Length: > 0 } moduleId)
         {
             return Structure("payload-module_id: missing or not a non-empty text string");
         }
 
-        var digest = map.Get("digest");
-        if (digest is null || digest.Kind != CborKind.TextString || !string.Equals(digest.Text, "SHA384", StringComparison.Ordinal))
+        if (Field(fields, "digest", CborReaderState.TextString)?.ReadTextString() != "SHA384")
         {
             return Structure("payload-digest: missing or not \"SHA384\"");
         }
 
-        var timestamp = map.Get("timestamp");
-        if (timestamp is null || timestamp.Kind != CborKind.UnsignedInteger || timestamp.Argument == 0 || timestamp.Argument > MaxTimestampMs)
+        if (Field(fields, "timestamp", CborReaderState.UnsignedInteger)?.ReadUInt64() is not (> 0 and <= MaxTimestampMs and ulong timestamp))
         {
             return Structure("payload-timestamp: missing, not an unsigned integer, or out of range");
         }
 
-        var pcrs = map.Get("pcrs");
-        if (pcrs is null || pcrs.Kind != CborKind.Map || pcrs.Entries.Count == 0 || pcrs.Entries.Count > MaxPcrs)
+        var pcrs = Field(fields, "pcrs", CborReaderState.StartMap);
+        var pcrCount = pcrs?.ReadStartMap() ?? 0;
+        if (pcrs is null || pcrCount is 0 or > MaxPcrs)
         {
             return Structure($"payload-pcrs: missing, not a map, or not 1..{MaxPcrs} entries");
         }
 
-        var pcrList = new List<KeyValuePair<int, ReadOnlyMemory<byte>>>(pcrs.Entries.Count);
-        foreach (var entry in pcrs.Entries)
+        var pcrList = new List<KeyValuePair<int, ReadOnlyMemory<byte>>>(pcrCount);
+        for (var i = 0; i < pcrCount; i++)
         {
-            if (entry.Key.Kind != CborKind.UnsignedInteger || entry.Key.Argument >= MaxPcrs)
+            if (pcrs.PeekState() != CborReaderState.UnsignedInteger || pcrs.ReadUInt64() is not (< MaxPcrs and var index))
             {
                 return Structure($"payload-pcrs: index is not an integer 0..{MaxPcrs - 1}");
             }
 
-            if (entry.Value.Kind != CborKind.ByteString || entry.Value.Bytes.Length is not (32 or 48 or 64))
+            if (ReadBytes(pcrs) is not { Length: 32 or 48 or 64 } value)
             {
-                return Structure($"payload-pcrs: PCR{entry.Key.Argument} is not a 32, 48 or 64 byte string");
+                return Structure($"payload-pcrs: PCR{index} is not a 32, 48 or 64 byte string");
             }
 
-            pcrList.Add(new((int)entry.Key.Argument, entry.Value.Bytes));
+            pcrList.Add(new((int)index, value));
         }
 
-        var certificate = map.Get("certificate");
-        if (certificate is null || certificate.Kind != CborKind.ByteString || certificate.Bytes.Length == 0 || certificate.Bytes.Length > MaxCertificateBytes)
+        if (ReadBytes(Field(fields, "certificate", CborReaderState.ByteString)) is not { Length: > 0 and <= MaxCertificateBytes } certificate)
         {
             return Structure("payload-certificate: missing or not a byte string of a plausible size");
         }
 
-        var cabundle = map.Get("cabundle");
-        if (cabundle is null || cabundle.Kind != CborKind.Array || cabundle.Items.Count == 0 || cabundle.Items.Count > MaxCaBundle)
+        var cabundle = Field(fields, "cabundle", CborReaderState.StartArray);
+        var bundleCount = cabundle?.ReadStartArray() ?? 0;
+        if (cabundle is null || bundleCount is 0 or > MaxCaBundle)
         {
             return Structure($"payload-cabundle: missing, not an array, or not 1..{MaxCaBundle} certificates");
         }
 
-        var bundle = new List<ReadOnlyMemory<byte>>(cabundle.Items.Count);
-        foreach (var item in cabundle.Items)
+        var bundle = new List<ReadOnlyMemory<byte>>(bundleCount);
+        for (var i = 0; i < bundleCount; i++)
         {
-            if (item.Kind != CborKind.ByteString || item.Bytes.Length == 0 || item.Bytes.Length > MaxCertificateBytes)
+            if (ReadBytes(cabundle) is not { Length: > 0 and <= MaxCertificateBytes } item)
             {
                 return Structure("payload-cabundle: an entry is not a certificate byte string");
             }
 
-            bundle.Add(item.Bytes);
+            bundle.Add(item);
         }
 
-        if (!TryOptional(map, "public_key", out var publicKey)
-            || !TryOptional(map, "user_data", out var userData)
-            || !TryOptional(map, "nonce", out var nonce))
+        if (!TryOptional(fields, "public_key", out var publicKey)
+            || !TryOptional(fields, "user_data", out var userData)
+            || !TryOptional(fields, "nonce", out var nonce))
         {
             return Structure($"payload-optional: public_key, user_data or nonce is not null or a byte string of at most {MaxFieldBytes} bytes");
         }
 
         var document = new NitroDocument
         {
-            Protected = protectedBytes,
-            Payload = payloadBytes,
-            Signature = signature,
-            ModuleId = moduleId.Text,
-            TimestampMs = timestamp.Argument,
-            Timestamp = DateTimeOffset.FromUnixTimeMilliseconds((long)timestamp.Argument),
+            Message = message,
+            ModuleId = moduleId,
+            TimestampMs = timestamp,
+            Timestamp = DateTimeOffset.FromUnixTimeMilliseconds((long)timestamp),
             Pcrs = pcrList,
-            Certificate = certificate.Bytes,
+            Certificate = certificate,
             CaBundle = bundle,
             PublicKey = publicKey,
             UserData = userData,
@@ -255,22 +245,50 @@ internal static class NitroDocumentParser
         return new(document, null, null);
     }
 
-    private static bool TryOptional(CborValue map, string key, out ReadOnlyMemory<byte>? value)
+    /// <summary>A reader of the field's value when the field is present and its next item is <paramref name="state"/>.</summary>
+    private static CborReader? Field(Dictionary<string, ReadOnlyMemory<byte>> fields, string name, CborReaderState state)
+    {
+        if (!fields.TryGetValue(name, out var encoded))
+        {
+            return null;
+        }
+
+        var reader = StrictCbor.Reader(encoded);
+        return reader.PeekState() == state ? reader : null;
+    }
+
+    /// <summary>The next item's bytes (a slice of the payload) when it is a byte string, else null.</summary>
+    private static ReadOnlyMemory<byte>? ReadBytes(CborReader? reader)
+        => reader?.PeekState() == CborReaderState.ByteString ? reader.ReadDefiniteLengthByteString() : null;
+
+    /// <summary>An integer item's value, wide enough for every CBOR integer; null for anything else.</summary>
+    private static Int128? ReadInteger(ReadOnlyMemory<byte> encoded)
+    {
+        var reader = StrictCbor.Reader(encoded);
+        return reader.PeekState() switch
+        {
+            CborReaderState.UnsignedInteger => reader.ReadUInt64(),
+            CborReaderState.NegativeInteger => -1 - (Int128)reader.ReadCborNegativeIntegerRepresentation(),
+            _ => null,
+        };
+    }
+
+    private static bool TryOptional(Dictionary<string, ReadOnlyMemory<byte>> fields, string key, out ReadOnlyMemory<byte>? value)
     {
         value = null;
-        var item = map.Get(key);
-        if (item is null || item.Kind == CborKind.Null)
+        if (!fields.TryGetValue(key, out var encoded))
         {
             return true;
         }
 
-        if (item.Kind != CborKind.ByteString || item.Bytes.Length > MaxFieldBytes)
+        var reader = StrictCbor.Reader(encoded);
+        if (reader.PeekState() == CborReaderState.Null)
         {
-            return false;
+            return true;
         }
 
-        value = item.Bytes;
-        return true;
+        value = ReadBytes(reader);
+        return value is { Length: <= MaxFieldBytes };
     }
 
     private static NitroParseResult Structure(string reason) => new(null, StructureCheck, reason);

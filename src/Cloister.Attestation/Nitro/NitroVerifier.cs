@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
-using Cloister.Attestation.Cbor;
 
 namespace Cloister.Attestation.Nitro;
 
@@ -46,7 +45,6 @@ public sealed class NitroVerifier : IEvidenceVerifier
     /// timestamp, so a verifier a few seconds behind would otherwise refuse every fresh document.)
     /// </summary>
     public static readonly TimeSpan AllowedClockSkew = TimeSpan.FromMinutes(5);
-    private static readonly byte[] Signature1Label = Encoding.ASCII.GetBytes("Signature1");
 
     private readonly NitroChainCache _cache;
 
@@ -328,40 +326,9 @@ public sealed class NitroVerifier : IEvidenceVerifier
             return Check.Fail(SignatureCheck, "leaf-key: the document's certificate has no readable ECDSA P-384 key");
         }
 
-        var toBeSigned = SigStructure(document.Protected.Span, document.Payload.Span);
-        try
-        {
-            var valid = leafKey.VerifyP1363(toBeSigned, document.Signature.Span);
-            return valid
-                ? Check.Pass(SignatureCheck, "ES384 over the COSE Sig_structure")
-                : Check.Fail(SignatureCheck, "signature-invalid: the ES384 signature does not verify with the document's certificate");
-        }
-        catch (CryptographicException)
-        {
-            return Check.Fail(SignatureCheck, "signature-invalid: the signature could not be checked");
-        }
-    }
-
-    /// <summary>The CBOR of ["Signature1", protected, h'', payload] (RFC 9052 §4.4).</summary>
-    internal static byte[] SigStructure(ReadOnlySpan<byte> protectedHeader, ReadOnlySpan<byte> payload)
-    {
-        var length = 1 + 1 + Signature1Label.Length
-            + CborEncoder.HeadLength((ulong)protectedHeader.Length) + protectedHeader.Length
-            + 1
-            + CborEncoder.HeadLength((ulong)payload.Length) + payload.Length;
-        var buffer = new byte[length];
-        var span = buffer.AsSpan();
-        var offset = CborEncoder.WriteHead(span, 4, 4);
-        offset += CborEncoder.WriteHead(span[offset..], 3, (ulong)Signature1Label.Length);
-        Signature1Label.CopyTo(span[offset..]);
-        offset += Signature1Label.Length;
-        offset += CborEncoder.WriteHead(span[offset..], 2, (ulong)protectedHeader.Length);
-        protectedHeader.CopyTo(span[offset..]);
-        offset += protectedHeader.Length;
-        offset += CborEncoder.WriteHead(span[offset..], 2, 0);
-        offset += CborEncoder.WriteHead(span[offset..], 2, (ulong)payload.Length);
-        payload.CopyTo(span[offset..]);
-        return buffer;
+        return leafKey.Verify(document.Message)
+            ? Check.Pass(SignatureCheck, "ES384 over the COSE Sig_structure")
+            : Check.Fail(SignatureCheck, "signature-invalid: the ES384 signature does not verify with the document's certificate");
     }
 
     /// <summary>True when PCR0, PCR1 and PCR2 are all zero (debug enclave), null when one is missing.</summary>

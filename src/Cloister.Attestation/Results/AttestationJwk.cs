@@ -1,7 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
+using Microsoft.IdentityModel.Tokens;
 
 namespace Cloister.Attestation.Results;
 
@@ -18,6 +18,22 @@ public sealed class AttestationJwk
         Y = y;
         Kid = kid;
         Alg = crv == "P-256" ? "ES256" : "ES384";
+        SecurityKey = new JsonWebKey { Kty = Kty, Crv = crv, X = x, Y = y, Kid = kid, Alg = Alg, Use = Use };
+        ValidationParameters = new TokenValidationParameters
+        {
+            // Only this key and its alg; a missing signature is an error.
+            IssuerSigningKey = SecurityKey,
+            TryAllIssuerSigningKeys = false,
+            ValidAlgorithms = [Alg],
+            RequireSignedTokens = true,
+
+            // AttestationResultValidator judges iat, exp and verifiedAt against the caller's clock; a result has no
+            // issuer or audience to check.
+            ValidateLifetime = false,
+            RequireExpirationTime = false,
+            ValidateIssuer = false,
+            ValidateAudience = false,
+        };
     }
 
     /// <summary>Always "EC".</summary>
@@ -42,7 +58,13 @@ public sealed class AttestationJwk
     public string Use { get; } = "sig";
 
     /// <summary>The RFC 7638 thumbprint (SHA-256, base64url) of this key: {"crv","kty","x","y"} in that order.</summary>
-    public string Thumbprint => ComputeThumbprint([new("crv", Crv), new("kty", Kty), new("x", X), new("y", Y)]);
+    public string Thumbprint => JoseBase64Url.Encode(SecurityKey.ComputeJwkThumbprint());
+
+    /// <summary>This key as Microsoft.IdentityModel's JWK, which verifies the tokens.</summary>
+    internal JsonWebKey SecurityKey { get; }
+
+    /// <summary>What <see cref="JoseJws.VerifyAsync"/> asks the JWT library to check with this key.</summary>
+    internal TokenValidationParameters ValidationParameters { get; }
 
     /// <summary>The public half of <paramref name="key"/>; the kid is its RFC 7638 thumbprint unless <paramref name="keyId"/> is given.</summary>
     /// <exception cref="ArgumentException">The key is not on P-256 or P-384.</exception>
@@ -202,28 +224,6 @@ public sealed class AttestationJwk
             Q = new ECPoint { X = Decode(X), Y = Decode(Y) },
         };
         return ECDsa.Create(parameters);
-    }
-
-    /// <summary>
-    /// RFC 7638 §3: SHA-256 over the UTF-8 JSON object of the required members, in the order given (which must be
-    /// lexicographic), without whitespace; base64url.
-    /// </summary>
-    internal static string ComputeThumbprint(IEnumerable<KeyValuePair<string, string>> requiredMembers)
-    {
-        var json = new StringBuilder("{");
-        foreach (var (name, value) in requiredMembers)
-        {
-            if (json.Length > 1)
-            {
-                json.Append(',');
-            }
-
-            // Member names and JWK values are plain ASCII (base64url, curve names): no escaping needed.
-            json.Append('"').Append(name).Append("\":\"").Append(value).Append('"');
-        }
-
-        json.Append('}');
-        return JoseBase64Url.Encode(SHA256.HashData(Encoding.UTF8.GetBytes(json.ToString())));
     }
 
     internal static string? CurveName(ECCurve curve)

@@ -104,11 +104,13 @@ public sealed class AttestationResultValidator
     }
 
     /// <summary>Validates <paramref name="token"/> at time <paramref name="now"/>.</summary>
-    public AttestationResultValidation Validate(string? token, DateTimeOffset now)
+    /// <remarks>Asynchronous because the JWT library's validation is; with a fixed key set it completes without waiting.</remarks>
+    public async Task<AttestationResultValidation> ValidateAsync(string? token, DateTimeOffset now)
     {
-        if (!JoseJws.TryVerify(token, _keys, out var payload, out var key, out var error))
+        var (payload, key, error) = await JoseJws.VerifyAsync(token, _keys).ConfigureAwait(false);
+        if (payload is null || key is null)
         {
-            return AttestationResultValidation.Invalid(error);
+            return AttestationResultValidation.Invalid(error ?? "jws: invalid");
         }
 
         if (!EarClaimSet.TryRead(payload, out var result, out var appraisal, out var issuedAt, out var expiresAt, out error))

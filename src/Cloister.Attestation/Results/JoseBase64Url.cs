@@ -1,59 +1,38 @@
+using System.Buffers;
+using System.Buffers.Text;
+
 namespace Cloister.Attestation.Results;
 
 /// <summary>Base64url without padding (RFC 7515 §2), decoded strictly.</summary>
 /// <remarks>
-/// The decoder refuses padding, whitespace, characters outside the alphabet, a length of 1 mod 4 and non-zero
-/// trailing bits, so every byte string has exactly one accepted encoding and a token cannot be altered without
-/// altering its signed bytes.
+/// The BCL decoder refuses a length of 1 mod 4 and non-zero trailing bits but skips whitespace and accepts padding; the
+/// alphabet check refuses those too, so every byte string has exactly one accepted encoding and a token cannot be
+/// altered without altering its signed bytes.
 /// </remarks>
 internal static class JoseBase64Url
 {
-    public static string Encode(ReadOnlySpan<byte> bytes) => System.Buffers.Text.Base64Url.EncodeToString(bytes);
+    private static readonly SearchValues<char> Alphabet = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_");
+
+    public static string Encode(ReadOnlySpan<byte> bytes) => Base64Url.EncodeToString(bytes);
+
+    /// <summary>Whether <paramref name="text"/> uses only the base64url alphabet (no padding, no whitespace).</summary>
+    public static bool IsAlphabet(ReadOnlySpan<char> text) => !text.ContainsAnyExcept(Alphabet);
 
     public static bool TryDecode(ReadOnlySpan<char> text, out byte[] bytes)
     {
         bytes = [];
-        if (text.Length % 4 == 1)
+        if (!IsAlphabet(text))
         {
             return false;
         }
 
-        var output = new byte[text.Length * 3 / 4];
-        int accumulator = 0, bits = 0, written = 0;
-        foreach (var c in text)
-        {
-            var value = Value(c);
-            if (value < 0)
-            {
-                return false;
-            }
-
-            accumulator = (accumulator << 6) | value;
-            bits += 6;
-            if (bits >= 8)
-            {
-                bits -= 8;
-                output[written++] = (byte)(accumulator >> bits);
-                accumulator &= (1 << bits) - 1;
-            }
-        }
-
-        if (accumulator != 0 || written != output.Length)
+        var buffer = new byte[Base64Url.GetMaxDecodedLength(text.Length)];
+        if (Base64Url.DecodeFromChars(text, buffer, out _, out var written) != OperationStatus.Done)
         {
             return false;
         }
 
-        bytes = output;
+        bytes = written == buffer.Length ? buffer : buffer[..written];
         return true;
     }
-
-    private static int Value(char c) => c switch
-    {
-        >= 'A' and <= 'Z' => c - 'A',
-        >= 'a' and <= 'z' => c - 'a' + 26,
-        >= '0' and <= '9' => c - '0' + 52,
-        '-' => 62,
-        '_' => 63,
-        _ => -1,
-    };
 }

@@ -2,46 +2,72 @@ using System.Diagnostics.CodeAnalysis;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
 
 namespace Cloister.Attestation.Results;
 
-/// <summary>Compact JWS (RFC 7515) with ES256/ES384 only: the header is {"alg","kid","typ":"JWT"}.</summary>
+/// <summary>The outcome of <see cref="JoseJws.VerifyAsync"/>: the payload and the key that signed it, or why not.</summary>
+internal readonly record struct JwsVerification(byte[]? Payload, AttestationJwk? Key, string? Error);
+
+/// <summary>
+/// Compact JWS (RFC 7515) with ES256/ES384 only, signed and verified by Microsoft.IdentityModel.JsonWebTokens; the header
+/// is {"alg","kid","typ":"JWT"}.
+/// </summary>
+/// <remarks>
+/// The library admits what a verifier of attestation results must not, so a token passes these checks first: only the
+/// base64url alphabet and three parts (the library's decoder skips whitespace and reads '+' and '/'); a header that is a
+/// JSON object without duplicate members (the library keeps the last of two "alg"); no "crit" (RFC 7515 §4.1.11 says
+/// refuse what is not understood; the library ignores it) and no "jku", "jwk", "x5u" or "x5c" (keys come from the key
+/// set, never from the token); alg ES256 or ES384 and exactly the alg of the key the kid names (the library verifies
+/// an ES384 token with a P-256 key).
+/// </remarks>
 internal static class JoseJws
 {
     /// <summary>A token longer than this is refused before any decoding (a result is a few kilobytes).</summary>
     public const int MaxTokenChars = 1024 * 1024;
 
-    public static string Sign(ReadOnlySpan<byte> payload, ECDsa key, string alg, string kid)
+    private static readonly JsonWebTokenHandler Handler = new() { SetDefaultTimesOnTokenCreation = false };
+
+    // The signing key belongs to the caller, who may dispose it: a cached signature provider would outlive it.
+    private static readonly CryptoProviderFactory Uncached = new() { CacheSignatureProviders = false };
+
+    public static string Sign(byte[] payload, ECDsa key, string alg, string kid)
     {
-        var header = new StringBuilder();
-        using (var buffer = new MemoryStream())
-        {
-            using (var writer = new Utf8JsonWriter(buffer))
-            {
-                writer.WriteStartObject();
-                writer.WriteString("alg", alg);
-                writer.WriteString("kid", kid);
-                writer.WriteString("typ", "JWT");
-                writer.WriteEndObject();
-            }
-
-            header.Append(JoseBase64Url.Encode(buffer.ToArray()));
-        }
-
-        var signingInput = header.Append('.').Append(JoseBase64Url.Encode(payload)).ToString();
-        var signature = key.SignData(Encoding.ASCII.GetBytes(signingInput), HashFor(alg), DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
-        return signingInput + "." + JoseBase64Url.Encode(signature);
+        var credentials = new SigningCredentials(new ECDsaSecurityKey(key) { KeyId = kid }, alg) { CryptoProviderFactory = Uncached };
+        return Handler.CreateToken(Encoding.UTF8.GetString(payload), credentials);
     }
 
     /// <summary>Verifies <paramref name="token"/> with the key its kid names; never throws for a bad token.</summary>
-    public static bool TryVerify(
-        string? token,
+    public static async Task<JwsVerification> VerifyAsync(string? token, IReadOnlyList<AttestationJwk> keys)
+    {
+        if (!TryPrecheck(token, keys, out var key, out var error))
+        {
+            return new(null, null, error);
+        }
+
+        var result = await Handler.ValidateTokenAsync(token, key.ValidationParameters).ConfigureAwait(false);
+        if (!result.IsValid)
+        {
+            return new(null, null, result.Exception switch
+            {
+                SecurityTokenInvalidSignatureException => "jws: signature invalid",
+                ArgumentException or SecurityTokenMalformedException => "jws: the payload is not a JSON object",
+                var other => $"jws: refused ({other?.GetType().Name})",
+            });
+        }
+
+        // The alphabet was checked, so the payload decodes.
+        var payload = JoseBase64Url.TryDecode(((JsonWebToken)result.SecurityToken).EncodedPayload, out var bytes) ? bytes : null;
+        return new(payload, key, payload is null ? "jws: the payload is not base64url" : null);
+    }
+
+    private static bool TryPrecheck(
+        [NotNullWhen(true)] string? token,
         IReadOnlyList<AttestationJwk> keys,
-        [NotNullWhen(true)] out byte[]? payload,
         [NotNullWhen(true)] out AttestationJwk? key,
         [NotNullWhen(false)] out string? error)
     {
-        payload = null;
         key = null;
         if (string.IsNullOrEmpty(token))
         {
@@ -60,6 +86,12 @@ internal static class JoseJws
         if (first <= 0 || second < 0 || token.IndexOf('.', second + 1) >= 0)
         {
             error = "jws: not three dot-separated parts";
+            return false;
+        }
+
+        if (!JoseBase64Url.IsAlphabet(token.AsSpan(first + 1, second - first - 1)) || !JoseBase64Url.IsAlphabet(token.AsSpan(second + 1)))
+        {
+            error = "jws: the payload or signature is not base64url";
             return false;
         }
 
@@ -86,7 +118,6 @@ internal static class JoseJws
             return false;
         }
 
-        key = null;
         foreach (var candidate in keys)
         {
             if (string.Equals(candidate.Kid, kid, StringComparison.Ordinal))
@@ -109,44 +140,9 @@ internal static class JoseJws
             return false;
         }
 
-        if (!JoseBase64Url.TryDecode(token.AsSpan(first + 1, second - first - 1), out var payloadBytes))
-        {
-            error = "jws: the payload is not base64url";
-            key = null;
-            return false;
-        }
-
-        if (!JoseBase64Url.TryDecode(token.AsSpan(second + 1), out var signature) || signature.Length != (alg == "ES256" ? 64 : 96))
-        {
-            error = "jws: the signature is not base64url of the algorithm's length";
-            key = null;
-            return false;
-        }
-
-        bool valid;
-        try
-        {
-            using var ecdsa = key.CreatePublicKey();
-            valid = ecdsa.VerifyData(Encoding.ASCII.GetBytes(token, 0, second), signature, HashFor(alg), DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
-        }
-        catch (CryptographicException)
-        {
-            valid = false;
-        }
-
-        if (!valid)
-        {
-            error = "jws: signature invalid";
-            key = null;
-            return false;
-        }
-
-        payload = payloadBytes;
         error = null;
         return true;
     }
-
-    internal static HashAlgorithmName HashFor(string alg) => alg == "ES384" ? HashAlgorithmName.SHA384 : HashAlgorithmName.SHA256;
 
     private static bool TryReadHeader(byte[] headerBytes, [NotNullWhen(true)] out string? alg, [NotNullWhen(true)] out string? kid, [NotNullWhen(false)] out string? error)
     {
@@ -154,7 +150,7 @@ internal static class JoseJws
         kid = null;
         try
         {
-            using var document = JsonDocument.Parse(headerBytes, new JsonDocumentOptions { MaxDepth = 8 });
+            using var document = JsonDocument.Parse(headerBytes, new JsonDocumentOptions { MaxDepth = 8, AllowDuplicateProperties = false });
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
             {
@@ -162,15 +158,8 @@ internal static class JoseJws
                 return false;
             }
 
-            var seen = new HashSet<string>(StringComparer.Ordinal);
             foreach (var property in root.EnumerateObject())
             {
-                if (!seen.Add(property.Name))
-                {
-                    error = $"jws: header member \"{Clip(property.Name)}\" appears more than once";
-                    return false;
-                }
-
                 switch (property.Name)
                 {
                     case "alg" when property.Value.ValueKind == JsonValueKind.String:
@@ -183,11 +172,9 @@ internal static class JoseJws
                         error = $"jws: header member \"{property.Name}\" must be a string";
                         return false;
                     case "crit":
-                        // RFC 7515 §4.1.11: extensions we do not understand must make the token invalid; we understand none.
                         error = "jws: header \"crit\" extensions are not supported";
                         return false;
                     case "jku" or "jwk" or "x5u" or "x5c":
-                        // The key comes from the relying party's key set, never from the token.
                         error = $"jws: header \"{property.Name}\" is refused (keys come from the key set)";
                         return false;
                     default:
@@ -197,7 +184,7 @@ internal static class JoseJws
         }
         catch (JsonException)
         {
-            error = "jws: the header is not JSON";
+            error = "jws: the header is not JSON without duplicate members";
             return false;
         }
 

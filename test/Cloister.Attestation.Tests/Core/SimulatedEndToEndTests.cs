@@ -10,7 +10,7 @@ public sealed class SimulatedEndToEndTests
     private static readonly DateTimeOffset At = new(2026, 1, 15, 12, 0, 0, TimeSpan.Zero);
 
     [Fact]
-    public void SimulatedEvidence_PolicyFile_SignedResult_RelyingPartyValidation()
+    public async Task SimulatedEvidence_PolicyFile_SignedResult_RelyingPartyValidation()
     {
         using var attesterKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         using var issuerKey = ECDsa.Create(ECCurve.NamedCurves.nistP384);
@@ -29,7 +29,7 @@ public sealed class SimulatedEndToEndTests
         var signer = new AttestationResultSigner(issuerKey);
         var token = signer.Sign(result, AppraisalContext.Of(policy, At.AddSeconds(5)), At.AddSeconds(5), TimeSpan.FromMinutes(5));
         Assert.True(AttestationResultValidator.TryCreate(signer.ExportJwks(), out var validator, out error), error);
-        var validation = validator.Validate(token, At.AddMinutes(1));
+        var validation = await validator.ValidateAsync(token, At.AddMinutes(1));
 
         Assert.True(validation.IsValid, validation.Error);
         Assert.Equal("ES384", validation.Token.Algorithm);

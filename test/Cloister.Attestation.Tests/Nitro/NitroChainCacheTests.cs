@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using System.Security.Cryptography.Cose;
 using Cloister.Attestation.Nitro;
 
 namespace Cloister.Attestation.Tests.Nitro;
@@ -47,14 +48,15 @@ public sealed class NitroChainCacheTests
     {
         using var signer = ECDsa.Create(ECCurve.NamedCurves.nistP384);
         var key = new NitroLeafKey(ECDsa.Create(signer.ExportParameters(false)));
-        var data = new byte[100];
-        var signature = signer.SignData(data, HashAlgorithmName.SHA384, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
+        var message = CoseMessage.DecodeSign1(CoseSign1Message.SignEmbedded(new byte[100], new CoseSigner(signer, HashAlgorithmName.SHA384)));
+        using var other = ECDsa.Create(ECCurve.NamedCurves.nistP384);
+        var forged = CoseMessage.DecodeSign1(CoseSign1Message.SignEmbedded(new byte[100], new CoseSigner(other, HashAlgorithmName.SHA384)));
         var results = new bool[32];
 
-        Parallel.For(0, results.Length, i => results[i] = key.VerifyP1363(data, signature));
+        Parallel.For(0, results.Length, i => results[i] = key.Verify(message));
 
         Assert.All(results, Assert.True);
-        Assert.False(key.VerifyP1363(new byte[101], signature));
+        Assert.False(key.Verify(forged));
     }
 
     [Fact]

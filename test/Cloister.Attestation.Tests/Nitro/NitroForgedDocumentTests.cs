@@ -1,7 +1,6 @@
+using System.Formats.Cbor;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using System.Text;
-using Cloister.Attestation.Cbor;
 using Cloister.Attestation.Nitro;
 
 namespace Cloister.Attestation.Tests.Nitro;
@@ -12,22 +11,46 @@ public sealed class NitroForgedDocumentTests
     private static readonly DateTimeOffset Issued = new(2024, 5, 1, 12, 0, 0, TimeSpan.Zero);
     private static readonly AppraisalPolicy DefaultPolicy = new();
 
-    private static byte[] Head(int major, ulong argument)
+    // Lax: the tests write what a forger would, duplicate keys included; the verifier decides what to accept.
+    private static byte[] Encode(Action<CborWriter> write)
     {
-        var buffer = new byte[9];
-        return buffer[..CborEncoder.WriteHead(buffer, major, argument)];
+        var writer = new CborWriter(CborConformanceMode.Lax);
+        write(writer);
+        return writer.Encode();
     }
 
-    private static byte[] Bstr(byte[] bytes) => [.. Head(2, (ulong)bytes.Length), .. bytes];
+    private static byte[] Bstr(byte[] bytes) => Encode(w => w.WriteByteString(bytes));
 
-    private static byte[] Tstr(string text) => [.. Head(3, (ulong)Encoding.UTF8.GetByteCount(text)), .. Encoding.UTF8.GetBytes(text)];
+    private static byte[] Tstr(string text) => Encode(w => w.WriteTextString(text));
 
-    private static byte[] Uint(ulong value) => Head(0, value);
+    private static byte[] Uint(ulong value) => Encode(w => w.WriteUInt64(value));
 
-    private static byte[] Map(params (byte[] Key, byte[] Value)[] entries)
-        => [.. Head(5, (ulong)entries.Length), .. entries.SelectMany(e => e.Key.Concat(e.Value))];
+    private static byte[] Map(params (byte[] Key, byte[] Value)[] entries) => Encode(w =>
+    {
+        w.WriteStartMap(entries.Length);
+        foreach (var (key, value) in entries)
+        {
+            w.WriteEncodedValue(key);
+            w.WriteEncodedValue(value);
+        }
 
-    private static byte[] Array(params byte[][] items) => [.. Head(4, (ulong)items.Length), .. items.SelectMany(i => i)];
+        w.WriteEndMap();
+    });
+
+    private static byte[] Array(params byte[][] items) => Encode(w =>
+    {
+        w.WriteStartArray(items.Length);
+        foreach (var item in items)
+        {
+            w.WriteEncodedValue(item);
+        }
+
+        w.WriteEndArray();
+    });
+
+    /// <summary>RFC 9052 §4.4: ["Signature1", protected, h'', payload], written here so a test can sign any protected bytes.</summary>
+    private static byte[] SigStructure(byte[] protectedHeader, byte[] payload)
+        => Array(Tstr("Signature1"), Bstr(protectedHeader), Bstr([]), Bstr(payload));
 
     private sealed record Forgery(ECDsa LeafKey, byte[] Leaf, byte[] Ca);
 
@@ -71,7 +94,7 @@ public sealed class NitroForgedDocumentTests
     private static byte[] Sign1(ECDsa key, byte[] payload, byte[]? protectedHeader = null, byte[]? unprotected = null)
     {
         protectedHeader ??= [0xA1, 0x01, 0x38, 0x22];
-        var signature = key.SignData(NitroVerifier.SigStructure(protectedHeader, payload), HashAlgorithmName.SHA384, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
+        var signature = key.SignData(SigStructure(protectedHeader, payload), HashAlgorithmName.SHA384, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
         return Array(Bstr(protectedHeader), unprotected ?? [0xA0], Bstr(payload), Bstr(signature));
     }
 
@@ -138,12 +161,49 @@ public sealed class NitroForgedDocumentTests
     }
 
     [Fact]
-    public void AlgInTheUnprotectedHeader_IsRefused()
+    public void AlgInBothHeaders_IsRefused()
     {
+        // RFC 9052 §3: a label must not appear in both buckets; the COSE library refuses the message.
         var forgery = MakeChain();
         var result = Verify(Sign1(forgery.LeafKey, Payload(forgery.Leaf, [forgery.Ca]), unprotected: [0xA1, 0x01, 0x38, 0x22]));
 
-        Assert.StartsWith("alg-unprotected", Find(result, "cose-algorithm").Reason, StringComparison.Ordinal);
+        Assert.Equal(Verdict.Contraindicated, result.Verdict);
+        Assert.StartsWith("cose-sign1:", Find(result, "cose-structure").Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AlgOnlyInTheUnprotectedHeader_IsRefused()
+    {
+        var forgery = MakeChain();
+        var result = Verify(Sign1(forgery.LeafKey, Payload(forgery.Leaf, [forgery.Ca]), [0xA0], unprotected: [0xA1, 0x01, 0x38, 0x22]));
+
+        Assert.StartsWith("alg-missing", Find(result, "cose-algorithm").Reason, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("envelope")]
+    [InlineData("protected")]
+    [InlineData("payload")]
+    public void IndefiniteLengths_AreRefused_ThoughTheCoseLibraryAdmitsThem(string where)
+    {
+        var forgery = MakeChain();
+        var payload = Payload(forgery.Leaf, [forgery.Ca]);
+        byte[] protectedHeader = where == "protected" ? [0xBF, 0x01, 0x38, 0x22, 0xFF] : [0xA1, 0x01, 0x38, 0x22];
+        if (where == "payload")
+        {
+            payload = [0xBF, .. payload[1..], 0xFF];
+        }
+
+        var document = Sign1(forgery.LeafKey, payload, protectedHeader);
+        if (where == "envelope")
+        {
+            document = [0x9F, .. document[1..], 0xFF];
+        }
+
+        var result = Verify(document);
+
+        Assert.Equal(Verdict.Contraindicated, result.Verdict);
+        Assert.Contains("indefinite-length", Find(result, "cose-structure").Reason, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -162,7 +222,7 @@ public sealed class NitroForgedDocumentTests
         var forgery = MakeChain();
         var result = Verify(Sign1(forgery.LeafKey, Payload(forgery.Leaf, [forgery.Ca], extraEntryKey: Tstr("nonce"))));
 
-        Assert.Contains("duplicate-key", Find(result, "cose-structure").Reason, StringComparison.Ordinal);
+        Assert.Contains("duplicate keys", Find(result, "cose-structure").Reason, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -78,10 +78,10 @@ public sealed class NsmEvidenceProviderTests : IDisposable
         byte[] response = Response(RecordedEvidence.NitroDocument);
         for (int length = 0; length < 64; length++)
         {
-            Assert.False(NsmMessages.TryParseAttestationResponse(response.AsSpan(0, length), out _, out _));
+            Assert.False(NsmMessages.TryParseAttestationResponse(response.AsMemory(0, length), out _, out _));
         }
 
-        Assert.False(NsmMessages.TryParseAttestationResponse(response.AsSpan(0, response.Length - 1), out _, out _));
+        Assert.False(NsmMessages.TryParseAttestationResponse(response.AsMemory(0, response.Length - 1), out _, out _));
         var random = new Random(7);
         for (int i = 0; i < 5000; i++)
         {
