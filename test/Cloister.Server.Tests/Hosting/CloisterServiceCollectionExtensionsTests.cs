@@ -33,7 +33,7 @@ public sealed class CloisterServiceCollectionExtensionsTests
     }
 
     [Fact]
-    public async Task AClockRegisteredFirst_IsKept_AndTheContainerOwnsTheStoreItStamps()
+    public async Task AClockRegisteredFirst_IsKept_AndTheContainerOwnsTheStore()
     {
         using var data = TempDirectory.Create("router-store");
         var clock = new FakeTimeProvider(new DateTimeOffset(2030, 1, 2, 3, 4, 5, TimeSpan.Zero));
