@@ -234,7 +234,14 @@ public sealed class ServerProcess : IAsyncDisposable
     {
         if (!_process.HasExited)
         {
-            await ServeChildren.SignalAsync(_process.Id, "TERM");
+            try
+            {
+                await ServeChildren.SignalAsync(_process.Id, "TERM");
+            }
+            catch (Xunit.Sdk.XunitException) when (_process.HasExited)
+            {
+                // It exited (a test's kill -9 was reaped) between the check and the signal: nothing left to stop.
+            }
         }
 
         using var patience = new CancellationTokenSource(timeout);
